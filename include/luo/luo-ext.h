@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * luo's own requests, beyond the kernel's ABI (DESIGN.md section 6).
+ *
+ * They use the kernel's ioctl conventions: _IO(0xBA, nr) request codes, a
+ * struct that starts with its __u32 size, unknown trailing bytes that must
+ * be zero (E2BIG), copy-back of min(user size, struct size).  Their numbers
+ * start at 0x80 so that a kernel growing new commands cannot collide.
+ * Every one of them is accepted on a device open and on a control open.
+ */
+#ifndef _LUO_LUO_EXT_H
+#define _LUO_LUO_EXT_H
+
+#include <linux/types.h>
+#include <uapi/linux/liveupdate.h>
+
+enum {
+	LUO_CMD_EXT_BASE = 0x80,
+	LUO_CMD_STATUS = LUO_CMD_EXT_BASE,
+	LUO_CMD_LIST = 0x81,
+	LUO_CMD_REBOOT = 0x82,
+};
+
+#define LUO_CMD_EXT_COUNT	3
+
+#define LUO_IOCTL_STATUS	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_STATUS)
+#define LUO_IOCTL_LIST		_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_LIST)
+#define LUO_IOCTL_REBOOT	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_REBOOT)
+
+/* struct luo_status.flags */
+#define LUO_STATUS_DEVICE_OPEN	(1u << 0)	/* an agent holds the device */
+#define LUO_STATUS_REBOOTING	(1u << 1)	/* a REBOOT is under way */
+
+#define LUO_VERSION_LENGTH	32
+
+/**
+ * struct luo_status - LUO_IOCTL_STATUS: the orchestrator at a glance
+ * @size:            sizeof(struct luo_status) or more
+ * @flags:           out: LUO_STATUS_*
+ * @update_number:   out: 1 on first start, +1 at every successful reboot
+ * @nr_outgoing:     out: outgoing sessions
+ * @nr_incoming:     out: incoming sessions (retrieved or not)
+ * @nr_files:        out: files held, outgoing and incoming
+ * @pid:             out: the daemon's process id
+ * @max_sessions:    out: session limit (ENOSPC past it)
+ * @max_files:       out: per-session file limit (ENOSPC past it)
+ * @reserved:        zero
+ * @last_reboot_ns:  out: duration of the last successful reboot, from the
+ *                   REBOOT request to the new image serving, 0 if none
+ * @version:         out: the daemon's version string, NUL-terminated
+ */
+struct luo_status {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 update_number;
+	__u32 nr_outgoing;
+	__u32 nr_incoming;
+	__aligned_u64 nr_files;
+	__u32 pid;
+	__u32 max_sessions;
+	__u32 max_files;
+	__u32 reserved;
+	__aligned_u64 last_reboot_ns;
+	char version[LUO_VERSION_LENGTH];
+};
+
+/**
+ * struct luo_list - LUO_IOCTL_LIST: one page of the session listing
+ * @size:       sizeof(struct luo_list) or more
+ * @flags:      must be zero (EINVAL otherwise)
+ * @session:    in/out: index of the session to start at; out: where the
+ *              next page starts
+ * @file:       in/out: index of the file within @session to start at
+ * @nr_records: out: number of struct luo_list_record that follow the reply
+ * @done:       out: 1 if this page ends the listing
+ *
+ * Outgoing sessions are listed first, in creation order, then incoming ones.
+ * Each session record is followed by the records of its files.  A page holds
+ * at most LUO_LIST_PAGE_RECORDS records.
+ */
+struct luo_list {
+	__u32 size;
+	__u32 flags;
+	__u32 session;
+	__u32 file;
+	__u32 nr_records;
+	__u32 done;
+};
+
+#define LUO_LIST_PAGE_RECORDS	256
+
+enum luo_list_type {
+	LUO_LIST_SESSION = 1,
+	LUO_LIST_FILE = 2,
+};
+
+enum luo_direction {
+	LUO_OUTGOING = 1,
+	LUO_INCOMING = 2,
+};
+
+/* struct luo_list_record.state for a session */
+enum luo_session_state {
+	LUO_SESSION_OPEN = 0,		/* outgoing, or incoming not retrieved */
+	LUO_SESSION_RETRIEVED = 1,	/* incoming, handed out */
+	LUO_SESSION_FINISHED = 2,	/* incoming, finished */
+};
+
+/**
+ * struct luo_list_record - one line of the listing
+ * @type:            LUO_LIST_SESSION or LUO_LIST_FILE
+ * @direction:       LUO_OUTGOING or LUO_INCOMING
+ * @state:           sessions: enum luo_session_state; files: 0
+ * @reserved:        zero
+ * @retrieve_status: files: 0 never retrieved, 1 retrieved, -errno failed
+ * @nr_files:        sessions: number of files
+ * @token:           files: the token
+ * @name:            sessions: the name; files: the handler's compatible
+ */
+struct luo_list_record {
+	__u8 type;
+	__u8 direction;
+	__u8 state;
+	__u8 reserved;
+	__s32 retrieve_status;
+	__u32 nr_files;
+	__u32 reserved2;
+	__aligned_u64 token;
+	char name[LIVEUPDATE_SESSION_NAME_LENGTH];
+};
+
+/* struct luo_reboot.flags */
+#define LUO_REBOOT_EXEC_FD	(1u << 0)	/* an executable fd is attached */
+
+/**
+ * struct luo_reboot - LUO_IOCTL_REBOOT: the daemon's kexec
+ * @size:          sizeof(struct luo_reboot) or more
+ * @flags:         LUO_REBOOT_*; unknown bits give EOPNOTSUPP
+ * @update_number: out: the update number of the new image
+ *
+ * Freezes every outgoing session, writes the handover and re-executes the
+ * daemon (its own image, or the executable attached with
+ * LUO_REBOOT_EXEC_FD).  The reply comes from the new image once it serves.
+ * On failure nothing changes and the errno of the failing step is returned.
+ */
+struct luo_reboot {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 update_number;
+};
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__cplusplus)
+_Static_assert(sizeof(struct luo_status) == 88, "luo_status layout");
+_Static_assert(sizeof(struct luo_list) == 24, "luo_list layout");
+_Static_assert(sizeof(struct luo_list_record) == 88, "luo_list_record layout");
+_Static_assert(sizeof(struct luo_reboot) == 16, "luo_reboot layout");
+#endif
+
+#endif /* _LUO_LUO_EXT_H */

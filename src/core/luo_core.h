@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The orchestrator core: sessions, files, FLBs, the ioctl dispatch and the
+ * handover format.  No I/O: no sockets, no polling, no exec.  It takes a
+ * command word and an argument buffer and answers like the kernel's ioctl
+ * path (SPEC.md sections 2-5 and 11), so it is tested in-process.
+ *
+ * Every function returns 0 or a negative errno unless it says otherwise.
+ * A struct luo_core holds all state; there are no globals.
+ */
+#ifndef LUO_CORE_H
+#define LUO_CORE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "luo_handler.h"
+#include <luo/luo-ext.h>
+
+struct luo_core;
+struct luo_session;
+
+/* G4's capacities: 10,000 one-page blocks of 51 sessions / 63 files. */
+#define LUO_DEFAULT_MAX_SESSIONS	510000u
+#define LUO_DEFAULT_MAX_FILES		630000u
+
+/* A host callback's answer meaning "the reply will be sent later". */
+#define LUO_CALL_DEFERRED	1
+
+enum luo_log_level {
+	LUO_LOG_ERR = 3,
+	LUO_LOG_WARNING = 4,
+	LUO_LOG_NOTICE = 5,
+	LUO_LOG_INFO = 6,
+	LUO_LOG_DEBUG = 7,
+};
+
+/**
+ * struct luo_core_host - what the process around the core provides
+ * @reboot: LUO_IOCTL_REBOOT after the core checked the struct; @exec_fd is
+ *          the attached executable or -1.  Returns 0, -errno or
+ *          LUO_CALL_DEFERRED.
+ * @status: fills the fields of LUO_IOCTL_STATUS that the core does not know
+ *          (flags, pid, last_reboot_ns, version)
+ * @log:    a message from the core or a handler, no newline
+ * @ctx:    passed to each callback
+ * All callbacks are optional.
+ */
+struct luo_core_host {
+	int (*reboot)(void *ctx, struct luo_reboot *arg, int exec_fd);
+	void (*status)(void *ctx, struct luo_status *st);
+	void (*log)(void *ctx, int level, const char *msg);
+	void *ctx;
+};
+
+/**
+ * struct luo_core_config - settings
+ * @max_sessions: outgoing sessions allowed (ENOSPC past it); 0: default
+ * @max_files:    files allowed per session (ENOSPC past it); 0: default
+ * @host:         host callbacks, copied
+ */
+struct luo_core_config {
+	uint32_t max_sessions;
+	uint32_t max_files;
+	struct luo_core_host host;
+};
+
+/**
+ * struct luo_call - one ioctl-shaped request
+ * @cmd:         the request code as the caller passed it
+ * @arg:         the caller's struct; updated in place (copy-back)
+ * @arg_len:     bytes available at @arg (see LUO_WIRE_MAX_ARG)
+ * @in_fd:       fd attached to the request, or -1; borrowed, never closed
+ * @copy_len:    out: bytes of @arg to copy back to the caller
+ * @out_fd:      out: a new fd for the caller, or -1; the caller owns it
+ * @out_session: out: the session CREATE or RETRIEVE made or found
+ * @extra:       buffer for a reply payload (LUO_IOCTL_LIST), or NULL
+ * @extra_cap:   its size
+ * @extra_len:   out: payload bytes written
+ */
+struct luo_call {
+	uint32_t cmd;
+	void *arg;
+	uint32_t arg_len;
+	int in_fd;
+	uint32_t copy_len;
+	int out_fd;
+	struct luo_session *out_session;
+	void *extra;
+	uint32_t extra_cap;
+	uint32_t extra_len;
+};
+
+struct luo_core *luo_core_new(const struct luo_core_config *cfg);
+void luo_core_free(struct luo_core *core);
+void luo_core_log(struct luo_core *core, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+void luo_call_init(struct luo_call *call, uint32_t cmd, void *arg,
+		   uint32_t arg_len, int in_fd);
+int luo_core_device_ioctl(struct luo_core *core, struct luo_call *call);
+int luo_core_session_ioctl(struct luo_core *core, struct luo_session *s,
+			   struct luo_call *call);
+void luo_core_session_release(struct luo_core *core, struct luo_session *s);
+
+const char *luo_session_name(const struct luo_session *s);
+bool luo_session_is_incoming(const struct luo_session *s);
+
+uint64_t luo_core_update_number(const struct luo_core *core);
+void luo_core_counts(const struct luo_core *core, uint32_t *outgoing,
+		     uint32_t *incoming, uint64_t *files);
+
+/* REBOOT support: freeze every outgoing session, FIFO; undo on failure. */
+int luo_core_freeze(struct luo_core *core);
+void luo_core_unfreeze(struct luo_core *core);
+int luo_core_for_each_outgoing_fd(struct luo_core *core,
+				  int (*fn)(void *ctx, int fd), void *ctx);
+
+/**
+ * struct luo_handover_info - what the handover carries besides sessions
+ * @update_number:   the new image's update number
+ * @listen_fd:       the listening socket, kept open across the exec
+ * @reply_fd:        the connection waiting for REBOOT's answer, or -1
+ * @self_fd:         the image to fall back to, or -1
+ * @reboot_start_ns: CLOCK_MONOTONIC when REBOOT was asked for
+ */
+struct luo_handover_info {
+	uint64_t update_number;
+	int listen_fd;
+	int reply_fd;
+	int self_fd;
+	uint64_t reboot_start_ns;
+};
+
+int luo_handover_write(struct luo_core *core,
+		       const struct luo_handover_info *info,
+		       void **blob, size_t *len);
+int luo_handover_read(struct luo_core *core, const void *blob, size_t len,
+		      struct luo_handover_info *info, char *why, size_t why_len);
+
+#endif /* LUO_CORE_H */
