@@ -123,6 +123,7 @@ int luo_core_for_each_outgoing_fd(struct luo_core *core,
  * @update_number:   the new image's update number
  * @listen_fd:       the listening socket, kept open across the exec
  * @reply_fd:        the connection waiting for REBOOT's answer, or -1
+ * @reply_size:      the size word of that caller's struct luo_reboot
  * @self_fd:         the image to fall back to, or -1
  * @reboot_start_ns: CLOCK_MONOTONIC when REBOOT was asked for
  */
@@ -130,6 +131,7 @@ struct luo_handover_info {
 	uint64_t update_number;
 	int listen_fd;
 	int reply_fd;
+	uint32_t reply_size;
 	int self_fd;
 	uint64_t reboot_start_ns;
 };
