@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The built-in file handlers.  Each handler only implements the callbacks of
+ * struct luo_file_handler_ops (luo_handler.h); it calls nothing of the core.
+ * Registering them with a core is the daemon's job, through
+ * luo_register_builtin_handlers().
+ */
+#ifndef LUO_HANDLERS_H
+#define LUO_HANDLERS_H
+
+#include "luo_handler.h"
+
+struct luo_core;
+
+/* Compatible string of the memfd handler, as written to the handover. */
+#define LUO_MEMFD_COMPATIBLE	"memfd-v2"
+
+struct luo_file_handler *luo_memfd_handler(void);
+void luo_memfd_handler_init(struct luo_file_handler *h);
+
+int luo_register_builtin_handlers(struct luo_core *core);
+void luo_unregister_builtin_handlers(struct luo_core *core);
+
+#endif /* LUO_HANDLERS_H */
