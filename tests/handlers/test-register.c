@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * luo_register_builtin_handlers() against stand-ins for the core's
+ * registration functions: which handlers it registers, in which order, and
+ * that a failure unregisters what it had registered.
+ */
+#include <errno.h>
+#include <stdbool.h>
+
+#include "handlers.h"
+#include "ht.h"
+
+#define MAX_CALLS	16
+
+static struct luo_file_handler *registered[MAX_CALLS];
+static int nr_registered, nr_unregistered, fail_at = -1;
+static struct luo_core *seen_core;
+
+int luo_register_file_handler(struct luo_core *core, struct luo_file_handler *h)
+{
+	seen_core = core;
+	if (nr_registered == fail_at)
+		return -EEXIST;
+	if (nr_registered < MAX_CALLS)
+		registered[nr_registered++] = h;
+	return 0;
+}
+
+void luo_unregister_file_handler(struct luo_core *core,
+				 struct luo_file_handler *h)
+{
+	if (nr_registered > 0 && registered[nr_registered - 1] == h) {
+		nr_registered--;
+		nr_unregistered++;
+	}
+}
+
+static void reset(int fail)
+{
+	nr_registered = 0;
+	nr_unregistered = 0;
+	fail_at = fail;
+	seen_core = NULL;
+}
+
+static int test_registers_memfd(void)
+{
+	struct luo_core *core = (struct luo_core *)&nr_registered;
+
+	reset(-1);
+	CHECK_EQ(luo_register_builtin_handlers(core), 0);
+	CHECK(seen_core == core);
+	CHECK(nr_registered >= 1);
+	CHECK(registered[0] == luo_memfd_handler());
+	CHECK(strcmp(registered[0]->compatible, "memfd-v2") == 0);
+
+	luo_unregister_builtin_handlers(core);
+	CHECK_EQ(nr_registered, 0);
+	return HT_PASS;
+}
+
+static int test_failure_unwinds(void)
+{
+	struct luo_core *core = (struct luo_core *)&nr_registered;
+
+	reset(0);
+	CHECK_EQ(luo_register_builtin_handlers(core), -EEXIST);
+	CHECK_EQ(nr_registered, 0);
+	CHECK_EQ(nr_unregistered, 0);
+	return HT_PASS;
+}
+
+static const struct ht_case cases[] = {
+	HT_CASE(test_registers_memfd),
+	HT_CASE(test_failure_unwinds),
+};
+
+int main(void)
+{
+	return ht_run(cases, sizeof(cases) / sizeof(cases[0]));
+}
