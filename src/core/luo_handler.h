@@ -134,12 +134,13 @@ struct luo_flb_ops {
  * struct luo_flb - File-Lifecycle-Bound shared state
  * @ops:        callbacks
  * @compatible: unique name
- * @priv:       private to the core
+ *
+ * The core keeps its state of an FLB itself, so one FLB object may be
+ * registered with several cores.
  */
 struct luo_flb {
 	const struct luo_flb_ops *ops;
 	char compatible[LIVEUPDATE_FLB_COMPAT_LENGTH];
-	void *priv;
 };
 
 /* Global FLB limit: one page of 64-byte entries after a 16-byte header. */

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The orchestrator instance: creation, teardown, logging, counters. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core_internal.h"
+
+/**
+ * luo_core_new() - create an orchestrator with no session
+ * @cfg: settings, or NULL for the defaults
+ *
+ * The update number starts at 1, as on a first boot.
+ *
+ * Return: the core, or NULL when out of memory.
+ */
+struct luo_core *luo_core_new(const struct luo_core_config *cfg)
+{
+	struct luo_core *core = calloc(1, sizeof(*core));
+
+	if (!core)
+		return NULL;
+	if (cfg)
+		core->host = cfg->host;
+	core->max_sessions = cfg && cfg->max_sessions ? cfg->max_sessions :
+			     LUO_DEFAULT_MAX_SESSIONS;
+	core->max_files = cfg && cfg->max_files ? cfg->max_files :
+			  LUO_DEFAULT_MAX_FILES;
+	core->update_number = 1;
+	list_init(&core->outgoing);
+	list_init(&core->incoming);
+	list_init(&core->handlers);
+	list_init(&core->flbs);
+	luo_hmap_init(&core->outgoing_names);
+	luo_hmap_init(&core->incoming_names);
+	luo_hmap_init(&core->preserved);
+	return core;
+}
+
+static void drop_sessions(struct luo_core *core, struct list_head *head)
+{
+	struct luo_session *s, *n;
+
+	list_for_each_entry_safe_reverse(s, n, head, list)
+		luo_session_destroy(core, s);
+}
+
+/**
+ * luo_core_free() - release every session, file and FLB, then the core
+ * @core: the core, or NULL
+ *
+ * Outgoing files are unpreserved and incoming ones finished (LIFO), as if
+ * every session fd were closed; handlers stay registered with their owner.
+ */
+void luo_core_free(struct luo_core *core)
+{
+	struct luo_file_handler *h, *n;
+
+	if (!core)
+		return;
+	drop_sessions(core, &core->outgoing);
+	drop_sessions(core, &core->incoming);
+	luo_flb_release_all(core);
+	list_for_each_entry_safe(h, n, &core->handlers, list)
+		list_del(&h->list);
+	luo_hmap_free(&core->outgoing_names);
+	luo_hmap_free(&core->incoming_names);
+	luo_hmap_free(&core->preserved);
+	free(core->flbs_in);
+	free(core);
+}
+
+/**
+ * luo_core_log() - log a message through the host
+ * @core:  the core
+ * @level: enum luo_log_level
+ * @fmt:   printf format
+ */
+void luo_core_log(struct luo_core *core, int level, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!core->host.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	core->host.log(core->host.ctx, level, msg);
+}
+
+/**
+ * luo_core_update_number() - the current update number
+ * @core: the core
+ *
+ * Return: 1 after a first start, one more after every successful reboot.
+ */
+uint64_t luo_core_update_number(const struct luo_core *core)
+{
+	return core->update_number;
+}
+
+/**
+ * luo_core_counts() - how much the core holds
+ * @core:     the core
+ * @outgoing: out: outgoing sessions, or NULL
+ * @incoming: out: incoming sessions, or NULL
+ * @files:    out: files held, or NULL
+ */
+void luo_core_counts(const struct luo_core *core, uint32_t *outgoing,
+		     uint32_t *incoming, uint64_t *files)
+{
+	if (outgoing)
+		*outgoing = core->nr_outgoing;
+	if (incoming)
+		*incoming = core->nr_incoming;
+	if (files)
+		*files = core->nr_files;
+}
+
+/**
+ * luo_session_name() - a session's name
+ * @s: the session
+ *
+ * Return: the NUL-terminated name.
+ */
+const char *luo_session_name(const struct luo_session *s)
+{
+	return s->name;
+}
+
+/**
+ * luo_session_is_incoming() - direction of a session
+ * @s: the session
+ *
+ * Return: true if it came from the previous image.
+ */
+bool luo_session_is_incoming(const struct luo_session *s)
+{
+	return s->incoming;
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The core's own structures, shared by its files and nobody else. */
+#ifndef LUO_CORE_INTERNAL_H
+#define LUO_CORE_INTERNAL_H
+
+#include "hmap.h"
+#include "luo_core.h"
+
+/**
+ * struct luo_file_key - identity of a preserved file for the EBUSY rule
+ * @by_id: true if the handler's get_id() gave @id; otherwise the identity
+ *         is the open file description of @fd, bucketed by @id = (dev, ino)
+ * @id:    the identity, or the bucket of an open file description
+ * @fd:    an fd of the file, for the open-file-description comparison
+ */
+struct luo_file_key {
+	bool by_id;
+	struct luo_file_id id;
+	int fd;
+};
+
+/**
+ * struct luo_file - a preserved file
+ * @list:            in the session's files, preservation order
+ * @token_node:      in the session's token table
+ * @key_node:        in the core's table of preserved files
+ * @key:             the identity @key_node is filed under
+ * @session:         owner
+ * @handler:         the handler that took it
+ * @token:           the user's token
+ * @fd:              the core's fd of the file (outgoing: dup of the
+ *                   caller's; incoming: inherited across the re-exec)
+ * @retrieved_fd:    incoming: the retrieved file, or -1
+ * @retrieve_status: 0 never, 1 retrieved, <0 the sticky retrieve errno
+ * @frozen:          freeze() ran and was not undone
+ * @data:            the handler's serialized state
+ * @data_len:        bytes of @data
+ * @private_data:    the handler's runtime state
+ */
+struct luo_file {
+	struct list_head list;
+	struct luo_hnode token_node;
+	struct luo_hnode key_node;
+	struct luo_file_key key;
+	struct luo_session *session;
+	struct luo_file_handler *handler;
+	uint64_t token;
+	int fd;
+	int retrieved_fd;
+	int retrieve_status;
+	bool frozen;
+	uint8_t data[LUO_FILE_DATA_MAX];
+	uint32_t data_len;
+	void *private_data;
+};
+
+/**
+ * struct luo_session - a named group of preserved files
+ * @list:      in the core's outgoing or incoming list, creation order
+ * @name_node: in the core's name table of its direction
+ * @name:      NUL-terminated
+ * @incoming:  came from the previous image
+ * @retrieved: incoming: handed out by RETRIEVE_SESSION
+ * @finished:  incoming: FINISH succeeded
+ * @files:     struct luo_file, preservation order
+ * @nr_files:  entries of @files
+ * @tokens:    the files by token
+ */
+struct luo_session {
+	struct list_head list;
+	struct luo_hnode name_node;
+	char name[LIVEUPDATE_SESSION_NAME_LENGTH];
+	bool incoming;
+	bool retrieved;
+	bool finished;
+	struct list_head files;
+	uint32_t nr_files;
+	struct luo_hmap tokens;
+};
+
+/**
+ * struct luo_flb_in - an FLB as the previous image handed it over
+ * @compatible: its name
+ * @data:       the handle its preserve() returned
+ * @count:      files that depended on it
+ */
+struct luo_flb_in {
+	char compatible[LIVEUPDATE_FLB_COMPAT_LENGTH];
+	uint64_t data;
+	uint64_t count;
+};
+
+struct luo_core {
+	struct luo_core_host host;
+	uint32_t max_sessions;
+	uint32_t max_files;
+	uint64_t update_number;
+
+	struct list_head outgoing;
+	struct list_head incoming;
+	struct luo_hmap outgoing_names;
+	struct luo_hmap incoming_names;
+	uint32_t nr_outgoing;
+	uint32_t nr_incoming;
+	uint64_t nr_files;
+	struct luo_hmap preserved;	/* struct luo_file by key */
+
+	struct list_head handlers;	/* registration order */
+	struct list_head flbs;		/* struct luo_flb_state */
+	uint32_t nr_flbs;
+	struct luo_flb_in *flbs_in;	/* from the handover */
+	uint32_t nr_flbs_in;
+};
+
+/* session.c */
+struct luo_session *luo_session_new(struct luo_core *core, const char *name,
+				    bool incoming);
+void luo_session_destroy(struct luo_core *core, struct luo_session *s);
+struct luo_session *luo_session_find(struct luo_core *core, const void *name,
+				     bool incoming);
+int luo_session_create(struct luo_core *core, const uint8_t *name,
+		       struct luo_session **out);
+int luo_session_retrieve(struct luo_core *core, const uint8_t *name,
+			 struct luo_session **out);
+int luo_session_finish(struct luo_core *core, struct luo_session *s);
+
+/* file.c */
+int luo_file_preserve(struct luo_core *core, struct luo_session *s, int fd,
+		      uint64_t token);
+int luo_file_retrieve(struct luo_core *core, struct luo_session *s,
+		      uint64_t token, int *out_fd);
+struct luo_file *luo_file_find(struct luo_session *s, uint64_t token);
+void luo_file_unpreserve(struct luo_core *core, struct luo_file *f);
+bool luo_file_can_finish(struct luo_file *f);
+void luo_file_finish(struct luo_core *core, struct luo_file *f);
+int luo_file_freeze(struct luo_file *f);
+void luo_file_unfreeze(struct luo_file *f);
+int luo_file_key_of(struct luo_file_handler *h, int fd, struct luo_file_key *k);
+int luo_file_table_add(struct luo_core *core, struct luo_file *f);
+struct luo_file *luo_file_alloc(struct luo_session *s,
+				struct luo_file_handler *h, uint64_t token);
+int luo_file_link(struct luo_core *core, struct luo_file *f);
+void luo_file_unlink(struct luo_core *core, struct luo_file *f);
+
+/* flb.c */
+struct luo_flb *luo_flb_of_link(struct list_head *l);
+int luo_flb_file_preserve(struct luo_core *core, struct luo_file_handler *h);
+void luo_flb_file_unpreserve(struct luo_core *core, struct luo_file_handler *h);
+void luo_flb_file_finish(struct luo_core *core, struct luo_file_handler *h);
+int luo_flb_for_each_outgoing(struct luo_core *core,
+			      int (*fn)(void *ctx, const char *compatible,
+					uint64_t data, uint64_t count),
+			      void *ctx);
+void luo_flb_release_all(struct luo_core *core);
+
+/* ext.c */
+int luo_ext_status(struct luo_core *core, struct luo_status *st);
+int luo_ext_list(struct luo_core *core, struct luo_list *l,
+		 struct luo_call *call);
+
+#endif /* LUO_CORE_INTERNAL_H */

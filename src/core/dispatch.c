@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The ioctl dispatch: one table per fd type, size-checked structs, and the
+ * kernel's exact order of checks (SPEC.md 2.1 and 2.2).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core_internal.h"
+#include "luo_wire.h"
+
+union luo_ucmd {
+	uint32_t size;
+	struct liveupdate_ioctl_create_session create;
+	struct liveupdate_ioctl_retrieve_session retrieve;
+	struct liveupdate_session_preserve_fd preserve;
+	struct liveupdate_session_retrieve_fd retrieve_fd;
+	struct liveupdate_session_finish finish;
+	struct liveupdate_session_get_name get_name;
+	struct luo_status status;
+	struct luo_list list;
+	struct luo_reboot reboot;
+};
+
+enum {
+	DIR_OUT = 1 << 0,	/* valid on an outgoing session */
+	DIR_IN = 1 << 1,	/* valid on an incoming session */
+};
+
+struct luo_ioctl_op {
+	uint32_t cmd;
+	uint32_t size;		/* the struct as the core knows it */
+	uint32_t min_size;	/* offsetofend of its last member */
+	unsigned int dirs;	/* session commands: DIR_* */
+	int (*execute)(struct luo_core *core, struct luo_session *s,
+		       union luo_ucmd *u, struct luo_call *call);
+};
+
+#define IOCTL_OP(_cmd, _struct, _last, _dirs, _fn) {			\
+	.cmd = (_cmd),							\
+	.size = sizeof(_struct),					\
+	.min_size = offsetof(_struct, _last) +				\
+		    sizeof(((_struct *)0)->_last),			\
+	.dirs = (_dirs),						\
+	.execute = (_fn),						\
+}
+
+static int do_create(struct luo_core *core, struct luo_session *unused,
+		     union luo_ucmd *u, struct luo_call *call)
+{
+	int ret = luo_session_create(core, u->create.name, &call->out_session);
+
+	u->create.fd = -1;	/* the transport installs the real fd */
+	return ret;
+}
+
+static int do_retrieve(struct luo_core *core, struct luo_session *unused,
+		       union luo_ucmd *u, struct luo_call *call)
+{
+	int ret = luo_session_retrieve(core, u->retrieve.name,
+				       &call->out_session);
+
+	u->retrieve.fd = -1;
+	return ret;
+}
+
+static int do_preserve(struct luo_core *core, struct luo_session *s,
+		       union luo_ucmd *u, struct luo_call *call)
+{
+	return luo_file_preserve(core, s, call->in_fd, u->preserve.token);
+}
+
+static int do_retrieve_fd(struct luo_core *core, struct luo_session *s,
+			  union luo_ucmd *u, struct luo_call *call)
+{
+	u->retrieve_fd.fd = -1;
+	return luo_file_retrieve(core, s, u->retrieve_fd.token, &call->out_fd);
+}
+
+static int do_finish(struct luo_core *core, struct luo_session *s,
+		     union luo_ucmd *u, struct luo_call *call)
+{
+	return luo_session_finish(core, s);
+}
+
+static int do_get_name(struct luo_core *core, struct luo_session *s,
+		       union luo_ucmd *u, struct luo_call *call)
+{
+	if (u->get_name.reserved)
+		return -EINVAL;
+	memset(u->get_name.name, 0, sizeof(u->get_name.name));
+	memcpy(u->get_name.name, s->name, strlen(s->name));
+	return 0;
+}
+
+static int do_status(struct luo_core *core, struct luo_session *unused,
+		     union luo_ucmd *u, struct luo_call *call)
+{
+	return luo_ext_status(core, &u->status);
+}
+
+static int do_list(struct luo_core *core, struct luo_session *unused,
+		   union luo_ucmd *u, struct luo_call *call)
+{
+	return luo_ext_list(core, &u->list, call);
+}
+
+static int do_reboot(struct luo_core *core, struct luo_session *unused,
+		     union luo_ucmd *u, struct luo_call *call)
+{
+	if (u->reboot.flags & ~LUO_REBOOT_EXEC_FD)
+		return -EOPNOTSUPP;
+	if ((u->reboot.flags & LUO_REBOOT_EXEC_FD) && call->in_fd < 0)
+		return -EBADF;
+	if (!(u->reboot.flags & LUO_REBOOT_EXEC_FD) && call->in_fd >= 0)
+		return -EINVAL;
+	if (!core->host.reboot)
+		return -EOPNOTSUPP;
+	return core->host.reboot(core->host.ctx, &u->reboot, call->in_fd);
+}
+
+static const struct luo_ioctl_op device_ops[] = {
+	IOCTL_OP(LIVEUPDATE_IOCTL_CREATE_SESSION,
+		 struct liveupdate_ioctl_create_session, name, 0, do_create),
+	IOCTL_OP(LIVEUPDATE_IOCTL_RETRIEVE_SESSION,
+		 struct liveupdate_ioctl_retrieve_session, name, 0, do_retrieve),
+};
+
+static const struct luo_ioctl_op device_ext_ops[LUO_CMD_EXT_COUNT] = {
+	IOCTL_OP(LUO_IOCTL_STATUS, struct luo_status, version, 0, do_status),
+	IOCTL_OP(LUO_IOCTL_LIST, struct luo_list, done, 0, do_list),
+	IOCTL_OP(LUO_IOCTL_REBOOT, struct luo_reboot, update_number, 0,
+		 do_reboot),
+};
+
+static const struct luo_ioctl_op session_ops[] = {
+	IOCTL_OP(LIVEUPDATE_SESSION_PRESERVE_FD,
+		 struct liveupdate_session_preserve_fd, token, DIR_OUT,
+		 do_preserve),
+	IOCTL_OP(LIVEUPDATE_SESSION_RETRIEVE_FD,
+		 struct liveupdate_session_retrieve_fd, token, DIR_IN,
+		 do_retrieve_fd),
+	IOCTL_OP(LIVEUPDATE_SESSION_FINISH, struct liveupdate_session_finish,
+		 reserved, DIR_IN, do_finish),
+	IOCTL_OP(LIVEUPDATE_SESSION_GET_NAME, struct liveupdate_session_get_name,
+		 name, DIR_OUT | DIR_IN, do_get_name),
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct luo_ioctl_op *lookup(uint32_t nr, uint32_t base,
+					 const struct luo_ioctl_op *ops,
+					 size_t n)
+{
+	if (nr < base || nr - base >= n)
+		return NULL;
+	return &ops[nr - base];
+}
+
+/*
+ * copy_struct_from_user() over the request buffer: bytes past what the core
+ * knows must be zero.  Bytes past arg_len were checked by the client when
+ * the wire capped the argument; anything else short is a fault.
+ */
+static int copy_in(const struct luo_ioctl_op *op, struct luo_call *call,
+		   uint32_t usize, union luo_ucmd *u)
+{
+	uint32_t need = usize < LUO_WIRE_MAX_ARG ? usize : LUO_WIRE_MAX_ARG;
+	const uint8_t *arg = call->arg;
+
+	if (call->arg_len < need)
+		return -EFAULT;
+	for (uint32_t i = op->size; i < need; i++)
+		if (arg[i])
+			return -E2BIG;
+	memset(u, 0, sizeof(*u));
+	memcpy(u, arg, op->size);
+	return 0;
+}
+
+static int run(struct luo_core *core, struct luo_session *s,
+	       const struct luo_ioctl_op *op, struct luo_call *call)
+{
+	union luo_ucmd u;
+	uint32_t usize;
+	int ret;
+
+	if (call->arg_len < sizeof(usize))
+		return -EFAULT;
+	memcpy(&usize, call->arg, sizeof(usize));
+	if (call->cmd != op->cmd)
+		return -ENOTTY;
+	if (s && !(op->dirs & (s->incoming ? DIR_IN : DIR_OUT)))
+		return -EINVAL;
+	if (usize < op->min_size)
+		return -EINVAL;
+	ret = copy_in(op, call, usize, &u);
+	if (ret)
+		return ret;
+	ret = op->execute(core, s, &u, call);
+	if (ret < 0)
+		return ret;
+	call->copy_len = usize < op->size ? usize : op->size;
+	memcpy(call->arg, &u, call->copy_len);
+	return ret;
+}
+
+/**
+ * luo_call_init() - prepare a request
+ * @call:    the request
+ * @cmd:     the ioctl request code
+ * @arg:     the caller's struct, updated in place on success
+ * @arg_len: bytes available at @arg
+ * @in_fd:   the fd attached to the request, or -1
+ */
+void luo_call_init(struct luo_call *call, uint32_t cmd, void *arg,
+		   uint32_t arg_len, int in_fd)
+{
+	memset(call, 0, sizeof(*call));
+	call->cmd = cmd;
+	call->arg = arg;
+	call->arg_len = arg_len;
+	call->in_fd = in_fd;
+	call->out_fd = -1;
+}
+
+/**
+ * luo_core_device_ioctl() - an ioctl on /dev/liveupdate
+ * @core: the core
+ * @call: the request; its outputs are set on success
+ *
+ * EINVAL for a number outside the table, EFAULT for a missing size word,
+ * ENOTTY for a mismatched command word, EINVAL for a short size, E2BIG for
+ * non-zero bytes past the struct, then the command's own result.
+ *
+ * Return: 0, LUO_CALL_DEFERRED (REBOOT answered later) or -errno.
+ */
+int luo_core_device_ioctl(struct luo_core *core, struct luo_call *call)
+{
+	uint32_t nr = call->cmd & 0xff;
+	const struct luo_ioctl_op *op;
+
+	op = lookup(nr, LIVEUPDATE_CMD_BASE, device_ops, ARRAY_SIZE(device_ops));
+	if (!op)
+		op = lookup(nr, LUO_CMD_EXT_BASE, device_ext_ops,
+			    ARRAY_SIZE(device_ext_ops));
+	if (!op)
+		return -EINVAL;
+	return run(core, NULL, op, call);
+}
+
+/**
+ * luo_core_session_ioctl() - an ioctl on a session fd
+ * @core: the core
+ * @s:    the session the fd stands for
+ * @call: the request; its outputs are set on success
+ *
+ * As luo_core_device_ioctl(), plus the direction check (EINVAL) between
+ * the command word and the size checks.
+ *
+ * Return: 0 or -errno.
+ */
+int luo_core_session_ioctl(struct luo_core *core, struct luo_session *s,
+			   struct luo_call *call)
+{
+	const struct luo_ioctl_op *op;
+
+	op = lookup(call->cmd & 0xff, LIVEUPDATE_CMD_SESSION_BASE, session_ops,
+		    ARRAY_SIZE(session_ops));
+	if (!op)
+		return -EINVAL;
+	return run(core, s, op, call);
+}

@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Preserved files: PRESERVE_FD, RETRIEVE_FD, and the per-file steps of
+ * unpreserve, freeze, can_finish and finish (SPEC.md 4).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core_internal.h"
+
+static void args_load(const struct luo_file *f, struct luo_file_op_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->handler = f->handler;
+	a->retrieve_status = f->retrieve_status;
+	a->fd = f->fd;
+	a->retrieved_fd = f->retrieved_fd;
+	memcpy(a->data, f->data, sizeof(a->data));
+	a->data_len = f->data_len;
+	a->private_data = f->private_data;
+}
+
+static void args_store(struct luo_file *f, const struct luo_file_op_args *a)
+{
+	memcpy(f->data, a->data, sizeof(f->data));
+	f->data_len = a->data_len < sizeof(f->data) ? a->data_len :
+		      sizeof(f->data);
+	f->private_data = a->private_data;
+}
+
+/* Two fds share one open file description (kcmp KCMP_FILE). */
+static bool same_ofd(int a, int b)
+{
+	pid_t pid = getpid();
+	long r = syscall(SYS_kcmp, pid, pid, KCMP_FILE, a, b);
+
+	/* Without kcmp, the inode already matched: assume the same file. */
+	return r == 0 || r < 0;
+}
+
+/**
+ * luo_file_key_of() - the identity of a file for the EBUSY rule
+ * @h:  the handler that takes it
+ * @fd: the file
+ * @k:  out: its key; for an open-file-description key, @k->fd is @fd
+ *
+ * Return: 0 or -errno of get_id() or fstat().
+ */
+int luo_file_key_of(struct luo_file_handler *h, int fd, struct luo_file_key *k)
+{
+	struct stat st;
+
+	memset(k, 0, sizeof(*k));
+	k->fd = fd;
+	if (h->ops->get_id) {
+		k->by_id = true;
+		return h->ops->get_id(h, fd, &k->id);
+	}
+	if (fstat(fd, &st))
+		return -errno;
+	k->id.a = st.st_dev;
+	k->id.b = st.st_ino;
+	return 0;
+}
+
+static uint64_t key_hash(const struct luo_file_key *k)
+{
+	return luo_hash_u64(k->id.a ^ luo_hash_u64(k->id.b + k->by_id));
+}
+
+static struct luo_file *table_find(struct luo_core *core,
+				   const struct luo_file_key *k)
+{
+	struct luo_hnode *n;
+
+	luo_hmap_for_each_hash(n, &core->preserved, key_hash(k)) {
+		struct luo_file *f = container_of(n, struct luo_file, key_node);
+
+		if (f->key.by_id != k->by_id || f->key.id.a != k->id.a ||
+		    f->key.id.b != k->id.b)
+			continue;
+		if (k->by_id || same_ofd(f->key.fd, k->fd))
+			return f;
+	}
+	return NULL;
+}
+
+/**
+ * luo_file_table_add() - file a linked file under its current key
+ * @core: the core
+ * @f:    the file, with @f->key set
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int luo_file_table_add(struct luo_core *core, struct luo_file *f)
+{
+	return luo_hmap_insert(&core->preserved, &f->key_node, key_hash(&f->key));
+}
+
+/**
+ * luo_file_find() - a session's file by token
+ * @s:     the session
+ * @token: the token
+ *
+ * Return: the file, or NULL.
+ */
+struct luo_file *luo_file_find(struct luo_session *s, uint64_t token)
+{
+	struct luo_hnode *n;
+
+	luo_hmap_for_each_hash(n, &s->tokens, luo_hash_u64(token)) {
+		struct luo_file *f = container_of(n, struct luo_file, token_node);
+
+		if (f->token == token)
+			return f;
+	}
+	return NULL;
+}
+
+/**
+ * luo_file_alloc() - a file record, not yet linked anywhere
+ * @s:     its session
+ * @h:     its handler
+ * @token: its token
+ *
+ * Return: the record with no fd, or NULL when out of memory.
+ */
+struct luo_file *luo_file_alloc(struct luo_session *s,
+				struct luo_file_handler *h, uint64_t token)
+{
+	struct luo_file *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->session = s;
+	f->handler = h;
+	f->token = token;
+	f->fd = -1;
+	f->retrieved_fd = -1;
+	list_init(&f->list);
+	return f;
+}
+
+/**
+ * luo_file_link() - enter a file in its session, token table and the table
+ * of preserved files, after its key is set
+ * @core: the core
+ * @f:    from luo_file_alloc()
+ *
+ * Return: 0 or -ENOMEM (nothing linked).
+ */
+int luo_file_link(struct luo_core *core, struct luo_file *f)
+{
+	struct luo_session *s = f->session;
+
+	if (luo_hmap_insert(&s->tokens, &f->token_node, luo_hash_u64(f->token)))
+		return -ENOMEM;
+	if (luo_file_table_add(core, f)) {
+		luo_hmap_remove(&s->tokens, &f->token_node);
+		return -ENOMEM;
+	}
+	list_add_tail(&f->list, &s->files);
+	s->nr_files++;
+	core->nr_files++;
+	f->handler->nr_files++;
+	return 0;
+}
+
+/**
+ * luo_file_unlink() - undo luo_file_link() and free the record and its fds
+ * @core: the core
+ * @f:    a linked file
+ */
+void luo_file_unlink(struct luo_core *core, struct luo_file *f)
+{
+	struct luo_session *s = f->session;
+
+	luo_hmap_remove(&s->tokens, &f->token_node);
+	luo_hmap_remove(&core->preserved, &f->key_node);
+	list_del(&f->list);
+	s->nr_files--;
+	core->nr_files--;
+	f->handler->nr_files--;
+	if (f->retrieved_fd >= 0)
+		close(f->retrieved_fd);
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f);
+}
+
+static struct luo_file_handler *handler_for(struct luo_core *core, int fd)
+{
+	struct luo_file_handler *h;
+
+	list_for_each_entry(h, &core->handlers, list)
+		if (h->ops->can_preserve(h, fd))
+			return h;
+	return NULL;
+}
+
+static int preserve_into(struct luo_core *core, struct luo_file *f, int fd)
+{
+	struct luo_file_handler *h = f->handler;
+	struct luo_file_op_args args;
+	int ret;
+
+	f->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (f->fd < 0)
+		return -errno;
+	ret = luo_file_key_of(h, f->fd, &f->key);
+	if (ret)
+		return ret;
+	args_load(f, &args);
+	ret = h->ops->preserve(&args);
+	if (ret)
+		return ret > 0 ? -EIO : ret;
+	args_store(f, &args);
+	ret = luo_file_link(core, f);
+	if (ret) {
+		args_load(f, &args);
+		h->ops->unpreserve(&args);
+	}
+	return ret;
+}
+
+/**
+ * luo_file_preserve() - PRESERVE_FD, in the kernel's order of checks
+ * @core:  the core
+ * @s:     an outgoing session
+ * @fd:    the caller's file, or -1 if the caller's fd was not valid
+ * @token: the caller's token
+ *
+ * Return: 0; -EEXIST token used in this session; -ENOSPC at the file limit;
+ * -EBADF no file; -ENOENT no handler; -EBUSY the file is preserved (or
+ * retrieved and unfinished) anywhere; an FLB's or the handler's errno.
+ */
+int luo_file_preserve(struct luo_core *core, struct luo_session *s, int fd,
+		      uint64_t token)
+{
+	struct luo_file_handler *h;
+	struct luo_file_key key;
+	struct luo_file *f;
+	int ret;
+
+	if (luo_file_find(s, token))
+		return -EEXIST;
+	if (s->nr_files >= core->max_files)
+		return -ENOSPC;
+	/* fget() never yields an O_PATH file: it is no fd to preserve. */
+	if (fd < 0 || (fcntl(fd, F_GETFL) & O_PATH))
+		return -EBADF;
+	h = handler_for(core, fd);
+	if (!h) {
+		luo_core_log(core, LUO_LOG_INFO,
+			     "session '%s': no handler takes the file of token %llu",
+			     s->name, (unsigned long long)token);
+		return -ENOENT;
+	}
+	ret = luo_file_key_of(h, fd, &key);
+	if (ret)
+		return ret;
+	if (table_find(core, &key))
+		return -EBUSY;
+	ret = luo_flb_file_preserve(core, h);
+	if (ret)
+		return ret;
+	f = luo_file_alloc(s, h, token);
+	ret = f ? preserve_into(core, f, fd) : -ENOMEM;
+	if (ret) {
+		if (f && f->fd >= 0)
+			close(f->fd);
+		free(f);
+		luo_flb_file_unpreserve(core, h);
+		return ret;
+	}
+	luo_core_log(core, LUO_LOG_DEBUG, "session '%s': token %llu preserved by %s",
+		     s->name, (unsigned long long)token, h->compatible);
+	return 0;
+}
+
+static int retrieve_once(struct luo_core *core, struct luo_file *f)
+{
+	struct luo_file_op_args args;
+	struct luo_file_key key;
+	int ret;
+
+	args_load(f, &args);
+	args.retrieved_fd = -1;
+	ret = f->handler->ops->retrieve(&args);
+	if (ret || args.retrieved_fd < 0) {
+		f->retrieve_status = ret < 0 ? ret : -EIO;
+		luo_core_log(core, LUO_LOG_WARNING,
+			     "session '%s': retrieving token %llu failed: %s",
+			     f->session->name, (unsigned long long)f->token,
+			     strerror(-f->retrieve_status));
+		return f->retrieve_status;
+	}
+	args_store(f, &args);
+	f->retrieved_fd = args.retrieved_fd;
+	f->retrieve_status = 1;
+	/* The retrieved file now stands for the preserved one. */
+	if (!luo_file_key_of(f->handler, f->retrieved_fd, &key)) {
+		luo_hmap_remove(&core->preserved, &f->key_node);
+		f->key = key;
+		luo_file_table_add(core, f);
+	}
+	return 0;
+}
+
+/**
+ * luo_file_retrieve() - RETRIEVE_FD
+ * @core:   the core
+ * @s:      an incoming session
+ * @token:  the token
+ * @out_fd: out: a new fd of the retrieved file, owned by the caller
+ *
+ * The handler runs once; later calls return more fds of the same open file
+ * description, and a failure is returned again without retrying.
+ *
+ * Return: 0; -ENOENT unknown token (or finished session); the sticky
+ * retrieve errno; -EMFILE if the core cannot duplicate the file.
+ */
+int luo_file_retrieve(struct luo_core *core, struct luo_session *s,
+		      uint64_t token, int *out_fd)
+{
+	struct luo_file *f = luo_file_find(s, token);
+	int ret;
+
+	if (!f)
+		return -ENOENT;
+	if (f->retrieve_status < 0)
+		return f->retrieve_status;
+	if (f->retrieve_status == 0) {
+		ret = retrieve_once(core, f);
+		if (ret)
+			return ret;
+	}
+	*out_fd = fcntl(f->retrieved_fd, F_DUPFD_CLOEXEC, 0);
+	return *out_fd < 0 ? -errno : 0;
+}
+
+/**
+ * luo_file_unpreserve() - drop an outgoing file: handler, FLBs, record
+ * @core: the core
+ * @f:    the file
+ */
+void luo_file_unpreserve(struct luo_core *core, struct luo_file *f)
+{
+	struct luo_file_handler *h = f->handler;
+	struct luo_file_op_args args;
+
+	args_load(f, &args);
+	h->ops->unpreserve(&args);
+	luo_flb_file_unpreserve(core, h);
+	luo_file_unlink(core, f);
+}
+
+/**
+ * luo_file_can_finish() - ask the handler whether FINISH may proceed
+ * @f: an incoming file
+ *
+ * Return: true if the handler has no can_finish or agrees.
+ */
+bool luo_file_can_finish(struct luo_file *f)
+{
+	struct luo_file_op_args args;
+
+	if (!f->handler->ops->can_finish)
+		return true;
+	args_load(f, &args);
+	return f->handler->ops->can_finish(&args);
+}
+
+/**
+ * luo_file_finish() - end an incoming file: handler, FLBs, record
+ * @core: the core
+ * @f:    the file; a file never retrieved is discarded
+ */
+void luo_file_finish(struct luo_core *core, struct luo_file *f)
+{
+	struct luo_file_handler *h = f->handler;
+	struct luo_file_op_args args;
+
+	args_load(f, &args);
+	h->ops->finish(&args);
+	luo_flb_file_finish(core, h);
+	luo_file_unlink(core, f);
+}
+
+/**
+ * luo_file_freeze() - the handler's last capture before a reboot
+ * @f: an outgoing file
+ *
+ * Return: 0 or the handler's -errno.
+ */
+int luo_file_freeze(struct luo_file *f)
+{
+	struct luo_file_op_args args;
+	int ret = 0;
+
+	if (f->handler->ops->freeze) {
+		args_load(f, &args);
+		ret = f->handler->ops->freeze(&args);
+		if (ret)
+			return ret > 0 ? -EIO : ret;
+		args_store(f, &args);
+	}
+	f->frozen = true;
+	return 0;
+}
+
+/**
+ * luo_file_unfreeze() - undo luo_file_freeze()
+ * @f: a frozen outgoing file
+ */
+void luo_file_unfreeze(struct luo_file *f)
+{
+	struct luo_file_op_args args;
+
+	if (!f->frozen)
+		return;
+	if (f->handler->ops->unfreeze) {
+		args_load(f, &args);
+		f->handler->ops->unfreeze(&args);
+		args_store(f, &args);
+	}
+	f->frozen = false;
+}

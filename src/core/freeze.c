@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The core's part of a reboot: freeze every outgoing file, or roll back
+ * exactly as the kernel does when a freeze fails (SPEC.md 4.4).
+ */
+#include <errno.h>
+
+#include "core_internal.h"
+
+static void unfreeze_session(struct luo_session *s)
+{
+	struct luo_file *f;
+
+	list_for_each_entry(f, &s->files, list)
+		luo_file_unfreeze(f);
+}
+
+/**
+ * luo_core_unfreeze() - undo luo_core_freeze() after a later reboot step
+ * failed
+ * @core: the core
+ *
+ * Sessions newest first, files in preservation order.
+ */
+void luo_core_unfreeze(struct luo_core *core)
+{
+	struct luo_session *s;
+
+	list_for_each_entry_reverse(s, &core->outgoing, list)
+		unfreeze_session(s);
+}
+
+/**
+ * luo_core_freeze() - freeze every outgoing file before a reboot
+ * @core: the core
+ *
+ * Sessions in creation order, files in preservation order.  At the first
+ * failure the files of the failing session frozen so far are unfrozen
+ * (FIFO), then every earlier session, newest first.
+ *
+ * Return: 0, or the failing freeze's -errno with nothing left frozen.
+ */
+int luo_core_freeze(struct luo_core *core)
+{
+	struct luo_session *s;
+	struct luo_file *f;
+	int ret;
+
+	list_for_each_entry(s, &core->outgoing, list) {
+		list_for_each_entry(f, &s->files, list) {
+			ret = luo_file_freeze(f);
+			if (ret)
+				goto fail;
+		}
+	}
+	return 0;
+fail:
+	luo_core_log(core, LUO_LOG_WARNING,
+		     "reboot: freezing token %llu of session '%s' failed: error %d; everything unfrozen",
+		     (unsigned long long)f->token, s->name, ret);
+	unfreeze_session(s);
+	for (s = list_entry(s->list.prev, struct luo_session, list);
+	     &s->list != &core->outgoing;
+	     s = list_entry(s->list.prev, struct luo_session, list))
+		unfreeze_session(s);
+	return ret;
+}
+
+/**
+ * luo_core_for_each_outgoing_fd() - visit the fd of every outgoing file
+ * @core: the core
+ * @fn:   called for each fd, in handover order
+ * @ctx:  passed to @fn
+ *
+ * The daemon uses it to let exactly these fds cross the exec.
+ *
+ * Return: 0, or the first non-zero return of @fn.
+ */
+int luo_core_for_each_outgoing_fd(struct luo_core *core,
+				  int (*fn)(void *ctx, int fd), void *ctx)
+{
+	struct luo_session *s;
+	struct luo_file *f;
+	int ret;
+
+	list_for_each_entry(s, &core->outgoing, list) {
+		list_for_each_entry(f, &s->files, list) {
+			ret = fn(ctx, f->fd);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Sessions: creation, retrieval, FINISH and the last close (SPEC.md 3).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core_internal.h"
+
+static struct luo_hmap *names(struct luo_core *core, bool incoming)
+{
+	return incoming ? &core->incoming_names : &core->outgoing_names;
+}
+
+/* Names compare as strncmp over the full 64 bytes. */
+static uint64_t name_hash(const void *name)
+{
+	return luo_hash_bytes(name, strnlen(name, LIVEUPDATE_SESSION_NAME_LENGTH));
+}
+
+/**
+ * luo_session_find() - look a session up by name in one direction
+ * @core:     the core
+ * @name:     64 bytes, not necessarily terminated
+ * @incoming: which list
+ *
+ * Return: the session, or NULL.
+ */
+struct luo_session *luo_session_find(struct luo_core *core, const void *name,
+				     bool incoming)
+{
+	struct luo_hnode *n;
+
+	luo_hmap_for_each_hash(n, names(core, incoming), name_hash(name)) {
+		struct luo_session *s = container_of(n, struct luo_session,
+						     name_node);
+
+		if (!strncmp(s->name, name, LIVEUPDATE_SESSION_NAME_LENGTH))
+			return s;
+	}
+	return NULL;
+}
+
+/**
+ * luo_session_new() - add an empty session to one list
+ * @core:     the core
+ * @name:     a terminated name of 1 to 63 characters
+ * @incoming: which list
+ *
+ * Return: the session, or NULL when out of memory.
+ */
+struct luo_session *luo_session_new(struct luo_core *core, const char *name,
+				    bool incoming)
+{
+	struct luo_session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	strncpy(s->name, name, sizeof(s->name) - 1);
+	s->incoming = incoming;
+	list_init(&s->files);
+	luo_hmap_init(&s->tokens);
+	if (luo_hmap_insert(names(core, incoming), &s->name_node,
+			    name_hash(s->name))) {
+		free(s);
+		return NULL;
+	}
+	list_add_tail(&s->list, incoming ? &core->incoming : &core->outgoing);
+	if (incoming)
+		core->nr_incoming++;
+	else
+		core->nr_outgoing++;
+	return s;
+}
+
+static void session_free(struct luo_core *core, struct luo_session *s)
+{
+	luo_hmap_remove(names(core, s->incoming), &s->name_node);
+	list_del(&s->list);
+	if (s->incoming)
+		core->nr_incoming--;
+	else
+		core->nr_outgoing--;
+	luo_hmap_free(&s->tokens);
+	free(s);
+}
+
+/**
+ * luo_session_destroy() - drop a session and everything it holds
+ * @core: the core
+ * @s:    the session
+ *
+ * Outgoing files are unpreserved and incoming ones finished without asking
+ * can_finish, newest first.  For teardown of the whole core.
+ */
+void luo_session_destroy(struct luo_core *core, struct luo_session *s)
+{
+	struct luo_file *f, *n;
+
+	list_for_each_entry_safe_reverse(f, n, &s->files, list) {
+		if (s->incoming)
+			luo_file_finish(core, f);
+		else
+			luo_file_unpreserve(core, f);
+	}
+	session_free(core, s);
+}
+
+/**
+ * luo_session_create() - CREATE_SESSION
+ * @core: the core
+ * @name: the caller's 64 name bytes
+ * @out:  out: the new outgoing session
+ *
+ * Return: 0; -EINVAL for an empty or unterminated name; -ENOSPC at the
+ * session limit (checked first, as G4 grows its capacity before looking for
+ * a duplicate); -EEXIST for a duplicate outgoing name; -ENOMEM.
+ */
+int luo_session_create(struct luo_core *core, const uint8_t *name,
+		       struct luo_session **out)
+{
+	size_t len = strnlen((const char *)name, LIVEUPDATE_SESSION_NAME_LENGTH);
+
+	if (len == 0 || len == LIVEUPDATE_SESSION_NAME_LENGTH)
+		return -EINVAL;
+	if (core->nr_outgoing >= core->max_sessions)
+		return -ENOSPC;
+	if (luo_session_find(core, name, false))
+		return -EEXIST;
+	*out = luo_session_new(core, (const char *)name, false);
+	if (!*out)
+		return -ENOMEM;
+	luo_core_log(core, LUO_LOG_DEBUG, "session '%s' created", (*out)->name);
+	return 0;
+}
+
+/**
+ * luo_session_retrieve() - RETRIEVE_SESSION
+ * @core: the core
+ * @name: the caller's 64 name bytes, not validated
+ * @out:  out: the incoming session
+ *
+ * Return: 0; -ENOENT if no incoming session has that name; -EINVAL if it
+ * was retrieved already (once per session per boot).
+ */
+int luo_session_retrieve(struct luo_core *core, const uint8_t *name,
+			 struct luo_session **out)
+{
+	struct luo_session *s = luo_session_find(core, name, true);
+
+	if (!s)
+		return -ENOENT;
+	if (s->retrieved)
+		return -EINVAL;
+	s->retrieved = true;
+	*out = s;
+	luo_core_log(core, LUO_LOG_DEBUG, "session '%s' retrieved", s->name);
+	return 0;
+}
+
+/**
+ * luo_session_finish() - SESSION_FINISH
+ * @core: the core
+ * @s:    an incoming session
+ *
+ * Asks can_finish of every file (FIFO) first; only if all agree, finishes
+ * them newest first, discarding files never retrieved.  Idempotent.
+ *
+ * Return: 0, or -EBUSY if a handler refused (nothing changed).
+ */
+int luo_session_finish(struct luo_core *core, struct luo_session *s)
+{
+	struct luo_file *f, *n;
+
+	if (list_empty(&s->files))
+		return 0;
+	list_for_each_entry(f, &s->files, list) {
+		if (!luo_file_can_finish(f)) {
+			luo_core_log(core, LUO_LOG_NOTICE,
+				     "session '%s': token %llu cannot finish yet",
+				     s->name, (unsigned long long)f->token);
+			return -EBUSY;
+		}
+	}
+	list_for_each_entry_safe_reverse(f, n, &s->files, list)
+		luo_file_finish(core, f);
+	s->finished = true;
+	luo_core_log(core, LUO_LOG_INFO, "session '%s' finished", s->name);
+	return 0;
+}
+
+/**
+ * luo_core_session_release() - the last close of a session fd
+ * @core: the core
+ * @s:    the session
+ *
+ * Outgoing: every file is unpreserved, newest first, and the session goes,
+ * freeing its name.  Incoming: an implicit FINISH; if a handler refuses,
+ * the session stays, retrieved and without an fd, until the next reboot.
+ */
+void luo_core_session_release(struct luo_core *core, struct luo_session *s)
+{
+	if (!s->incoming) {
+		luo_core_log(core, LUO_LOG_DEBUG,
+			     "session '%s' closed: %u files unpreserved",
+			     s->name, s->nr_files);
+		luo_session_destroy(core, s);
+		return;
+	}
+	if (luo_session_finish(core, s)) {
+		luo_core_log(core, LUO_LOG_WARNING,
+			     "session '%s' closed but could not finish: its files stay until the next reboot",
+			     s->name);
+		return;
+	}
+	session_free(core, s);
+}
