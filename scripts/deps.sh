@@ -1,0 +1,17 @@
+#!/bin/sh
+# Install what building and testing luo needs on Debian 12.
+set -eu
+pkgs="gcc meson ninja-build pkg-config libfdt-dev libjson-c-dev zlib1g-dev
+      valgrind groff-base python3"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

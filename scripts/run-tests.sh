@@ -1,0 +1,33 @@
+#!/bin/sh
+# The whole test suite, as CI runs it: install what it needs, build under
+# AddressSanitizer and UndefinedBehaviorSanitizer and run every test, then
+# run the daemon and library tests again under valgrind.  Ends with the line
+# "N passed, M failed" and a non-zero exit if anything failed.
+set -u
+cd "$(dirname "$0")/.."
+sh scripts/deps.sh || exit 1
+
+san=build-asan
+vg=build-valgrind
+ok=0
+
+if [ ! -d "$san" ]; then
+	meson setup "$san" -Db_sanitize=address,undefined -Db_lundef=false \
+		>/dev/null || exit 1
+fi
+if [ ! -d "$vg" ]; then
+	meson setup "$vg" >/dev/null || exit 1
+fi
+ninja -C "$san" || exit 1
+ninja -C "$vg" || exit 1
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+meson test -C "$san" --print-errorlogs --num-processes 2 || ok=1
+meson test -C "$vg" --setup valgrind --suite lib --suite daemon \
+	--print-errorlogs --num-processes 2 || ok=1
+
+python3 scripts/summarize-tests.py \
+	"$san/meson-logs/testlog.json" \
+	"$vg/meson-logs/testlog-valgrind.json" || ok=1
+exit $ok
