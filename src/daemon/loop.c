@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The epoll loop.  A source that dies during a batch (loop_source_kill) is
+ * kept on a grave list and released only when the batch is over, so a later
+ * event of the same batch never touches freed memory.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+
+#define LOOP_BATCH	64
+#define LOOP_HANGUP	(EPOLLHUP | EPOLLRDHUP | EPOLLERR)
+
+struct loop {
+	int epfd;
+	bool quit;
+	struct list_head graves;
+};
+
+/**
+ * loop_new() - make an empty loop
+ *
+ * Return: the loop, or NULL with errno set.
+ */
+struct loop *loop_new(void)
+{
+	struct loop *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l->epfd < 0) {
+		free(l);
+		return NULL;
+	}
+	list_init(&l->graves);
+	return l;
+}
+
+static void loop_bury(struct loop *l)
+{
+	struct loop_source *src, *tmp;
+
+	list_for_each_entry_safe(src, tmp, &l->graves, grave) {
+		list_del(&src->grave);
+		if (src->release)
+			src->release(src);
+	}
+}
+
+/**
+ * loop_free() - release dead sources and the epoll fd
+ * @l: the loop, or NULL
+ *
+ * Live sources stay their owners' business.
+ */
+void loop_free(struct loop *l)
+{
+	if (!l)
+		return;
+	loop_bury(l);
+	close(l->epfd);
+	free(l);
+}
+
+static int loop_ctl(struct loop *l, int op, struct loop_source *src,
+		    uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = src };
+
+	if (epoll_ctl(l->epfd, op, src->fd, &ev) < 0)
+		return -errno;
+	src->events = events;
+	return 0;
+}
+
+/**
+ * loop_add() - watch @src->fd
+ * @l:      the loop
+ * @src:    the source, with @fd and callbacks set
+ * @events: EPOLLIN, EPOLLOUT, EPOLLRDHUP...
+ *
+ * Return: 0 or -errno.
+ */
+int loop_add(struct loop *l, struct loop_source *src, uint32_t events)
+{
+	src->dead = false;
+	list_init(&src->grave);
+	return loop_ctl(l, EPOLL_CTL_ADD, src, events);
+}
+
+/**
+ * loop_modify() - change the events watched on @src
+ * @l:      the loop
+ * @src:    a source added before
+ * @events: the new set
+ *
+ * Return: 0 or -errno.
+ */
+int loop_modify(struct loop *l, struct loop_source *src, uint32_t events)
+{
+	if (src->events == events)
+		return 0;
+	return loop_ctl(l, EPOLL_CTL_MOD, src, events);
+}
+
+/**
+ * loop_remove() - stop watching @src; it may be freed at once
+ * @l:   the loop
+ * @src: a source added before
+ *
+ * Only for use outside of a batch (set-up, shut-down, the exec path);
+ * inside one, use loop_source_kill().
+ */
+void loop_remove(struct loop *l, struct loop_source *src)
+{
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, src->fd, NULL);
+}
+
+/**
+ * loop_source_kill() - stop watching @src and release it after the batch
+ * @l:   the loop
+ * @src: a source added before; its fd must still be open
+ */
+void loop_source_kill(struct loop *l, struct loop_source *src)
+{
+	if (src->dead)
+		return;
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, src->fd, NULL);
+	src->dead = true;
+	list_add_tail(&src->grave, &l->graves);
+}
+
+/* Hang-ups first, then everything else, skipping what died meanwhile. */
+static void loop_dispatch(struct epoll_event *ev, int n)
+{
+	struct loop_source *src;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		src = ev[i].data.ptr;
+		if ((ev[i].events & LOOP_HANGUP) && src->hangup && !src->dead)
+			src->hangup(src);
+	}
+	for (i = 0; i < n; i++) {
+		src = ev[i].data.ptr;
+		if (!src->dead)
+			src->ready(src, ev[i].events);
+	}
+}
+
+/**
+ * loop_run() - dispatch events until loop_quit()
+ * @l: the loop
+ *
+ * Return: 0 after loop_quit(), -errno if epoll_wait failed.
+ */
+int loop_run(struct loop *l)
+{
+	struct epoll_event ev[LOOP_BATCH];
+	int n;
+
+	while (!l->quit) {
+		n = epoll_wait(l->epfd, ev, LOOP_BATCH, -1);
+		if (n < 0) {
+			n = -errno;
+			if (n == -EINTR)
+				continue;
+			log_err("epoll_wait: %s", strerror(-n));
+			return n;
+		}
+		loop_dispatch(ev, n);
+		loop_bury(l);
+	}
+	return 0;
+}
+
+/**
+ * loop_quit() - make loop_run() return after the current batch
+ * @l: the loop
+ */
+void loop_quit(struct loop *l)
+{
+	l->quit = true;
+}
