@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Wire framing.  A request is read in one recvmsg() with MSG_TRUNC, so a
+ * message bigger than the buffer is seen for what it is (EMSGSIZE), and
+ * with room for several fds, so a message carrying more than one is seen
+ * too (EINVAL).  Every fd received is closed on every error path.
+ * Every send is MSG_NOSIGNAL | MSG_DONTWAIT: a client can never block the
+ * daemon nor kill it with SIGPIPE.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "msg.h"
+
+/* Room for more fds than allowed, to tell "too many" from "one". */
+#define MSG_MAX_FDS	8
+
+union msg_cmsg {
+	struct cmsghdr align;
+	char buf[CMSG_SPACE(sizeof(int) * MSG_MAX_FDS)];
+};
+
+/* Collects the SCM_RIGHTS fds of @mh; returns how many there were. */
+static int msg_take_fds(struct msghdr *mh, int *fds, int max)
+{
+	struct cmsghdr *cm;
+	int n = 0, i, cnt;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		cnt = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < cnt && n < max; i++)
+			memcpy(&fds[n++], CMSG_DATA(cm) + i * sizeof(int),
+			       sizeof(int));
+	}
+	return n;
+}
+
+static void msg_close_fds(int *fds, int n)
+{
+	while (n-- > 0)
+		close(fds[n]);
+}
+
+/* Checks framing; sets req->error and req->fd. */
+static void msg_check(struct msg_req *req, struct msghdr *mh, ssize_t n,
+		      int *fds, int nfds)
+{
+	req->fd = -1;
+	req->error = 0;
+	if ((size_t)n > LUO_WIRE_MAX_REQ || (mh->msg_flags & MSG_TRUNC))
+		req->error = -EMSGSIZE;
+	else if ((size_t)n < sizeof(req->hdr) ||
+		 req->hdr.len != (size_t)n - sizeof(req->hdr) ||
+		 nfds > 1 || (mh->msg_flags & MSG_CTRUNC))
+		req->error = -EINVAL;
+	if (req->error) {
+		msg_close_fds(fds, nfds);
+		return;
+	}
+	if (nfds == 1)
+		req->fd = fds[0];
+}
+
+/**
+ * msg_recv() - read one request from a non-blocking socket
+ * @sock: the connection
+ * @req:  out: the request; check @req->error before using it
+ *
+ * Return: the message size (> 0), 0 for end of stream (or an empty
+ * message), or -errno (-EAGAIN: nothing to read).
+ */
+int msg_recv(int sock, struct msg_req *req)
+{
+	struct iovec iov[2] = {
+		{ .iov_base = &req->hdr, .iov_len = sizeof(req->hdr) },
+		{ .iov_base = req->arg, .iov_len = sizeof(req->arg) },
+	};
+	union msg_cmsg cbuf;
+	struct msghdr mh = {
+		.msg_iov = iov, .msg_iovlen = 2,
+		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
+	};
+	int fds[MSG_MAX_FDS], nfds;
+	ssize_t n;
+
+	memset(&req->hdr, 0, sizeof(req->hdr));
+	req->fd = -1;
+	req->error = 0;
+	n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0)
+		return -errno;
+	nfds = msg_take_fds(&mh, fds, MSG_MAX_FDS);
+	if (n == 0) {
+		msg_close_fds(fds, nfds);
+		return 0;
+	}
+	msg_check(req, &mh, n, fds, nfds);
+	return n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
+/**
+ * msg_send() - send one message, with an fd if @fd >= 0
+ * @sock: the connection
+ * @iov:  the message parts
+ * @niov: their number
+ * @fd:   fd to pass (not closed), or -1
+ *
+ * Return: 0, or -errno (-EAGAIN: try again when writable).
+ */
+int msg_send(int sock, const struct iovec *iov, int niov, int fd)
+{
+	union msg_cmsg cbuf;
+	struct msghdr mh = {
+		.msg_iov = (struct iovec *)iov, .msg_iovlen = niov,
+	};
+	struct cmsghdr *cm;
+
+	if (fd >= 0) {
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	if (sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		return -errno;
+	return 0;
+}
+
+/**
+ * msg_buf_fill() - keep a message for later
+ * @buf:  an empty buffer
+ * @iov:  the message parts
+ * @niov: their number
+ * @fd:   fd to send with it, or -1; the buffer takes it over on success
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int msg_buf_fill(struct msg_buf *buf, const struct iovec *iov, int niov,
+		 int fd)
+{
+	size_t len = 0, off = 0;
+	int i;
+
+	for (i = 0; i < niov; i++)
+		len += iov[i].iov_len;
+	buf->data = malloc(len ? len : 1);
+	if (!buf->data)
+		return -ENOMEM;
+	for (i = 0; i < niov; i++) {
+		memcpy((char *)buf->data + off, iov[i].iov_base,
+		       iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	buf->len = len;
+	buf->fd = fd;
+	return 0;
+}
+
+/**
+ * msg_buf_send() - try to send a kept message
+ * @sock: the connection
+ * @buf:  a filled buffer; cleared once sent
+ *
+ * Return: 0, or -errno (-EAGAIN: still not writable).
+ */
+int msg_buf_send(int sock, struct msg_buf *buf)
+{
+	struct iovec iov = { .iov_base = buf->data, .iov_len = buf->len };
+	int r = msg_send(sock, &iov, 1, buf->fd);
+
+	if (!r)
+		msg_buf_clear(buf);
+	return r;
+}
+
+/**
+ * msg_buf_clear() - drop a kept message and its fd
+ * @buf: a filled or empty buffer
+ */
+void msg_buf_clear(struct msg_buf *buf)
+{
+	free(buf->data);
+	buf->data = NULL;
+	buf->len = 0;
+	if (buf->fd >= 0)
+		close(buf->fd);
+	buf->fd = -1;
+}
