@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Internals shared by transport.c (connection life cycle, replies) and
+ * request.c (what a request does).
+ */
+#ifndef LUOD_CONN_H
+#define LUOD_CONN_H
+
+#include <limits.h>
+
+#include "list.h"
+#include "loop.h"
+#include "luo_core.h"
+#include "msg.h"
+
+enum conn_type {
+	CONN_NEW,	/* waiting for LUO_WIRE_OPEN */
+	CONN_DEVICE,	/* open("/dev/liveupdate") */
+	CONN_CONTROL,	/* luo's requests only */
+	CONN_SESSION,	/* the daemon's end of a session fd */
+};
+
+/**
+ * struct conn - one connection
+ * @src:     its place in the loop; @src.fd is the socket, owned
+ * @t:       the transport
+ * @type:    enum conn_type
+ * @session: CONN_SESSION: the core's session
+ * @pending: a reply that could not be sent yet; while it is there nothing
+ *           more is read from this connection
+ * @closing: close once @pending is sent (an error reply to a handshake)
+ * @link:    in transport.conns
+ */
+struct conn {
+	struct loop_source src;
+	struct transport *t;
+	enum conn_type type;
+	struct luo_session *session;
+	struct msg_buf pending;
+	bool closing;
+	struct list_head link;
+};
+
+/**
+ * struct transport - all connections
+ * @core:         the core requests go to
+ * @loop:         the loop
+ * @listener:     the listening socket's source (fd -1 if none)
+ * @path:         the socket's path, unlinked at shut-down ("" if none)
+ * @paused:       accept() ran out of fds; resumed when a connection closes
+ * @device:       the connection holding the device open, or NULL
+ * @conns:        every live connection
+ * @cur:          the connection whose request the core is running
+ * @cur_size:     that request's size word
+ * @req:          the request being handled (one at a time)
+ * @extra:        reply payload buffer for the core
+ */
+struct transport {
+	struct luo_core *core;
+	struct loop *loop;
+	struct loop_source listener;
+	char path[PATH_MAX];
+	bool paused;
+	struct conn *device;
+	struct list_head conns;
+	struct conn *cur;
+	uint32_t cur_size;
+	struct msg_req req;
+	uint8_t extra[LUO_WIRE_MAX_EXTRA];
+};
+
+struct conn *conn_new(struct transport *t, int fd, enum conn_type type);
+void conn_close(struct conn *c);
+void conn_reply(struct conn *c, int result, const void *arg, uint32_t len,
+		const void *extra, uint32_t extra_len, int fd);
+void conn_reply_error(struct conn *c, int result);
+
+void request_handle(struct conn *c, struct msg_req *req);
+
+#endif /* LUOD_CONN_H */

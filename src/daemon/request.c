@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * What a request does: the LUO_WIRE_OPEN handshake on a new connection,
+ * device and control requests, session requests.  Everything ioctl-shaped
+ * is given to the core, which applies the kernel's rules; this file only
+ * applies the transport's own: which connection may send what, and which
+ * requests may carry an fd.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+
+/* Only PRESERVE_FD (on a session) and REBOOT (on a device) carry an fd. */
+static bool request_takes_fd(const struct conn *c, uint32_t cmd)
+{
+	if (c->type == CONN_SESSION)
+		return _IOC_NR(cmd) == LIVEUPDATE_CMD_SESSION_PRESERVE_FD;
+	return _IOC_NR(cmd) == LUO_CMD_REBOOT;
+}
+
+/* Returns 0 or -EINVAL for a bad handshake; fills @op. */
+static int request_check_open(const struct msg_req *req,
+			      struct luo_wire_open *op)
+{
+	uint32_t i;
+
+	if (req->hdr.cmd != LUO_WIRE_OPEN || req->fd >= 0 ||
+	    req->hdr.len < sizeof(*op))
+		return -EINVAL;
+	memcpy(op, req->arg, sizeof(*op));
+	if (op->size < sizeof(*op) || req->hdr.len !=
+	    (op->size < LUO_WIRE_MAX_ARG ? op->size : LUO_WIRE_MAX_ARG))
+		return -EINVAL;
+	for (i = sizeof(*op); i < req->hdr.len; i++)
+		if (req->arg[i])
+			return -EINVAL;
+	if (op->reserved || (op->mode != LUO_WIRE_MODE_DEVICE &&
+			     op->mode != LUO_WIRE_MODE_CONTROL))
+		return -EINVAL;
+	return 0;
+}
+
+/* A new connection's first message; any error closes it. */
+static void request_open(struct conn *c, struct msg_req *req)
+{
+	struct transport *t = c->t;
+	struct luo_wire_open op;
+	int r;
+
+	r = req->error ? req->error : request_check_open(req, &op);
+	if (!r && op.mode == LUO_WIRE_MODE_DEVICE && t->device)
+		r = -EBUSY;
+	if (r) {
+		if (req->fd >= 0)
+			close(req->fd);
+		log_debug("connection %d: open refused: %s", c->src.fd,
+			  strerror(-r));
+		c->closing = true;
+		conn_reply_error(c, r);
+		return;
+	}
+	if (op.mode == LUO_WIRE_MODE_DEVICE) {
+		c->type = CONN_DEVICE;
+		t->device = c;
+	} else {
+		c->type = CONN_CONTROL;
+	}
+	op.version = LUO_WIRE_VERSION;
+	conn_reply(c, 0, &op, sizeof(op), NULL, 0, -1);
+}
+
+/* The transport's own checks; 0 if the core may run the request. */
+static int request_check(const struct conn *c, const struct msg_req *req)
+{
+	if (req->error)
+		return req->error;
+	if (req->fd >= 0 && !request_takes_fd(c, req->hdr.cmd))
+		return -EINVAL;
+	if (c->type == CONN_CONTROL && _IOC_NR(req->hdr.cmd) < LUO_CMD_EXT_BASE)
+		return -EPERM;
+	return 0;
+}
+
+/* CREATE and RETRIEVE_SESSION make a session fd. */
+static bool request_makes_session(const struct conn *c, uint32_t cmd)
+{
+	return c->type == CONN_DEVICE &&
+	       (_IOC_NR(cmd) == LIVEUPDATE_CMD_CREATE_SESSION ||
+		_IOC_NR(cmd) == LIVEUPDATE_CMD_RETRIEVE_SESSION);
+}
+
+/*
+ * The session fd is made before the core runs, as the kernel reserves the
+ * fd number before it creates or retrieves: failing to make it (EMFILE,
+ * ENFILE) then changes nothing, where a release afterwards would finish a
+ * retrieved session.
+ */
+static int request_reserve(int sv[2])
+{
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	if (!fcntl(sv[0], F_SETFL, O_NONBLOCK))
+		return 0;
+	close(sv[0]);
+	close(sv[1]);
+	return -errno;
+}
+
+/* Our end of the pair becomes the session's connection, theirs the reply's fd. */
+static int request_bind_session(struct conn *c, struct luo_call *call,
+				int sv[2])
+{
+	struct conn *s = sv[0] >= 0 ? conn_new(c->t, sv[0], CONN_SESSION) : NULL;
+
+	if (!s) {
+		log_err("cannot serve session %s: %m",
+			luo_session_name(call->out_session));
+		luo_core_session_release(c->t->core, call->out_session);
+		call->copy_len = 0;
+		return -ENOMEM;
+	}
+	s->session = call->out_session;
+	call->out_fd = sv[1];
+	sv[0] = -1;
+	sv[1] = -1;
+	log_info("session %s: %s", luo_session_name(s->session),
+		 luo_session_is_incoming(s->session) ? "retrieved" : "created");
+	return 0;
+}
+
+static int request_run(struct conn *c, struct msg_req *req,
+		       struct luo_call *call)
+{
+	struct transport *t = c->t;
+	uint32_t size = 0;
+	int r;
+
+	if (c->type == CONN_SESSION)
+		return luo_core_session_ioctl(t->core, c->session, call);
+	if (req->hdr.len >= sizeof(size))
+		memcpy(&size, req->arg, sizeof(size));
+	t->cur = c;
+	t->cur_size = size;
+	r = luo_core_device_ioctl(t->core, call);
+	t->cur = NULL;
+	return r;
+}
+
+static void request_close_pair(int sv[2])
+{
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+}
+
+/* A request on a device, control or session connection. */
+static void request_call(struct conn *c, struct msg_req *req)
+{
+	struct transport *t = c->t;
+	int sv[2] = { -1, -1 }, r;
+	struct luo_call call;
+
+	r = request_check(c, req);
+	if (!r && request_makes_session(c, req->hdr.cmd))
+		r = request_reserve(sv);
+	if (r) {
+		if (req->fd >= 0)
+			close(req->fd);
+		conn_reply_error(c, r);
+		return;
+	}
+	luo_call_init(&call, req->hdr.cmd, req->arg, req->hdr.len, req->fd);
+	call.extra = t->extra;
+	call.extra_cap = sizeof(t->extra);
+	r = request_run(c, req, &call);
+	if (req->fd >= 0)
+		close(req->fd);
+	if (r > 0)	/* LUO_CALL_DEFERRED: never asked for by this daemon */
+		r = -EIO;
+	if (!r && call.out_session)
+		r = request_bind_session(c, &call, sv);
+	request_close_pair(sv);
+	if (call.copy_len > sizeof(req->arg))
+		call.copy_len = sizeof(req->arg);
+	if (call.extra_len > call.extra_cap)
+		call.extra_len = call.extra_cap;
+	conn_reply(c, r, call.arg, call.copy_len, call.extra, call.extra_len,
+		   call.out_fd);
+}
+
+/**
+ * request_handle() - act on one message received on @c
+ * @c:   the connection
+ * @req: the message; an fd attached to it is closed here
+ */
+void request_handle(struct conn *c, struct msg_req *req)
+{
+	if (c->type == CONN_NEW)
+		request_open(c, req);
+	else
+		request_call(c, req);
+}

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Connection life cycle.  Every connection is served one request per loop
+ * round (level-triggered epoll), so one busy client cannot starve others;
+ * a reply that cannot be sent is parked with its fd, EPOLLOUT is armed and
+ * nothing more is read from that connection until it is gone.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "listen.h"
+#include "log.h"
+#include "transport.h"
+
+#define CONN_EVENTS	(EPOLLIN | EPOLLRDHUP)
+#define CONN_BLOCKED	(EPOLLOUT | EPOLLRDHUP)
+#define ACCEPT_BATCH	16
+
+static const char *const conn_names[] = {
+	[CONN_NEW] = "new", [CONN_DEVICE] = "device",
+	[CONN_CONTROL] = "control", [CONN_SESSION] = "session",
+};
+
+static void transport_resume(struct transport *t)
+{
+	if (!t->paused || t->listener.fd < 0)
+		return;
+	if (!loop_modify(t->loop, &t->listener, EPOLLIN))
+		t->paused = false;
+}
+
+/**
+ * conn_close() - end a connection and everything it holds
+ * @c: the connection; freed after the current loop batch
+ *
+ * A session connection's close is the kernel's last close of the session
+ * fd: the session is released.  Closing the device holder frees the
+ * device for the next open.
+ */
+void conn_close(struct conn *c)
+{
+	struct transport *t = c->t;
+
+	if (c->src.dead)
+		return;
+	log_debug("closing %s connection %d", conn_names[c->type], c->src.fd);
+	msg_buf_clear(&c->pending);
+	if (c->session)
+		luo_core_session_release(t->core, c->session);
+	c->session = NULL;
+	if (t->device == c)
+		t->device = NULL;
+	list_del(&c->link);
+	loop_source_kill(t->loop, &c->src);
+	close(c->src.fd);
+	c->src.fd = -1;
+	transport_resume(t);
+}
+
+static void conn_flush(struct conn *c)
+{
+	int r = msg_buf_send(c->src.fd, &c->pending);
+
+	if (r == -EAGAIN || r == -EINTR)
+		return;
+	if (r || loop_modify(c->t->loop, &c->src, CONN_EVENTS) || c->closing)
+		conn_close(c);
+}
+
+/**
+ * conn_reply() - answer the request just handled
+ * @c:         the connection
+ * @result:    0 or -errno
+ * @arg:       bytes to copy back over the caller's struct
+ * @len:       their number
+ * @extra:     payload after them, or NULL
+ * @extra_len: its size
+ * @fd:        fd to pass, or -1; always taken over (closed once sent)
+ *
+ * If the socket is full the reply is parked and the connection waits for
+ * EPOLLOUT; if the peer is gone the connection is closed.
+ */
+void conn_reply(struct conn *c, int result, const void *arg, uint32_t len,
+		const void *extra, uint32_t extra_len, int fd)
+{
+	struct luo_wire_rep hdr = {
+		.result = result, .len = len, .extra_len = extra_len,
+	};
+	struct iovec iov[3] = {
+		{ .iov_base = &hdr, .iov_len = sizeof(hdr) },
+		{ .iov_base = (void *)arg, .iov_len = len },
+		{ .iov_base = (void *)extra, .iov_len = extra_len },
+	};
+	int r = msg_send(c->src.fd, iov, 3, fd);
+
+	if (r == -EAGAIN && !msg_buf_fill(&c->pending, iov, 3, fd) &&
+	    !loop_modify(c->t->loop, &c->src, CONN_BLOCKED))
+		return;
+	if (fd >= 0 && c->pending.fd != fd)
+		close(fd);
+	if (r)
+		log_debug("%s connection %d: reply not sent: %s",
+			  conn_names[c->type], c->src.fd, strerror(-r));
+	if (r || c->closing)
+		conn_close(c);
+}
+
+/**
+ * conn_reply_error() - answer with an errno and nothing else
+ * @c:      the connection
+ * @result: -errno
+ */
+void conn_reply_error(struct conn *c, int result)
+{
+	conn_reply(c, result, NULL, 0, NULL, 0, -1);
+}
+
+static void conn_ready(struct loop_source *src, uint32_t events)
+{
+	struct conn *c = container_of(src, struct conn, src);
+	struct msg_req *req = &c->t->req;
+	int r;
+
+	if (c->pending.data) {
+		if (events & EPOLLOUT)
+			conn_flush(c);
+		return;
+	}
+	if (!(events & EPOLLIN))
+		return;
+	r = msg_recv(src->fd, req);
+	if (r == -EAGAIN || r == -EINTR)
+		return;
+	if (r < 0) {
+		conn_close(c);
+		return;
+	}
+	if (r == 0)	/* an empty message: the peer is still there */
+		req->error = -EINVAL;
+	request_handle(c, req);
+}
+
+static void conn_hangup(struct loop_source *src)
+{
+	conn_close(container_of(src, struct conn, src));
+}
+
+static void conn_release(struct loop_source *src)
+{
+	free(container_of(src, struct conn, src));
+}
+
+/**
+ * conn_new() - serve a connected socket
+ * @t:    the transport
+ * @fd:   the socket, O_CLOEXEC and non-blocking; taken over on success
+ * @type: what it is
+ *
+ * Return: the connection, or NULL (errno set) and @fd left open.
+ */
+struct conn *conn_new(struct transport *t, int fd, enum conn_type type)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return NULL;
+	c->t = t;
+	c->type = type;
+	c->pending.fd = -1;
+	c->src.fd = fd;
+	c->src.ready = conn_ready;
+	c->src.hangup = conn_hangup;
+	c->src.release = conn_release;
+	r = loop_add(t->loop, &c->src, CONN_EVENTS);
+	if (r) {
+		free(c);
+		errno = -r;
+		return NULL;
+	}
+	list_add_tail(&c->link, &t->conns);
+	log_debug("new %s connection %d", conn_names[type], fd);
+	return c;
+}
+
+/* Out of fds: stop accepting until a connection closes. */
+static void transport_pause(struct transport *t, int err)
+{
+	log_warn("cannot accept connections: %s; pausing", strerror(err));
+	if (!loop_modify(t->loop, &t->listener, 0))
+		t->paused = true;
+}
+
+static void listener_ready(struct loop_source *src, uint32_t events)
+{
+	struct transport *t = container_of(src, struct transport, listener);
+	int i, fd;
+
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		fd = accept4(src->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0 && (errno == ECONNABORTED || errno == EINTR))
+			continue;
+		if (fd < 0) {
+			if (errno != EAGAIN)
+				transport_pause(t, errno);
+			return;
+		}
+		if (!conn_new(t, fd, CONN_NEW)) {
+			log_warn("cannot serve a connection: %m");
+			close(fd);
+		}
+	}
+}
+
+/**
+ * transport_new() - no connections yet
+ * @core: where requests go
+ * @loop: the loop to watch sockets with
+ *
+ * Return: the transport, or NULL.
+ */
+struct transport *transport_new(struct luo_core *core, struct loop *loop)
+{
+	struct transport *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->core = core;
+	t->loop = loop;
+	t->listener.fd = -1;
+	t->listener.ready = listener_ready;
+	list_init(&t->conns);
+	return t;
+}
+
+/**
+ * transport_free() - close every connection and the listening socket
+ * @t: the transport, or NULL
+ *
+ * Sessions of session connections are released; the socket file is
+ * removed.  The connections themselves are freed by the loop.
+ */
+void transport_free(struct transport *t)
+{
+	struct conn *c, *tmp;
+
+	if (!t)
+		return;
+	list_for_each_entry_safe(c, tmp, &t->conns, link)
+		conn_close(c);
+	if (t->listener.fd >= 0) {
+		loop_remove(t->loop, &t->listener);
+		close(t->listener.fd);
+	}
+	if (t->path[0] && unlink(t->path) < 0)
+		log_warn("cannot remove %s: %m", t->path);
+	free(t);
+}
+
+static int transport_watch(struct transport *t, int fd)
+{
+	int r;
+
+	t->listener.fd = fd;
+	r = loop_add(t->loop, &t->listener, EPOLLIN);
+	if (r)
+		t->listener.fd = -1;
+	return r;
+}
+
+/**
+ * transport_listen() - listen on @path
+ * @t:    the transport
+ * @path: the socket path
+ *
+ * Return: 0 or -errno (logged).
+ */
+int transport_listen(struct transport *t, const char *path)
+{
+	int fd = listen_open(path);
+	int r;
+
+	if (fd < 0)
+		return fd;
+	r = transport_watch(t, fd);
+	if (r) {
+		close(fd);
+		unlink(path);
+		return r;
+	}
+	snprintf(t->path, sizeof(t->path), "%s", path);
+	log_notice("listening on %s", path);
+	return 0;
+}
+
+/**
+ * transport_adopt_listener() - listen on a socket inherited at a reboot
+ * @t:  the transport
+ * @fd: the socket; taken over on success
+ *
+ * Return: 0, -ENOTSOCK if @fd is no listening AF_UNIX SOCK_SEQPACKET
+ * socket, or another -errno.
+ */
+int transport_adopt_listener(struct transport *t, int fd)
+{
+	char path[PATH_MAX];
+	int r = listen_adopt(fd, path, sizeof(path));
+
+	if (!r)
+		r = transport_watch(t, fd);
+	if (r)
+		return r;
+	snprintf(t->path, sizeof(t->path), "%s", path);
+	log_info("listening on %s (inherited)", path);
+	return 0;
+}
+
+/**
+ * transport_adopt_reply() - answer a request of the previous image
+ * @t:      the transport
+ * @fd:     the inherited connection; always taken over
+ * @result: 0 or -errno
+ * @arg:    copy-back bytes
+ * @len:    their number
+ *
+ * The connection is then served as a control connection: the previous
+ * image's device open, if it was one, does not survive the reboot.
+ *
+ * Return: 0, or -errno if @fd is no AF_UNIX SOCK_SEQPACKET socket.
+ */
+int transport_adopt_reply(struct transport *t, int fd, int result,
+			  const void *arg, uint32_t len)
+{
+	int type = 0, fl;
+	socklen_t tl = sizeof(type);
+	struct conn *c;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+	    type != SOCK_SEQPACKET || (fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
+	    !(c = conn_new(t, fd, CONN_CONTROL))) {
+		close(fd);
+		return -ENOTSOCK;
+	}
+	conn_reply(c, result, arg, len, NULL, 0, -1);
+	return 0;
+}
+
+/** transport_listen_fd() - the listening socket, or -1 */
+int transport_listen_fd(const struct transport *t)
+{
+	return t->listener.fd;
+}
+
+/** transport_path() - the socket's path, "" if unknown */
+const char *transport_path(const struct transport *t)
+{
+	return t->path;
+}
+
+/** transport_device_held() - true while a device open is held */
+bool transport_device_held(const struct transport *t)
+{
+	return t->device != NULL;
+}
+
+/**
+ * transport_current() - the connection whose request the core runs now
+ * @t:    the transport
+ * @size: out: the size word of that request's struct
+ *
+ * Return: its fd, or -1 outside of a request.
+ */
+int transport_current(const struct transport *t, uint32_t *size)
+{
+	*size = t->cur ? t->cur_size : 0;
+	return t->cur ? t->cur->src.fd : -1;
+}

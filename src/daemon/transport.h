@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Connections: the listening socket, device and control opens (the
+ * LUO_WIRE_OPEN handshake), session connections, and the requests and
+ * replies on them, handed to the core.
+ */
+#ifndef LUOD_TRANSPORT_H
+#define LUOD_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct luo_core;
+struct loop;
+struct transport;
+
+struct transport *transport_new(struct luo_core *core, struct loop *loop);
+void transport_free(struct transport *t);
+int transport_listen(struct transport *t, const char *path);
+int transport_adopt_listener(struct transport *t, int fd);
+int transport_listen_fd(const struct transport *t);
+const char *transport_path(const struct transport *t);
+bool transport_device_held(const struct transport *t);
+int transport_current(const struct transport *t, uint32_t *size);
+int transport_adopt_reply(struct transport *t, int fd, int result,
+			  const void *arg, uint32_t len);
+
+#endif /* LUOD_TRANSPORT_H */
