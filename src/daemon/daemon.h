@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The state of the liveupdated process, shared by main.c and reboot.c. */
+#ifndef LUOD_DAEMON_H
+#define LUOD_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "loop.h"
+#include "options.h"
+
+struct luo_core;
+struct luo_reboot;
+struct transport;
+
+/**
+ * struct luod - the daemon
+ * @opt:            the command line
+ * @argv:           the original command line, for the next image
+ * @core:           the orchestrator's state
+ * @loop:           the event loop
+ * @tp:             the connections
+ * @sig:            signalfd for SIGTERM and SIGINT
+ * @self_fd:        O_PATH fd of our own executable (/proc/self/exe)
+ * @rebooting:      a REBOOT is under way
+ * @last_reboot_ns: how long the last reboot took, 0 if none
+ */
+struct luod {
+	struct luod_options opt;
+	char **argv;
+	struct luo_core *core;
+	struct loop *loop;
+	struct transport *tp;
+	struct loop_source sig;
+	int self_fd;
+	bool rebooting;
+	uint64_t last_reboot_ns;
+};
+
+uint64_t luod_now_ns(void);
+int reboot_run(struct luod *d, struct luo_reboot *arg, int exec_fd);
+int reboot_takeover(struct luod *d);
+
+#endif /* LUOD_DAEMON_H */

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * liveupdated: the Live Update Orchestrator in user space.
+ *
+ * Start-up (fresh, or from a handover after a reboot), signals, the host
+ * callbacks the core calls, shut-down.  A foreground process: it logs to
+ * stderr and stops cleanly on SIGTERM or SIGINT.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "handlers.h"
+#include "listen.h"
+#include "log.h"
+#include "luo_core.h"
+#include "luo_wire.h"
+#include "transport.h"
+
+/**
+ * luod_now_ns() - CLOCK_MONOTONIC in nanoseconds; it runs on across exec
+ *
+ * Return: the time.
+ */
+uint64_t luod_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int host_reboot(void *ctx, struct luo_reboot *arg, int exec_fd)
+{
+	return reboot_run(ctx, arg, exec_fd);
+}
+
+static void host_status(void *ctx, struct luo_status *st)
+{
+	struct luod *d = ctx;
+
+	st->flags = 0;
+	if (d->tp && transport_device_held(d->tp))
+		st->flags |= LUO_STATUS_DEVICE_OPEN;
+	if (d->rebooting)
+		st->flags |= LUO_STATUS_REBOOTING;
+	st->pid = (uint32_t)getpid();
+	st->last_reboot_ns = d->last_reboot_ns;
+	snprintf(st->version, sizeof(st->version), "%s", LUO_VERSION);
+}
+
+static void host_log(void *ctx, int level, const char *msg)
+{
+	log_msg(level, "%s", msg);
+}
+
+static void signal_ready(struct loop_source *src, uint32_t events)
+{
+	struct luod *d = container_of(src, struct luod, sig);
+	struct signalfd_siginfo si;
+
+	if (read(src->fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_notice("%s: shutting down", strsignal((int)si.ssi_signo));
+	loop_quit(d->loop);
+}
+
+/*
+ * SIGTERM and SIGINT through a signalfd.  They stay blocked across a
+ * reboot's exec, so one arriving meanwhile is pending for the new image.
+ */
+static int luod_signals(struct luod *d)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	d->sig.fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (d->sig.fd < 0)
+		return -errno;
+	d->sig.ready = signal_ready;
+	return loop_add(d->loop, &d->sig, EPOLLIN);
+}
+
+static int luod_new_core(struct luod *d)
+{
+	struct luo_core_config cfg = {
+		.max_sessions = d->opt.max_sessions,
+		.max_files = d->opt.max_files,
+		.host = {
+			.reboot = host_reboot, .status = host_status,
+			.log = host_log, .ctx = d,
+		},
+	};
+
+	d->core = luo_core_new(&cfg);
+	if (!d->core)
+		return -ENOMEM;
+	return luo_register_builtin_handlers(d->core);
+}
+
+static int luod_setup(struct luod *d)
+{
+	int r;
+
+	d->self_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+	if (d->self_fd < 0 || fcntl(d->self_fd, F_SETFD, FD_CLOEXEC) < 0)
+		log_warn("cannot open /proc/self/exe: %m; REBOOT needs an executable");
+	d->loop = loop_new();
+	if (!d->loop)
+		return -errno;
+	r = luod_signals(d);
+	if (!r)
+		r = luod_new_core(d);
+	if (!r && !(d->tp = transport_new(d->core, d->loop)))
+		r = -ENOMEM;
+	if (r)
+		log_err("cannot start: %s", strerror(-r));
+	return r;
+}
+
+static int luod_listen(struct luod *d)
+{
+	char path[PATH_MAX];
+	int r = 0;
+
+	if (d->opt.socket)
+		snprintf(path, sizeof(path), "%s", d->opt.socket);
+	else
+		r = listen_default_path(path, sizeof(path));
+	if (r) {
+		log_err("no socket path: set --socket, %s or XDG_RUNTIME_DIR",
+			LUO_SOCKET_ENV);
+		return r;
+	}
+	return transport_listen(d->tp, path);
+}
+
+static void luod_ready(struct luod *d)
+{
+	static const char msg[] = "READY=1\n";
+
+	if (d->opt.ready_fd < 0)
+		return;
+	if (write(d->opt.ready_fd, msg, sizeof(msg) - 1) < 0)
+		log_warn("--ready-fd %d: %m", d->opt.ready_fd);
+	close(d->opt.ready_fd);
+	d->opt.ready_fd = -1;
+}
+
+static int luod_start(struct luod *d)
+{
+	int r;
+
+	if (d->opt.handover_fd >= 0)
+		return reboot_takeover(d);
+	r = luod_listen(d);
+	if (r)
+		return r;
+	luod_ready(d);
+	log_notice("liveupdated %s serving, update %llu", LUO_VERSION,
+		   (unsigned long long)luo_core_update_number(d->core));
+	return 0;
+}
+
+static void luod_teardown(struct luod *d)
+{
+	transport_free(d->tp);
+	luo_core_free(d->core);
+	if (d->sig.fd >= 0) {
+		loop_remove(d->loop, &d->sig);
+		close(d->sig.fd);
+	}
+	loop_free(d->loop);
+	if (d->self_fd >= 0)
+		close(d->self_fd);
+	if (d->opt.ready_fd >= 0)
+		close(d->opt.ready_fd);
+	free(d->argv);
+}
+
+int main(int argc, char **argv)
+{
+	struct luod d = { .self_fd = -1, .sig.fd = -1 };
+	int r;
+
+	d.argv = calloc((size_t)argc + 1, sizeof(*d.argv));
+	if (!d.argv)
+		return 1;
+	memcpy(d.argv, argv, (size_t)argc * sizeof(*argv));
+	r = options_parse(&d.opt, argc, argv);
+	if (r) {
+		free(d.argv);
+		return r > 0 ? 0 : 1;
+	}
+	log_init(d.opt.log_level);
+	r = luod_setup(&d);
+	if (!r)
+		r = luod_start(&d);
+	if (!r)
+		r = loop_run(d.loop);
+	luod_teardown(&d);
+	return r ? 1 : 0;
+}

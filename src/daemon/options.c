@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Command-line parsing, and the command line of the next image at a
+ * reboot: the same one, less the one-shot options, plus --handover-fd.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "options.h"
+
+enum {
+	OPT_SOCKET = 0x100,
+	OPT_MAX_SESSIONS,
+	OPT_MAX_FILES,
+	OPT_READY_FD,
+	OPT_LOG_LEVEL,
+	OPT_HANDOVER_FD,
+};
+
+static const struct option options[] = {
+	{ "socket", required_argument, NULL, OPT_SOCKET },
+	{ "max-sessions", required_argument, NULL, OPT_MAX_SESSIONS },
+	{ "max-files", required_argument, NULL, OPT_MAX_FILES },
+	{ "ready-fd", required_argument, NULL, OPT_READY_FD },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "handover-fd", required_argument, NULL, OPT_HANDOVER_FD },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{}
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: liveupdated [OPTION]...\n"
+		"The Live Update Orchestrator in user space.\n\n"
+		"  --socket PATH       listen on PATH (default: $LUO_SOCKET,\n"
+		"                      /run/liveupdate/liveupdate.sock for root,\n"
+		"                      else $XDG_RUNTIME_DIR/liveupdate/liveupdate.sock)\n"
+		"  --max-sessions N    outgoing sessions allowed\n"
+		"  --max-files N       files allowed per session\n"
+		"  --ready-fd N        write \"READY=1\\n\" to fd N once listening\n"
+		"  --log-level LEVEL   err, warning, notice, info (default), debug\n"
+		"  --help              show this help\n"
+		"  --version           show the version\n");
+}
+
+/* A decimal number in [min, max]. */
+static int parse_num(const char *name, const char *s, long min, long max,
+		     long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, "liveupdated: bad %s: %s\n", name, s);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+/* A --*-fd argument: a number naming an open fd. */
+static int parse_fd(const char *name, const char *s, int *fd)
+{
+	long v;
+
+	if (parse_num(name, s, 0, INT_MAX, &v))
+		return -EINVAL;
+	if (fcntl((int)v, F_SETFD, FD_CLOEXEC) < 0) {
+		fprintf(stderr, "liveupdated: %s %ld: %m\n", name, v);
+		return -EBADF;
+	}
+	*fd = (int)v;
+	return 0;
+}
+
+static int parse_one(struct luod_options *o, int c, const char *arg)
+{
+	long v;
+	int r = 0;
+
+	switch (c) {
+	case OPT_SOCKET:
+		o->socket = arg;
+		break;
+	case OPT_MAX_SESSIONS:
+	case OPT_MAX_FILES:
+		r = parse_num(c == OPT_MAX_FILES ? "--max-files" :
+			      "--max-sessions", arg, 1, UINT32_MAX, &v);
+		if (!r && c == OPT_MAX_FILES)
+			o->max_files = (uint32_t)v;
+		else if (!r)
+			o->max_sessions = (uint32_t)v;
+		break;
+	case OPT_READY_FD:
+		r = parse_fd("--ready-fd", arg, &o->ready_fd);
+		break;
+	case OPT_HANDOVER_FD:
+		r = parse_fd("--handover-fd", arg, &o->handover_fd);
+		break;
+	case OPT_LOG_LEVEL:
+		o->log_level = log_parse_level(arg);
+		if (o->log_level < 0)
+			fprintf(stderr, "liveupdated: bad --log-level: %s\n", arg);
+		r = o->log_level < 0 ? -EINVAL : 0;
+		break;
+	default:
+		r = -EINVAL;
+	}
+	return r;
+}
+
+/**
+ * options_parse() - read the command line
+ * @o:    out: the options
+ * @argc: as given to main()
+ * @argv: as given to main(); reordered by getopt
+ *
+ * --ready-fd and --handover-fd are made close-on-exec at once.
+ *
+ * Return: 0 to run, 1 to exit with success (--help, --version), -errno to
+ * exit with failure (a message was printed).
+ */
+int options_parse(struct luod_options *o, int argc, char **argv)
+{
+	int c;
+
+	*o = (struct luod_options){
+		.ready_fd = -1, .handover_fd = -1, .log_level = LUO_LOG_INFO,
+	};
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (c == 'h' || c == 'V') {
+			if (c == 'h')
+				usage(stdout);
+			else
+				printf("liveupdated %s\n", LUO_VERSION);
+			return 1;
+		}
+		if (c == '?' || parse_one(o, c, optarg)) {
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "liveupdated: unexpected argument: %s\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Is @arg a one-shot option (getopt_long takes unambiguous prefixes too);
+ * *@skip: does it take the next word as well.
+ */
+static bool options_one_shot(const char *arg, bool *skip)
+{
+	static const char *const names[] = { "--handover-fd", "--ready-fd" };
+	size_t i, n = strcspn(arg, "=");
+
+	if (n < 3 || strncmp(arg, "--", 2))
+		return false;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (n <= strlen(names[i]) && !strncmp(arg, names[i], n)) {
+			*skip = arg[n] == '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+/**
+ * options_exec_argv() - the command line of the next image
+ * @argv:        the original command line (before getopt reordered it)
+ * @handover_fd: the fd of the handover
+ *
+ * Return: a new NULL-terminated vector (options_free_argv()), or NULL.
+ */
+char **options_exec_argv(char *const *argv, int handover_fd)
+{
+	size_t n = 0, i, j = 0;
+	bool skip = false;
+	char **out;
+
+	while (argv[n])
+		n++;
+	out = calloc(n + 2, sizeof(*out));
+	if (!out)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (i > 0 && options_one_shot(argv[i], &skip)) {
+			i += skip;
+			continue;
+		}
+		out[j++] = argv[i];
+	}
+	if (asprintf(&out[j], "--handover-fd=%d", handover_fd) < 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/**
+ * options_free_argv() - free what options_exec_argv() made
+ * @argv: the vector, or NULL
+ */
+void options_free_argv(char **argv)
+{
+	size_t n = 0;
+
+	if (!argv)
+		return;
+	while (argv[n + 1])
+		n++;
+	free(argv[n]);	/* the --handover-fd word, the only one we own */
+	free(argv);
+}
