@@ -66,7 +66,7 @@ struct transport {
 	struct conn *cur;
 	uint32_t cur_size;
 	struct msg_req req;
-	uint8_t extra[LUO_WIRE_MAX_EXTRA];
+	uint8_t extra[LUO_WIRE_MAX_EXTRA] __attribute__((aligned(8)));
 };
 
 struct conn *conn_new(struct transport *t, int fd, enum conn_type type);

@@ -22,7 +22,7 @@
  */
 struct msg_req {
 	struct luo_wire_req hdr;
-	uint8_t arg[LUO_WIRE_MAX_ARG];
+	uint8_t arg[LUO_WIRE_MAX_ARG] __attribute__((aligned(8)));
 	int fd;
 	int error;
 };

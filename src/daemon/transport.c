@@ -50,7 +50,7 @@ void conn_close(struct conn *c)
 
 	if (c->src.dead)
 		return;
-	log_debug("closing %s connection %d", conn_names[c->type], c->src.fd);
+	log_debug("connection %d: %s closed", c->src.fd, conn_names[c->type]);
 	msg_buf_clear(&c->pending);
 	if (c->session)
 		luo_core_session_release(t->core, c->session);
@@ -186,7 +186,8 @@ struct conn *conn_new(struct transport *t, int fd, enum conn_type type)
 		return NULL;
 	}
 	list_add_tail(&c->link, &t->conns);
-	log_debug("new %s connection %d", conn_names[type], fd);
+	log_debug("connection %d: %s", fd,
+		  type == CONN_NEW ? "accepted" : conn_names[type]);
 	return c;
 }
 
