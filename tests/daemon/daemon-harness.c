@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* A private liveupdated for tests; see daemon-harness.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon-harness.h"
+
+#define DH_MAX_ARGS	32
+#define DH_MAX_LIVE	8
+
+/* Daemons to kill if a test fails half-way. */
+static struct dh_daemon *dh_live[DH_MAX_LIVE];
+
+static void dh_track(struct dh_daemon *d, bool on)
+{
+	int i;
+
+	for (i = 0; i < DH_MAX_LIVE; i++) {
+		if (on && !dh_live[i]) {
+			dh_live[i] = d;
+			return;
+		}
+		if (!on && dh_live[i] == d)
+			dh_live[i] = NULL;
+	}
+}
+
+static void dh_kill_all(void)
+{
+	int i;
+
+	for (i = 0; i < DH_MAX_LIVE; i++) {
+		if (!dh_live[i])
+			continue;
+		kill(dh_live[i]->pid, SIGKILL);
+		waitpid(dh_live[i]->pid, NULL, 0);
+		dh_live[i]->pid = 0;
+		dh_cleanup(dh_live[i]);
+	}
+}
+
+/** dh_fail() - report a failed check, kill the daemons, exit DH_FAIL */
+void dh_fail(const char *file, int line, const char *what)
+{
+	fprintf(stderr, "%s:%d: check failed: %s\n", file, line, what);
+	dh_kill_all();
+	exit(DH_FAIL);
+}
+
+/** dh_fail_eq() - report two values that differ, exit DH_FAIL */
+void dh_fail_eq(const char *file, int line, const char *a, const char *b,
+		long long va, long long vb)
+{
+	fprintf(stderr, "%s:%d: %s == %s: %lld != %lld\n", file, line, a, b,
+		va, vb);
+	dh_kill_all();
+	exit(DH_FAIL);
+}
+
+/** dh_skip() - report why the test cannot run, exit DH_SKIP */
+void dh_skip(const char *why)
+{
+	fprintf(stderr, "skipped: %s\n", why);
+	dh_kill_all();
+	exit(DH_SKIP);
+}
+
+/**
+ * dh_binary() - the liveupdated under test
+ *
+ * Return: $LIVEUPDATED; skips the test if it is not set.
+ */
+const char *dh_binary(void)
+{
+	const char *bin = getenv("LIVEUPDATED");
+
+	if (!bin || !*bin)
+		dh_skip("LIVEUPDATED is not set");
+	return bin;
+}
+
+static int dh_timeout_ms(void)
+{
+	const char *env = getenv("LUO_TEST_TIMEOUT");
+	int s = env ? atoi(env) : 0;
+
+	return (s > 0 ? s : 60) * 1000;
+}
+
+static void dh_exec(const struct dh_daemon *d, int ready,
+		    const char *const *args)
+{
+	const char *argv[DH_MAX_ARGS + 8];
+	char fdarg[16];
+	int n = 0;
+
+	snprintf(fdarg, sizeof(fdarg), "%d", ready);
+	argv[n++] = dh_binary();
+	argv[n++] = "--socket";
+	argv[n++] = d->socket;
+	argv[n++] = "--ready-fd";
+	argv[n++] = fdarg;
+	argv[n++] = "--log-level";
+	argv[n++] = "debug";
+	while (args && *args && n < DH_MAX_ARGS)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	if (fcntl(ready, F_SETFD, 0) == 0)
+		execv(argv[0], (char *const *)argv);
+	perror(argv[0]);
+	_exit(127);
+}
+
+/* Reads "READY=1\n"; 0, -ECHILD if the daemon exited, -ETIMEDOUT. */
+static int dh_wait_ready(struct dh_daemon *d, int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char buf[16] = "";
+	size_t got = 0;
+	ssize_t n;
+	int r;
+
+	while (got < 8) {
+		r = poll(&p, 1, dh_timeout_ms());
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -ETIMEDOUT;
+		n = read(fd, buf + got, sizeof(buf) - 1 - got);
+		if (n <= 0)
+			return -ECHILD;
+		got += (size_t)n;
+	}
+	return strncmp(buf, "READY=1\n", 8) ? -EPROTO : 0;
+}
+
+/**
+ * dh_start_at() - start a daemon on @socket and wait until it listens
+ * @d:      out: the daemon
+ * @socket: the socket path
+ * @args:   more arguments, NULL-terminated, or NULL
+ *
+ * Return: 0 once it is ready; -ECHILD if it exited first (reaped,
+ * @d->status set); -ETIMEDOUT (killed) or another -errno.
+ */
+int dh_start_at(struct dh_daemon *d, const char *socket,
+		const char *const *args)
+{
+	int p[2], r;
+
+	d->pid = 0;
+	d->status = 0;
+	snprintf(d->socket, sizeof(d->socket), "%s", socket);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	d->pid = fork();
+	if (d->pid == 0)
+		dh_exec(d, p[1], args);
+	close(p[1]);
+	if (d->pid < 0) {
+		d->pid = 0;
+		close(p[0]);
+		return -errno;
+	}
+	dh_track(d, true);
+	r = dh_wait_ready(d, p[0]);
+	close(p[0]);
+	if (r == -ETIMEDOUT || r == -EPROTO)
+		kill(d->pid, SIGKILL);
+	if (r)
+		dh_wait(d);
+	return r;
+}
+
+/**
+ * dh_start() - start a daemon in a new private directory
+ * @d:    out: the daemon; @d->socket is where it listens
+ * @args: more arguments, NULL-terminated, or NULL
+ *
+ * Return: as dh_start_at().
+ */
+int dh_start(struct dh_daemon *d, const char *const *args)
+{
+	const char *tmp = getenv("TMPDIR");
+	char sock[PATH_MAX + 32];
+
+	snprintf(d->dir, sizeof(d->dir), "%s/luo-test-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(d->dir))
+		return -errno;
+	snprintf(sock, sizeof(sock), "%s/liveupdate.sock", d->dir);
+	return dh_start_at(d, sock, args);
+}
+
+/**
+ * dh_wait() - reap the daemon
+ * @d: the daemon
+ *
+ * Return: its exit code (dh_exit_code()), or -errno.
+ */
+int dh_wait(struct dh_daemon *d)
+{
+	pid_t r;
+
+	if (!d->pid)
+		return dh_exit_code(d->status);
+	do
+		r = waitpid(d->pid, &d->status, 0);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	d->pid = 0;
+	dh_track(d, false);
+	return dh_exit_code(d->status);
+}
+
+/**
+ * dh_stop() - SIGTERM the daemon and reap it
+ * @d: the daemon
+ *
+ * Return: its exit code (0 for a clean shut-down), or -errno.
+ */
+int dh_stop(struct dh_daemon *d)
+{
+	if (d->pid && kill(d->pid, SIGTERM) < 0)
+		return -errno;
+	return dh_wait(d);
+}
+
+/**
+ * dh_exit_code() - a wait status as one number
+ * @status: from waitpid()
+ *
+ * Return: the exit code, or 128 + the signal that killed it.
+ */
+int dh_exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return -1;
+}
+
+/**
+ * dh_cleanup() - stop the daemon if it runs; remove its directory
+ * @d: the daemon
+ */
+void dh_cleanup(struct dh_daemon *d)
+{
+	if (d->pid)
+		dh_stop(d);
+	if (!d->dir[0])
+		return;
+	unlink(d->socket);
+	rmdir(d->dir);
+	d->dir[0] = '\0';
+}
+
+/**
+ * dh_count_fds() - how many fds @pid has open
+ * @pid: a process of ours
+ *
+ * Return: the count, or -errno.
+ */
+int dh_count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir)))
+		n += e->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
