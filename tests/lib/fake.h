@@ -241,7 +241,9 @@ static inline int fake_listen(char *path, size_t len)
 	if (!mkdtemp(dir))
 		return -1;
 	snprintf(path, len, "%s/liveupdate.sock", dir);
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -1;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
