@@ -129,8 +129,6 @@ static int request_bind_session(struct conn *c, struct luo_call *call,
 	call->out_fd = sv[1];
 	sv[0] = -1;
 	sv[1] = -1;
-	log_info("session %s: %s", luo_session_name(s->session),
-		 luo_session_is_incoming(s->session) ? "retrieved" : "created");
 	return 0;
 }
 
