@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +108,7 @@ static int stage2(size_t size, off_t pos, double *retrieve_ms)
 {
 	double t0 = now_ms();
 	int dev, sfd, mfd, ret;
-	uint64_t bad;
+	uint64_t bad = 0;
 	off_t got;
 
 	dev = luo_open();
@@ -142,7 +143,7 @@ int main(int argc, char **argv)
 	double t0, t_pres, t_boot, t_ret = 0;
 	struct luo_status st = { 0 };
 	uint64_t update = 0;
-	int sfd, ctl, ret;
+	int sfd = -1, ctl, ret;
 
 	t0 = now_ms();
 	if (stage1(size, pos, &sfd))

@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * luo-bench: what a live update costs.
+ *
+ *  1. reboot time against the number of preserved files (1, 100, 10,000);
+ *  2. reboot time against preserved bytes (1 MiB, 1 GiB, 8 GiB);
+ *  3. the round trip of a session ioctl against a bare SOCK_SEQPACKET
+ *     request and reply carrying one fd, with both ends on one CPU and on
+ *     two.
+ *
+ * It starts its own liveupdated (path in $LIVEUPDATED or argv[1]) on a
+ * private socket and prints a table headed by the machine's description.
+ * Figures are medians over repeated runs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <luo/libluo.h>
+
+#define REBOOT_RUNS	7
+#define RTT_ROUNDS	20000
+
+static char sock_path[128];
+static char tmpdir[64];
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void fatal(const char *what, int err)
+{
+	fprintf(stderr, "luo-bench: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	exit(1);
+}
+
+static pid_t start_daemon(const char *path)
+{
+	char fdarg[32];
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(p))
+		fatal("pipe", errno);
+	pid = fork();
+	if (pid < 0)
+		fatal("fork", errno);
+	if (pid == 0) {
+		close(p[0]);
+		snprintf(fdarg, sizeof(fdarg), "--ready-fd=%d", p[1]);
+		execl(path, path, "--socket", sock_path, fdarg,
+		      "--log-level", "warning", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) != 1)
+		fatal("liveupdated did not start", EIO);
+	close(p[0]);
+	return pid;
+}
+
+static void pin(pid_t pid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(pid, sizeof(set), &set);
+}
+
+static void unpin(pid_t pid)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	for (int i = 0; i < CPU_SETSIZE && i < sysconf(_SC_NPROCESSORS_ONLN); i++)
+		CPU_SET(i, &set);
+	sched_setaffinity(pid, sizeof(set), &set);
+}
+
+/* One reboot; returns the client-side time and the daemon's own figure. */
+static void reboot_once(double *client_ms, double *daemon_ms)
+{
+	struct luo_status st = { 0 };
+	double t0;
+	int ctl, ret;
+
+	ctl = luo_open_at(sock_path, LUO_OPEN_CONTROL);
+	if (ctl < 0)
+		fatal("control open", ctl);
+	t0 = now_us();
+	ret = luo_reboot(ctl, -1, NULL);
+	*client_ms = (now_us() - t0) / 1e3;
+	if (ret)
+		fatal("reboot", ret);
+	ret = luo_status(ctl, &st);
+	if (ret)
+		fatal("status", ret);
+	*daemon_ms = st.last_reboot_ns / 1e6;
+	luo_close(ctl);
+}
+
+/*
+ * Preserve @nfiles memfds holding @bytes in all, in one session, then
+ * reboot REBOOT_RUNS times.  After each reboot the session is incoming;
+ * it is moved back to outgoing by retrieving, re-preserving into a new
+ * session and finishing, which is not timed.
+ */
+static void bench_reboot(int nfiles, size_t bytes, double *client, double *daemon)
+{
+	double c[REBOOT_RUNS], d[REBOOT_RUNS];
+	int dev, sfd, *fds = calloc((size_t)nfiles, sizeof(int));
+	char name[32];
+
+	if (!fds)
+		fatal("calloc", ENOMEM);
+	dev = luo_open_at(sock_path, LUO_OPEN_DEVICE);
+	if (dev < 0)
+		fatal("open", dev);
+	sfd = luo_create_session(dev, "bench-0");
+	if (sfd < 0)
+		fatal("create", sfd);
+	for (int i = 0; i < nfiles; i++) {
+		int m = memfd_create("bench", MFD_CLOEXEC);
+		size_t sz = bytes / (size_t)nfiles;
+
+		if (m < 0)
+			fatal("memfd_create", errno);
+		if (sz && fallocate(m, 0, 0, (off_t)sz))
+			fatal("fallocate", errno);
+		int ret = luo_session_preserve_fd(sfd, m, (uint64_t)i);
+
+		if (ret)
+			fatal("preserve", ret);
+		fds[i] = m;	/* kept: re-preserved after each reboot */
+	}
+	luo_close(dev);
+	for (int r = 0; r < REBOOT_RUNS; r++) {
+		reboot_once(&c[r], &d[r]);
+		luo_close(sfd);
+		dev = luo_open_at(sock_path, LUO_OPEN_DEVICE);
+		if (dev < 0)
+			fatal("reopen", dev);
+		snprintf(name, sizeof(name), "bench-%d", r + 1);
+		sfd = luo_create_session(dev, name);
+		if (sfd < 0)
+			fatal("create", sfd);
+		/* The incoming copy must be finished before the same memfds
+		 * can be preserved again (EBUSY otherwise). */
+		snprintf(name, sizeof(name), "bench-%d", r);
+		int in = luo_retrieve_session(dev, name);
+
+		if (in < 0)
+			fatal("retrieve session", in);
+		int ret = luo_session_finish(in);
+
+		if (ret)
+			fatal("finish", ret);
+		luo_close(in);
+		for (int i = 0; i < nfiles; i++) {
+			ret = luo_session_preserve_fd(sfd, fds[i], (uint64_t)i);
+			if (ret)
+				fatal("re-preserve", ret);
+		}
+		luo_close(dev);
+	}
+	luo_close(sfd);
+	for (int i = 0; i < nfiles; i++)
+		close(fds[i]);
+	free(fds);
+	*client = median(c, REBOOT_RUNS);
+	*daemon = median(d, REBOOT_RUNS);
+}
+
+/* ---- round trips ------------------------------------------------------ */
+
+struct bare_msg {
+	uint32_t cmd;
+	uint32_t len;
+	uint8_t arg[16];
+};
+
+static int send_fd(int s, const void *buf, size_t len, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (fd >= 0) {
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	return sendmsg(s, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+static int recv_fd(int s, void *buf, size_t len, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	ssize_t n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC);
+
+	*fd = -1;
+	if (n <= 0)
+		return n < 0 ? -errno : -EPIPE;
+	c = CMSG_FIRSTHDR(&mh);
+	if (c && c->cmsg_type == SCM_RIGHTS)
+		memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return (int)n;
+}
+
+/* The floor: a server that answers each request with one fd. */
+static pid_t bare_server(int s, int cpu)
+{
+	pid_t pid = fork();
+	struct bare_msg m;
+	int fd, payload;
+
+	if (pid)
+		return pid;
+	pin(0, cpu);
+	payload = memfd_create("bare", MFD_CLOEXEC);
+	for (;;) {
+		if (recv_fd(s, &m, sizeof(m), &fd) <= 0)
+			_exit(0);
+		if (fd >= 0)
+			close(fd);
+		if (send_fd(s, &m, sizeof(m), payload))
+			_exit(0);
+	}
+}
+
+static double bare_rtt(int cpu_client, int cpu_server)
+{
+	struct bare_msg m = { .cmd = 0xBA41, .len = 16 };
+	double t0, total;
+	int sv[2], fd;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		fatal("socketpair", errno);
+	pid = bare_server(sv[1], cpu_server);
+	close(sv[1]);
+	pin(0, cpu_client);
+	t0 = now_us();
+	for (int i = 0; i < RTT_ROUNDS; i++) {
+		if (send_fd(sv[0], &m, sizeof(m), -1) ||
+		    recv_fd(sv[0], &m, sizeof(m), &fd) <= 0)
+			fatal("bare round trip", EIO);
+		close(fd);
+	}
+	total = now_us() - t0;
+	close(sv[0]);
+	waitpid(pid, NULL, 0);
+	unpin(0);
+	return total / RTT_ROUNDS;
+}
+
+/* RETRIEVE_FD of an already retrieved file: a reply carrying one fd. */
+static double luo_rtt(pid_t daemon, int cpu_client, int cpu_daemon,
+		      int sfd, double *get_name_us)
+{
+	char name[LIVEUPDATE_SESSION_NAME_LENGTH];
+	double t0, total;
+
+	pin(daemon, cpu_daemon);
+	pin(0, cpu_client);
+	t0 = now_us();
+	for (int i = 0; i < RTT_ROUNDS; i++) {
+		int fd = luo_session_retrieve_fd(sfd, 1);
+
+		if (fd < 0)
+			fatal("retrieve_fd", fd);
+		close(fd);
+	}
+	total = now_us() - t0;
+	t0 = now_us();
+	for (int i = 0; i < RTT_ROUNDS; i++)
+		if (luo_session_get_name(sfd, name, sizeof(name)))
+			fatal("get_name", EIO);
+	*get_name_us = (now_us() - t0) / RTT_ROUNDS;
+	unpin(0);
+	unpin(daemon);
+	return total / RTT_ROUNDS;
+}
+
+/* An incoming session with one retrieved memfd, for the round trips. */
+static int rtt_session(void)
+{
+	int dev, sfd, m, ret;
+	double c, d;
+
+	dev = luo_open_at(sock_path, LUO_OPEN_DEVICE);
+	if (dev < 0)
+		fatal("open", dev);
+	sfd = luo_create_session(dev, "rtt");
+	m = memfd_create("rtt", MFD_CLOEXEC);
+	ret = sfd < 0 ? sfd : luo_session_preserve_fd(sfd, m, 1);
+	if (ret)
+		fatal("rtt session", ret);
+	close(m);
+	luo_close(dev);
+	reboot_once(&c, &d);
+	luo_close(sfd);
+	dev = luo_open_at(sock_path, LUO_OPEN_DEVICE);
+	sfd = dev < 0 ? dev : luo_retrieve_session(dev, "rtt");
+	if (sfd < 0)
+		fatal("retrieve rtt", sfd);
+	luo_close(dev);
+	return sfd;
+}
+
+static void describe_machine(void)
+{
+	char line[256], model[256] = "unknown";
+	struct utsname u;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "model name", 10)) {
+			char *p = strchr(line, ':');
+
+			snprintf(model, sizeof(model), "%s", p ? p + 2 : line);
+			model[strcspn(model, "\n")] = 0;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	uname(&u);
+	printf("machine: %s, %ld CPUs, %.1f GiB RAM, Linux %s %s\n", model,
+	       sysconf(_SC_NPROCESSORS_ONLN),
+	       sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE) / (1 << 30),
+	       u.release, u.machine);
+}
+
+int main(int argc, char **argv)
+{
+	const char *daemon_path = argc > 1 ? argv[1] : getenv("LIVEUPDATED");
+	static const int nfiles[] = { 1, 100, 10000 };
+	static const size_t sizes[] = { 1ul << 20, 1ul << 30, 8ul << 30 };
+	double c, d, bare_same, bare_cross, luo_same, luo_cross, gn_same, gn_cross;
+	pid_t daemon;
+	int sfd, status;
+
+	if (!daemon_path) {
+		fprintf(stderr, "usage: luo-bench PATH-TO-LIVEUPDATED\n");
+		return 2;
+	}
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/luo-bench.XXXXXX");
+	if (!mkdtemp(tmpdir))
+		fatal("mkdtemp", errno);
+	snprintf(sock_path, sizeof(sock_path), "%s/sock", tmpdir);
+	daemon = start_daemon(daemon_path);
+
+	describe_machine();
+	printf("medians of %d reboots; round trips averaged over %d calls\n\n",
+	       REBOOT_RUNS, RTT_ROUNDS);
+	printf("%-34s %14s %14s\n", "reboot", "client ms", "daemon ms");
+	for (size_t i = 0; i < sizeof(nfiles) / sizeof(nfiles[0]); i++) {
+		bench_reboot(nfiles[i], 0, &c, &d);
+		printf("%-34s %14.3f %14.3f\n",
+		       nfiles[i] == 1 ? "1 file" : nfiles[i] == 100 ?
+		       "100 files" : "10,000 files", c, d);
+	}
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char label[64];
+
+		bench_reboot(1, sizes[i], &c, &d);
+		snprintf(label, sizeof(label), "1 memfd of %zu MiB", sizes[i] >> 20);
+		printf("%-34s %14.3f %14.3f\n", label, c, d);
+	}
+
+	sfd = rtt_session();
+	bare_same = bare_rtt(0, 0);
+	luo_same = luo_rtt(daemon, 0, 0, sfd, &gn_same);
+	if (sysconf(_SC_NPROCESSORS_ONLN) > 1) {
+		bare_cross = bare_rtt(0, 1);
+		luo_cross = luo_rtt(daemon, 0, 1, sfd, &gn_cross);
+	} else {
+		bare_cross = luo_cross = gn_cross = 0;
+	}
+	luo_close(sfd);
+	printf("\n%-34s %14s %14s\n", "round trip (us)", "same CPU", "two CPUs");
+	printf("%-34s %14.2f %14.2f\n", "bare SEQPACKET, reply with 1 fd",
+	       bare_same, bare_cross);
+	printf("%-34s %14.2f %14.2f\n", "luo RETRIEVE_FD (reply with fd)",
+	       luo_same, luo_cross);
+	printf("%-34s %14.2f %14.2f\n", "luo GET_NAME (no fd)", gn_same,
+	       gn_cross);
+	printf("%-34s %14.2f %14.2f\n", "ratio RETRIEVE_FD / bare",
+	       luo_same / bare_same, bare_cross ? luo_cross / bare_cross : 0);
+
+	kill(daemon, SIGTERM);
+	waitpid(daemon, &status, 0);
+	rmdir(tmpdir);
+	return 0;
+}
