@@ -265,7 +265,7 @@ int reboot_takeover(struct luod *d)
 	struct luo_handover_info info;
 	char why[256] = "unknown reason";
 	size_t len = 0;
-	void *blob;
+	void *blob = NULL;
 	int r;
 
 	r = reboot_read_handover(d->opt.handover_fd, &blob, &len);

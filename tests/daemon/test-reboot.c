@@ -122,7 +122,7 @@ static void test_bad_exec(const char *path)
 	char name[LIVEUPDATE_SESSION_NAME_LENGTH];
 	struct luo_status st;
 	uint64_t upd = 0;
-	int ctl, dev, sfd, exe;
+	int ctl, dev, sfd, exe, r;
 
 	dev = luo_open_at(path, LUO_OPEN_DEVICE);
 	dh_check(dev >= 0);
@@ -132,7 +132,9 @@ static void test_bad_exec(const char *path)
 	exe = memfd_create("not-elf", MFD_CLOEXEC);
 	dh_check_eq(write(exe, "garbage!", 8), 8);
 	dh_check(fchmod(exe, 0700) == 0);
-	dh_check_eq(luo_reboot(ctl, exe, &upd), -ENOEXEC);
+	r = luo_reboot(ctl, exe, &upd);
+	/* valgrind --trace-children emulates execveat and says ENOENT */
+	dh_check(r == -ENOEXEC || r == -ENOENT);
 	close(exe);
 	status(ctl, &st);
 	dh_check_eq(st.update_number, 3);
