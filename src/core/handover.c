@@ -281,8 +281,8 @@ static const char *get_str(struct reader *r, int node, const char *name,
 /* An inherited fd: open, used once, and still the file written down. */
 static int check_fd(struct reader *r, int node, uint32_t fd, bool is_file)
 {
-	uint64_t dev, ino;
-	uint32_t mode;
+	uint64_t dev = 0, ino = 0;
+	uint32_t mode = 0;
 	struct stat st;
 
 	if (fd > INT32_MAX || fcntl((int)fd, F_GETFD) < 0)
@@ -312,8 +312,8 @@ static int read_file(struct reader *r, struct luo_session *s, int node)
 	const char *compat;
 	const void *data;
 	struct luo_file *f;
-	uint64_t token;
-	uint32_t fd;
+	uint64_t token = 0;
+	uint32_t fd = 0;
 	int len;
 
 	compat = get_str(r, node, "compatible", LIVEUPDATE_HNDL_COMPAT_LENGTH);
@@ -425,7 +425,7 @@ static int check_blob(struct reader *r, const void *blob, size_t len)
 static int read_root(struct reader *r, struct luo_handover_info *info)
 {
 	const char *compat = fdt_getprop(r->fdt, 0, "compatible", NULL);
-	uint32_t v;
+	uint32_t v = 0;
 	int node, child, ret;
 
 	if (!compat || strcmp(compat, HANDOVER_COMPATIBLE))

@@ -200,7 +200,7 @@ static bool memfd_can_preserve(struct luo_file_handler *h, int fd)
  */
 static int memfd_preserve(struct luo_file_op_args *args)
 {
-	struct memfd_luo_ser ser;
+	struct memfd_luo_ser ser = { 0 };
 	int err, nfd;
 
 	err = memfd_capture(args->fd, &ser);
@@ -230,7 +230,7 @@ static void memfd_unpreserve(struct luo_file_op_args *args)
  */
 static int memfd_freeze(struct luo_file_op_args *args)
 {
-	struct memfd_luo_ser ser;
+	struct memfd_luo_ser ser = { 0 };
 	int err;
 
 	err = memfd_capture(args->fd, &ser);
@@ -250,7 +250,7 @@ static int memfd_freeze(struct luo_file_op_args *args)
  */
 static int memfd_retrieve(struct luo_file_op_args *args)
 {
-	struct memfd_luo_ser ser;
+	struct memfd_luo_ser ser = { 0 };
 	struct stat st, nst;
 	int err, nfd, seals;
 

@@ -206,7 +206,8 @@ static ssize_t luo_recv(int fd, void *buf, size_t size, int *rfd)
 }
 
 /* Bytes [LUO_WIRE_MAX_ARG, size) of the caller's struct must be zero. */
-static bool luo_tail_is_zero(const void *arg, uint32_t size)
+static __attribute__((noinline)) bool luo_tail_is_zero(const void *arg,
+							 uint32_t size)
 {
 	const unsigned char *p = arg;
 	uint32_t i;
