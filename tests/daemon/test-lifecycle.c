@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -105,10 +106,43 @@ static int run(const char *arg)
 	return dh_exit_code(status);
 }
 
+/* A handover that does not validate: exit 1, and say why. */
+static void test_bad_handover(void)
+{
+	char arg[32], out[4096] = "";
+	int m, p[2], status;
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+
+	m = memfd_create("luo-handover", 0);
+	dh_check(m >= 0);
+	dh_check_eq(write(m, "not a handover", 14), 14);
+	dh_check_eq(pipe(p), 0);
+	snprintf(arg, sizeof(arg), "--handover-fd=%d", m);
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 2);
+		execl(dh_binary(), dh_binary(), arg, (char *)NULL);
+		_exit(127);
+	}
+	dh_check(pid > 0);
+	close(p[1]);
+	close(m);
+	while (got < sizeof(out) - 1 &&
+	       (n = read(p[0], out + got, sizeof(out) - 1 - got)) > 0)
+		got += (size_t)n;
+	close(p[0]);
+	dh_check_eq(waitpid(pid, &status, 0), pid);
+	dh_check_eq(dh_exit_code(status), 1);
+	dh_check(strstr(out, "refusing to start: handover invalid: "));
+}
+
 int main(void)
 {
 	test_sigterm();
 	test_stale_and_second();
+	test_bad_handover();
 	dh_check_eq(run("--help"), 0);
 	dh_check_eq(run("--version"), 0);
 	dh_check_eq(run("--no-such-option"), 1);
