@@ -32,7 +32,7 @@ int luo_ext_status(struct luo_core *core, struct luo_status *st)
 
 struct list_cursor {
 	struct luo_list *l;
-	struct luo_list_record *out;
+	uint8_t *out;		/* the caller's buffer, of any alignment */
 	uint32_t cap;
 };
 
@@ -40,7 +40,7 @@ static bool emit(struct list_cursor *c, const struct luo_list_record *r)
 {
 	if (c->l->nr_records >= c->cap)
 		return false;
-	c->out[c->l->nr_records++] = *r;
+	memcpy(c->out + (size_t)c->l->nr_records++ * sizeof(*r), r, sizeof(*r));
 	return true;
 }
 
