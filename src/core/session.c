@@ -173,8 +173,10 @@ int luo_session_finish(struct luo_core *core, struct luo_session *s)
 {
 	struct luo_file *f, *n;
 
-	if (list_empty(&s->files))
+	if (list_empty(&s->files)) {
+		s->finished = true;
 		return 0;
+	}
 	list_for_each_entry(f, &s->files, list) {
 		if (!luo_file_can_finish(f)) {
 			luo_core_log(core, LUO_LOG_NOTICE,
