@@ -142,7 +142,7 @@ static int test_ten_thousand_files(void)
 static int test_ebadf(void)
 {
 	struct luo_core *core = core_with(0, TC_TAKE_ALL, false);
-	int opath = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+	int opath = open("/etc/passwd", O_PATH | O_CLOEXEC);
 	int closed = tc_pipe(NULL);
 	int m = tc_memfd("m"), mpath;
 	char path[64];
