@@ -263,6 +263,12 @@ static int test_two_opens_regular_file(void)
 	b = open(path, O_RDONLY | O_CLOEXEC);
 	unlink(path);
 	CHECK(b >= 0);
+	if (!tc_same_ofd(a, a)) {
+		close(a);
+		close(b);
+		luo_core_free(core);
+		SKIP("kcmp(KCMP_FILE) is not available");
+	}
 	CHECK(!tc_same_ofd(a, b));
 	CHECK_ERR(tc_create(core, "s", &s), 0);
 	CHECK_ERR(tc_preserve(core, s, a, 1), 0);
