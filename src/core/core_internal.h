@@ -33,6 +33,9 @@ struct luo_file_key {
  * @retrieved_fd:    incoming: the retrieved file, or -1
  * @retrieve_status: 0 never, 1 retrieved, <0 the sticky retrieve errno
  * @frozen:          freeze() ran and was not undone
+ * @dev:             st_dev of the file when preserved, for the handover
+ * @ino:             st_ino of the file when preserved
+ * @type:            S_IFMT bits of st_mode when preserved
  * @data:            the handler's serialized state
  * @data_len:        bytes of @data
  * @private_data:    the handler's runtime state
@@ -49,6 +52,9 @@ struct luo_file {
 	int retrieved_fd;
 	int retrieve_status;
 	bool frozen;
+	uint64_t dev;
+	uint64_t ino;
+	uint32_t type;
 	uint8_t data[LUO_FILE_DATA_MAX];
 	uint32_t data_len;
 	void *private_data;
@@ -139,7 +145,7 @@ int luo_file_key_of(struct luo_file_handler *h, int fd, struct luo_file_key *k);
 int luo_file_table_add(struct luo_core *core, struct luo_file *f);
 struct luo_file *luo_file_alloc(struct luo_session *s,
 				struct luo_file_handler *h, uint64_t token);
-int luo_file_link(struct luo_core *core, struct luo_file *f);
+int luo_file_link(struct luo_core *core, struct luo_file *f, bool in_table);
 void luo_file_unlink(struct luo_core *core, struct luo_file *f);
 
 /* flb.c */

@@ -148,20 +148,21 @@ struct luo_file *luo_file_alloc(struct luo_session *s,
 }
 
 /**
- * luo_file_link() - enter a file in its session, token table and the table
- * of preserved files, after its key is set
- * @core: the core
- * @f:    from luo_file_alloc()
+ * luo_file_link() - enter a file in its session and token table
+ * @core:     the core
+ * @f:        from luo_file_alloc()
+ * @in_table: also file it, under its key, in the table of preserved files
+ *            (outgoing files; incoming ones enter it when retrieved)
  *
  * Return: 0 or -ENOMEM (nothing linked).
  */
-int luo_file_link(struct luo_core *core, struct luo_file *f)
+int luo_file_link(struct luo_core *core, struct luo_file *f, bool in_table)
 {
 	struct luo_session *s = f->session;
 
 	if (luo_hmap_insert(&s->tokens, &f->token_node, luo_hash_u64(f->token)))
 		return -ENOMEM;
-	if (luo_file_table_add(core, f)) {
+	if (in_table && luo_file_table_add(core, f)) {
 		luo_hmap_remove(&s->tokens, &f->token_node);
 		return -ENOMEM;
 	}
@@ -204,15 +205,27 @@ static struct luo_file_handler *handler_for(struct luo_core *core, int fd)
 	return NULL;
 }
 
+/*
+ * The core's own fd of an outgoing file is the one fd kept without
+ * close-on-exec: preserved files are exactly what must cross the daemon's
+ * re-exec, and leaving the flag off from the start saves two fcntl() per
+ * file on every reboot.  luo_core_prepare_exec() closes the other gap.
+ */
 static int preserve_into(struct luo_core *core, struct luo_file *f, int fd)
 {
 	struct luo_file_handler *h = f->handler;
 	struct luo_file_op_args args;
+	struct stat st;
 	int ret;
 
-	f->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	f->fd = fcntl(fd, F_DUPFD, 0);
 	if (f->fd < 0)
 		return -errno;
+	if (fstat(f->fd, &st))
+		return -errno;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->type = st.st_mode & S_IFMT;
 	ret = luo_file_key_of(h, f->fd, &f->key);
 	if (ret)
 		return ret;
@@ -221,7 +234,7 @@ static int preserve_into(struct luo_core *core, struct luo_file *f, int fd)
 	if (ret)
 		return ret > 0 ? -EIO : ret;
 	args_store(f, &args);
-	ret = luo_file_link(core, f);
+	ret = luo_file_link(core, f, true);
 	if (ret) {
 		args_load(f, &args);
 		h->ops->unpreserve(&args);
@@ -304,9 +317,8 @@ static int retrieve_once(struct luo_core *core, struct luo_file *f)
 	args_store(f, &args);
 	f->retrieved_fd = args.retrieved_fd;
 	f->retrieve_status = 1;
-	/* The retrieved file now stands for the preserved one. */
+	/* Retrieved and not finished counts as preserved (EBUSY). */
 	if (!luo_file_key_of(f->handler, f->retrieved_fd, &key)) {
-		luo_hmap_remove(&core->preserved, &f->key_node);
 		f->key = key;
 		luo_file_table_add(core, f);
 	}

@@ -4,6 +4,7 @@
  * exactly as the kernel does when a freeze fails (SPEC.md 4.4).
  */
 #include <errno.h>
+#include <fcntl.h>
 
 #include "core_internal.h"
 
@@ -90,5 +91,27 @@ int luo_core_for_each_outgoing_fd(struct luo_core *core,
 				return ret;
 		}
 	}
+	return 0;
+}
+
+/**
+ * luo_core_prepare_exec() - let exactly the outgoing files cross the exec
+ * @core: the core
+ *
+ * Outgoing file fds are kept without close-on-exec from preservation on;
+ * incoming ones arrive without it and are not carried forward, so the flag
+ * is set on those still held.  Retrieved fds have it already.
+ *
+ * Return: 0, or the -errno of the first fcntl() that failed.
+ */
+int luo_core_prepare_exec(struct luo_core *core)
+{
+	struct luo_session *s;
+	struct luo_file *f;
+
+	list_for_each_entry(s, &core->incoming, list)
+		list_for_each_entry(f, &s->files, list)
+			if (fcntl(f->fd, F_SETFD, FD_CLOEXEC))
+				return -errno;
 	return 0;
 }

@@ -10,15 +10,17 @@
  *       update-number = <u64>; listen-fd = <u32>; reboot-start-ns = <u64>;
  *       [reply-fd = <u32>; reply-size = <u32>;] [self-fd = <u32>;]
  *       sessions { session@N { name = "..";
- *           file@M { compatible = ".."; token = <u64>; fd = <u32>;
- *                    data = [..]; dev = <u64>; ino = <u64>; mode = <u32>; };
+ *           file@M { compatible = ".."; token = <u64>; data = [..];
+ *                    fd = <u32 fd, u32 S_IFMT type, u64 st_dev, u64 st_ino>; };
  *       }; };
  *       flbs { flb@N { compatible = ".."; data = <u64>; count = <u64>; }; };
  *   };
  *
  * Sessions are in creation order and files in preservation order.  Every
  * preserved fd crosses the exec under the number recorded here; the reader
- * checks that each one is still the file that was written down.
+ * checks that each one is still the file that was written down.  Integers
+ * are big-endian, as FDT cells are.  A file node has few properties on
+ * purpose: reading 10,000 of them is most of a reboot's cost.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +43,14 @@ struct handover_header {
 	uint32_t size;
 };
 
+/* The "fd" property of a file node. */
+struct handover_fd {
+	fdt32_t fd;
+	fdt32_t type;
+	fdt64_t dev;
+	fdt64_t ino;
+};
+
 /* ---- writing ---------------------------------------------------------- */
 
 static int put_u32(void *fdt, const char *name, uint32_t v)
@@ -53,36 +63,29 @@ static int put_u64(void *fdt, const char *name, uint64_t v)
 	return fdt_property_u64(fdt, name, v);
 }
 
-/* A system error met while writing, told apart from libfdt's errors. */
-#define WRITE_SYS_ERROR	(-FDT_ERR_MAX - 1)
-
-static int write_file(void *fdt, const struct luo_file *f, uint32_t idx,
-		      int *sys_err)
+static int write_file(void *fdt, const struct luo_file *f, uint32_t idx)
 {
+	struct handover_fd hfd = {
+		.fd = cpu_to_fdt32((uint32_t)f->fd),
+		.type = cpu_to_fdt32(f->type),
+		.dev = cpu_to_fdt64(f->dev),
+		.ino = cpu_to_fdt64(f->ino),
+	};
 	char node[32];
-	struct stat st;
 	int err;
 
-	if (fstat(f->fd, &st)) {
-		*sys_err = -errno;
-		return WRITE_SYS_ERROR;
-	}
 	snprintf(node, sizeof(node), "file@%u", idx);
 	err = fdt_begin_node(fdt, node);
 	err = err ?: fdt_property_string(fdt, "compatible",
 					 f->handler->compatible);
 	err = err ?: put_u64(fdt, "token", f->token);
-	err = err ?: put_u32(fdt, "fd", (uint32_t)f->fd);
+	err = err ?: fdt_property(fdt, "fd", &hfd, sizeof(hfd));
 	err = err ?: fdt_property(fdt, "data", f->data, (int)f->data_len);
-	err = err ?: put_u64(fdt, "dev", st.st_dev);
-	err = err ?: put_u64(fdt, "ino", st.st_ino);
-	err = err ?: put_u32(fdt, "mode", st.st_mode);
 	err = err ?: fdt_end_node(fdt);
 	return err;
 }
 
-static int write_session(void *fdt, const struct luo_session *s, uint32_t idx,
-			 int *sys_err)
+static int write_session(void *fdt, const struct luo_session *s, uint32_t idx)
 {
 	const struct luo_file *f;
 	uint32_t i = 0;
@@ -95,7 +98,7 @@ static int write_session(void *fdt, const struct luo_session *s, uint32_t idx,
 	if (err)
 		return err;
 	list_for_each_entry(f, &s->files, list) {
-		err = write_file(fdt, f, i++, sys_err);
+		err = write_file(fdt, f, i++);
 		if (err)
 			return err;
 	}
@@ -124,7 +127,7 @@ static int write_flb(void *ctx, const char *compatible, uint64_t data,
 }
 
 static int write_root(struct luo_core *core, void *fdt,
-		      const struct luo_handover_info *info, int *sys_err)
+		      const struct luo_handover_info *info)
 {
 	struct flb_writer fw = { .fdt = fdt };
 	const struct luo_session *s;
@@ -146,7 +149,7 @@ static int write_root(struct luo_core *core, void *fdt,
 	if (err)
 		return err;
 	list_for_each_entry(s, &core->outgoing, list) {
-		err = write_session(fdt, s, i++, sys_err);
+		err = write_session(fdt, s, i++);
 		if (err)
 			return err;
 	}
@@ -159,12 +162,12 @@ static int write_root(struct luo_core *core, void *fdt,
 }
 
 static int write_tree(struct luo_core *core, void *fdt, size_t size,
-		      const struct luo_handover_info *info, int *sys_err)
+		      const struct luo_handover_info *info)
 {
 	int err = fdt_create(fdt, (int)size);
 
 	err = err ?: fdt_finish_reservemap(fdt);
-	err = err ?: write_root(core, fdt, info, sys_err);
+	err = err ?: write_root(core, fdt, info);
 	err = err ?: fdt_finish(fdt);
 	return err;
 }
@@ -176,8 +179,11 @@ static int write_tree(struct luo_core *core, void *fdt, size_t size,
  * @blob: out: the handover, to free()
  * @len:  out: its length
  *
- * Return: 0, -ENOMEM, -EOVERFLOW if it would not fit 2 GiB, or the -errno
- * of an fstat() of a preserved fd.
+ * No system call: it costs memory and CPU in proportion to the number of
+ * files, nothing per byte they hold.
+ *
+ * Return: 0, -ENOMEM, -EOVERFLOW if it would not fit 2 GiB, -EINVAL if
+ * libfdt refused (logged).
  */
 int luo_handover_write(struct luo_core *core,
 		       const struct luo_handover_info *info,
@@ -185,7 +191,7 @@ int luo_handover_write(struct luo_core *core,
 {
 	size_t size = 4096 + core->nr_outgoing * 128 + core->nr_files * 320;
 	struct handover_header *hdr;
-	int err, sys_err = 0;
+	int err;
 
 	for (;;) {
 		if (size > INT32_MAX)
@@ -193,7 +199,7 @@ int luo_handover_write(struct luo_core *core,
 		hdr = calloc(1, sizeof(*hdr) + size);
 		if (!hdr)
 			return -ENOMEM;
-		err = write_tree(core, hdr + 1, size, info, &sys_err);
+		err = write_tree(core, hdr + 1, size, info);
 		if (err != -FDT_ERR_NOSPACE)
 			break;
 		free(hdr);
@@ -201,10 +207,8 @@ int luo_handover_write(struct luo_core *core,
 	}
 	if (err) {
 		free(hdr);
-		luo_core_log(core, LUO_LOG_ERR, "handover: %s",
-			     err == WRITE_SYS_ERROR ? strerror(-sys_err) :
-			     fdt_strerror(err));
-		return err == WRITE_SYS_ERROR ? sys_err : -EINVAL;
+		luo_core_log(core, LUO_LOG_ERR, "handover: %s", fdt_strerror(err));
+		return -EINVAL;
 	}
 	memcpy(hdr->magic, HANDOVER_MAGIC, sizeof(hdr->magic));
 	hdr->size = fdt_totalsize(hdr + 1);
@@ -238,94 +242,135 @@ static int fail(struct reader *r, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int get_u64(struct reader *r, int node, const char *name, uint64_t *v)
-{
+/* A property looked for by name; @val is NULL if the node lacks it. */
+struct prop {
+	const char *name;
+	const void *val;
 	int len;
-	const fdt64_t *p = fdt_getprop(r->fdt, node, name, &len);
+};
 
-	if (!p || len != sizeof(*p))
-		return fail(r, "%s: missing or malformed '%s'",
-			    fdt_get_name(r->fdt, node, NULL), name);
-	*v = fdt64_ld(p);
+/*
+ * One pass over a node's properties, picking those named in @want: libfdt's
+ * fdt_getprop() walks the node from its start on every call, which made
+ * reading 10,000 files cost more than the rest of a reboot.
+ */
+static void collect(struct reader *r, int node, struct prop *want, int n)
+{
+	int off;
+
+	for (int i = 0; i < n; i++)
+		want[i].val = NULL;
+	fdt_for_each_property_offset(off, r->fdt, node) {
+		const char *name;
+		int len;
+		const void *val = fdt_getprop_by_offset(r->fdt, off, &name, &len);
+
+		for (int i = 0; val && name && i < n; i++) {
+			if (!want[i].val && !strcmp(want[i].name, name)) {
+				want[i].val = val;
+				want[i].len = len;
+				break;
+			}
+		}
+	}
+}
+
+static int malformed(struct reader *r, int node, const struct prop *p)
+{
+	return fail(r, "%s: missing or malformed '%s'",
+		    node ? fdt_get_name(r->fdt, node, NULL) : "/", p->name);
+}
+
+static int get_u64(struct reader *r, int node, const struct prop *p,
+		   uint64_t *v)
+{
+	if (!p->val || p->len != sizeof(fdt64_t))
+		return malformed(r, node, p);
+	*v = fdt64_ld(p->val);
 	return 0;
 }
 
-static int get_u32(struct reader *r, int node, const char *name, uint32_t *v)
+static int get_u32(struct reader *r, int node, const struct prop *p,
+		   uint32_t *v)
 {
-	int len;
-	const fdt32_t *p = fdt_getprop(r->fdt, node, name, &len);
-
-	if (!p || len != sizeof(*p))
-		return fail(r, "%s: missing or malformed '%s'",
-			    fdt_get_name(r->fdt, node, NULL), name);
-	*v = fdt32_ld(p);
+	if (!p->val || p->len != sizeof(fdt32_t))
+		return malformed(r, node, p);
+	*v = fdt32_ld(p->val);
 	return 0;
 }
 
 /* A NUL-terminated string property of 1 to @max - 1 characters. */
-static const char *get_str(struct reader *r, int node, const char *name,
+static const char *get_str(struct reader *r, int node, const struct prop *p,
 			   size_t max)
 {
-	int len;
-	const char *p = fdt_getprop(r->fdt, node, name, &len);
+	const char *str = p->val;
 
-	if (!p || len < 2 || (size_t)len > max || p[len - 1] ||
-	    strlen(p) != (size_t)len - 1) {
-		fail(r, "%s: missing or malformed '%s'",
-		     fdt_get_name(r->fdt, node, NULL), name);
+	if (!str || p->len < 2 || (size_t)p->len > max || str[p->len - 1] ||
+	    strlen(str) != (size_t)p->len - 1) {
+		malformed(r, node, p);
 		return NULL;
 	}
-	return p;
+	return str;
 }
 
-/* An inherited fd: open, used once, and still the file written down. */
-static int check_fd(struct reader *r, int node, uint32_t fd, bool is_file)
+/* An inherited fd: open and used once.  @st receives its fstat(). */
+static int check_fd(struct reader *r, int node, uint32_t fd, struct stat *st)
 {
-	uint64_t dev = 0, ino = 0;
-	uint32_t mode = 0;
-	struct stat st;
-
-	if (fd > INT32_MAX || fcntl((int)fd, F_GETFD) < 0)
+	if (fd > INT32_MAX || fstat((int)fd, st))
 		return fail(r, "%s: fd %u is not open",
-			    fdt_get_name(r->fdt, node, NULL), fd);
+			    node ? fdt_get_name(r->fdt, node, NULL) : "/", fd);
 	if ((int)fd <= r->fd_max) {
 		if (r->fd_seen[fd])
 			return fail(r, "%s: fd %u used twice",
 				    fdt_get_name(r->fdt, node, NULL), fd);
 		r->fd_seen[fd] = 1;
 	}
-	if (!is_file)
-		return 0;
-	if (get_u64(r, node, "dev", &dev) || get_u64(r, node, "ino", &ino) ||
-	    get_u32(r, node, "mode", &mode))
-		return -EINVAL;
-	if (fstat((int)fd, &st) || st.st_dev != dev || st.st_ino != ino ||
-	    st.st_mode != mode)
-		return fail(r, "%s: fd %u is not the file that was preserved",
-			    fdt_get_name(r->fdt, node, NULL), fd);
 	return 0;
 }
 
+enum { FP_COMPAT, FP_TOKEN, FP_FD, FP_DATA, FP_NR };
+
+/*
+ * A file node, checked against the fd it names: one fstat() per file, so
+ * the reboot's cost grows with the number of files only.
+ */
 static int read_file(struct reader *r, struct luo_session *s, int node)
 {
+	struct prop p[FP_NR] = {
+		[FP_COMPAT] = { .name = "compatible" },
+		[FP_TOKEN] = { .name = "token" },
+		[FP_FD] = { .name = "fd" },
+		[FP_DATA] = { .name = "data" },
+	};
+	uint64_t token = 0, dev, ino;
+	struct handover_fd hfd;
 	struct luo_file_handler *h;
+	uint32_t fd, type;
 	const char *compat;
-	const void *data;
 	struct luo_file *f;
-	uint64_t token = 0;
-	uint32_t fd = 0;
-	int len;
+	struct stat st;
 
-	compat = get_str(r, node, "compatible", LIVEUPDATE_HNDL_COMPAT_LENGTH);
-	if (!compat || get_u64(r, node, "token", &token) ||
-	    get_u32(r, node, "fd", &fd) || check_fd(r, node, fd, true))
+	collect(r, node, p, FP_NR);
+	compat = get_str(r, node, &p[FP_COMPAT], LIVEUPDATE_HNDL_COMPAT_LENGTH);
+	if (!compat || get_u64(r, node, &p[FP_TOKEN], &token))
 		return -EINVAL;
+	if (!p[FP_FD].val || p[FP_FD].len != sizeof(hfd))
+		return malformed(r, node, &p[FP_FD]);
+	memcpy(&hfd, p[FP_FD].val, sizeof(hfd));
+	fd = fdt32_to_cpu(hfd.fd);
+	type = fdt32_to_cpu(hfd.type);
+	dev = fdt64_to_cpu(hfd.dev);
+	ino = fdt64_to_cpu(hfd.ino);
+	if (check_fd(r, node, fd, &st))
+		return -EINVAL;
+	if (st.st_dev != dev || st.st_ino != ino || (st.st_mode & S_IFMT) != type)
+		return fail(r, "session '%s': fd %u is not the file that was preserved",
+			    s->name, fd);
 	h = luo_find_file_handler(r->core, compat);
 	if (!h)
 		return fail(r, "session '%s': no handler '%s' in this image",
 			    s->name, compat);
-	data = fdt_getprop(r->fdt, node, "data", &len);
-	if (!data || len < 0 || len > LUO_FILE_DATA_MAX)
+	if (!p[FP_DATA].val || p[FP_DATA].len > LUO_FILE_DATA_MAX)
 		return fail(r, "session '%s': bad handler data", s->name);
 	if (luo_file_find(s, token))
 		return fail(r, "session '%s': token %llu twice", s->name,
@@ -333,10 +378,13 @@ static int read_file(struct reader *r, struct luo_session *s, int node)
 	f = luo_file_alloc(s, h, token);
 	if (!f)
 		return -ENOMEM;
-	memcpy(f->data, data, (size_t)len);
-	f->data_len = (uint32_t)len;
+	memcpy(f->data, p[FP_DATA].val, (size_t)p[FP_DATA].len);
+	f->data_len = (uint32_t)p[FP_DATA].len;
 	f->fd = (int)fd;
-	if (luo_file_key_of(h, f->fd, &f->key) || luo_file_link(r->core, f)) {
+	f->dev = dev;
+	f->ino = ino;
+	f->type = type;
+	if (luo_file_link(r->core, f, false)) {
 		free(f);
 		return fail(r, "session '%s': out of memory", s->name);
 	}
@@ -345,10 +393,13 @@ static int read_file(struct reader *r, struct luo_session *s, int node)
 
 static int read_session(struct reader *r, int node)
 {
-	const char *name = get_str(r, node, "name", LIVEUPDATE_SESSION_NAME_LENGTH);
+	struct prop p = { .name = "name" };
 	struct luo_session *s;
+	const char *name;
 	int child, ret;
 
+	collect(r, node, &p, 1);
+	name = get_str(r, node, &p, LIVEUPDATE_SESSION_NAME_LENGTH);
 	if (!name)
 		return -EINVAL;
 	if (luo_session_find(r->core, name, true))
@@ -386,11 +437,16 @@ static int read_flbs(struct reader *r, int node)
 		return -ENOMEM;
 	r->core->flbs_in = in;
 	fdt_for_each_subnode(child, r->fdt, node) {
-		const char *c = get_str(r, child, "compatible",
-					LIVEUPDATE_FLB_COMPAT_LENGTH);
+		struct prop p[3] = {
+			{ .name = "compatible" }, { .name = "data" },
+			{ .name = "count" },
+		};
+		const char *c;
 
-		if (!c || get_u64(r, child, "data", &in->data) ||
-		    get_u64(r, child, "count", &in->count))
+		collect(r, child, p, 3);
+		c = get_str(r, child, &p[0], LIVEUPDATE_FLB_COMPAT_LENGTH);
+		if (!c || get_u64(r, child, &p[1], &in->data) ||
+		    get_u64(r, child, &p[2], &in->count))
 			return -EINVAL;
 		for (uint32_t i = 0; i < r->core->nr_flbs_in; i++)
 			if (!strcmp(r->core->flbs_in[i].compatible, c))
@@ -422,33 +478,50 @@ static int check_blob(struct reader *r, const void *blob, size_t len)
 	return 0;
 }
 
+enum { RP_COMPAT, RP_UPDATE, RP_START, RP_LISTEN, RP_REPLY, RP_REPLY_SIZE,
+       RP_SELF, RP_NR };
+
+static int read_fd_prop(struct reader *r, const struct prop *p, int *fd)
+{
+	struct stat st;
+	uint32_t v = 0;
+
+	if (get_u32(r, 0, p, &v) || check_fd(r, 0, v, &st))
+		return -EINVAL;
+	*fd = (int)v;
+	return 0;
+}
+
 static int read_root(struct reader *r, struct luo_handover_info *info)
 {
-	const char *compat = fdt_getprop(r->fdt, 0, "compatible", NULL);
-	uint32_t v = 0;
+	struct prop p[RP_NR] = {
+		[RP_COMPAT] = { "compatible" }, [RP_UPDATE] = { "update-number" },
+		[RP_START] = { "reboot-start-ns" }, [RP_LISTEN] = { "listen-fd" },
+		[RP_REPLY] = { "reply-fd" }, [RP_REPLY_SIZE] = { "reply-size" },
+		[RP_SELF] = { "self-fd" },
+	};
+	const char *compat;
 	int node, child, ret;
 
-	if (!compat || strcmp(compat, HANDOVER_COMPATIBLE))
-		return fail(r, "unknown handover format '%s'",
+	collect(r, 0, p, RP_NR);
+	compat = p[RP_COMPAT].val;
+	if (!compat || p[RP_COMPAT].len != sizeof(HANDOVER_COMPATIBLE) ||
+	    memcmp(compat, HANDOVER_COMPATIBLE, sizeof(HANDOVER_COMPATIBLE)))
+		return fail(r, "unknown handover format '%.*s'",
+			    compat ? (int)strnlen(compat, (size_t)p[RP_COMPAT].len) : 6,
 			    compat ? compat : "(none)");
-	if (get_u64(r, 0, "update-number", &info->update_number) ||
-	    get_u64(r, 0, "reboot-start-ns", &info->reboot_start_ns) ||
-	    get_u32(r, 0, "listen-fd", &v) || check_fd(r, 0, v, false))
-		return -EINVAL;
-	info->listen_fd = (int)v;
 	info->reply_fd = -1;
 	info->self_fd = -1;
-	if (fdt_getprop(r->fdt, 0, "reply-fd", NULL)) {
-		if (get_u32(r, 0, "reply-fd", &v) || check_fd(r, 0, v, false) ||
-		    get_u32(r, 0, "reply-size", &info->reply_size))
-			return -EINVAL;
-		info->reply_fd = (int)v;
-	}
-	if (fdt_getprop(r->fdt, 0, "self-fd", NULL)) {
-		if (get_u32(r, 0, "self-fd", &v) || check_fd(r, 0, v, false))
-			return -EINVAL;
-		info->self_fd = (int)v;
-	}
+	if (get_u64(r, 0, &p[RP_UPDATE], &info->update_number) ||
+	    get_u64(r, 0, &p[RP_START], &info->reboot_start_ns) ||
+	    read_fd_prop(r, &p[RP_LISTEN], &info->listen_fd))
+		return -EINVAL;
+	if (p[RP_REPLY].val &&
+	    (read_fd_prop(r, &p[RP_REPLY], &info->reply_fd) ||
+	     get_u32(r, 0, &p[RP_REPLY_SIZE], &info->reply_size)))
+		return -EINVAL;
+	if (p[RP_SELF].val && read_fd_prop(r, &p[RP_SELF], &info->self_fd))
+		return -EINVAL;
 	node = fdt_subnode_offset(r->fdt, 0, "sessions");
 	if (node < 0)
 		return fail(r, "no sessions node");
@@ -481,21 +554,6 @@ static void read_rollback(struct luo_core *core)
 	core->nr_flbs_in = 0;
 }
 
-static int set_cloexec(void *ctx, int fd)
-{
-	return fcntl(fd, F_SETFD, FD_CLOEXEC) ? -errno : 0;
-}
-
-static void cloexec_incoming(struct luo_core *core)
-{
-	struct luo_session *s;
-	struct luo_file *f;
-
-	list_for_each_entry(s, &core->incoming, list)
-		list_for_each_entry(f, &s->files, list)
-			set_cloexec(NULL, f->fd);
-}
-
 /**
  * luo_handover_read() - take over what the previous image handed over
  * @core:    a core with its handlers registered and no incoming session
@@ -509,8 +567,8 @@ static void cloexec_incoming(struct luo_core *core)
  * structure, format, every property, every inherited fd (open, used once,
  * the same inode as written), a handler for every file, unique names and
  * tokens, the limits.  On success every session is incoming and the update
- * number is the one written; the inherited file fds are close-on-exec
- * again.  On failure nothing is installed and no fd is closed.
+ * number is the one written.  The inherited file fds keep close-on-exec
+ * off until luo_core_prepare_exec().  On failure nothing is installed and no fd is closed.
  *
  * Return: 0, -EINVAL (see @why) or -ENOMEM.
  */
@@ -538,6 +596,5 @@ int luo_handover_read(struct luo_core *core, const void *blob, size_t len,
 		return ret;
 	}
 	core->update_number = info->update_number;
-	cloexec_incoming(core);
 	return 0;
 }

@@ -112,11 +112,16 @@ uint64_t luo_core_update_number(const struct luo_core *core);
 void luo_core_counts(const struct luo_core *core, uint32_t *outgoing,
 		     uint32_t *incoming, uint64_t *files);
 
-/* REBOOT support: freeze every outgoing session, FIFO; undo on failure. */
+/*
+ * REBOOT support: freeze every outgoing session, FIFO, undoing on failure;
+ * then luo_core_prepare_exec() right before the exec.  The core's fds of
+ * outgoing files never have close-on-exec: they are what crosses.
+ */
 int luo_core_freeze(struct luo_core *core);
 void luo_core_unfreeze(struct luo_core *core);
 int luo_core_for_each_outgoing_fd(struct luo_core *core,
 				  int (*fn)(void *ctx, int fd), void *ctx);
+int luo_core_prepare_exec(struct luo_core *core);
 
 /**
  * struct luo_handover_info - what the handover carries besides sessions

@@ -37,12 +37,10 @@ static int fd_set_cloexec(int fd, bool on)
 	return fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0) < 0 ? -errno : 0;
 }
 
-static int cloexec_fn(void *ctx, int fd)
-{
-	return fd_set_cloexec(fd, *(bool *)ctx);
-}
-
-/* Sets or clears close-on-exec on exactly the fds that cross the exec. */
+/*
+ * Sets or clears close-on-exec on the daemon's own fds that cross the exec.
+ * The preserved files never have it (see luo_core_prepare_exec()).
+ */
 static int reboot_cloexec(struct luod *d, const struct luo_handover_info *info,
 			  int mfd, bool on)
 {
@@ -55,8 +53,8 @@ static int reboot_cloexec(struct luod *d, const struct luo_handover_info *info,
 		r = fd_set_cloexec(info->self_fd, on);
 	if (!r || on)
 		r = fd_set_cloexec(mfd, on);
-	if (!r || on)
-		r = luo_core_for_each_outgoing_fd(d->core, cloexec_fn, &on);
+	if (!r && !on)
+		r = luo_core_prepare_exec(d->core);
 	return r;
 }
 

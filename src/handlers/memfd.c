@@ -130,18 +130,25 @@ static uint64_t memfd_max_size(void)
 	return (uint64_t)UINT_MAX * (uint64_t)page;
 }
 
-/* Reads position, size and seals of @fd into @ser. */
-static int memfd_capture(int fd, struct memfd_luo_ser *ser)
+/*
+ * Reads position and size of @fd into @ser, and its seals if @seals: a
+ * freeze leaves the seals recorded at preserve (as the kernel's memfd-v2
+ * does), which saves a system call per file on every reboot.
+ */
+static int memfd_capture(int fd, struct memfd_luo_ser *ser, bool seals)
 {
 	struct stat st;
 	off_t pos;
-	int seals;
 
-	seals = fcntl(fd, F_GET_SEALS);
-	if (seals < 0)
-		return -errno;
-	if ((unsigned int)seals & ~(unsigned int)MEMFD_LUO_SEALS)
-		return -EOPNOTSUPP;
+	if (seals) {
+		int s = fcntl(fd, F_GET_SEALS);
+
+		if (s < 0)
+			return -errno;
+		if ((unsigned int)s & ~(unsigned int)MEMFD_LUO_SEALS)
+			return -EOPNOTSUPP;
+		ser->seals = (uint32_t)s;
+	}
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (st.st_size < 0 || (uint64_t)st.st_size > memfd_max_size())
@@ -152,7 +159,6 @@ static int memfd_capture(int fd, struct memfd_luo_ser *ser)
 
 	ser->pos = (uint64_t)pos;
 	ser->size = (uint64_t)st.st_size;
-	ser->seals = (uint32_t)seals;
 	ser->flags = 0;
 	return 0;
 }
@@ -203,7 +209,7 @@ static int memfd_preserve(struct luo_file_op_args *args)
 	struct memfd_luo_ser ser = { 0 };
 	int err, nfd;
 
-	err = memfd_capture(args->fd, &ser);
+	err = memfd_capture(args->fd, &ser, true);
 	if (err)
 		return err;
 	nfd = memfd_reopen(args->fd, O_RDWR);
@@ -222,18 +228,22 @@ static void memfd_unpreserve(struct luo_file_op_args *args)
 }
 
 /*
- * freeze: records position, size and seals again.  The kernel only records
- * the position here because it locked the size at preserve and restores the
- * preserve-time seals; neither is possible here.  Nothing is written to
- * @data unless everything could be read, so a failed freeze leaves the
- * previous record, and unfreeze has nothing to undo.
+ * freeze: records position and size again.  The kernel only records the
+ * position here because it locked the size at preserve; that is not
+ * possible here.  Seals stay as recorded at preserve: seals can only be
+ * added, and retrieve accepts a superset.  Nothing is written to @data
+ * unless everything could be read, so a failed freeze leaves the previous
+ * record, and unfreeze has nothing to undo.
  */
 static int memfd_freeze(struct luo_file_op_args *args)
 {
 	struct memfd_luo_ser ser = { 0 };
 	int err;
 
-	err = memfd_capture(args->fd, &ser);
+	err = memfd_ser_load(args, &ser);
+	if (err)
+		return err;
+	err = memfd_capture(args->fd, &ser, false);
 	if (err)
 		return err;
 	memfd_ser_store(args, &ser);
@@ -267,10 +277,17 @@ static int memfd_retrieve(struct luo_file_op_args *args)
 	err = memfd_check_shmem(args->fd, &st);
 	if (err)
 		return -EINVAL;
+	/*
+	 * The seals are the inode's own: those recorded at preserve and any
+	 * added since (seals are never removed).  The kernel's v2 check of
+	 * unknown bits applies to what the file now carries.
+	 */
 	seals = fcntl(args->fd, F_GET_SEALS);
 	if (seals < 0)
 		return -errno;
-	if ((uint32_t)seals != ser.seals)
+	if ((uint32_t)seals & ~(uint32_t)MEMFD_LUO_SEALS)
+		return -EOPNOTSUPP;
+	if (((uint32_t)seals & ser.seals) != ser.seals)
 		return -EINVAL;
 
 	nfd = memfd_reopen(args->fd, O_RDWR);

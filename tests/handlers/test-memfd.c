@@ -410,7 +410,8 @@ static int test_data_layout(void)
 	CHECK_EQ(d.seals, F_SEAL_SHRINK);
 	CHECK_EQ(d.flags, 0);
 
-	/* freeze records the caller's later position, size and seals. */
+	/* freeze records the caller's later position and size; the seals
+	 * stay those of preserve, as in the kernel's memfd-v2. */
 	CHECK(lseek(fd, 50, SEEK_SET) == 50);
 	CHECK(ftruncate(fd, 20000) == 0);
 	CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_GROW) == 0);
@@ -418,7 +419,7 @@ static int test_data_layout(void)
 	d = ser_of(&s.out);
 	CHECK_EQ(d.pos, 50);
 	CHECK_EQ(d.size, 20000);
-	CHECK_EQ(d.seals, F_SEAL_SHRINK | F_SEAL_GROW);
+	CHECK_EQ(d.seals, F_SEAL_SHRINK);
 	sim_unpreserve(&s);
 	close(fd);
 	return HT_PASS;
@@ -766,11 +767,25 @@ static int test_retrieve_bad_pos(void)
 static int test_retrieve_seal_mismatch(void)
 {
 	struct sim s;
+	struct ser d;
 	int fd;
 
+	/* A seal recorded but missing from the inode: not the same file. */
+	CHECK_EQ(incoming(&s, &fd), 0);
+	d = ser_of(&s.in);
+	d.seals |= F_SEAL_WRITE;
+	ser_set(&s.in, &d);
+	if (retrieve_fails(&s, fd, -EINVAL))
+		return HT_FAIL;
+
+	/* A seal added after preserve is kept: seals are never removed. */
 	CHECK_EQ(incoming(&s, &fd), 0);
 	CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_GROW) == 0);
-	return retrieve_fails(&s, fd, -EINVAL);
+	CHECK_EQ(sim_retrieve(&s), 0);
+	CHECK_EQ(fcntl(s.in.retrieved_fd, F_GET_SEALS), F_SEAL_GROW);
+	sim_finish(&s);
+	close(fd);
+	return HT_PASS;
 }
 
 /* The inherited fd is not a shmem file (a corrupt handover). */
