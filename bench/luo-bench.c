@@ -28,7 +28,7 @@
 
 #include <luo/libluo.h>
 
-#define REBOOT_RUNS	7
+#define REBOOT_RUNS	15
 #define RTT_ROUNDS	20000
 
 static char sock_path[128];
@@ -163,19 +163,22 @@ static void bench_reboot(int nfiles, size_t bytes, double *client, double *daemo
 		fds[i] = m;	/* kept: re-preserved after each reboot */
 	}
 	luo_close(dev);
-	for (int r = 0; r < REBOOT_RUNS; r++) {
-		reboot_once(&c[r], &d[r]);
+	/* Run 0 warms the page cache and allocator up; it is not counted. */
+	for (int r = -1; r < REBOOT_RUNS; r++) {
+		double cw, dw;
+
+		reboot_once(r < 0 ? &cw : &c[r], r < 0 ? &dw : &d[r]);
 		luo_close(sfd);
 		dev = luo_open_at(sock_path, LUO_OPEN_DEVICE);
 		if (dev < 0)
 			fatal("reopen", dev);
-		snprintf(name, sizeof(name), "bench-%d", r + 1);
+		snprintf(name, sizeof(name), "bench-%d", r + 2);
 		sfd = luo_create_session(dev, name);
 		if (sfd < 0)
 			fatal("create", sfd);
 		/* The incoming copy must be finished before the same memfds
 		 * can be preserved again (EBUSY otherwise). */
-		snprintf(name, sizeof(name), "bench-%d", r);
+		snprintf(name, sizeof(name), "bench-%d", r + 1);
 		int in = luo_retrieve_session(dev, name);
 
 		if (in < 0)
@@ -247,7 +250,7 @@ static int recv_fd(int s, void *buf, size_t len, int *fd)
 }
 
 /* The floor: a server that answers each request with one fd. */
-static pid_t bare_server(int s, int cpu)
+static pid_t bare_server(int s, int other, int cpu)
 {
 	pid_t pid = fork();
 	struct bare_msg m;
@@ -255,6 +258,7 @@ static pid_t bare_server(int s, int cpu)
 
 	if (pid)
 		return pid;
+	close(other);	/* so that the client's close ends this loop */
 	pin(0, cpu);
 	payload = memfd_create("bare", MFD_CLOEXEC);
 	for (;;) {
@@ -276,7 +280,7 @@ static double bare_rtt(int cpu_client, int cpu_server)
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 		fatal("socketpair", errno);
-	pid = bare_server(sv[1], cpu_server);
+	pid = bare_server(sv[1], sv[0], cpu_server);
 	close(sv[1]);
 	pin(0, cpu_client);
 	t0 = now_us();
@@ -380,6 +384,7 @@ int main(int argc, char **argv)
 	pid_t daemon;
 	int sfd, status;
 
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!daemon_path) {
 		fprintf(stderr, "usage: luo-bench PATH-TO-LIVEUPDATED\n");
 		return 2;
