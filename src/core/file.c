@@ -205,6 +205,22 @@ static struct luo_file_handler *handler_for(struct luo_core *core, int fd)
 	return NULL;
 }
 
+/* Why no handler takes @fd: the first handler's refuse_reason, if any. */
+static const char *refuse_reason(struct luo_core *core, int fd)
+{
+	struct luo_file_handler *h;
+	const char *why;
+
+	list_for_each_entry(h, &core->handlers, list) {
+		if (!h->ops->refuse_reason)
+			continue;
+		why = h->ops->refuse_reason(h, fd);
+		if (why)
+			return why;
+	}
+	return "no handler knows this kind of file";
+}
+
 /*
  * The core's own fd of an outgoing file is the one fd kept without
  * close-on-exec: preserved files are exactly what must cross the daemon's
@@ -271,8 +287,9 @@ int luo_file_preserve(struct luo_core *core, struct luo_session *s, int fd,
 	h = handler_for(core, fd);
 	if (!h) {
 		luo_core_log(core, LUO_LOG_INFO,
-			     "session '%s': no handler takes the file of token %llu",
-			     s->name, (unsigned long long)token);
+			     "session '%s': no handler takes the file of token %llu: %s",
+			     s->name, (unsigned long long)token,
+			     refuse_reason(core, fd));
 		return -ENOENT;
 	}
 	ret = luo_file_key_of(h, fd, &key);
@@ -319,6 +336,8 @@ static int retrieve_once(struct luo_core *core, struct luo_file *f)
 	f->retrieve_status = 1;
 	/* Retrieved and not finished counts as preserved (EBUSY). */
 	if (!luo_file_key_of(f->handler, f->retrieved_fd, &key)) {
+		/* A handed-over file is still filed under its outgoing key. */
+		luo_hmap_remove(&core->preserved, &f->key_node);
 		f->key = key;
 		luo_file_table_add(core, f);
 	}
@@ -401,7 +420,11 @@ void luo_file_finish(struct luo_core *core, struct luo_file *f)
 
 	args_load(f, &args);
 	h->ops->finish(&args);
-	luo_flb_file_finish(core, h);
+	/* After HANDOVER the FLBs never left this image: outgoing users. */
+	if (f->session->handed_over)
+		luo_flb_file_unpreserve(core, h);
+	else
+		luo_flb_file_finish(core, h);
 	luo_file_unlink(core, f);
 }
 

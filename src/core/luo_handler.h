@@ -73,6 +73,11 @@ struct luo_file_id {
  * @finish:       required; end of the incoming life of the file
  * @get_id:       optional; identity for double preservation; without it
  *                the open file description is the identity
+ * @refuse_reason: optional; asked only when no handler takes @fd: a
+ *                static string saying why this handler's kind of file
+ *                cannot be preserved, or NULL if @fd is none of its kind.
+ *                The core logs the first reason given (PRESERVE_FD's
+ *                ENOENT otherwise has no explanation).
  */
 struct luo_file_handler_ops {
 	bool (*can_preserve)(struct luo_file_handler *h, int fd);
@@ -84,6 +89,7 @@ struct luo_file_handler_ops {
 	bool (*can_finish)(struct luo_file_op_args *args);
 	void (*finish)(struct luo_file_op_args *args);
 	int (*get_id)(struct luo_file_handler *h, int fd, struct luo_file_id *id);
+	const char *(*refuse_reason)(struct luo_file_handler *h, int fd);
 };
 
 /**
