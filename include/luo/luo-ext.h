@@ -32,6 +32,7 @@ enum {
 #define LUO_STATUS_REBOOTING	(1u << 1)	/* a REBOOT is under way */
 
 #define LUO_VERSION_LENGTH	32
+#define LUO_REBOOT_FAILURE_LENGTH	64
 
 /**
  * struct luo_status - LUO_IOCTL_STATUS: the orchestrator at a glance
@@ -48,6 +49,12 @@ enum {
  * @last_reboot_ns:  out: duration of the last successful reboot, from the
  *                   REBOOT request to the new image serving, 0 if none
  * @version:         out: the daemon's version string, NUL-terminated
+ * @failed_reboots:  out: REBOOTs that failed after the freeze (the exec, or
+ *                   a new image that could not take over and was rolled
+ *                   back) since the daemon first started
+ * @last_reboot_error: out: the errno (positive) the last failed REBOOT
+ *                   answered, 0 if none in this image
+ * @last_reboot_failure: out: why it failed, NUL-terminated, "" if none
  */
 struct luo_status {
 	__u32 size;
@@ -62,6 +69,9 @@ struct luo_status {
 	__u32 reserved;
 	__aligned_u64 last_reboot_ns;
 	char version[LUO_VERSION_LENGTH];
+	__u32 failed_reboots;
+	__s32 last_reboot_error;
+	char last_reboot_failure[LUO_REBOOT_FAILURE_LENGTH];
 };
 
 /**
@@ -150,7 +160,7 @@ struct luo_reboot {
 };
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__cplusplus)
-_Static_assert(sizeof(struct luo_status) == 88, "luo_status layout");
+_Static_assert(sizeof(struct luo_status) == 160, "luo_status layout");
 _Static_assert(sizeof(struct luo_list) == 24, "luo_list layout");
 _Static_assert(sizeof(struct luo_list_record) == 88, "luo_list_record layout");
 _Static_assert(sizeof(struct luo_reboot) == 16, "luo_reboot layout");
