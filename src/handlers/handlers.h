@@ -15,10 +15,22 @@ struct luo_core;
 /* Compatible string of the memfd handler, as written to the handover. */
 #define LUO_MEMFD_COMPATIBLE	"memfd-v2"
 
+/* The fault-injecting handler and its FLB (fault.c): a testing aid. */
+#define LUO_FAULT_COMPATIBLE		"fault-v1"
+#define LUO_FAULT_FLB_COMPATIBLE	"fault-flb-v1"
+
+struct luo_fault;
+
 struct luo_file_handler *luo_memfd_handler(void);
 void luo_memfd_handler_init(struct luo_file_handler *h);
 
 int luo_register_builtin_handlers(struct luo_core *core);
 void luo_unregister_builtin_handlers(struct luo_core *core);
+
+struct luo_fault *luo_fault_new(struct luo_core *core);
+struct luo_file_handler *luo_fault_handler(struct luo_fault *f);
+struct luo_flb *luo_fault_flb(struct luo_fault *f);
+void luo_fault_free(struct luo_fault *f);
+int luo_register_fault_handler(struct luo_core *core, struct luo_fault **out);
 
 #endif /* LUO_HANDLERS_H */
