@@ -10,6 +10,7 @@
 #include "options.h"
 
 struct luo_core;
+struct luo_fault;
 struct luo_reboot;
 struct transport;
 
@@ -18,6 +19,7 @@ struct transport;
  * @opt:            the command line
  * @argv:           the original command line, for the next image
  * @core:           the orchestrator's state
+ * @fault:          the fault-v1 handler (--fault-injection), or NULL
  * @loop:           the event loop
  * @tp:             the connections
  * @sig:            signalfd for SIGTERM and SIGINT
@@ -29,6 +31,7 @@ struct luod {
 	struct luod_options opt;
 	char **argv;
 	struct luo_core *core;
+	struct luo_fault *fault;
 	struct loop *loop;
 	struct transport *tp;
 	struct loop_source sig;

@@ -105,11 +105,17 @@ static int luod_new_core(struct luod *d)
 			.log = host_log, .ctx = d,
 		},
 	};
+	int r = 0;
 
 	d->core = luo_core_new(&cfg);
 	if (!d->core)
 		return -ENOMEM;
-	return luo_register_builtin_handlers(d->core);
+	/* Before memfd, which would take the fault files. */
+	if (d->opt.fault_injection)
+		r = luo_register_fault_handler(d->core, &d->fault);
+	if (!r && d->fault)
+		log_warn("fault injection on: memfds named luo-fault:* fail on purpose");
+	return r ?: luo_register_builtin_handlers(d->core);
 }
 
 static int luod_setup(struct luod *d)
@@ -180,6 +186,7 @@ static void luod_teardown(struct luod *d)
 {
 	transport_free(d->tp);
 	luo_core_free(d->core);
+	luo_fault_free(d->fault);
 	if (d->sig.fd >= 0) {
 		loop_remove(d->loop, &d->sig);
 		close(d->sig.fd);

@@ -21,6 +21,7 @@ enum {
 	OPT_READY_FD,
 	OPT_LOG_LEVEL,
 	OPT_HANDOVER_FD,
+	OPT_FAULT_INJECTION,
 };
 
 static const struct option options[] = {
@@ -30,6 +31,7 @@ static const struct option options[] = {
 	{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "handover-fd", required_argument, NULL, OPT_HANDOVER_FD },
+	{ "fault-injection", no_argument, NULL, OPT_FAULT_INJECTION },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{}
@@ -47,6 +49,7 @@ static void usage(FILE *f)
 		"  --max-files N       files allowed per session\n"
 		"  --ready-fd N        write \"READY=1\\n\" to fd N once listening\n"
 		"  --log-level LEVEL   err, warning, notice, info (default), debug\n"
+		"  --fault-injection   testing aid: the fault-v1 handler\n"
 		"  --help              show this help\n"
 		"  --version           show the version\n");
 }
@@ -106,6 +109,9 @@ static int parse_one(struct luod_options *o, int c, const char *arg)
 		break;
 	case OPT_HANDOVER_FD:
 		r = parse_fd("--handover-fd", arg, &o->handover_fd);
+		break;
+	case OPT_FAULT_INJECTION:
+		o->fault_injection = true;
 		break;
 	case OPT_LOG_LEVEL:
 		o->log_level = log_parse_level(arg);

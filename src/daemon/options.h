@@ -3,6 +3,7 @@
 #ifndef LUOD_OPTIONS_H
 #define LUOD_OPTIONS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /**
@@ -13,6 +14,7 @@
  * @ready_fd:     --ready-fd, or -1
  * @handover_fd:  --handover-fd, or -1
  * @log_level:    --log-level
+ * @fault_injection: --fault-injection (the fault-v1 handler, for tests)
  */
 struct luod_options {
 	const char *socket;
@@ -21,6 +23,7 @@ struct luod_options {
 	int ready_fd;
 	int handover_fd;
 	int log_level;
+	bool fault_injection;
 };
 
 int options_parse(struct luod_options *o, int argc, char **argv);
