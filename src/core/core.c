@@ -33,6 +33,7 @@ struct luo_core *luo_core_new(const struct luo_core_config *cfg)
 	luo_hmap_init(&core->outgoing_names);
 	luo_hmap_init(&core->incoming_names);
 	luo_hmap_init(&core->preserved);
+	luo_hmap_init(&core->ofds);
 	return core;
 }
 
@@ -65,6 +66,7 @@ void luo_core_free(struct luo_core *core)
 	luo_hmap_free(&core->outgoing_names);
 	luo_hmap_free(&core->incoming_names);
 	luo_hmap_free(&core->preserved);
+	luo_hmap_free(&core->ofds);
 	free(core->flbs_in);
 	free(core);
 }
@@ -97,6 +99,20 @@ void luo_core_log(struct luo_core *core, int level, const char *fmt, ...)
 uint64_t luo_core_update_number(const struct luo_core *core)
 {
 	return core->update_number;
+}
+
+/**
+ * luo_core_set_update_number() - restore the update number of a rollback
+ * @core:   the core
+ * @number: the update number to serve under
+ *
+ * A daemon image that takes back a handover it wrote itself (the new image
+ * could not take over) serves under the number it had, not the one the
+ * handover carries for the next image.
+ */
+void luo_core_set_update_number(struct luo_core *core, uint64_t number)
+{
+	core->update_number = number;
 }
 
 /**

@@ -109,6 +109,7 @@ const char *luo_session_name(const struct luo_session *s);
 bool luo_session_is_incoming(const struct luo_session *s);
 
 uint64_t luo_core_update_number(const struct luo_core *core);
+void luo_core_set_update_number(struct luo_core *core, uint64_t number);
 void luo_core_counts(const struct luo_core *core, uint32_t *outgoing,
 		     uint32_t *incoming, uint64_t *files);
 
