@@ -166,4 +166,41 @@ _Static_assert(sizeof(struct luo_list_record) == 88, "luo_list_record layout");
 _Static_assert(sizeof(struct luo_reboot) == 16, "luo_reboot layout");
 #endif
 
+/*
+ * Session extension requests, numbered from LUO_CMD_SESSION_EXT_BASE on a
+ * session fd (the kernel's session commands stop at 0x7f).
+ */
+#define LUO_CMD_SESSION_EXT_BASE	0x80
+#define LUO_CMD_HANDOVER		0x81
+
+#define LUO_IOCTL_HANDOVER	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_HANDOVER)
+
+/* struct luo_session_handover.flags */
+#define LUO_HANDOVER_KEEP_ON_CLOSE	(1u << 0)
+
+/**
+ * struct luo_session_handover - LUO_IOCTL_HANDOVER: live update of one session
+ * @size:  sizeof(struct luo_session_handover) or more
+ * @flags: LUO_HANDOVER_*; unknown bits give EOPNOTSUPP
+ *
+ * On an outgoing session (EINVAL on an incoming one): freezes its files
+ * and moves it, under the same name, to the incoming list (EEXIST if an
+ * incoming session has that name), where the next process retrieves it
+ * with RETRIEVE_SESSION while every other session keeps running.  The
+ * session fd it was sent on is detached: closing it does nothing, and
+ * every later request on it fails with ENOENT.  With
+ * LUO_HANDOVER_KEEP_ON_CLOSE, the last close of a retriever's session fd
+ * before FINISH puts the session back on the incoming list, un-retrieved
+ * and with all its files, instead of finishing it.
+ */
+struct luo_session_handover {
+	__u32 size;
+	__u32 flags;
+};
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__cplusplus)
+_Static_assert(sizeof(struct luo_session_handover) == 8,
+	       "luo_session_handover layout");
+#endif
+
 #endif /* _LUO_LUO_EXT_H */

@@ -20,6 +20,7 @@ union luo_ucmd {
 	struct luo_status status;
 	struct luo_list list;
 	struct luo_reboot reboot;
+	struct luo_session_handover handover;
 };
 
 enum {
@@ -119,6 +120,15 @@ static int do_reboot(struct luo_core *core, struct luo_session *unused,
 	return core->host.reboot(core->host.ctx, &u->reboot, call->in_fd);
 }
 
+static int do_handover(struct luo_core *core, struct luo_session *s,
+		       union luo_ucmd *u, struct luo_call *call)
+{
+	int ret = luo_session_handover(core, s, &u->handover);
+
+	call->detach = !ret;
+	return ret;
+}
+
 static const struct luo_ioctl_op device_ops[] = {
 	IOCTL_OP(LIVEUPDATE_IOCTL_CREATE_SESSION,
 		 struct liveupdate_ioctl_create_session, name, 0, do_create),
@@ -146,13 +156,20 @@ static const struct luo_ioctl_op session_ops[] = {
 		 name, DIR_OUT | DIR_IN, do_get_name),
 };
 
+/* Sparse: a slot without an execute is not a command (EINVAL). */
+static const struct luo_ioctl_op session_ext_ops[] = {
+	[LUO_CMD_HANDOVER - LUO_CMD_SESSION_EXT_BASE] =
+		IOCTL_OP(LUO_IOCTL_HANDOVER, struct luo_session_handover,
+			 flags, DIR_OUT, do_handover),
+};
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct luo_ioctl_op *lookup(uint32_t nr, uint32_t base,
 					 const struct luo_ioctl_op *ops,
 					 size_t n)
 {
-	if (nr < base || nr - base >= n)
+	if (nr < base || nr - base >= n || !ops[nr - base].execute)
 		return NULL;
 	return &ops[nr - base];
 }
@@ -256,17 +273,22 @@ int luo_core_device_ioctl(struct luo_core *core, struct luo_call *call)
  * @call: the request; its outputs are set on success
  *
  * As luo_core_device_ioctl(), plus the direction check (EINVAL) between
- * the command word and the size checks.
+ * the command word and the size checks.  After a successful HANDOVER
+ * @call->detach is set: @s is no longer the fd's session.
  *
  * Return: 0 or -errno.
  */
 int luo_core_session_ioctl(struct luo_core *core, struct luo_session *s,
 			   struct luo_call *call)
 {
+	uint32_t nr = call->cmd & 0xff;
 	const struct luo_ioctl_op *op;
 
-	op = lookup(call->cmd & 0xff, LIVEUPDATE_CMD_SESSION_BASE, session_ops,
+	op = lookup(nr, LIVEUPDATE_CMD_SESSION_BASE, session_ops,
 		    ARRAY_SIZE(session_ops));
+	if (!op)
+		op = lookup(nr, LUO_CMD_SESSION_EXT_BASE, session_ext_ops,
+			    ARRAY_SIZE(session_ext_ops));
 	if (!op)
 		return -EINVAL;
 	return run(core, s, op, call);

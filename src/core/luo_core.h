@@ -79,6 +79,8 @@ struct luo_core_config {
  * @extra:       buffer for a reply payload (LUO_IOCTL_LIST), or NULL
  * @extra_cap:   its size
  * @extra_len:   out: payload bytes written
+ * @detach:      out: the session fd no longer stands for its session
+ *               (HANDOVER): never release that session for it
  */
 struct luo_call {
 	uint32_t cmd;
@@ -91,6 +93,7 @@ struct luo_call {
 	void *extra;
 	uint32_t extra_cap;
 	uint32_t extra_len;
+	bool detach;
 };
 
 struct luo_core *luo_core_new(const struct luo_core_config *cfg);

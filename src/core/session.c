@@ -200,9 +200,18 @@ int luo_session_finish(struct luo_core *core, struct luo_session *s)
  * Outgoing: every file is unpreserved, newest first, and the session goes,
  * freeing its name.  Incoming: an implicit FINISH; if a handler refuses,
  * the session stays, retrieved and without an fd, until the next reboot.
+ * A session handed over with LUO_HANDOVER_KEEP_ON_CLOSE and not finished
+ * instead goes back to the incoming list, un-retrieved, files untouched.
  */
 void luo_core_session_release(struct luo_core *core, struct luo_session *s)
 {
+	if (s->incoming && s->keep_on_close && !s->finished) {
+		s->retrieved = false;
+		luo_core_log(core, LUO_LOG_NOTICE,
+			     "session '%s' closed before FINISH: kept for the next retriever",
+			     s->name);
+		return;
+	}
 	if (!s->incoming) {
 		luo_core_log(core, LUO_LOG_DEBUG,
 			     "session '%s' closed: %u files unpreserved",

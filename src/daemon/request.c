@@ -139,8 +139,14 @@ static int request_run(struct conn *c, struct msg_req *req,
 	uint32_t size = 0;
 	int r;
 
-	if (c->type == CONN_SESSION)
-		return luo_core_session_ioctl(t->core, c->session, call);
+	if (c->type == CONN_SESSION && !c->session)
+		return -ENOENT;	/* detached by HANDOVER */
+	if (c->type == CONN_SESSION) {
+		r = luo_core_session_ioctl(t->core, c->session, call);
+		if (call->detach)
+			c->session = NULL;
+		return r;
+	}
 	if (req->hdr.len >= sizeof(size))
 		memcpy(&size, req->arg, sizeof(size));
 	t->cur = c;
