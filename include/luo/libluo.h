@@ -43,6 +43,7 @@ int luo_session_preserve_fd(int sfd, int fd, uint64_t token);
 int luo_session_retrieve_fd(int sfd, uint64_t token);
 int luo_session_finish(int sfd);
 int luo_session_get_name(int sfd, char *name, size_t len);
+int luo_session_handover(int sfd, uint32_t flags);
 
 int luo_status(int fd, struct luo_status *st);
 

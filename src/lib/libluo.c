@@ -630,6 +630,27 @@ LUO_EXPORT int luo_session_get_name(int sfd, char *name, size_t len)
 }
 
 /**
+ * luo_session_handover() - LUO_IOCTL_HANDOVER: hand a session to a successor
+ * @sfd:   an outgoing session fd
+ * @flags: LUO_HANDOVER_KEEP_ON_CLOSE or 0
+ *
+ * The session's files are frozen and the session becomes incoming under
+ * the same name, for the next process to retrieve.  @sfd is detached: every
+ * later request on it fails with -ENOENT; the caller still closes it.
+ *
+ * Return: 0 or a negative errno.
+ */
+LUO_EXPORT int luo_session_handover(int sfd, uint32_t flags)
+{
+	struct luo_session_handover arg = {
+		.size = sizeof(arg),
+		.flags = flags,
+	};
+
+	return luo_ioctl(sfd, LUO_IOCTL_HANDOVER, &arg);
+}
+
+/**
  * luo_status() - LUO_IOCTL_STATUS: the orchestrator at a glance
  * @fd: a device or control fd
  * @st: receives the status; the library sets its size
