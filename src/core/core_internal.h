@@ -6,6 +6,8 @@
 #include "hmap.h"
 #include "luo_core.h"
 
+struct luo_ofd_bucket;
+
 /**
  * struct luo_file_key - identity of a preserved file for the EBUSY rule
  * @by_id: true if the handler's get_id() gave @id; otherwise the identity
@@ -25,6 +27,8 @@ struct luo_file_key {
  * @token_node:      in the session's token table
  * @key_node:        in the core's table of preserved files
  * @key:             the identity @key_node is filed under
+ * @ofd:             the bucket @key is filed in when it is an open file
+ *                   description (file.c), or NULL
  * @session:         owner
  * @handler:         the handler that took it
  * @token:           the user's token
@@ -45,6 +49,7 @@ struct luo_file {
 	struct luo_hnode token_node;
 	struct luo_hnode key_node;
 	struct luo_file_key key;
+	struct luo_ofd_bucket *ofd;
 	struct luo_session *session;
 	struct luo_file_handler *handler;
 	uint64_t token;
@@ -68,9 +73,6 @@ struct luo_file {
  * @incoming:  came from the previous image
  * @retrieved: incoming: handed out by RETRIEVE_SESSION
  * @finished:  incoming: FINISH succeeded
- * @handed_over: incoming: came from this image's HANDOVER, so its files
- *             still hold their FLBs as outgoing users
- * @keep_on_close: incoming: HANDOVER's LUO_HANDOVER_KEEP_ON_CLOSE
  * @files:     struct luo_file, preservation order
  * @nr_files:  entries of @files
  * @tokens:    the files by token
@@ -82,8 +84,6 @@ struct luo_session {
 	bool incoming;
 	bool retrieved;
 	bool finished;
-	bool handed_over;
-	bool keep_on_close;
 	struct list_head files;
 	uint32_t nr_files;
 	struct luo_hmap tokens;
@@ -114,7 +114,8 @@ struct luo_core {
 	uint32_t nr_outgoing;
 	uint32_t nr_incoming;
 	uint64_t nr_files;
-	struct luo_hmap preserved;	/* struct luo_file by key */
+	struct luo_hmap preserved;	/* struct luo_file by get_id() key */
+	struct luo_hmap ofds;		/* struct luo_ofd_bucket by inode */
 
 	struct list_head handlers;	/* registration order */
 	struct list_head flbs;		/* struct luo_flb_state */
@@ -134,10 +135,6 @@ int luo_session_create(struct luo_core *core, const uint8_t *name,
 int luo_session_retrieve(struct luo_core *core, const uint8_t *name,
 			 struct luo_session **out);
 int luo_session_finish(struct luo_core *core, struct luo_session *s);
-
-/* session_handover.c */
-int luo_session_handover(struct luo_core *core, struct luo_session *s,
-			 const struct luo_session_handover *arg);
 
 /* file.c */
 int luo_file_preserve(struct luo_core *core, struct luo_session *s, int fd,

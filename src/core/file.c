@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
+#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,14 +35,39 @@ static void args_store(struct luo_file *f, const struct luo_file_op_args *a)
 	f->private_data = a->private_data;
 }
 
-/* Two fds share one open file description (kcmp KCMP_FILE). */
-static bool same_ofd(int a, int b)
-{
-	pid_t pid = getpid();
-	long r = syscall(SYS_kcmp, pid, pid, KCMP_FILE, a, b);
+/**
+ * struct luo_ofd_bucket - the preserved files of one inode whose identity
+ * is their open file description (handlers without get_id)
+ * @node:  in the core's @ofds, by the hash of @id
+ * @id:    (st_dev, st_ino) of the inode
+ * @root:  tsearch() tree of the files' struct luo_file_key, in kcmp order
+ * @count: keys in @root
+ *
+ * Every anon-inode file (eventfd, ...) shares one inode, so a list of them
+ * would cost one kcmp() per file already preserved; kcmp() also orders
+ * open file descriptions, so a balanced tree costs O(log n) of them.
+ */
+struct luo_ofd_bucket {
+	struct luo_hnode node;
+	struct luo_file_id id;
+	void *root;
+	size_t count;
+};
 
-	/* Without kcmp, the inode already matched: assume the same file. */
-	return r == 0 || r < 0;
+/*
+ * The kcmp(KCMP_FILE) order of two keys' open file descriptions: 1 and 2
+ * are "less" and "greater".  Without kcmp the inode already matched:
+ * assume the same file.
+ */
+static int ofd_order(const void *pa, const void *pb)
+{
+	const struct luo_file_key *a = pa, *b = pb;
+	pid_t pid = getpid();
+	long r = syscall(SYS_kcmp, pid, pid, KCMP_FILE, a->fd, b->fd);
+
+	if (r == 1)
+		return -1;
+	return r == 2 ? 1 : 0;
 }
 
 /**
@@ -74,32 +100,106 @@ static uint64_t key_hash(const struct luo_file_key *k)
 	return luo_hash_u64(k->id.a ^ luo_hash_u64(k->id.b + k->by_id));
 }
 
-static struct luo_file *table_find(struct luo_core *core,
-				   const struct luo_file_key *k)
+static struct luo_ofd_bucket *bucket_find(struct luo_core *core,
+					  const struct luo_file_key *k)
 {
 	struct luo_hnode *n;
 
+	luo_hmap_for_each_hash(n, &core->ofds, key_hash(k)) {
+		struct luo_ofd_bucket *b =
+			container_of(n, struct luo_ofd_bucket, node);
+
+		if (b->id.a == k->id.a && b->id.b == k->id.b)
+			return b;
+	}
+	return NULL;
+}
+
+static struct luo_file *table_find(struct luo_core *core,
+				   const struct luo_file_key *k)
+{
+	struct luo_ofd_bucket *b;
+	struct luo_hnode *n;
+	void *p;
+
+	if (!k->by_id) {
+		b = bucket_find(core, k);
+		p = b ? tfind(k, &b->root, ofd_order) : NULL;
+		return p ? container_of(*(struct luo_file_key **)p,
+					struct luo_file, key) : NULL;
+	}
 	luo_hmap_for_each_hash(n, &core->preserved, key_hash(k)) {
 		struct luo_file *f = container_of(n, struct luo_file, key_node);
 
-		if (f->key.by_id != k->by_id || f->key.id.a != k->id.a ||
-		    f->key.id.b != k->id.b)
-			continue;
-		if (k->by_id || same_ofd(f->key.fd, k->fd))
+		if (f->key.by_id && f->key.id.a == k->id.a &&
+		    f->key.id.b == k->id.b)
 			return f;
 	}
 	return NULL;
 }
 
+/*
+ * Puts @f, keyed by open file description, in its inode's bucket.  A file
+ * whose description is already filed (the same description preserved again
+ * after a reboot, while the incoming copy was not yet retrieved) is left
+ * out: the one filed already answers EBUSY for both.
+ */
+static int bucket_add(struct luo_core *core, struct luo_file *f)
+{
+	struct luo_ofd_bucket *b = bucket_find(core, &f->key);
+	void *p;
+
+	if (!b) {
+		b = calloc(1, sizeof(*b));
+		if (!b)
+			return -ENOMEM;
+		b->id = f->key.id;
+		if (luo_hmap_insert(&core->ofds, &b->node, key_hash(&f->key))) {
+			free(b);
+			return -ENOMEM;
+		}
+	}
+	p = tsearch(&f->key, &b->root, ofd_order);
+	if (p && *(struct luo_file_key **)p == &f->key) {
+		f->ofd = b;
+		b->count++;
+		return 0;
+	}
+	if (!b->count) {
+		luo_hmap_remove(&core->ofds, &b->node);
+		free(b);
+	}
+	return p ? 0 : -ENOMEM;
+}
+
+/* Takes @f out of the table of preserved files, if it is in it. */
+static void table_del(struct luo_core *core, struct luo_file *f)
+{
+	struct luo_ofd_bucket *b = f->ofd;
+
+	if (!b) {
+		luo_hmap_remove(&core->preserved, &f->key_node);
+		return;
+	}
+	tdelete(&f->key, &b->root, ofd_order);
+	f->ofd = NULL;
+	if (--b->count)
+		return;
+	luo_hmap_remove(&core->ofds, &b->node);
+	free(b);
+}
+
 /**
  * luo_file_table_add() - file a linked file under its current key
  * @core: the core
- * @f:    the file, with @f->key set
+ * @f:    the file, with @f->key set, and its key's fd open
  *
  * Return: 0 or -ENOMEM.
  */
 int luo_file_table_add(struct luo_core *core, struct luo_file *f)
 {
+	if (!f->key.by_id)
+		return bucket_add(core, f);
 	return luo_hmap_insert(&core->preserved, &f->key_node, key_hash(&f->key));
 }
 
@@ -183,7 +283,7 @@ void luo_file_unlink(struct luo_core *core, struct luo_file *f)
 	struct luo_session *s = f->session;
 
 	luo_hmap_remove(&s->tokens, &f->token_node);
-	luo_hmap_remove(&core->preserved, &f->key_node);
+	table_del(core, f);
 	list_del(&f->list);
 	s->nr_files--;
 	core->nr_files--;
@@ -420,11 +520,7 @@ void luo_file_finish(struct luo_core *core, struct luo_file *f)
 
 	args_load(f, &args);
 	h->ops->finish(&args);
-	/* After HANDOVER the FLBs never left this image: outgoing users. */
-	if (f->session->handed_over)
-		luo_flb_file_unpreserve(core, h);
-	else
-		luo_flb_file_finish(core, h);
+	luo_flb_file_finish(core, h);
 	luo_file_unlink(core, f);
 }
 
