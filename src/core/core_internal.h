@@ -73,6 +73,9 @@ struct luo_file {
  * @incoming:  came from the previous image
  * @retrieved: incoming: handed out by RETRIEVE_SESSION
  * @finished:  incoming: FINISH succeeded
+ * @handed_over: incoming: came from this image's HANDOVER, so its files
+ *             still hold their FLBs as outgoing users
+ * @keep_on_close: incoming: HANDOVER's LUO_HANDOVER_KEEP_ON_CLOSE
  * @files:     struct luo_file, preservation order
  * @nr_files:  entries of @files
  * @tokens:    the files by token
@@ -84,6 +87,8 @@ struct luo_session {
 	bool incoming;
 	bool retrieved;
 	bool finished;
+	bool handed_over;
+	bool keep_on_close;
 	struct list_head files;
 	uint32_t nr_files;
 	struct luo_hmap tokens;
@@ -135,6 +140,10 @@ int luo_session_create(struct luo_core *core, const uint8_t *name,
 int luo_session_retrieve(struct luo_core *core, const uint8_t *name,
 			 struct luo_session **out);
 int luo_session_finish(struct luo_core *core, struct luo_session *s);
+
+/* session_handover.c */
+int luo_session_handover(struct luo_core *core, struct luo_session *s,
+			 const struct luo_session_handover *arg);
 
 /* file.c */
 int luo_file_preserve(struct luo_core *core, struct luo_session *s, int fd,

@@ -437,7 +437,7 @@ static int retrieve_once(struct luo_core *core, struct luo_file *f)
 	/* Retrieved and not finished counts as preserved (EBUSY). */
 	if (!luo_file_key_of(f->handler, f->retrieved_fd, &key)) {
 		/* A handed-over file is still filed under its outgoing key. */
-		luo_hmap_remove(&core->preserved, &f->key_node);
+		table_del(core, f);
 		f->key = key;
 		luo_file_table_add(core, f);
 	}
@@ -520,7 +520,11 @@ void luo_file_finish(struct luo_core *core, struct luo_file *f)
 
 	args_load(f, &args);
 	h->ops->finish(&args);
-	luo_flb_file_finish(core, h);
+	/* After HANDOVER the FLBs never left this image: outgoing users. */
+	if (f->session->handed_over)
+		luo_flb_file_unpreserve(core, h);
+	else
+		luo_flb_file_finish(core, h);
 	luo_file_unlink(core, f);
 }
 
