@@ -322,7 +322,7 @@ static const struct luo_flb_ops fault_flb_ops = {
  * @core: the core they will be registered with (the handler's retrieve
  *        takes the FLB from it)
  *
- * luo_register_fault_handler() registers them.
+ * luo_register_fault_handler() makes and registers them.
  *
  * Return: the new object (luo_fault_free()), or NULL without memory.
  */
@@ -374,4 +374,40 @@ struct luo_flb *luo_fault_flb(struct luo_fault *f)
 void luo_fault_free(struct luo_fault *f)
 {
 	free(f);
+}
+
+/**
+ * luo_register_fault_handler() - register "fault-v1" and its FLB
+ * @core: the core; call this before luo_register_builtin_handlers(), or
+ *        the memfd handler takes the fault files first
+ * @out:  out: the handler, to free with luo_fault_free() once @core is
+ *        freed
+ *
+ * A testing aid (liveupdated --fault-injection): memfds named
+ * "luo-fault:PLAN" fail the callbacks PLAN names (see fault.c).
+ *
+ * Return: 0, -ENOMEM, or the errno of luo_register_file_handler() or
+ * luo_register_flb(); nothing stays registered on failure.
+ */
+int luo_register_fault_handler(struct luo_core *core, struct luo_fault **out)
+{
+	struct luo_fault *f = luo_fault_new(core);
+	int err;
+
+	if (!f)
+		return -ENOMEM;
+	err = luo_register_file_handler(core, luo_fault_handler(f));
+	if (err)
+		goto err_free;
+	err = luo_register_flb(core, luo_fault_handler(f), luo_fault_flb(f));
+	if (err)
+		goto err_unregister;
+	*out = f;
+	return 0;
+
+err_unregister:
+	luo_unregister_file_handler(core, luo_fault_handler(f));
+err_free:
+	luo_fault_free(f);
+	return err;
 }

@@ -4,7 +4,6 @@
  * handlers themselves so that a program using only the callbacks (the
  * handler tests) does not pull in the core's registration functions.
  */
-#include <errno.h>
 #include <stddef.h>
 
 #include "handlers.h"
@@ -58,40 +57,4 @@ void luo_unregister_builtin_handlers(struct luo_core *core)
 
 	while (i--)
 		luo_unregister_file_handler(core, builtin_handlers[i]());
-}
-
-/**
- * luo_register_fault_handler() - register "fault-v1" and its FLB
- * @core: the core; call this before luo_register_builtin_handlers(), or
- *        the memfd handler takes the fault files first
- * @out:  out: the handler, to free with luo_fault_free() once @core is
- *        freed
- *
- * A testing aid (liveupdated --fault-injection): memfds named
- * "luo-fault:PLAN" fail the callbacks PLAN names (see fault.c).
- *
- * Return: 0, -ENOMEM, or the errno of luo_register_file_handler() or
- * luo_register_flb(); nothing stays registered on failure.
- */
-int luo_register_fault_handler(struct luo_core *core, struct luo_fault **out)
-{
-	struct luo_fault *f = luo_fault_new(core);
-	int err;
-
-	if (!f)
-		return -ENOMEM;
-	err = luo_register_file_handler(core, luo_fault_handler(f));
-	if (err)
-		goto err_free;
-	err = luo_register_flb(core, luo_fault_handler(f), luo_fault_flb(f));
-	if (err)
-		goto err_unregister;
-	*out = f;
-	return 0;
-
-err_unregister:
-	luo_unregister_file_handler(core, luo_fault_handler(f));
-err_free:
-	luo_fault_free(f);
-	return err;
 }
