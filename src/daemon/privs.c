@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Capabilities.  Once the socket is bound (and chowned for --group), the
+ * daemon needs one capability: CAP_DAC_OVERRIDE, so that a preserved memfd
+ * is reopened through /proc/self/fd whatever its mode says, as the kernel
+ * keeps a file reference whatever the mode (luo-memfd(7)).  Everything
+ * else goes, from the effective, permitted, inheritable and ambient sets
+ * and from the bounding set, so the image a REBOOT executes starts with
+ * CAP_DAC_OVERRIDE at most too.
+ *
+ * PR_SET_NO_NEW_PRIVS is set as well: it forbids gaining privileges at
+ * exec (setuid bits, file capabilities), not the exec itself, so the
+ * re-execution of a REBOOT works, with the same single capability.
+ *
+ * Raw syscalls (capset, prctl); no libcap for a dozen lines.
+ */
+#include <errno.h>
+#include <linux/capability.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "privs.h"
+
+#define PRIVS_KEEP	CAP_DAC_OVERRIDE
+
+static int privs_last_cap(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+	int last = CAP_LAST_CAP;
+
+	if (f) {
+		if (fscanf(f, "%d", &last) != 1)
+			last = CAP_LAST_CAP;
+		fclose(f);
+	}
+	return last;
+}
+
+static int privs_get(struct __user_cap_data_struct data[2])
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+
+	return syscall(SYS_capget, &hdr, data) < 0 ? -errno : 0;
+}
+
+static int privs_set(struct __user_cap_data_struct data[2])
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+
+	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
+}
+
+/* The bounding set: needs CAP_SETPCAP, which only a privileged daemon has. */
+static int privs_drop_bounding(bool can)
+{
+	int cap, last = privs_last_cap();
+
+	if (!can)
+		return 0;
+	for (cap = 0; cap <= last; cap++) {
+		if (cap == PRIVS_KEEP)
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return -errno;
+	}
+	return 0;
+}
+
+/**
+ * privs_drop() - keep CAP_DAC_OVERRIDE (if we had it), drop the rest
+ *
+ * Return: 0 or -errno (logged); the daemon refuses to run on failure.
+ */
+int privs_drop(void)
+{
+	struct __user_cap_data_struct data[2];
+	bool setpcap, keep;
+	int r;
+
+	r = privs_get(data);
+	if (r)
+		goto fail;
+	setpcap = data[0].effective & (1u << CAP_SETPCAP);
+	keep = data[0].permitted & (1u << PRIVS_KEEP);
+	r = privs_drop_bounding(setpcap);
+	if (!r && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+	    errno != EINVAL)
+		r = -errno;
+	if (r)
+		goto fail;
+	data[0].effective = data[0].permitted = keep ? 1u << PRIVS_KEEP : 0;
+	data[0].inheritable = 0;
+	data[1].effective = data[1].permitted = data[1].inheritable = 0;
+	r = privs_set(data);
+	if (!r && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		r = -errno;
+	if (r)
+		goto fail;
+	log_info("capabilities dropped%s; no_new_privs set",
+		 keep ? " but cap_dac_override" : "");
+	return 0;
+fail:
+	log_err("cannot drop capabilities: %s", strerror(-r));
+	return r;
+}
