@@ -8,6 +8,7 @@
 
 #include <limits.h>
 
+#include "access.h"
 #include "list.h"
 #include "loop.h"
 #include "luo_core.h"
@@ -29,6 +30,7 @@ enum conn_type {
  * @pending: a reply that could not be sent yet; while it is there nothing
  *           more is read from this connection
  * @closing: close once @pending is sent (an error reply to a handshake)
+ * @peer:    who is at the other end, and what it is charged (access.h)
  * @link:    in transport.conns
  */
 struct conn {
@@ -38,6 +40,7 @@ struct conn {
 	struct luo_session *session;
 	struct msg_buf pending;
 	bool closing;
+	struct access_peer peer;
 	struct list_head link;
 };
 
@@ -54,6 +57,11 @@ struct conn {
  * @cur_size:     that request's size word
  * @req:          the request being handled (one at a time)
  * @extra:        reply payload buffer for the core
+ * @access:       peer checks and limits (the daemon's), or NULL for none
+ * @max_pending:  connections allowed before their handshake; past it the
+ *                oldest is closed (0: no limit)
+ * @nr_pending:   connections before their handshake
+ * @evicted:      connections closed for want of a handshake
  */
 struct transport {
 	struct luo_core *core;
@@ -67,6 +75,10 @@ struct transport {
 	uint32_t cur_size;
 	struct msg_req req;
 	uint8_t extra[LUO_WIRE_MAX_EXTRA] __attribute__((aligned(8)));
+	struct access *access;
+	uint32_t max_pending;
+	uint32_t nr_pending;
+	uint64_t evicted;
 };
 
 struct conn *conn_new(struct transport *t, int fd, enum conn_type type);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "loop.h"
 #include "options.h"
 
@@ -22,6 +23,7 @@ struct transport;
  * @fault:          the fault-v1 handler (--fault-injection), or NULL
  * @loop:           the event loop
  * @tp:             the connections
+ * @access:         peer checks and per-user limits (access.h)
  * @sig:            signalfd for SIGTERM and SIGINT
  * @self_fd:        O_PATH fd of our own executable (/proc/self/exe)
  * @rebooting:      a REBOOT is under way
@@ -34,6 +36,7 @@ struct luod {
 	struct luo_fault *fault;
 	struct loop *loop;
 	struct transport *tp;
+	struct access access;
 	struct loop_source sig;
 	int self_fd;
 	bool rebooting;

@@ -162,6 +162,42 @@ static int listen_sockopt(int fd, int opt)
 }
 
 /**
+ * listen_set_group() - open the socket to one group (--group)
+ * @path: the socket, just made (mode 0600)
+ * @gid:  the group
+ *
+ * The socket becomes owner:@gid 0660.  Its directory becomes owner:@gid
+ * 0750 if the daemon owns it and it is not sticky (never /tmp); any other
+ * directory is left as it is and must let the group through.
+ *
+ * Return: 0 or -errno (logged).
+ */
+int listen_set_group(const char *path, gid_t gid)
+{
+	char *copy = strdup(path), *dir;
+	struct stat st;
+	int r = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	if (chown(path, (uid_t)-1, gid) < 0 || chmod(path, 0660) < 0)
+		r = -errno;
+	dir = dirname(copy);
+	if (!r && !stat(dir, &st) && st.st_uid == geteuid() &&
+	    !(st.st_mode & S_ISVTX) &&
+	    (chown(dir, (uid_t)-1, gid) < 0 || chmod(dir, 0750) < 0))
+		r = -errno;
+	if (r)
+		log_err("cannot open %s to gid %u: %s", path, (unsigned int)gid,
+			strerror(-r));
+	else
+		log_info("socket %s open to gid %u (0660)", path,
+			 (unsigned int)gid);
+	free(copy);
+	return r;
+}
+
+/**
  * listen_adopt() - check and take over a listening socket inherited
  * @fd:   the inherited fd
  * @path: out: its path, for unlinking at shut-down ("" if unnamed)

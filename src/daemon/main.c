@@ -24,6 +24,7 @@
 #include "log.h"
 #include "luo_core.h"
 #include "luo_wire.h"
+#include "privs.h"
 #include "transport.h"
 
 /**
@@ -133,6 +134,10 @@ static int luod_setup(struct luod *d)
 		r = luod_new_core(d);
 	if (!r && !(d->tp = transport_new(d->core, d->loop)))
 		r = -ENOMEM;
+	if (!r) {
+		access_init(&d->access, &d->opt.acc.lim);
+		transport_set_access(d->tp, &d->access, d->opt.acc.max_pending);
+	}
 	if (r)
 		log_err("cannot start: %s", strerror(-r));
 	return r;
@@ -152,7 +157,10 @@ static int luod_listen(struct luod *d)
 			LUO_SOCKET_ENV);
 		return r;
 	}
-	return transport_listen(d->tp, path);
+	r = transport_listen(d->tp, path);
+	if (!r && d->opt.acc.lim.group != (gid_t)-1)
+		r = listen_set_group(path, d->opt.acc.lim.group);
+	return r;
 }
 
 static void luod_ready(struct luod *d)
@@ -172,8 +180,10 @@ static int luod_start(struct luod *d)
 	int r;
 
 	if (d->opt.handover_fd >= 0)
-		return reboot_takeover(d);
+		return reboot_takeover(d) ?: privs_drop();
 	r = luod_listen(d);
+	if (!r)
+		r = privs_drop();
 	if (r)
 		return r;
 	luod_ready(d);
@@ -185,6 +195,7 @@ static int luod_start(struct luod *d)
 static void luod_teardown(struct luod *d)
 {
 	transport_free(d->tp);
+	access_fini(&d->access);
 	luo_core_free(d->core);
 	luo_fault_free(d->fault);
 	if (d->sig.fd >= 0) {

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,16 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_HANDOVER_FD,
 	OPT_FAULT_INJECTION,
+	OPT_ACC_FIRST,
+	OPT_GROUP = OPT_ACC_FIRST,
+	OPT_SESSIONS_PER_USER,
+	OPT_FILES_PER_USER,
+	OPT_SESSIONS_PER_CONN,
+	OPT_MAX_PENDING,
+	OPT_ACC_LAST = OPT_MAX_PENDING,
 };
+
+#define DEFAULT_MAX_PENDING	1024
 
 static const struct option options[] = {
 	{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -32,6 +42,13 @@ static const struct option options[] = {
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "handover-fd", required_argument, NULL, OPT_HANDOVER_FD },
 	{ "fault-injection", no_argument, NULL, OPT_FAULT_INJECTION },
+	{ "group", required_argument, NULL, OPT_GROUP },
+	{ "max-sessions-per-user", required_argument, NULL,
+	  OPT_SESSIONS_PER_USER },
+	{ "max-files-per-user", required_argument, NULL, OPT_FILES_PER_USER },
+	{ "max-sessions-per-connection", required_argument, NULL,
+	  OPT_SESSIONS_PER_CONN },
+	{ "max-pending", required_argument, NULL, OPT_MAX_PENDING },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{}
@@ -50,6 +67,11 @@ static void usage(FILE *f)
 		"  --ready-fd N        write \"READY=1\\n\" to fd N once listening\n"
 		"  --log-level LEVEL   err, warning, notice, info (default), debug\n"
 		"  --fault-injection   testing aid: the fault-v1 handler\n"
+		"  --group NAME        open the socket to group NAME (0660)\n"
+		"  --max-sessions-per-user N  outgoing sessions per uid\n"
+		"  --max-files-per-user N     files in one uid's sessions\n"
+		"  --max-sessions-per-connection N  per device open\n"
+		"  --max-pending N     connections before their handshake (1024)\n"
 		"  --help              show this help\n"
 		"  --version           show the version\n");
 }
@@ -86,11 +108,43 @@ static int parse_fd(const char *name, const char *s, int *fd)
 	return 0;
 }
 
+/* Access control (access.c); a number of 0 means no limit. */
+static int parse_access(struct luod_acc_options *o, int c, const char *arg)
+{
+	static const char *const names[] = {
+		"--max-sessions-per-user", "--max-files-per-user",
+		"--max-sessions-per-connection", "--max-pending",
+	};
+	uint32_t *nums[] = {
+		&o->lim.sessions_per_user, &o->lim.files_per_user,
+		&o->lim.sessions_per_conn, &o->max_pending,
+	};
+	struct group *g;
+	long v;
+
+	if (c != OPT_GROUP) {
+		if (parse_num(names[c - OPT_SESSIONS_PER_USER], arg, 0,
+			      UINT32_MAX, &v))
+			return -EINVAL;
+		*nums[c - OPT_SESSIONS_PER_USER] = (uint32_t)v;
+		return 0;
+	}
+	g = getgrnam(arg);
+	if (!g) {
+		fprintf(stderr, "liveupdated: --group: no group %s\n", arg);
+		return -EINVAL;
+	}
+	o->lim.group = g->gr_gid;
+	return 0;
+}
+
 static int parse_one(struct luod_options *o, int c, const char *arg)
 {
 	long v;
 	int r = 0;
 
+	if (c >= OPT_ACC_FIRST && c <= OPT_ACC_LAST)
+		return parse_access(&o->acc, c, arg);
 	switch (c) {
 	case OPT_SOCKET:
 		o->socket = arg;
@@ -142,6 +196,10 @@ int options_parse(struct luod_options *o, int argc, char **argv)
 
 	*o = (struct luod_options){
 		.ready_fd = -1, .handover_fd = -1, .log_level = LUO_LOG_INFO,
+		.acc = {
+			.lim.group = (gid_t)-1,
+			.max_pending = DEFAULT_MAX_PENDING,
+		},
 	};
 	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		if (c == 'h' || c == 'V') {

@@ -6,6 +6,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "access.h"
+
+/**
+ * struct luod_acc_options - access control (access.h, liveupdated(8))
+ * @lim:         --group and the --max-*-per-* limits (0: none)
+ * @max_pending: --max-pending: connections before their handshake
+ */
+struct luod_acc_options {
+	struct access_limits lim;
+	uint32_t max_pending;
+};
+
 /**
  * struct luod_options - what the command line says
  * @socket:       --socket, or NULL for the default
@@ -15,6 +27,7 @@
  * @handover_fd:  --handover-fd, or -1
  * @log_level:    --log-level
  * @fault_injection: --fault-injection (the fault-v1 handler, for tests)
+ * @acc:          access control
  */
 struct luod_options {
 	const char *socket;
@@ -24,6 +37,7 @@ struct luod_options {
 	int handover_fd;
 	int log_level;
 	bool fault_injection;
+	struct luod_acc_options acc;
 };
 
 int options_parse(struct luod_options *o, int argc, char **argv);

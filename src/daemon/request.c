@@ -54,6 +54,8 @@ static void request_open(struct conn *c, struct msg_req *req)
 	int r;
 
 	r = req->error ? req->error : request_check_open(req, &op);
+	if (!r && t->access)
+		r = access_check_open(&c->peer, c->src.fd);
 	if (!r && op.mode == LUO_WIRE_MODE_DEVICE && t->device)
 		r = -EBUSY;
 	if (r) {
@@ -71,6 +73,7 @@ static void request_open(struct conn *c, struct msg_req *req)
 	} else {
 		c->type = CONN_CONTROL;
 	}
+	t->nr_pending--;
 	op.version = LUO_WIRE_VERSION;
 	conn_reply(c, 0, &op, sizeof(op), NULL, 0, -1);
 }
@@ -126,6 +129,17 @@ static int request_bind_session(struct conn *c, struct luo_call *call,
 		return -ENOMEM;
 	}
 	s->session = call->out_session;
+	if (c->t->access &&
+	    access_bind_session(c->t->access, &c->peer, &s->peer,
+				_IOC_NR(call->cmd) == LIVEUPDATE_CMD_CREATE_SESSION,
+				luo_session_name(call->out_session))) {
+		log_err("cannot serve session %s: out of memory",
+			luo_session_name(call->out_session));
+		conn_close(s);	/* releases the session */
+		call->copy_len = 0;
+		sv[0] = -1;
+		return -ENOMEM;
+	}
 	call->out_fd = sv[1];
 	sv[0] = -1;
 	sv[1] = -1;
@@ -164,6 +178,21 @@ static void request_close_pair(int sv[2])
 		close(sv[1]);
 }
 
+/* Per-user and per-connection limits (access.c): 0 or -ENOSPC. */
+static int request_limits(const struct conn *c, const struct msg_req *req)
+{
+	const struct access *a = c->t->access;
+	uint32_t nr = _IOC_NR(req->hdr.cmd);
+
+	if (!a)
+		return 0;
+	if (c->type == CONN_DEVICE && nr == LIVEUPDATE_CMD_CREATE_SESSION)
+		return access_check_create(a, &c->peer);
+	if (c->type == CONN_SESSION && nr == LIVEUPDATE_CMD_SESSION_PRESERVE_FD)
+		return access_check_preserve(a, &c->peer);
+	return 0;
+}
+
 /* A request on a device, control or session connection. */
 static void request_call(struct conn *c, struct msg_req *req)
 {
@@ -172,6 +201,8 @@ static void request_call(struct conn *c, struct msg_req *req)
 	struct luo_call call;
 
 	r = request_check(c, req);
+	if (!r)
+		r = request_limits(c, req);
 	if (!r && request_makes_session(c, req->hdr.cmd))
 		r = request_reserve(sv);
 	if (r) {
@@ -184,6 +215,9 @@ static void request_call(struct conn *c, struct msg_req *req)
 	call.extra = t->extra;
 	call.extra_cap = sizeof(t->extra);
 	r = request_run(c, req, &call);
+	if (!r && t->access && c->type == CONN_SESSION &&
+	    _IOC_NR(req->hdr.cmd) == LIVEUPDATE_CMD_SESSION_PRESERVE_FD)
+		access_charge_file(&c->peer);
 	if (req->fd >= 0)
 		close(req->fd);
 	if (r > 0)	/* LUO_CALL_DEFERRED: never asked for by this daemon */

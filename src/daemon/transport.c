@@ -52,6 +52,10 @@ void conn_close(struct conn *c)
 		return;
 	log_debug("connection %d: %s closed", c->src.fd, conn_names[c->type]);
 	msg_buf_clear(&c->pending);
+	if (c->type == CONN_NEW)
+		t->nr_pending--;
+	if (t->access)
+		access_peer_release(t->access, &c->peer);
 	if (c->session)
 		luo_core_session_release(t->core, c->session);
 	c->session = NULL;
@@ -199,6 +203,51 @@ static void transport_pause(struct transport *t, int err)
 		t->paused = true;
 }
 
+/* Past --max-pending, the oldest connection without a handshake goes. */
+static void transport_evict(struct transport *t)
+{
+	static const uint64_t every = 1000;
+	struct conn *c;
+
+	if (!t->max_pending || t->nr_pending <= t->max_pending)
+		return;
+	list_for_each_entry(c, &t->conns, link) {
+		if (c->type != CONN_NEW)
+			continue;
+		if (t->evicted++ % every == 0)
+			log_warn("%u connections sent no handshake: closing the "
+				 "oldest (limit --max-pending %u; %llu so far)",
+				 t->nr_pending, t->max_pending,
+				 (unsigned long long)t->evicted);
+		conn_close(c);
+		return;
+	}
+}
+
+/* A new connection: who it is, and room for it among the pending. */
+static void transport_accepted(struct transport *t, int fd)
+{
+	struct access_peer peer = { 0 };
+	struct conn *c;
+	int r = t->access ? access_peer_init(t->access, &peer, fd) : 0;
+
+	if (r) {
+		log_warn("connection %d: no peer credentials: %s", fd,
+			 strerror(-r));
+		close(fd);
+		return;
+	}
+	c = conn_new(t, fd, CONN_NEW);
+	if (!c) {
+		log_warn("cannot serve a connection: %m");
+		close(fd);
+		return;
+	}
+	c->peer = peer;
+	t->nr_pending++;
+	transport_evict(t);
+}
+
 static void listener_ready(struct loop_source *src, uint32_t events)
 {
 	struct transport *t = container_of(src, struct transport, listener);
@@ -213,10 +262,7 @@ static void listener_ready(struct loop_source *src, uint32_t events)
 				transport_pause(t, errno);
 			return;
 		}
-		if (!conn_new(t, fd, CONN_NEW)) {
-			log_warn("cannot serve a connection: %m");
-			close(fd);
-		}
+		transport_accepted(t, fd);
 	}
 }
 
@@ -353,6 +399,19 @@ int transport_adopt_reply(struct transport *t, int fd, int result,
 	}
 	conn_reply(c, result, arg, len, NULL, 0, -1);
 	return 0;
+}
+
+/**
+ * transport_set_access() - check peers and apply limits
+ * @t:           the transport, no connection yet
+ * @a:           the daemon's access state; outlives @t
+ * @max_pending: connections allowed before their handshake (0: no limit)
+ */
+void transport_set_access(struct transport *t, struct access *a,
+			  uint32_t max_pending)
+{
+	t->access = a;
+	t->max_pending = max_pending;
 }
 
 /** transport_listen_fd() - the listening socket, or -1 */

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct access;
 struct luo_core;
 struct loop;
 struct transport;
@@ -18,6 +19,8 @@ struct transport *transport_new(struct luo_core *core, struct loop *loop);
 void transport_free(struct transport *t);
 int transport_listen(struct transport *t, const char *path);
 int transport_adopt_listener(struct transport *t, int fd);
+void transport_set_access(struct transport *t, struct access *a,
+			  uint32_t max_pending);
 int transport_listen_fd(const struct transport *t);
 const char *transport_path(const struct transport *t);
 bool transport_device_held(const struct transport *t);
