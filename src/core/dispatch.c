@@ -190,8 +190,9 @@ static int copy_in(const struct luo_ioctl_op *op, struct luo_call *call,
 	for (uint32_t i = op->size; i < need; i++)
 		if (arg[i])
 			return -E2BIG;
+	/* Bytes the caller did not give are zero, never the buffer's rest. */
 	memset(u, 0, sizeof(*u));
-	memcpy(u, arg, op->size);
+	memcpy(u, arg, need < op->size ? need : op->size);
 	return 0;
 }
 
