@@ -28,6 +28,9 @@ struct transport;
  * @self_fd:        O_PATH fd of our own executable (/proc/self/exe)
  * @rebooting:      a REBOOT is under way
  * @last_reboot_ns: how long the last reboot took, 0 if none
+ * @failed_reboots: REBOOTs that failed after the freeze, all images
+ * @last_error:     the errno the last failed REBOOT answered, 0 if none
+ * @last_failure:   why it failed, "" if none
  */
 struct luod {
 	struct luod_options opt;
@@ -41,10 +44,14 @@ struct luod {
 	int self_fd;
 	bool rebooting;
 	uint64_t last_reboot_ns;
+	uint32_t failed_reboots;
+	int last_error;
+	char last_failure[64];
 };
 
 uint64_t luod_now_ns(void);
 int reboot_run(struct luod *d, struct luo_reboot *arg, int exec_fd);
 int reboot_takeover(struct luod *d);
+void reboot_refuse(struct luod *d, int err, const char *why);
 
 #endif /* LUOD_DAEMON_H */

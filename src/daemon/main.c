@@ -57,6 +57,10 @@ static void host_status(void *ctx, struct luo_status *st)
 	st->pid = (uint32_t)getpid();
 	st->last_reboot_ns = d->last_reboot_ns;
 	snprintf(st->version, sizeof(st->version), "%s", LUO_VERSION);
+	st->failed_reboots = d->failed_reboots;
+	st->last_reboot_error = d->last_error;
+	snprintf(st->last_reboot_failure, sizeof(st->last_reboot_failure),
+		 "%s", d->last_failure);
 }
 
 static void host_log(void *ctx, int level, const char *msg)
@@ -207,6 +211,10 @@ static void luod_teardown(struct luod *d)
 		close(d->self_fd);
 	if (d->opt.ready_fd >= 0)
 		close(d->opt.ready_fd);
+	if (d->opt.rb.rollback_fd >= 0)
+		close(d->opt.rb.rollback_fd);
+	if (d->opt.rb.keeper_fd >= 0)
+		close(d->opt.rb.keeper_fd);
 	free(d->argv);
 }
 
@@ -226,6 +234,8 @@ int main(int argc, char **argv)
 	}
 	log_init(d.opt.log_level);
 	r = luod_setup(&d);
+	if (r && d.opt.handover_fd >= 0)
+		reboot_refuse(&d, r, "cannot start");
 	if (!r)
 		r = luod_start(&d);
 	if (!r)

@@ -23,6 +23,15 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_HANDOVER_FD,
 	OPT_FAULT_INJECTION,
+	OPT_RB_FIRST,
+	OPT_TAKEOVER_TIMEOUT = OPT_RB_FIRST,
+	OPT_ROLLBACK_FD,
+	OPT_KEEPER_FD,
+	OPT_KEEPER_PID,
+	OPT_ROLLED_BACK,
+	OPT_FAILED_REBOOTS,
+	OPT_REFUSE_HANDOVER,
+	OPT_RB_LAST = OPT_REFUSE_HANDOVER,
 	OPT_ACC_FIRST,
 	OPT_GROUP = OPT_ACC_FIRST,
 	OPT_SESSIONS_PER_USER,
@@ -32,6 +41,7 @@ enum {
 	OPT_ACC_LAST = OPT_MAX_PENDING,
 };
 
+#define DEFAULT_TAKEOVER_MS	30000
 #define DEFAULT_MAX_PENDING	1024
 
 static const struct option options[] = {
@@ -42,6 +52,13 @@ static const struct option options[] = {
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "handover-fd", required_argument, NULL, OPT_HANDOVER_FD },
 	{ "fault-injection", no_argument, NULL, OPT_FAULT_INJECTION },
+	{ "takeover-timeout", required_argument, NULL, OPT_TAKEOVER_TIMEOUT },
+	{ "rollback-fd", required_argument, NULL, OPT_ROLLBACK_FD },
+	{ "keeper-fd", required_argument, NULL, OPT_KEEPER_FD },
+	{ "keeper-pid", required_argument, NULL, OPT_KEEPER_PID },
+	{ "rolled-back", required_argument, NULL, OPT_ROLLED_BACK },
+	{ "failed-reboots", required_argument, NULL, OPT_FAILED_REBOOTS },
+	{ "refuse-handover", no_argument, NULL, OPT_REFUSE_HANDOVER },
 	{ "group", required_argument, NULL, OPT_GROUP },
 	{ "max-sessions-per-user", required_argument, NULL,
 	  OPT_SESSIONS_PER_USER },
@@ -67,6 +84,8 @@ static void usage(FILE *f)
 		"  --ready-fd N        write \"READY=1\\n\" to fd N once listening\n"
 		"  --log-level LEVEL   err, warning, notice, info (default), debug\n"
 		"  --fault-injection   testing aid: the fault-v1 handler\n"
+		"  --takeover-timeout MS  a new image that has not taken over\n"
+		"                      after MS ms is killed and rolled back (30000)\n"
 		"  --group NAME        open the socket to group NAME (0660)\n"
 		"  --max-sessions-per-user N  outgoing sessions per uid\n"
 		"  --max-files-per-user N     files in one uid's sessions\n"
@@ -108,6 +127,40 @@ static int parse_fd(const char *name, const char *s, int *fd)
 	return 0;
 }
 
+/* The self-upgrade's options; the internal ones are one-shot. */
+static int parse_rb(struct luod_rb_options *o, int c, const char *arg)
+{
+	long v = 0;
+	int r = 0;
+
+	switch (c) {
+	case OPT_TAKEOVER_TIMEOUT:
+		r = parse_num("--takeover-timeout", arg, 1, INT32_MAX, &v);
+		o->takeover_ms = (uint32_t)v;
+		break;
+	case OPT_ROLLBACK_FD:
+		r = parse_fd("--rollback-fd", arg, &o->rollback_fd);
+		break;
+	case OPT_KEEPER_FD:
+		r = parse_fd("--keeper-fd", arg, &o->keeper_fd);
+		break;
+	case OPT_KEEPER_PID:
+		r = parse_num("--keeper-pid", arg, 1, INT32_MAX, &v);
+		o->keeper_pid = (pid_t)v;
+		break;
+	case OPT_ROLLED_BACK:
+		o->rolled_back = arg;
+		break;
+	case OPT_FAILED_REBOOTS:
+		r = parse_num("--failed-reboots", arg, 0, UINT32_MAX, &v);
+		o->failed_reboots = (uint32_t)v;
+		break;
+	default:
+		o->refuse_handover = true;
+	}
+	return r;
+}
+
 /* Access control (access.c); a number of 0 means no limit. */
 static int parse_access(struct luod_acc_options *o, int c, const char *arg)
 {
@@ -143,6 +196,8 @@ static int parse_one(struct luod_options *o, int c, const char *arg)
 	long v;
 	int r = 0;
 
+	if (c >= OPT_RB_FIRST && c <= OPT_RB_LAST)
+		return parse_rb(&o->rb, c, arg);
 	if (c >= OPT_ACC_FIRST && c <= OPT_ACC_LAST)
 		return parse_access(&o->acc, c, arg);
 	switch (c) {
@@ -196,6 +251,10 @@ int options_parse(struct luod_options *o, int argc, char **argv)
 
 	*o = (struct luod_options){
 		.ready_fd = -1, .handover_fd = -1, .log_level = LUO_LOG_INFO,
+		.rb = {
+			.takeover_ms = DEFAULT_TAKEOVER_MS, .rollback_fd = -1,
+			.keeper_fd = -1,
+		},
 		.acc = {
 			.lim.group = (gid_t)-1,
 			.max_pending = DEFAULT_MAX_PENDING,
@@ -228,28 +287,72 @@ int options_parse(struct luod_options *o, int argc, char **argv)
  */
 static bool options_one_shot(const char *arg, bool *skip)
 {
-	static const char *const names[] = { "--handover-fd", "--ready-fd" };
+	static const struct { const char *name; bool arg; } names[] = {
+		{ "--handover-fd", true }, { "--ready-fd", true },
+		{ "--rollback-fd", true }, { "--keeper-fd", true },
+		{ "--keeper-pid", true }, { "--rolled-back", true },
+		{ "--failed-reboots", true }, { "--refuse-handover", false },
+	};
 	size_t i, n = strcspn(arg, "=");
 
 	if (n < 3 || strncmp(arg, "--", 2))
 		return false;
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (n <= strlen(names[i]) && !strncmp(arg, names[i], n)) {
-			*skip = arg[n] == '\0';
+		if (n <= strlen(names[i].name) &&
+		    !strncmp(arg, names[i].name, n)) {
+			*skip = names[i].arg && arg[n] == '\0';
 			return true;
 		}
 	}
 	return false;
 }
 
+/* Appends "--@name=@val" if @on; false if out of memory. */
+static bool add_word(char **out, size_t *j, bool on, const char *name,
+		     long long val, const char *str)
+{
+	int n;
+
+	if (!on)
+		return true;
+	if (str)
+		n = asprintf(&out[*j], "--%s=%s", name, str);
+	else
+		n = asprintf(&out[*j], "--%s=%lld", name, val);
+	if (n < 0) {
+		out[*j] = NULL;
+		return false;
+	}
+	(*j)++;
+	return true;
+}
+
+static bool add_exec_args(char **out, size_t j, const struct luod_exec_args *a)
+{
+	return add_word(out, &j, true, "handover-fd", a->handover_fd, NULL) &&
+	       add_word(out, &j, a->rollback_fd >= 0, "rollback-fd",
+			a->rollback_fd, NULL) &&
+	       add_word(out, &j, a->keeper_fd >= 0, "keeper-fd", a->keeper_fd,
+			NULL) &&
+	       add_word(out, &j, a->keeper_pid > 0, "keeper-pid",
+			a->keeper_pid, NULL) &&
+	       add_word(out, &j, a->failed_reboots, "failed-reboots",
+			a->failed_reboots, NULL) &&
+	       add_word(out, &j, a->rolled_back, "rolled-back", 0,
+			a->rolled_back);
+}
+
 /**
  * options_exec_argv() - the command line of the next image
- * @argv:        the original command line (before getopt reordered it)
- * @handover_fd: the fd of the handover
+ * @argv: the original command line (before getopt reordered it)
+ * @a:    what to add after it, one-shot options having been dropped
+ *
+ * Used for the new image at a REBOOT, and for the previous image when the
+ * new one rolls back.
  *
  * Return: a new NULL-terminated vector (options_free_argv()), or NULL.
  */
-char **options_exec_argv(char *const *argv, int handover_fd)
+char **options_exec_argv(char *const *argv, const struct luod_exec_args *a)
 {
 	size_t n = 0, i, j = 0;
 	bool skip = false;
@@ -257,7 +360,7 @@ char **options_exec_argv(char *const *argv, int handover_fd)
 
 	while (argv[n])
 		n++;
-	out = calloc(n + 2, sizeof(*out));
+	out = calloc(n + 7, sizeof(*out));
 	if (!out)
 		return NULL;
 	for (i = 0; i < n; i++) {
@@ -265,13 +368,15 @@ char **options_exec_argv(char *const *argv, int handover_fd)
 			i += skip;
 			continue;
 		}
-		out[j++] = argv[i];
+		out[j] = strdup(argv[i]);
+		if (!out[j++])
+			goto fail;
 	}
-	if (asprintf(&out[j], "--handover-fd=%d", handover_fd) < 0) {
-		free(out);
-		return NULL;
-	}
-	return out;
+	if (add_exec_args(out, j, a))
+		return out;
+fail:
+	options_free_argv(out);
+	return NULL;
 }
 
 /**
@@ -280,12 +385,11 @@ char **options_exec_argv(char *const *argv, int handover_fd)
  */
 void options_free_argv(char **argv)
 {
-	size_t n = 0;
+	size_t n;
 
 	if (!argv)
 		return;
-	while (argv[n + 1])
-		n++;
-	free(argv[n]);	/* the --handover-fd word, the only one we own */
+	for (n = 0; argv[n]; n++)
+		free(argv[n]);
 	free(argv);
 }

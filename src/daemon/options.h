@@ -6,7 +6,49 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <sys/types.h>
+
 #include "access.h"
+
+/**
+ * struct luod_rb_options - the self-upgrade's options (liveupdated(8))
+ * @takeover_ms:     --takeover-timeout: how long a new image may take to
+ *                   take over before the keeper rolls back
+ * @rollback_fd:     --rollback-fd: the previous image, to run if this one
+ *                   cannot take over, or -1
+ * @keeper_fd:       --keeper-fd: the keeper's pipe, or -1
+ * @keeper_pid:      --keeper-pid: the keeper, to reap, or 0
+ * @rolled_back:     --rolled-back: "ERRNO:why" the new image failed, or NULL
+ * @failed_reboots:  --failed-reboots: failed reboots of earlier images
+ * @refuse_handover: --refuse-handover: a testing aid, refuse every handover
+ */
+struct luod_rb_options {
+	uint32_t takeover_ms;
+	int rollback_fd;
+	int keeper_fd;
+	pid_t keeper_pid;
+	const char *rolled_back;
+	uint32_t failed_reboots;
+	bool refuse_handover;
+};
+
+/**
+ * struct luod_exec_args - what the next image's command line adds
+ * @handover_fd:    --handover-fd
+ * @rollback_fd:    --rollback-fd, or -1
+ * @keeper_fd:      --keeper-fd, or -1
+ * @keeper_pid:     --keeper-pid, or 0
+ * @failed_reboots: --failed-reboots, if not 0
+ * @rolled_back:    --rolled-back, or NULL
+ */
+struct luod_exec_args {
+	int handover_fd;
+	int rollback_fd;
+	int keeper_fd;
+	pid_t keeper_pid;
+	uint32_t failed_reboots;
+	const char *rolled_back;
+};
 
 /**
  * struct luod_acc_options - access control (access.h, liveupdated(8))
@@ -27,6 +69,7 @@ struct luod_acc_options {
  * @handover_fd:  --handover-fd, or -1
  * @log_level:    --log-level
  * @fault_injection: --fault-injection (the fault-v1 handler, for tests)
+ * @rb:           the self-upgrade's options (rollback and keeper)
  * @acc:          access control
  */
 struct luod_options {
@@ -37,11 +80,12 @@ struct luod_options {
 	int handover_fd;
 	int log_level;
 	bool fault_injection;
+	struct luod_rb_options rb;
 	struct luod_acc_options acc;
 };
 
 int options_parse(struct luod_options *o, int argc, char **argv);
-char **options_exec_argv(char *const *argv, int handover_fd);
+char **options_exec_argv(char *const *argv, const struct luod_exec_args *a);
 void options_free_argv(char **argv);
 
 #endif /* LUOD_OPTIONS_H */

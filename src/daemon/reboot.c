@@ -1,17 +1,22 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The daemon's own live update (DESIGN.md section 7).
+ * The daemon's own live update (DESIGN.md section 7, liveupdated(8)).
  *
  * REBOOT: freeze every outgoing session, write the handover into a sealed
  * memfd, let exactly the fds that must cross lose close-on-exec (the
  * listening socket, the connection waiting for the answer, the handover,
- * our own image, every preserved file), and execveat() the new image with
- * --handover-fd.  If the exec fails, everything is put back and the caller
- * gets the errno.  Every other fd dies with the exec.
+ * our own image, every preserved file), fork the keeper (keeper.c), and
+ * execveat() the new image with --handover-fd, --rollback-fd (our image)
+ * and --keeper-fd.  If the exec fails, the keeper is sent away, everything
+ * is put back and the caller gets the errno.  Every other fd dies with the
+ * exec.
  *
  * Take-over: the new image reads and validates the handover, adopts the
- * listening socket (clients that connected meanwhile are in its backlog)
- * and answers REBOOT on the connection that asked.
+ * listening socket (clients that connected meanwhile are in its backlog),
+ * tells the keeper and reaps it, and answers REBOOT on the connection that
+ * asked.  An image that cannot take over executes --rollback-fd with the
+ * same handover and --rolled-back=ERRNO:WHY; that image takes the handover
+ * back under its old update number and answers REBOOT with -ERRNO.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +28,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "keeper.h"
 #include "log.h"
 #include "luo_core.h"
 #include "transport.h"
@@ -107,8 +113,43 @@ static void reboot_log_exec(struct luod *d, int exec_fd, uint64_t update)
 		   (unsigned long long)update, exec_fd >= 0 ? "new" : "same");
 }
 
-/* Returns only if the exec failed, with everything as it was. */
-static int reboot_exec(struct luod *d, int exec_fd, uint64_t start)
+/* The keeper, holding a copy of everything that crosses (all inheritable). */
+static int reboot_keeper(struct luod *d, int mfd, struct keeper *k)
+{
+	struct keeper_plan plan = {
+		.argv = d->argv, .image_fd = d->self_fd, .handover_fd = mfd,
+		.failed_reboots = d->failed_reboots,
+		.timeout_ms = d->opt.rb.takeover_ms,
+	};
+
+	return keeper_start(k, &plan);
+}
+
+static int reboot_execveat(struct luod *d, int target, int mfd,
+			   const struct keeper *k, int exec_fd, uint64_t update)
+{
+	struct luod_exec_args a = {
+		.handover_fd = mfd, .rollback_fd = d->self_fd,
+		.keeper_fd = k->fd, .keeper_pid = k->pid,
+		.failed_reboots = d->failed_reboots,
+	};
+	char **argv = options_exec_argv(d->argv, &a);
+
+	if (!argv)
+		return -ENOMEM;
+	reboot_log_exec(d, exec_fd, update);
+	fflush(NULL);
+	execveat(target, "", argv, environ, AT_EMPTY_PATH);
+	options_free_argv(argv);
+	return -errno;
+}
+
+/*
+ * Returns only if the exec failed, with everything as it was; @why says
+ * which step failed.
+ */
+static int reboot_exec(struct luod *d, int exec_fd, uint64_t start,
+		       const char **why)
 {
 	struct luo_handover_info info = {
 		.update_number = luo_core_update_number(d->core) + 1,
@@ -117,29 +158,41 @@ static int reboot_exec(struct luod *d, int exec_fd, uint64_t start)
 		.reboot_start_ns = start,
 	};
 	int target = exec_fd >= 0 ? exec_fd : d->self_fd;
-	char **argv;
+	struct keeper k = { .pid = 0, .fd = -1 };
 	int mfd, r;
 
 	info.reply_fd = transport_current(d->tp, &info.reply_size);
-	if (target < 0)
+	*why = "no image to roll back to";
+	if (d->self_fd < 0)
 		return -ENOEXEC;
+	*why = "cannot write the handover";
 	mfd = reboot_write_handover(d, &info);
 	if (mfd < 0)
 		return mfd;
-	argv = options_exec_argv(d->argv, mfd);
-	r = argv ? reboot_cloexec(d, &info, mfd, false) : -ENOMEM;
+	*why = "cannot make the fds cross the exec";
+	r = reboot_cloexec(d, &info, mfd, false);
 	if (!r) {
-		reboot_log_exec(d, exec_fd, info.update_number);
-		fflush(NULL);
-		execveat(target, "", argv, environ, AT_EMPTY_PATH);
-		r = -errno;
-		log_err("reboot: cannot execute the new image: %s",
-			strerror(-r));
+		*why = "cannot start the keeper";
+		r = reboot_keeper(d, mfd, &k);
 	}
+	if (!r) {
+		*why = "cannot execute the new image";
+		r = reboot_execveat(d, target, mfd, &k, exec_fd,
+				    info.update_number);
+	}
+	keeper_release(k.fd, k.pid);
 	reboot_cloexec(d, &info, mfd, true);
-	options_free_argv(argv);
 	close(mfd);
 	return r;
+}
+
+static void reboot_failed(struct luod *d, int err, const char *why)
+{
+	d->failed_reboots++;
+	d->last_error = -err;
+	snprintf(d->last_failure, sizeof(d->last_failure), "%s: %s", why,
+		 strerror(-err));
+	log_warn("reboot failed: %s; nothing changed", d->last_failure);
 }
 
 /**
@@ -148,15 +201,17 @@ static int reboot_exec(struct luod *d, int exec_fd, uint64_t start)
  * @arg:     the request, checked by the core
  * @exec_fd: executable to run instead of our own image, or -1
  *
- * Does not return on success: the new image answers the request.
+ * Does not return on success: the new image answers the request, or, if
+ * it cannot take over, the rolled-back old image does.
  *
  * Return: -EBUSY if a REBOOT is under way, the errno of a failed freeze
- * (every session unfrozen), or the errno of a failed handover or exec
- * (everything put back).
+ * (every session unfrozen), or the errno of a failed handover, keeper or
+ * exec (everything put back; counted in STATUS).
  */
 int reboot_run(struct luod *d, struct luo_reboot *arg, int exec_fd)
 {
 	uint64_t start = luod_now_ns();
+	const char *why = "";
 	int r;
 
 	if (d->rebooting)
@@ -167,9 +222,9 @@ int reboot_run(struct luod *d, struct luo_reboot *arg, int exec_fd)
 		log_warn("reboot: freeze failed: %s; nothing changed",
 			 strerror(-r));
 	} else {
-		r = reboot_exec(d, exec_fd, start);
+		r = reboot_exec(d, exec_fd, start, &why);
 		luo_core_unfreeze(d->core);
-		log_warn("reboot failed: %s; nothing changed", strerror(-r));
+		reboot_failed(d, r, why);
 	}
 	d->rebooting = false;
 	return r;
@@ -205,7 +260,8 @@ static int reboot_read_handover(int fd, void **blob, size_t *len)
 }
 
 /* The answer to REBOOT, on the connection that asked for it. */
-static void reboot_reply(struct luod *d, const struct luo_handover_info *info)
+static void reboot_reply(struct luod *d, const struct luo_handover_info *info,
+			 int result)
 {
 	struct luo_reboot rep = {
 		.size = info->reply_size,
@@ -216,7 +272,8 @@ static void reboot_reply(struct luod *d, const struct luo_handover_info *info)
 
 	if (info->reply_fd < 0)
 		return;
-	if (transport_adopt_reply(d->tp, info->reply_fd, 0, &rep, len))
+	if (transport_adopt_reply(d->tp, info->reply_fd, result, &rep,
+				  result ? 0 : len))
 		log_warn("cannot answer REBOOT: fd %d is no connection",
 			 info->reply_fd);
 }
@@ -232,28 +289,136 @@ static void reboot_log_takeover(struct luod *d)
 		   (unsigned long long)files, d->last_reboot_ns / 1e6);
 }
 
-static int reboot_adopt(struct luod *d, struct luo_handover_info *info,
-			char *why, size_t why_len)
+/* "ERRNO:why" from --rolled-back; a malformed one is EPROTO, all of it why. */
+static int rolled_back_reason(const char *s, const char **why)
 {
-	int r = transport_adopt_listener(d->tp, info->listen_fd);
+	char *end;
+	long v;
 
-	if (r) {
-		snprintf(why, why_len, "listening socket (fd %d): %s",
-			 info->listen_fd, strerror(-r));
-		return r;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end != ':' || v <= 0 || v > 4095) {
+		*why = s;
+		return EPROTO;
 	}
-	/* The previous image is kept only by a rollback (not yet). */
+	*why = end + 1;
+	return (int)v;
+}
+
+/* The new image failed and we are the old one again: answer its caller. */
+static void reboot_rolled_back(struct luod *d, struct luo_handover_info *info)
+{
+	const char *why;
+	int err = rolled_back_reason(d->opt.rb.rolled_back, &why);
+
+	if (info->update_number > 1)
+		luo_core_set_update_number(d->core, info->update_number - 1);
+	d->failed_reboots++;
+	d->last_error = err;
+	snprintf(d->last_failure, sizeof(d->last_failure), "%s", why);
+	reboot_reply(d, info, -err);
+	log_warn("reboot rolled back: %s (%s); serving update %llu again", why,
+		 strerror(err),
+		 (unsigned long long)luo_core_update_number(d->core));
+}
+
+/* Taken over: the keeper goes first, so that its copies are gone. */
+static void reboot_confirm(struct luod *d, struct luo_handover_info *info)
+{
+	struct luod_rb_options *rb = &d->opt.rb;
+
+	keeper_release(rb->keeper_fd, rb->keeper_pid);
+	rb->keeper_fd = -1;
+	close(d->opt.handover_fd);
+	d->opt.handover_fd = -1;
+	/* The previous image was kept for a rollback only. */
+	if (rb->rollback_fd >= 0 && rb->rollback_fd != info->self_fd)
+		close(rb->rollback_fd);
+	rb->rollback_fd = -1;
 	if (info->self_fd >= 0 && info->self_fd != d->self_fd)
 		close(info->self_fd);
+	if (rb->rolled_back) {
+		reboot_rolled_back(d, info);
+		return;
+	}
 	d->last_reboot_ns = luod_now_ns() - info->reboot_start_ns;
-	reboot_reply(d, info);
+	reboot_reply(d, info, 0);
 	reboot_log_takeover(d);
-	return 0;
+}
+
+static int fd_inherit(int fd)
+{
+	return fd < 0 ? 0 : fd_set_cloexec(fd, false);
+}
+
+/**
+ * reboot_refuse() - this image cannot take over: run the previous one
+ * @d:   the daemon, started with --handover-fd
+ * @err: -errno to answer REBOOT with
+ * @why: what went wrong, for the log and STATUS
+ *
+ * Executes --rollback-fd with the same --handover-fd, --keeper-fd and
+ * --rolled-back=ERRNO:WHY, without reading the handover.  Returns only if
+ * there is nothing to roll back to or the exec failed; the caller exits
+ * then, and the keeper, if any, rolls back instead.
+ */
+void reboot_refuse(struct luod *d, int err, const char *why)
+{
+	struct luod_rb_options *rb = &d->opt.rb;
+	char reason[320];
+	struct luod_exec_args a = {
+		.handover_fd = d->opt.handover_fd, .rollback_fd = -1,
+		.keeper_fd = rb->keeper_fd, .keeper_pid = rb->keeper_pid,
+		.failed_reboots = rb->failed_reboots, .rolled_back = reason,
+	};
+	char **argv;
+
+	log_err("refusing to start: %s", why);
+	if (rb->rollback_fd < 0 || d->opt.handover_fd < 0)
+		return;
+	snprintf(reason, sizeof(reason), "%d:%s", -err, why);
+	argv = options_exec_argv(d->argv, &a);
+	if (!argv || fd_inherit(d->opt.handover_fd) ||
+	    fd_inherit(rb->keeper_fd)) {
+		log_err("cannot roll back: %s", strerror(ENOMEM));
+		options_free_argv(argv);
+		return;
+	}
+	log_notice("rolling back to the previous image");
+	fflush(NULL);
+	execveat(rb->rollback_fd, "", argv, environ, AT_EMPTY_PATH);
+	log_err("cannot roll back: %m");
+	options_free_argv(argv);
+}
+
+static int reboot_read(struct luod *d, struct luo_handover_info *info,
+		       char *why, size_t why_len)
+{
+	void *blob = NULL;
+	size_t len = 0;
+	int r;
+
+	r = reboot_read_handover(d->opt.handover_fd, &blob, &len);
+	if (r) {
+		snprintf(why, why_len, "cannot read fd %d: %s",
+			 d->opt.handover_fd, strerror(-r));
+		return r;
+	}
+	r = luo_handover_read(d->core, blob, len, info, why, why_len);
+	free(blob);
+	if (!r && d->opt.rb.refuse_handover) {
+		snprintf(why, why_len, "--refuse-handover");
+		r = -EPROTO;
+	}
+	return r;
 }
 
 /**
  * reboot_takeover() - start from the handover of the previous image
  * @d: the daemon, core and transport made, nothing listening yet
+ *
+ * On a handover this image cannot take (invalid, or the listening socket
+ * cannot be served), it rolls back (reboot_refuse()).
  *
  * Return: 0, or -errno after logging why; the caller exits then, without
  * touching the listening socket.
@@ -261,26 +426,24 @@ static int reboot_adopt(struct luod *d, struct luo_handover_info *info,
 int reboot_takeover(struct luod *d)
 {
 	struct luo_handover_info info;
-	char why[256] = "unknown reason";
-	size_t len = 0;
-	void *blob = NULL;
+	char why[256] = "unknown reason", msg[300];
 	int r;
 
-	r = reboot_read_handover(d->opt.handover_fd, &blob, &len);
+	d->failed_reboots = d->opt.rb.failed_reboots;
+	r = reboot_read(d, &info, why, sizeof(why));
 	if (r) {
-		snprintf(why, sizeof(why), "cannot read fd %d: %s",
-			 d->opt.handover_fd, strerror(-r));
-	} else {
-		r = luo_handover_read(d->core, blob, len, &info, why,
-				      sizeof(why));
-		free(blob);
+		snprintf(msg, sizeof(msg), "handover invalid: %s", why);
+		reboot_refuse(d, -EPROTO, msg);
+		return r;
 	}
-	if (!r) {
-		close(d->opt.handover_fd);
-		d->opt.handover_fd = -1;
-		r = reboot_adopt(d, &info, why, sizeof(why));
+	r = transport_adopt_listener(d->tp, info.listen_fd);
+	if (r) {
+		snprintf(why, sizeof(why), "listening socket (fd %d): %s",
+			 info.listen_fd, strerror(-r));
+		fd_inherit(info.listen_fd);
+		reboot_refuse(d, -EPROTO, why);
+		return r;
 	}
-	if (r)
-		log_err("refusing to start: handover invalid: %s", why);
-	return r;
+	reboot_confirm(d, &info);
+	return 0;
 }
