@@ -104,6 +104,34 @@ static int print_json(struct json_object *o)
 	return fflush(stdout) ? 1 : 0;
 }
 
+/* A failed self-upgrade (rolled back), if there was one. */
+static void status_failures(const struct luo_status *st)
+{
+	if (!st->failed_reboots)
+		return;
+	printf("failed reboots:  %u\n", st->failed_reboots);
+	if (st->last_reboot_error)
+		printf("last failure:    %.*s (%s)\n",
+		       (int)sizeof(st->last_reboot_failure),
+		       st->last_reboot_failure,
+		       strerror(st->last_reboot_error));
+}
+
+static void status_failures_json(struct json_object *o,
+				 const struct luo_status *st)
+{
+	char why[LUO_REBOOT_FAILURE_LENGTH + 1];
+
+	memcpy(why, st->last_reboot_failure, LUO_REBOOT_FAILURE_LENGTH);
+	why[LUO_REBOOT_FAILURE_LENGTH] = '\0';
+	json_object_object_add(o, "failed_reboots",
+			       json_object_new_int64(st->failed_reboots));
+	json_object_object_add(o, "last_reboot_error",
+			       json_object_new_int(st->last_reboot_error));
+	json_object_object_add(o, "last_reboot_failure",
+			       json_object_new_string(why));
+}
+
 static int cmd_status(struct ctl *c, int fd)
 {
 	struct luo_status st;
@@ -147,6 +175,7 @@ static int cmd_status(struct ctl *c, int fd)
 				       json_object_new_int64(st.max_files));
 		json_object_object_add(o, "last_reboot_ns",
 				       json_object_new_uint64(st.last_reboot_ns));
+		status_failures_json(o, &st);
 		return print_json(o);
 	}
 
@@ -167,6 +196,7 @@ static int cmd_status(struct ctl *c, int fd)
 		       (uint64_t)st.last_reboot_ns / 1000 % 1000);
 	else
 		printf("last reboot:     none\n");
+	status_failures(&st);
 	return fflush(stdout) ? 1 : 0;
 }
 
