@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * kvd's live update.  The old image stops serving (it simply does not go
+ * back to its loop), writes every connection's unexecuted input and unsent
+ * output into a small state memfd, and puts the dataset memfd, the state
+ * memfd, the listening socket and every connection into a luo session,
+ * which it hands over (LUO_IOCTL_HANDOVER, KEEP_ON_CLOSE) before it
+ * executes the new binary with "--takeover luo:SESSION".  The new image
+ * retrieves everything, maps the dataset as it is, and carries on.
+ *
+ * A socket the orchestrator has no handler for (ENOENT) crosses the exec
+ * as an inherited fd instead, its number recorded in the state memfd, so
+ * kvd works with any liveupdated and uses the socket handler when there is
+ * one.  "--handoff unix" skips the orchestrator entirely: every fd goes to
+ * the new image over an inherited socket pair with SCM_RIGHTS (the floor
+ * the benchmark compares against).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <luo/libluo.h>
+
+#include "kvd.h"
+
+#define STATE_MAGIC	0x7473766b64ULL	/* "dkvst" */
+#define TOKEN_DATA	1
+#define TOKEN_STATE	2
+#define TOKEN_LISTEN	3
+#define TOKEN_CONN0	16
+#define FDS_PER_MSG	250
+
+/**
+ * struct state_hdr - the state memfd's header
+ * @magic:  STATE_MAGIC
+ * @nconns: connection records that follow
+ * @listen: the listening socket: an inherited fd, or -1 (token TOKEN_LISTEN)
+ */
+struct state_hdr {
+	uint64_t magic;
+	uint32_t nconns;
+	int32_t listen;
+};
+
+/**
+ * struct state_conn - one connection, followed by its @inlen input bytes
+ * and @outlen output bytes, padded to 8
+ * @token:  its token in the session
+ * @fd:     an inherited fd, or -1 (retrieve @token)
+ * @inlen:  unexecuted input
+ * @outlen: unsent output
+ */
+struct state_conn {
+	uint64_t token;
+	int32_t fd;
+	uint32_t inlen;
+	uint32_t outlen;
+	uint32_t pad;
+};
+
+/**
+ * kvd_log() - a line on stderr with a timestamp and the pid
+ * @fmt: printf format
+ */
+void kvd_log(const char *fmt, ...)
+{
+	struct timespec ts;
+	va_list ap;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(stderr, "kvd[%d] %ld.%06ld: ", getpid(), (long)ts.tv_sec,
+		ts.tv_nsec / 1000);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static size_t rec_size(const struct kvd_conn *c)
+{
+	return sizeof(struct state_conn) + ((c->in.len + c->out.len + 7) & ~7ul);
+}
+
+/* Fill the state memfd; @fds[i] is connection i's inherited fd or -1. */
+static int state_write(struct kvd *k, int listen, const int *fds, int *out)
+{
+	size_t size = sizeof(struct state_hdr), off;
+	struct state_hdr *h;
+	struct kvd_conn *c;
+	uint32_t i = 0;
+	char *p;
+	int fd;
+
+	list_for_each_entry(c, &k->conns, link)
+		size += rec_size(c);
+	fd = memfd_create("kvd-state", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) ||
+	    (p = mmap(NULL, size, PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		close(fd);
+		return -ENOMEM;
+	}
+	h = (struct state_hdr *)p;
+	h->magic = STATE_MAGIC;
+	h->nconns = k->nconns;
+	h->listen = listen;
+	off = sizeof(*h);
+	list_for_each_entry(c, &k->conns, link) {
+		struct state_conn *r = (struct state_conn *)(p + off);
+
+		r->token = TOKEN_CONN0 + i;
+		r->fd = fds[i++];
+		r->inlen = (uint32_t)c->in.len;
+		r->outlen = (uint32_t)c->out.len;
+		if (c->in.len)
+			memcpy(r + 1, c->in.p, c->in.len);
+		if (c->out.len)
+			memcpy((char *)(r + 1) + c->in.len, c->out.p, c->out.len);
+		off += rec_size(c);
+	}
+	munmap(p, size);
+	*out = fd;
+	return 0;
+}
+
+/* Preserve a socket, or let it cross the exec when no handler takes it. */
+static int keep_socket(int sfd, int fd, uint64_t token, int *inherited)
+{
+	int ret = luo_session_preserve_fd(sfd, fd, token);
+
+	*inherited = -1;
+	if (ret != -ENOENT)
+		return ret;
+	if (fcntl(fd, F_SETFD, 0))
+		return -errno;
+	*inherited = fd;
+	return 0;
+}
+
+static void restore_cloexec(struct kvd *k)
+{
+	struct kvd_conn *c;
+
+	fcntl(k->listen_fd, F_SETFD, FD_CLOEXEC);
+	list_for_each_entry(c, &k->conns, link)
+		fcntl(c->fd, F_SETFD, FD_CLOEXEC);
+}
+
+/**
+ * kvd_open_device() - open liveupdated's device, waiting out a holder
+ * @k: the server
+ *
+ * The previous image closed its device fd before it executed this one, but
+ * the orchestrator may not have seen that close yet: EBUSY is retried for
+ * up to a second.
+ *
+ * Return: the device fd or -errno.
+ */
+int kvd_open_device(struct kvd *k)
+{
+	struct timespec ms = { 0, 1000000 };
+	int fd;
+
+	for (int i = 0; i < 1000; i++) {
+		fd = k->socket ? luo_open_at(k->socket, LUO_OPEN_DEVICE) :
+				 luo_open();
+		if (fd != -EBUSY)
+			return fd;
+		nanosleep(&ms, NULL);
+	}
+	return fd;
+}
+
+/* Everything into @sfd; the state memfd last, once the fds are known. */
+static int fill_session(struct kvd *k, int sfd)
+{
+	int *fds = calloc(k->nconns + 1, sizeof(int)), listen, st = -1, ret;
+	struct kvd_conn *c;
+	uint32_t i = 0;
+
+	if (!fds)
+		return -ENOMEM;
+	ret = luo_session_preserve_fd(sfd, k->store.fd, TOKEN_DATA);
+	ret = ret ?: keep_socket(sfd, k->listen_fd, TOKEN_LISTEN, &listen);
+	list_for_each_entry(c, &k->conns, link) {
+		if (ret)
+			break;
+		ret = keep_socket(sfd, c->fd, TOKEN_CONN0 + i, &fds[i]);
+		i++;
+	}
+	ret = ret ?: state_write(k, listen, fds, &st);
+	ret = ret ?: luo_session_preserve_fd(sfd, st, TOKEN_STATE);
+	if (st >= 0)
+		close(st);
+	free(fds);
+	return ret;
+}
+
+static char **exec_args(struct kvd *k, const char *how)
+{
+	int n = 0, j = 0;
+	char **av;
+
+	while (k->argv[n])
+		n++;
+	av = calloc((size_t)n + 3, sizeof(*av));
+	if (!av)
+		return NULL;
+	av[j++] = k->exec_path;
+	for (int i = 1; i < n; i++) {
+		if ((!strcmp(k->argv[i], "--takeover") ||
+		     !strcmp(k->argv[i], "--ready-fd")) && i + 1 < n) {
+			i++;
+			continue;
+		}
+		av[j++] = k->argv[i];
+	}
+	av[j++] = "--takeover";
+	av[j++] = (char *)how;
+	return av;
+}
+
+static int exec_next(struct kvd *k, const char *how)
+{
+	char **av = exec_args(k, how);
+
+	if (!av)
+		return -ENOMEM;
+	kvd_log("upgrade: executing %s (%u connections)", k->exec_path,
+		k->nconns);
+	execv(k->exec_path, av);
+	free(av);
+	return -errno;
+}
+
+/* The exec failed: end the handed-over session; this image kept its fds. */
+static void reclaim(struct kvd *k)
+{
+	int dev = kvd_open_device(k), sfd;
+
+	sfd = dev < 0 ? dev : luo_retrieve_session(dev, k->session);
+	if (sfd >= 0) {
+		luo_session_finish(sfd);
+		luo_close(sfd);
+	}
+	if (dev >= 0)
+		luo_close(dev);
+	if (sfd < 0)
+		kvd_log("upgrade: cannot take the session back: %s",
+			strerror(-sfd));
+}
+
+static int upgrade_luo(struct kvd *k)
+{
+	char how[128];
+	int dev, sfd, ret;
+
+	dev = kvd_open_device(k);
+	if (dev < 0)
+		return dev;
+	sfd = luo_create_session(dev, k->session);
+	luo_close(dev);
+	if (sfd < 0)
+		return sfd;
+	ret = fill_session(k, sfd);
+	ret = ret ?: luo_session_handover(sfd, LUO_HANDOVER_KEEP_ON_CLOSE);
+	luo_close(sfd);
+	if (ret)
+		return ret;
+	snprintf(how, sizeof(how), "luo:%s", k->session);
+	ret = exec_next(k, how);
+	kvd_log("upgrade: exec failed (%s): taking the session back",
+		strerror(-ret));
+	reclaim(k);
+	return ret;
+}
+
+static int send_fds(int sock, const int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i += FDS_PER_MSG) {
+		size_t m = n - i < FDS_PER_MSG ? n - i : FDS_PER_MSG;
+		char cbuf[CMSG_SPACE(FDS_PER_MSG * sizeof(int))];
+		struct iovec iov = { .iov_base = "F", .iov_len = 1 };
+		struct msghdr msg = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = cbuf,
+			.msg_controllen = CMSG_SPACE(m * sizeof(int)),
+		};
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(m * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds + i, m * sizeof(int));
+		if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* The floor: fd order data, state, listen, connections; no orchestrator. */
+static int upgrade_unix(struct kvd *k)
+{
+	int *fds = calloc(k->nconns + 3, sizeof(int)), *nofd, sv[2], st = -1;
+	struct kvd_conn *c;
+	char how[32];
+	size_t n = 3;
+	int ret;
+
+	nofd = fds ? calloc(k->nconns + 1, sizeof(int)) : NULL;
+	if (!nofd || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		free(fds);
+		free(nofd);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < k->nconns; i++)
+		nofd[i] = -1;
+	ret = state_write(k, -1, nofd, &st);
+	fds[0] = k->store.fd;
+	fds[1] = st;
+	fds[2] = k->listen_fd;
+	list_for_each_entry(c, &k->conns, link)
+		fds[n++] = c->fd;
+	ret = ret ?: send_fds(sv[0], fds, n);
+	ret = ret ?: (fcntl(sv[1], F_SETFD, 0) ? -errno : 0);
+	close(sv[0]);
+	if (st >= 0)
+		close(st);
+	free(fds);
+	free(nofd);
+	if (ret) {
+		close(sv[1]);
+		return ret;
+	}
+	snprintf(how, sizeof(how), "unix:%d", sv[1]);
+	ret = exec_next(k, how);
+	close(sv[1]);
+	return ret;
+}
+
+/**
+ * kvd_upgrade() - hand everything over and execute k->exec_path
+ * @k: the server; it does not read anything more from here on
+ *
+ * Returns only when the upgrade failed; the server then carries on.
+ *
+ * Return: -errno.
+ */
+int kvd_upgrade(struct kvd *k)
+{
+	int ret;
+
+	kvd_log("upgrade: start, %u connections, %llu items", k->nconns,
+		(unsigned long long)k->store.hdr->items);
+	if (k->handoff == KVD_HANDOFF_UNIX)
+		ret = upgrade_unix(k);
+	else
+		ret = upgrade_luo(k);
+	restore_cloexec(k);
+	kvd_log("upgrade failed: %s; still serving", strerror(-ret));
+	return ret;
+}
