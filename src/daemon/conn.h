@@ -14,13 +14,6 @@
 #include "luo_core.h"
 #include "msg.h"
 
-enum conn_type {
-	CONN_NEW,	/* waiting for LUO_WIRE_OPEN */
-	CONN_DEVICE,	/* open("/dev/liveupdate") */
-	CONN_CONTROL,	/* luo's requests only */
-	CONN_SESSION,	/* the daemon's end of a session fd */
-};
-
 /**
  * struct conn - one connection
  * @src:     its place in the loop; @src.fd is the socket, owned

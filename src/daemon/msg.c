@@ -10,9 +10,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <luo/luo-ext.h>
 #include "msg.h"
 
 /* Room for more fds than allowed, to tell "too many" from "one". */
@@ -46,24 +48,113 @@ static void msg_close_fds(int *fds, int n)
 		close(fds[n]);
 }
 
-/* Checks framing; sets req->error and req->fd. */
-static void msg_check(struct msg_req *req, struct msghdr *mh, ssize_t n,
-		      int *fds, int nfds)
+/**
+ * msg_frame() - the framing rules of one received request
+ * @req:       the request; @req->hdr and @req->arg hold what was received
+ * @n:         the message's real length (recvmsg() with MSG_TRUNC)
+ * @msg_flags: recvmsg()'s msg_flags
+ * @fds:       the fds that came with it, closed here on error
+ * @nfds:      their number
+ *
+ * A pure function of its arguments but for closing @fds: the wire decoder
+ * the daemon runs on every message, callable on its own (fuzz/fuzz-wire.c).
+ * Sets @req->error and @req->fd (the one attached fd, or -1).
+ *
+ * Return: @req->error: 0, -EMSGSIZE for a message bigger than the largest
+ * request, -EINVAL for one shorter than its header says, a length that does
+ * not match its header, more than one fd or truncated control data.
+ */
+int msg_frame(struct msg_req *req, size_t n, int msg_flags, int *fds,
+	      int nfds)
 {
 	req->fd = -1;
 	req->error = 0;
-	if ((size_t)n > LUO_WIRE_MAX_REQ || (mh->msg_flags & MSG_TRUNC))
+	if (n > LUO_WIRE_MAX_REQ || (msg_flags & MSG_TRUNC))
 		req->error = -EMSGSIZE;
-	else if ((size_t)n < sizeof(req->hdr) ||
-		 req->hdr.len != (size_t)n - sizeof(req->hdr) ||
-		 nfds > 1 || (mh->msg_flags & MSG_CTRUNC))
+	else if (n < sizeof(req->hdr) ||
+		 req->hdr.len != n - sizeof(req->hdr) ||
+		 nfds > 1 || (msg_flags & MSG_CTRUNC))
 		req->error = -EINVAL;
 	if (req->error) {
 		msg_close_fds(fds, nfds);
-		return;
+		return req->error;
 	}
 	if (nfds == 1)
 		req->fd = fds[0];
+	return 0;
+}
+
+/* Only PRESERVE_FD (on a session) and REBOOT (on a device) carry an fd. */
+static bool msg_takes_fd(enum conn_type type, uint32_t cmd)
+{
+	if (type == CONN_SESSION)
+		return _IOC_NR(cmd) == LIVEUPDATE_CMD_SESSION_PRESERVE_FD;
+	return _IOC_NR(cmd) == LUO_CMD_REBOOT;
+}
+
+/* Returns 0 or -EINVAL for a bad handshake; fills @op. */
+static int msg_check_open(const struct msg_req *req, struct luo_wire_open *op)
+{
+	uint32_t i;
+
+	if (req->hdr.cmd != LUO_WIRE_OPEN || req->fd >= 0 ||
+	    req->hdr.len < sizeof(*op))
+		return -EINVAL;
+	memcpy(op, req->arg, sizeof(*op));
+	if (op->size < sizeof(*op) || req->hdr.len !=
+	    (op->size < LUO_WIRE_MAX_ARG ? op->size : LUO_WIRE_MAX_ARG))
+		return -EINVAL;
+	for (i = sizeof(*op); i < req->hdr.len; i++)
+		if (req->arg[i])
+			return -EINVAL;
+	if (op->reserved || (op->mode != LUO_WIRE_MODE_DEVICE &&
+			     op->mode != LUO_WIRE_MODE_CONTROL))
+		return -EINVAL;
+	return 0;
+}
+
+/* The transport's checks of a request; 0 if the core may run it. */
+static int msg_check_call(enum conn_type type, const struct msg_req *req)
+{
+	if (req->fd >= 0 && !msg_takes_fd(type, req->hdr.cmd))
+		return -EINVAL;
+	if (type == CONN_CONTROL && _IOC_NR(req->hdr.cmd) < LUO_CMD_EXT_BASE)
+		return -EPERM;
+	return 0;
+}
+
+/**
+ * msg_decode() - what a framed request asks of a connection of @type
+ * @type: the connection's type
+ * @req:  a request from msg_frame(), whatever its @req->error
+ * @d:    out: the decoded handshake, whether a session fd is to be made
+ *
+ * A pure function: it applies the transport's rules (DESIGN.md section 4)
+ * that need no state, i.e. everything but "one device open at a time".
+ * On a new connection only a well-formed LUO_WIRE_OPEN without an fd is
+ * accepted; elsewhere only PRESERVE_FD and REBOOT may carry an fd, and a
+ * control connection sends luo's requests only.  The fd, if any, stays
+ * with the caller.
+ *
+ * Return: 0, @req->error, -EINVAL or -EPERM.
+ */
+int msg_decode(enum conn_type type, const struct msg_req *req,
+	       struct msg_decoded *d)
+{
+	int r;
+
+	memset(d, 0, sizeof(*d));
+	if (req->error)
+		return req->error;
+	if (type == CONN_NEW)
+		return msg_check_open(req, &d->open);
+	r = msg_check_call(type, req);
+	if (r)
+		return r;
+	d->makes_session = type == CONN_DEVICE &&
+		(_IOC_NR(req->hdr.cmd) == LIVEUPDATE_CMD_CREATE_SESSION ||
+		 _IOC_NR(req->hdr.cmd) == LIVEUPDATE_CMD_RETRIEVE_SESSION);
+	return 0;
 }
 
 /**
@@ -99,7 +190,7 @@ int msg_recv(int sock, struct msg_req *req)
 		msg_close_fds(fds, nfds);
 		return 0;
 	}
-	msg_check(req, &mh, n, fds, nfds);
+	msg_frame(req, (size_t)n, mh.msg_flags, fds, nfds);
 	return n > INT32_MAX ? INT32_MAX : (int)n;
 }
 

@@ -1,16 +1,25 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * One wire message in, one wire message out (luo_wire.h): framing checks,
- * fd passing.  Nothing here knows connection types or the core.
+ * fd passing, and the transport's rules of what each connection type may
+ * send.  Nothing here knows the core.
  */
 #ifndef LUOD_MSG_H
 #define LUOD_MSG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
 #include "luo_wire.h"
+
+enum conn_type {
+	CONN_NEW,	/* waiting for LUO_WIRE_OPEN */
+	CONN_DEVICE,	/* open("/dev/liveupdate") */
+	CONN_CONTROL,	/* luo's requests only */
+	CONN_SESSION,	/* the daemon's end of a session fd */
+};
 
 /**
  * struct msg_req - a received request
@@ -39,7 +48,22 @@ struct msg_buf {
 	int fd;
 };
 
+/**
+ * struct msg_decoded - a request as the transport's rules read it
+ * @open:          CONN_NEW: the handshake's argument, checked
+ * @makes_session: CREATE or RETRIEVE_SESSION on a device: a session fd is
+ *                 to be made for the reply
+ */
+struct msg_decoded {
+	struct luo_wire_open open;
+	bool makes_session;
+};
+
 int msg_recv(int sock, struct msg_req *req);
+int msg_frame(struct msg_req *req, size_t n, int msg_flags, int *fds,
+	      int nfds);
+int msg_decode(enum conn_type type, const struct msg_req *req,
+	       struct msg_decoded *d);
 int msg_send(int sock, const struct iovec *iov, int niov, int fd);
 int msg_buf_fill(struct msg_buf *buf, const struct iovec *iov, int niov,
 		 int fd);

@@ -9,54 +9,23 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "conn.h"
 #include "log.h"
 
-/* Only PRESERVE_FD (on a session) and REBOOT (on a device) carry an fd. */
-static bool request_takes_fd(const struct conn *c, uint32_t cmd)
-{
-	if (c->type == CONN_SESSION)
-		return _IOC_NR(cmd) == LIVEUPDATE_CMD_SESSION_PRESERVE_FD;
-	return _IOC_NR(cmd) == LUO_CMD_REBOOT;
-}
-
-/* Returns 0 or -EINVAL for a bad handshake; fills @op. */
-static int request_check_open(const struct msg_req *req,
-			      struct luo_wire_open *op)
-{
-	uint32_t i;
-
-	if (req->hdr.cmd != LUO_WIRE_OPEN || req->fd >= 0 ||
-	    req->hdr.len < sizeof(*op))
-		return -EINVAL;
-	memcpy(op, req->arg, sizeof(*op));
-	if (op->size < sizeof(*op) || req->hdr.len !=
-	    (op->size < LUO_WIRE_MAX_ARG ? op->size : LUO_WIRE_MAX_ARG))
-		return -EINVAL;
-	for (i = sizeof(*op); i < req->hdr.len; i++)
-		if (req->arg[i])
-			return -EINVAL;
-	if (op->reserved || (op->mode != LUO_WIRE_MODE_DEVICE &&
-			     op->mode != LUO_WIRE_MODE_CONTROL))
-		return -EINVAL;
-	return 0;
-}
-
 /* A new connection's first message; any error closes it. */
 static void request_open(struct conn *c, struct msg_req *req)
 {
 	struct transport *t = c->t;
-	struct luo_wire_open op;
+	struct msg_decoded d;
 	int r;
 
-	r = req->error ? req->error : request_check_open(req, &op);
+	r = msg_decode(c->type, req, &d);
 	if (!r && t->access)
 		r = access_check_open(&c->peer, c->src.fd);
-	if (!r && op.mode == LUO_WIRE_MODE_DEVICE && t->device)
+	if (!r && d.open.mode == LUO_WIRE_MODE_DEVICE && t->device)
 		r = -EBUSY;
 	if (r) {
 		if (req->fd >= 0)
@@ -67,35 +36,15 @@ static void request_open(struct conn *c, struct msg_req *req)
 		conn_reply_error(c, r);
 		return;
 	}
-	if (op.mode == LUO_WIRE_MODE_DEVICE) {
+	if (d.open.mode == LUO_WIRE_MODE_DEVICE) {
 		c->type = CONN_DEVICE;
 		t->device = c;
 	} else {
 		c->type = CONN_CONTROL;
 	}
 	t->nr_pending--;
-	op.version = LUO_WIRE_VERSION;
-	conn_reply(c, 0, &op, sizeof(op), NULL, 0, -1);
-}
-
-/* The transport's own checks; 0 if the core may run the request. */
-static int request_check(const struct conn *c, const struct msg_req *req)
-{
-	if (req->error)
-		return req->error;
-	if (req->fd >= 0 && !request_takes_fd(c, req->hdr.cmd))
-		return -EINVAL;
-	if (c->type == CONN_CONTROL && _IOC_NR(req->hdr.cmd) < LUO_CMD_EXT_BASE)
-		return -EPERM;
-	return 0;
-}
-
-/* CREATE and RETRIEVE_SESSION make a session fd. */
-static bool request_makes_session(const struct conn *c, uint32_t cmd)
-{
-	return c->type == CONN_DEVICE &&
-	       (_IOC_NR(cmd) == LIVEUPDATE_CMD_CREATE_SESSION ||
-		_IOC_NR(cmd) == LIVEUPDATE_CMD_RETRIEVE_SESSION);
+	d.open.version = LUO_WIRE_VERSION;
+	conn_reply(c, 0, &d.open, sizeof(d.open), NULL, 0, -1);
 }
 
 /*
@@ -198,12 +147,13 @@ static void request_call(struct conn *c, struct msg_req *req)
 {
 	struct transport *t = c->t;
 	int sv[2] = { -1, -1 }, r;
+	struct msg_decoded d;
 	struct luo_call call;
 
-	r = request_check(c, req);
+	r = msg_decode(c->type, req, &d);
 	if (!r)
 		r = request_limits(c, req);
-	if (!r && request_makes_session(c, req->hdr.cmd))
+	if (!r && d.makes_session)
 		r = request_reserve(sv);
 	if (r) {
 		if (req->fd >= 0)
