@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * luo-run: run a program written for the kernel's /dev/liveupdate against
+ * liveupdated (DESIGN.md section 2).  It puts libluo-preload in front of
+ * LD_PRELOAD, sets LUO_SOCKET, and execs the program; with --private it
+ * first starts a liveupdated of its own, runs the program as a child and
+ * stops the daemon when the program is done.  See luo-run(1).
+ *
+ * Exit codes: the program's; 125 for luo-run's own failures, 126 if the
+ * program cannot be executed, 127 if it is not found.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <luo/libluo.h>
+
+#define EXIT_LUO_RUN	125
+#define EXIT_NOEXEC	126
+#define EXIT_NOTFOUND	127
+
+struct run {
+	bool private;
+	const char *socket;		/* --socket, or NULL */
+	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char tmpdir[PATH_MAX];		/* --private without --socket */
+	pid_t daemon;
+	char **argv;			/* PROGRAM ARGS... */
+};
+
+/* The program's pid while it runs, for forwarded signals. */
+static volatile sig_atomic_t child_pid;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: luo-run [--private] [--socket PATH] [--] PROGRAM [ARG]...\n"
+		"Run PROGRAM with /dev/liveupdate served by liveupdated.\n\n"
+		"  -p, --private       start a liveupdated of our own for the run\n"
+		"  -s, --socket PATH   the daemon's socket (default: $LUO_SOCKET,\n"
+		"                      /run/liveupdate/liveupdate.sock for root,\n"
+		"                      $XDG_RUNTIME_DIR/liveupdate/liveupdate.sock)\n"
+		"  -h, --help          this text\n"
+		"  -V, --version       print the version\n");
+}
+
+static int parse(struct run *r, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "private", no_argument, NULL, 'p' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
+	int c;
+
+	/* "+": the first word that is no option is PROGRAM. */
+	while ((c = getopt_long(argc, argv, "+ps:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			r->private = true;
+			break;
+		case 's':
+			r->socket = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case 'V':
+			printf("luo-run %s\n", LUO_VERSION);
+			return 1;
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "luo-run: no PROGRAM given\n");
+		usage(stderr);
+		return -EINVAL;
+	}
+	r->argv = argv + optind;
+	return 0;
+}
+
+/* Are we the luo-run of the build tree (then use the build tree's parts)? */
+static bool in_build_tree(void)
+{
+	char self[PATH_MAX], built[PATH_MAX];
+
+	return realpath("/proc/self/exe", self) &&
+	       realpath(LUO_RUN_BUILD_PATH, built) && !strcmp(self, built);
+}
+
+static const char *preload_path(void)
+{
+	return in_build_tree() ? LUO_PRELOAD_BUILD_PATH :
+				 LUO_PRELOAD_INSTALL_PATH;
+}
+
+/* $LIVEUPDATED, the one built or installed beside us, or PATH's. */
+static const char *daemon_path(void)
+{
+	const char *env = getenv("LIVEUPDATED");
+
+	if (env && *env)
+		return env;
+	if (in_build_tree())
+		return LIVEUPDATED_BUILD_PATH;
+	if (!access(LIVEUPDATED_INSTALL_PATH, X_OK))
+		return LIVEUPDATED_INSTALL_PATH;
+	return "liveupdated";
+}
+
+static int socket_path(struct run *r)
+{
+	int n;
+
+	if (r->socket) {
+		n = snprintf(r->sock, sizeof(r->sock), "%s", r->socket);
+	} else if (r->private) {
+		const char *tmp = getenv("TMPDIR");
+
+		n = snprintf(r->tmpdir, sizeof(r->tmpdir), "%s/luo-run.XXXXXX",
+			     tmp && *tmp ? tmp : "/tmp");
+		if (n < 0 || (size_t)n >= sizeof(r->tmpdir))
+			return -ENAMETOOLONG;
+		if (!mkdtemp(r->tmpdir)) {
+			n = -errno;
+			r->tmpdir[0] = '\0';
+			return n;
+		}
+		n = snprintf(r->sock, sizeof(r->sock), "%s/liveupdate.sock",
+			     r->tmpdir);
+	} else {
+		return luo_default_socket_path(r->sock, sizeof(r->sock));
+	}
+	return n < 0 || (size_t)n >= sizeof(r->sock) ? -ENAMETOOLONG : 0;
+}
+
+/* LD_PRELOAD=ours[:theirs], LUO_SOCKET=the socket. */
+static int set_env(const struct run *r)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *val;
+	int ret;
+
+	if (old && *old)
+		ret = asprintf(&val, "%s:%s", preload_path(), old);
+	else
+		ret = asprintf(&val, "%s", preload_path());
+	if (ret < 0)
+		return -ENOMEM;
+	ret = setenv("LD_PRELOAD", val, 1) || setenv("LUO_SOCKET", r->sock, 1);
+	free(val);
+	return ret ? -errno : 0;
+}
+
+static int exec_status(int err)
+{
+	return err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+}
+
+static void exec_program(char **argv)
+{
+	int err;
+
+	execvp(argv[0], argv);
+	err = errno;
+	fprintf(stderr, "luo-run: %s: %s\n", argv[0], strerror(err));
+	_exit(exec_status(err));
+}
+
+static void exec_daemon(const struct run *r, int ready)
+{
+	char fdarg[16];
+	const char *bin = daemon_path();
+	char *argv[] = {
+		(char *)bin, "--socket", (char *)r->sock, "--ready-fd", fdarg,
+		"--log-level", "warning", NULL,
+	};
+
+	snprintf(fdarg, sizeof(fdarg), "%d", ready);
+	if (fcntl(ready, F_SETFD, 0) == 0)
+		execvp(bin, argv);
+	fprintf(stderr, "luo-run: cannot run %s: %s\n", bin, strerror(errno));
+	_exit(EXIT_LUO_RUN);
+}
+
+/* Reads "READY=1\n"; 0, or -ECHILD if the daemon exited first. */
+static int wait_ready(int fd)
+{
+	char buf[16];
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < 8) {
+		n = read(fd, buf + got, sizeof(buf) - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -ECHILD;
+		got += (size_t)n;
+	}
+	return strncmp(buf, "READY=1\n", 8) ? -EPROTO : 0;
+}
+
+static int start_daemon(struct run *r)
+{
+	int p[2], ret;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		close(p[0]);
+		close(p[1]);
+		return ret;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		exec_daemon(r, p[1]);
+	}
+	close(p[1]);
+	r->daemon = pid;
+	ret = wait_ready(p[0]);
+	close(p[0]);
+	if (ret)
+		fprintf(stderr, "luo-run: %s did not start\n", daemon_path());
+	return ret;
+}
+
+/* SIGTERM and wait; 0 if it stopped cleanly. */
+static int stop_daemon(struct run *r)
+{
+	int status;
+
+	if (r->daemon <= 0)
+		return 0;
+	kill(r->daemon, SIGTERM);
+	while (waitpid(r->daemon, &status, 0) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	r->daemon = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFSIGNALED(status))
+		fprintf(stderr, "luo-run: liveupdated killed by signal %d\n",
+			WTERMSIG(status));
+	else
+		fprintf(stderr, "luo-run: liveupdated exited with status %d\n",
+			WEXITSTATUS(status));
+	return -ECHILD;
+}
+
+static void cleanup(struct run *r)
+{
+	if (!r->tmpdir[0])
+		return;
+	/* The daemon unlinks its socket; not if it crashed. */
+	if (unlink(r->sock) < 0 && errno != ENOENT)
+		fprintf(stderr, "luo-run: %s: %m\n", r->sock);
+	if (rmdir(r->tmpdir) < 0)
+		fprintf(stderr, "luo-run: %s: %m\n", r->tmpdir);
+}
+
+static void forward(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
+static void forward_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	struct sigaction sa = { .sa_handler = forward };
+	size_t i;
+
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/* Run the program as a child; its exit status, shell style for a signal. */
+static int run_program(char **argv)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		fprintf(stderr, "luo-run: fork: %m\n");
+		return EXIT_LUO_RUN;
+	}
+	if (pid == 0)
+		exec_program(argv);
+	child_pid = pid;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			fprintf(stderr, "luo-run: waitpid: %m\n");
+			return EXIT_LUO_RUN;
+		}
+	}
+	child_pid = 0;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+static int run_private(struct run *r)
+{
+	int status;
+
+	if (start_daemon(r)) {
+		stop_daemon(r);
+		return EXIT_LUO_RUN;
+	}
+	if (set_env(r)) {
+		fprintf(stderr, "luo-run: cannot set the environment\n");
+		stop_daemon(r);
+		return EXIT_LUO_RUN;
+	}
+	forward_signals();
+	status = run_program(r->argv);
+	/* A daemon that did not stop cleanly fails a run that passed. */
+	if (stop_daemon(r) && status == 0)
+		status = 1;
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct run r = { 0 };
+	int ret;
+
+	ret = parse(&r, argc, argv);
+	if (ret)
+		return ret > 0 ? 0 : EXIT_LUO_RUN;
+	ret = socket_path(&r);
+	if (ret) {
+		fprintf(stderr, "luo-run: no socket path: %s\n", strerror(-ret));
+		return EXIT_LUO_RUN;
+	}
+	if (r.private) {
+		ret = run_private(&r);
+		cleanup(&r);
+		return ret;
+	}
+	if (set_env(&r)) {
+		fprintf(stderr, "luo-run: cannot set the environment\n");
+		return EXIT_LUO_RUN;
+	}
+	exec_program(r.argv);
+	return EXIT_LUO_RUN;
+}
