@@ -19,13 +19,17 @@ enum {
 	LUO_CMD_STATUS = LUO_CMD_EXT_BASE,
 	LUO_CMD_LIST = 0x81,
 	LUO_CMD_REBOOT = 0x82,
+	LUO_CMD_GET_STATE = 0x83,
+	LUO_CMD_SET_EVENT = 0x84,
 };
 
-#define LUO_CMD_EXT_COUNT	3
+#define LUO_CMD_EXT_COUNT	5
 
 #define LUO_IOCTL_STATUS	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_STATUS)
 #define LUO_IOCTL_LIST		_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_LIST)
 #define LUO_IOCTL_REBOOT	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_REBOOT)
+#define LUO_IOCTL_GET_STATE	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_GET_STATE)
+#define LUO_IOCTL_SET_EVENT	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_SET_EVENT)
 
 /* struct luo_status.flags */
 #define LUO_STATUS_DEVICE_OPEN	(1u << 0)	/* an agent holds the device */
@@ -201,6 +205,82 @@ struct luo_session_handover {
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__cplusplus)
 _Static_assert(sizeof(struct luo_session_handover) == 8,
 	       "luo_session_handover layout");
+#endif
+
+/*
+ * The RFC global state machine (SPEC.md 9.2): the values are the RFC's.
+ * LUO_IOCTL_GET_STATE and LUO_IOCTL_SET_EVENT work on a device open and on
+ * a control open alike.  UPDATED is derived: an incoming session of the
+ * previous image is not finished yet.
+ */
+enum liveupdate_state {
+	LIVEUPDATE_STATE_UNDEFINED = 0,
+	LIVEUPDATE_STATE_NORMAL = 1,
+	LIVEUPDATE_STATE_PREPARED = 2,
+	LIVEUPDATE_STATE_FROZEN = 3,
+	LIVEUPDATE_STATE_UPDATED = 4,
+};
+
+enum liveupdate_event {
+	LIVEUPDATE_PREPARE = 0,	/* NORMAL -> PREPARED: the outgoing set sealed */
+	LIVEUPDATE_FREEZE = 1,	/* only by REBOOT: never accepted (EINVAL) */
+	LIVEUPDATE_FINISH = 2,	/* UPDATED -> NORMAL: every incoming session */
+	LIVEUPDATE_CANCEL = 3,	/* PREPARED or FROZEN -> NORMAL */
+};
+
+/**
+ * struct luo_ioctl_get_state - LUO_IOCTL_GET_STATE
+ * @size:  sizeof(struct luo_ioctl_get_state) or more
+ * @state: out: enum liveupdate_state
+ */
+struct luo_ioctl_get_state {
+	__u32 size;
+	__u32 state;
+};
+
+/**
+ * struct luo_ioctl_set_event - LUO_IOCTL_SET_EVENT
+ * @size:  sizeof(struct luo_ioctl_set_event) or more
+ * @event: enum liveupdate_event: PREPARE, FINISH or CANCEL
+ *
+ * EINVAL for FREEZE, an unknown event, or an event the state does not
+ * allow; EBUSY if a handler refuses FINISH (nothing changed).  In
+ * PREPARED, CREATE_SESSION and PRESERVE_FD get EBUSY.
+ */
+struct luo_ioctl_set_event {
+	__u32 size;
+	__u32 event;
+};
+
+/* Session extension command numbers (the kernel's stop at 0x7f). */
+#define LUO_CMD_SESSION_UNPRESERVE_FD	0x80
+
+#define LUO_SESSION_UNPRESERVE_FD \
+	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_SESSION_UNPRESERVE_FD)
+
+/**
+ * struct luo_session_unpreserve_fd - LUO_SESSION_UNPRESERVE_FD
+ * @size:     sizeof(struct luo_session_unpreserve_fd) or more
+ * @reserved: zero (EINVAL otherwise)
+ * @token:    the file to drop from this outgoing session
+ *
+ * The per-file removal the session ABI lacks (the RFC's FD_UNPRESERVE).
+ * Only on an outgoing session (EINVAL on an incoming one), only in the
+ * NORMAL state (EBUSY otherwise); ENOENT for an unknown token.
+ */
+struct luo_session_unpreserve_fd {
+	__u32 size;
+	__u32 reserved;
+	__aligned_u64 token;
+};
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__cplusplus)
+_Static_assert(sizeof(struct luo_ioctl_get_state) == 8,
+	       "luo_ioctl_get_state layout");
+_Static_assert(sizeof(struct luo_ioctl_set_event) == 8,
+	       "luo_ioctl_set_event layout");
+_Static_assert(sizeof(struct luo_session_unpreserve_fd) == 16,
+	       "luo_session_unpreserve_fd layout");
 #endif
 
 #endif /* _LUO_LUO_EXT_H */
