@@ -76,6 +76,8 @@ struct luo_file {
  * @handed_over: incoming: came from this image's HANDOVER, so its files
  *             still hold their FLBs as outgoing users
  * @keep_on_close: incoming: HANDOVER's LUO_HANDOVER_KEEP_ON_CLOSE
+ * @released:  incoming: its fd was closed but the implicit FINISH was
+ *             refused, so no fd holds it
  * @files:     struct luo_file, preservation order
  * @nr_files:  entries of @files
  * @tokens:    the files by token
@@ -89,6 +91,7 @@ struct luo_session {
 	bool finished;
 	bool handed_over;
 	bool keep_on_close;
+	bool released;
 	struct list_head files;
 	uint32_t nr_files;
 	struct luo_hmap tokens;
@@ -127,6 +130,9 @@ struct luo_core {
 	uint32_t nr_flbs;
 	struct luo_flb_in *flbs_in;	/* from the handover */
 	uint32_t nr_flbs_in;
+
+	bool rfc_prepared;		/* state.c: PREPARED */
+	bool rfc_frozen;		/* state.c: FROZEN, during a reboot */
 };
 
 /* session.c */
@@ -173,6 +179,15 @@ int luo_flb_for_each_outgoing(struct luo_core *core,
 					uint64_t data, uint64_t count),
 			      void *ctx);
 void luo_flb_release_all(struct luo_core *core);
+
+/* state.c */
+uint32_t luo_state_get(const struct luo_core *core);
+bool luo_state_sealed(const struct luo_core *core);
+int luo_state_set_event(struct luo_core *core, uint32_t event);
+void luo_state_frozen(struct luo_core *core, int ret);
+void luo_state_thawed(struct luo_core *core);
+int luo_state_unpreserve_fd(struct luo_core *core, struct luo_session *s,
+			    const struct luo_session_unpreserve_fd *arg);
 
 /* ext.c */
 int luo_ext_status(struct luo_core *core, struct luo_status *st);
