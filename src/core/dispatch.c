@@ -21,6 +21,9 @@ union luo_ucmd {
 	struct luo_list list;
 	struct luo_reboot reboot;
 	struct luo_session_handover handover;
+	struct luo_ioctl_get_state get_state;
+	struct luo_ioctl_set_event set_event;
+	struct luo_session_unpreserve_fd unpreserve;
 };
 
 enum {
@@ -49,10 +52,10 @@ struct luo_ioctl_op {
 static int do_create(struct luo_core *core, struct luo_session *unused,
 		     union luo_ucmd *u, struct luo_call *call)
 {
-	int ret = luo_session_create(core, u->create.name, &call->out_session);
-
 	u->create.fd = -1;	/* the transport installs the real fd */
-	return ret;
+	if (luo_state_sealed(core))
+		return -EBUSY;
+	return luo_session_create(core, u->create.name, &call->out_session);
 }
 
 static int do_retrieve(struct luo_core *core, struct luo_session *unused,
@@ -68,6 +71,8 @@ static int do_retrieve(struct luo_core *core, struct luo_session *unused,
 static int do_preserve(struct luo_core *core, struct luo_session *s,
 		       union luo_ucmd *u, struct luo_call *call)
 {
+	if (luo_state_sealed(core))
+		return -EBUSY;
 	return luo_file_preserve(core, s, call->in_fd, u->preserve.token);
 }
 
@@ -123,10 +128,33 @@ static int do_reboot(struct luo_core *core, struct luo_session *unused,
 static int do_handover(struct luo_core *core, struct luo_session *s,
 		       union luo_ucmd *u, struct luo_call *call)
 {
-	int ret = luo_session_handover(core, s, &u->handover);
+	int ret;
 
+	/* PREPARED seals the outgoing set: no session leaves it either. */
+	if (luo_state_sealed(core))
+		return -EBUSY;
+	ret = luo_session_handover(core, s, &u->handover);
 	call->detach = !ret;
 	return ret;
+}
+
+static int do_get_state(struct luo_core *core, struct luo_session *unused,
+			union luo_ucmd *u, struct luo_call *call)
+{
+	u->get_state.state = luo_state_get(core);
+	return 0;
+}
+
+static int do_set_event(struct luo_core *core, struct luo_session *unused,
+			union luo_ucmd *u, struct luo_call *call)
+{
+	return luo_state_set_event(core, u->set_event.event);
+}
+
+static int do_unpreserve(struct luo_core *core, struct luo_session *s,
+			 union luo_ucmd *u, struct luo_call *call)
+{
+	return luo_state_unpreserve_fd(core, s, &u->unpreserve);
 }
 
 static const struct luo_ioctl_op device_ops[] = {
@@ -141,6 +169,10 @@ static const struct luo_ioctl_op device_ext_ops[LUO_CMD_EXT_COUNT] = {
 	IOCTL_OP(LUO_IOCTL_LIST, struct luo_list, done, 0, do_list),
 	IOCTL_OP(LUO_IOCTL_REBOOT, struct luo_reboot, update_number, 0,
 		 do_reboot),
+	IOCTL_OP(LUO_IOCTL_GET_STATE, struct luo_ioctl_get_state, state, 0,
+		 do_get_state),
+	IOCTL_OP(LUO_IOCTL_SET_EVENT, struct luo_ioctl_set_event, event, 0,
+		 do_set_event),
 };
 
 static const struct luo_ioctl_op session_ops[] = {
@@ -158,6 +190,10 @@ static const struct luo_ioctl_op session_ops[] = {
 
 /* Sparse: a slot without an execute is not a command (EINVAL). */
 static const struct luo_ioctl_op session_ext_ops[] = {
+	[LUO_CMD_SESSION_UNPRESERVE_FD - LUO_CMD_SESSION_EXT_BASE] =
+		IOCTL_OP(LUO_SESSION_UNPRESERVE_FD,
+			 struct luo_session_unpreserve_fd, token, DIR_OUT,
+			 do_unpreserve),
 	[LUO_CMD_HANDOVER - LUO_CMD_SESSION_EXT_BASE] =
 		IOCTL_OP(LUO_IOCTL_HANDOVER, struct luo_session_handover,
 			 flags, DIR_OUT, do_handover),

@@ -21,7 +21,8 @@ static void unfreeze_session(struct luo_session *s)
  * failed
  * @core: the core
  *
- * Sessions newest first, files in preservation order.
+ * Sessions newest first, files in preservation order.  FROZEN becomes
+ * NORMAL (state.c).
  */
 void luo_core_unfreeze(struct luo_core *core)
 {
@@ -29,6 +30,7 @@ void luo_core_unfreeze(struct luo_core *core)
 
 	list_for_each_entry_reverse(s, &core->outgoing, list)
 		unfreeze_session(s);
+	luo_state_thawed(core);
 }
 
 /**
@@ -37,7 +39,8 @@ void luo_core_unfreeze(struct luo_core *core)
  *
  * Sessions in creation order, files in preservation order.  At the first
  * failure the files of the failing session frozen so far are unfrozen
- * (FIFO), then every earlier session, newest first.
+ * (FIFO), then every earlier session, newest first.  From PREPARED the
+ * state becomes FROZEN on success and NORMAL on failure (state.c).
  *
  * Return: 0, or the failing freeze's -errno with nothing left frozen.
  */
@@ -54,6 +57,7 @@ int luo_core_freeze(struct luo_core *core)
 				goto fail;
 		}
 	}
+	luo_state_frozen(core, 0);
 	return 0;
 fail:
 	luo_core_log(core, LUO_LOG_WARNING,
@@ -64,6 +68,7 @@ fail:
 	     &s->list != &core->outgoing;
 	     s = list_entry(s->list.prev, struct luo_session, list))
 		unfreeze_session(s);
+	luo_state_frozen(core, ret);
 	return ret;
 }
 

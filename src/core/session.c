@@ -223,6 +223,7 @@ void luo_core_session_release(struct luo_core *core, struct luo_session *s)
 		luo_core_log(core, LUO_LOG_WARNING,
 			     "session '%s' closed but could not finish: its files stay until the next reboot",
 			     s->name);
+		s->released = true;
 		return;
 	}
 	session_free(core, s);
