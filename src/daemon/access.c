@@ -248,6 +248,20 @@ void access_charge_file(struct access_peer *sess)
 }
 
 /**
+ * access_uncharge_file() - a file was unpreserved through @sess
+ * @sess: the session connection's peer
+ *
+ * Only files charged through this connection are given back.
+ */
+void access_uncharge_file(struct access_peer *sess)
+{
+	if (!sess->user || !sess->files)
+		return;
+	sess->user->files--;
+	sess->files--;
+}
+
+/**
  * access_peer_release() - a connection is gone: end its charges
  * @a: the state
  * @p: its peer

@@ -72,6 +72,7 @@ int access_bind_session(struct access *a, struct access_peer *dev,
 			struct access_peer *sess, bool created,
 			const char *name);
 void access_charge_file(struct access_peer *sess);
+void access_uncharge_file(struct access_peer *sess);
 void access_peer_release(struct access *a, struct access_peer *p);
 
 #endif /* LUOD_ACCESS_H */
