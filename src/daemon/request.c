@@ -142,6 +142,15 @@ static int request_limits(const struct conn *c, const struct msg_req *req)
 	return 0;
 }
 
+/* A session gained or lost a file: its creator's count follows. */
+static void request_charge(struct conn *c, uint32_t cmd)
+{
+	if (_IOC_NR(cmd) == LIVEUPDATE_CMD_SESSION_PRESERVE_FD)
+		access_charge_file(&c->peer);
+	else if (_IOC_NR(cmd) == LUO_CMD_SESSION_UNPRESERVE_FD)
+		access_uncharge_file(&c->peer);
+}
+
 /* A request on a device, control or session connection. */
 static void request_call(struct conn *c, struct msg_req *req)
 {
@@ -165,9 +174,8 @@ static void request_call(struct conn *c, struct msg_req *req)
 	call.extra = t->extra;
 	call.extra_cap = sizeof(t->extra);
 	r = request_run(c, req, &call);
-	if (!r && t->access && c->type == CONN_SESSION &&
-	    _IOC_NR(req->hdr.cmd) == LIVEUPDATE_CMD_SESSION_PRESERVE_FD)
-		access_charge_file(&c->peer);
+	if (!r && t->access && c->type == CONN_SESSION)
+		request_charge(c, req->hdr.cmd);
 	if (req->fd >= 0)
 		close(req->fd);
 	if (r > 0)	/* LUO_CALL_DEFERRED: never asked for by this daemon */
