@@ -9,7 +9,7 @@
  *  - --max-sessions-per-connection, --max-sessions-per-user and
  *    --max-files-per-user: ENOSPC past them; a session and its files count
  *    toward the uid that created it, whoever preserves into it; closing a
- *    session gives its share back.
+ *    session, or UNPRESERVE_FD, gives its share back.
  */
 #include <errno.h>
 #include <grp.h>
@@ -167,6 +167,13 @@ static void test_limits(void)
 	dh_check_eq(preserve(b, 4), 0);
 	dh_check_eq(preserve(b, 5), 0);
 	dh_check_eq(preserve(b, 6), -ENOSPC);
+	/* UNPRESERVE_FD gives one back. */
+	dh_check_eq(luo_ioctl(b, LUO_SESSION_UNPRESERVE_FD,
+			      &(struct luo_session_unpreserve_fd){
+				.size = sizeof(struct luo_session_unpreserve_fd),
+				.token = 4 }), 0);
+	dh_check_eq(preserve(b, 6), 0);
+	dh_check_eq(preserve(b, 7), -ENOSPC);
 	dev = luo_open_at(d.socket, LUO_OPEN_DEVICE);
 	dh_check(dev >= 0);
 	e = luo_create_session(dev, "e");
