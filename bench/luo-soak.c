@@ -380,7 +380,16 @@ client_main(int id, const char *lock_path, int stop_fd, int out_fd)
 	_exit(n == (ssize_t)sizeof(c.st) ? 0 : 2);
 }
 
-/* Forks the clients; each gets the read end of @stop and its own pipe. */
+/**
+ * soak_spawn() - fork the clients
+ * @dr:        the driver; @dr->pids and @dr->out are filled in
+ * @lock_path: the file the clients flock to take turns at the device
+ *
+ * Each client gets the read end of @dr->stop (closed here afterwards) and a
+ * pipe of its own to send its counts back on when it stops.
+ *
+ * Return: 0 or -errno.
+ */
 int soak_spawn(struct driver *dr, const char *lock_path)
 {
 	int i, p[2];
