@@ -32,6 +32,8 @@
  */
 int kvd_buf_put(struct kvd_buf *b, const void *p, size_t n)
 {
+	if (!n)
+		return 0;
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
 		char *q;
@@ -300,7 +302,10 @@ static int do_store(struct cmd *c, const struct store_args *a)
 	return reply(c, "STORED\r\n");
 }
 
-/* Parse a storage line; 0 and @a filled, or 1 for a format error. */
+/*
+ * Parse a storage line: 0 and @a filled; 1 for a format error; 2 for a key
+ * too long, with @a->nbytes the data block to swallow.
+ */
 static int parse_store(struct cmd *c, enum store_op op, struct store_args *a)
 {
 	size_t want = op == OP_CAS ? 6 : 5;
@@ -312,6 +317,12 @@ static int parse_store(struct cmd *c, enum store_op op, struct store_args *a)
 		return 1;
 	a->key = c->tok[1];
 	a->nkey = strlen(a->key);
+	/* A key too long with a usable length: its data block is swallowed. */
+	if (a->nkey > KVD_KEY_MAX && parse_u64(c->tok[4], &nbytes) &&
+	    nbytes <= KVD_VALUE_MAX) {
+		a->nbytes = (uint32_t)nbytes;
+		return 2;
+	}
 	if (a->nkey > KVD_KEY_MAX || !parse_u64(c->tok[2], &flags) ||
 	    flags > UINT32_MAX || !parse_i64(c->tok[3], &a->exptime) ||
 	    !parse_u64(c->tok[4], &nbytes) || nbytes > INT32_MAX - 2)
@@ -508,9 +519,12 @@ static int storage(struct cmd *c, enum store_op op, const char *in,
 		   size_t len, size_t eol, size_t *used)
 {
 	struct store_args a;
+	int bad = parse_store(c, op, &a);
 
-	if (parse_store(c, op, &a)) {
-		*used = eol;
+	if (bad == 2 && len < eol + a.nbytes + 2)
+		return KVD_MORE;
+	if (bad) {
+		*used = eol + (bad == 2 ? a.nbytes + 2 : 0);
 		c->noreply = false;
 		return reply(c, "CLIENT_ERROR bad command line format\r\n");
 	}

@@ -3,6 +3,7 @@
  * kvd's event loop: accept, read, execute, write, with epoll; SIGUSR2 or the
  * control FIFO starts a live update.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -216,11 +218,20 @@ static int setup(struct kvd *k)
 				       &k->ctl_fd) : 0);
 }
 
+/* Tell whoever started us that we serve, and on which port. */
 static void ready(struct kvd *k)
 {
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	char line[16];
+	int n;
+
 	if (k->ready_fd < 0)
 		return;
-	if (write(k->ready_fd, "R", 1) < 0)
+	if (getsockname(k->listen_fd, (struct sockaddr *)&sa, &len))
+		sa.sin_port = 0;
+	n = snprintf(line, sizeof(line), "%u\n", ntohs(sa.sin_port));
+	if (write(k->ready_fd, line, (size_t)n) < 0)
 		kvd_log("ready fd: %m");
 	close(k->ready_fd);
 	k->ready_fd = -1;
