@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * A live update of kvd under clients in the middle of a conversation: one
+ * has sent half a "set", one has answers it has not read yet.  After the
+ * update (to kvd-v2, by SIGUSR2 and then by "kvd upgrade") both carry on
+ * on the same connections, the data is all there, and the daemon holds
+ * nothing once the new image has finished the session.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <luo/libluo.h>
+
+#include "daemon-harness.h"
+#include "kvd-test.h"
+
+static void status(const char *sock, struct luo_status *st)
+{
+	int ctl = luo_open_at(sock, LUO_OPEN_CONTROL);
+
+	dh_check(ctl >= 0);
+	dh_check_eq(luo_status(ctl, st), 0);
+	luo_close(ctl);
+}
+
+/* Ask for the version until @v answers: each ask is a blocking exchange. */
+static void wait_version(int fd, const char *v)
+{
+	char want[32], got[32];
+
+	snprintf(want, sizeof(want), "VERSION %s\r\n", v);
+	for (;;) {
+		size_t n = 0;
+
+		kt_send(fd, "version\r\n");
+		while (n < strlen(want)) {
+			ssize_t r = recv(fd, got + n, strlen(want) - n, 0);
+
+			dh_check(r > 0);
+			n += (size_t)r;
+		}
+		if (!memcmp(got, want, n))
+			return;
+	}
+}
+
+static void upgrade_cmd(const struct kt_kvd *k)
+{
+	const char *bin = getenv("KVD");
+	int st;
+	pid_t pid = fork();
+
+	dh_check(pid >= 0);
+	if (!pid) {
+		execl(bin, bin, "upgrade", "--control", k->ctl, getenv("KVD"),
+		      (char *)NULL);
+		_exit(127);
+	}
+	dh_check_eq(waitpid(pid, &st, 0), pid);
+	dh_check_eq(dh_exit_code(st), 0);
+}
+
+int main(void)
+{
+	struct dh_daemon d;
+	struct luo_status st;
+	struct kt_kvd k;
+	int a, b;
+
+	if (dh_start(&d, NULL))
+		dh_skip("cannot start liveupdated");
+	kt_start(&k, d.socket);
+	a = kt_connect(&k);
+	b = kt_connect(&k);
+	kt_send(a, "set one 7 0 3\r\nuno\r\n");
+	kt_expect(a, "STORED\r\n");
+	kt_send(a, "set two 0 0 3\r\ndo");		/* half a command */
+	kt_send(b, "get one\r\nversion\r\n");		/* answers left unread */
+	kt_expect(b, "VALUE one 7 3\r\nuno\r\nEND\r\n");
+
+	dh_check_eq(kill(k.pid, SIGUSR2), 0);
+	kt_expect(b, "VERSION 1.0\r\n");
+	wait_version(b, "2.0");
+	kt_send(a, "s\r\nget two one\r\nversion\r\n");
+	kt_expect(a, "STORED\r\nVALUE two 0 3\r\ndos\r\n"
+		     "VALUE one 7 3\r\nuno\r\nEND\r\nVERSION 2.0\r\n");
+	status(d.socket, &st);
+	dh_check_eq(st.nr_incoming, 0);
+	dh_check_eq(st.nr_files, 0);
+
+	/* And back to the first binary with the command-line client. */
+	upgrade_cmd(&k);
+	wait_version(b, "1.0");
+	kt_send(b, "get two\r\n");
+	kt_expect(b, "VALUE two 0 3\r\ndos\r\nEND\r\n");
+	close(a);
+	close(b);
+	dh_check_eq(kt_stop(&k), 0);
+	dh_check_eq(dh_stop(&d), 0);
+	dh_cleanup(&d);
+	return DH_PASS;
+}
