@@ -243,10 +243,19 @@ static int test_short_size_einval(void)
 				      -1, &call), -EINVAL);
 		}
 	}
+	/*
+	 * STATUS grew after its first version: its minimum is that first
+	 * version (up to @version), so older callers keep working.
+	 */
 	memset(buf, 0, sizeof(buf));
-	*(uint32_t *)buf = sizeof(struct luo_status) - 1;
+	*(uint32_t *)buf = offsetof(struct luo_status, version) +
+			   LUO_VERSION_LENGTH - 1;
 	CHECK_ERR(dev(fx.core, LUO_IOCTL_STATUS, buf, sizeof(buf), &call),
 		  -EINVAL);
+	*(uint32_t *)buf += 1;
+	CHECK_ERR(dev(fx.core, LUO_IOCTL_STATUS, buf, sizeof(buf), &call), 0);
+	CHECK_EQ(call.copy_len, offsetof(struct luo_status, version) +
+				LUO_VERSION_LENGTH);
 	luo_core_counts(fx.core, &n, NULL, NULL);
 	CHECK_EQ(n, 1);
 	CHECK_EQ(fx.th.calls[TC_CAN_FINISH], 0);
