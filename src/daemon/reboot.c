@@ -29,6 +29,7 @@
 
 #include "daemon.h"
 #include "keeper.h"
+#include "killpoint.h"
 #include "log.h"
 #include "luo_core.h"
 #include "transport.h"
@@ -169,6 +170,7 @@ static int reboot_exec(struct luod *d, int exec_fd, uint64_t start,
 	mfd = reboot_write_handover(d, &info);
 	if (mfd < 0)
 		return mfd;
+	killpoint(d, "written");
 	*why = "cannot make the fds cross the exec";
 	r = reboot_cloexec(d, &info, mfd, false);
 	if (!r) {
@@ -176,6 +178,7 @@ static int reboot_exec(struct luod *d, int exec_fd, uint64_t start,
 		r = reboot_keeper(d, mfd, &k);
 	}
 	if (!r) {
+		killpoint(d, "keeper");
 		*why = "cannot execute the new image";
 		r = reboot_execveat(d, target, mfd, &k, exec_fd,
 				    info.update_number);
@@ -218,6 +221,8 @@ int reboot_run(struct luod *d, struct luo_reboot *arg, int exec_fd)
 		return -EBUSY;
 	d->rebooting = true;
 	r = luo_core_freeze(d->core);
+	if (!r)
+		killpoint(d, "frozen");
 	if (r) {
 		log_warn("reboot: freeze failed: %s; nothing changed",
 			 strerror(-r));
@@ -430,7 +435,10 @@ int reboot_takeover(struct luod *d)
 	int r;
 
 	d->failed_reboots = d->opt.rb.failed_reboots;
+	killpoint(d, "takeover");
 	r = reboot_read(d, &info, why, sizeof(why));
+	if (!r)
+		killpoint(d, "validated");
 	if (r) {
 		snprintf(msg, sizeof(msg), "handover invalid: %s", why);
 		reboot_refuse(d, -EPROTO, msg);
@@ -444,6 +452,7 @@ int reboot_takeover(struct luod *d)
 		reboot_refuse(d, -EPROTO, why);
 		return r;
 	}
+	killpoint(d, "adopted");
 	reboot_confirm(d, &info);
 	return 0;
 }

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A testing aid: die by SIGKILL at a named step of REBOOT. */
+#ifndef LUOD_KILLPOINT_H
+#define LUOD_KILLPOINT_H
+
+struct luod;
+
+void killpoint(const struct luod *d, const char *step);
+
+#endif /* LUOD_KILLPOINT_H */
