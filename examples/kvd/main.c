@@ -4,11 +4,13 @@
  *
  *   kvd [--port N] [--bind ADDR] [--memory MIB] [--session NAME]
  *       [--socket PATH] [--exec PATH] [--handoff luo|unix]
- *       [--control FIFO] [--ready-fd FD]
+ *       [--control FIFO] [--ready-fd FD] [--save FILE] [--load FILE]
  *   kvd upgrade [--control FIFO] [NEW_BINARY]
  *
  * SIGUSR2, or "kvd upgrade", hands the dataset and every connection to a
  * new image of NEW_BINARY (default: the --exec path, else this binary).
+ * --save and --load are the cold restart instead: the dataset goes to FILE
+ * when kvd stops, and a kvd started with --load FILE begins with it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,6 +28,7 @@
 #include <unistd.h>
 
 #include "kvd.h"
+#include "persist.h"
 
 #ifndef KVD_VERSION
 #define KVD_VERSION "1.0"
@@ -37,6 +40,8 @@ struct opts {
 	uint64_t memory_mib;
 	const char *control;
 	const char *takeover;
+	const char *save;
+	const char *load;
 };
 
 static void usage(void)
@@ -44,7 +49,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: kvd [--port N] [--bind ADDR] [--memory MIB] [--session NAME]\n"
 		"           [--socket PATH] [--exec PATH] [--handoff luo|unix]\n"
-		"           [--control FIFO] [--ready-fd FD]\n"
+		"           [--control FIFO] [--ready-fd FD] [--save FILE] [--load FILE]\n"
 		"       kvd upgrade [--control FIFO] [NEW_BINARY]\n");
 	exit(2);
 }
@@ -98,6 +103,7 @@ static int parse(int argc, char **argv, struct kvd *k, struct opts *o)
 		{ "socket", 1, NULL, 'S' }, { "exec", 1, NULL, 'e' },
 		{ "handoff", 1, NULL, 'H' }, { "control", 1, NULL, 'c' },
 		{ "ready-fd", 1, NULL, 'r' }, { "takeover", 1, NULL, 't' },
+		{ "save", 1, NULL, 'W' }, { "load", 1, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -115,6 +121,8 @@ static int parse(int argc, char **argv, struct kvd *k, struct opts *o)
 		case 'c': o->control = optarg; break;
 		case 'r': k->ready_fd = atoi(optarg); break;
 		case 't': o->takeover = optarg; break;
+		case 'W': o->save = optarg; break;
+		case 'L': o->load = optarg; break;
 		default: usage();
 		}
 	}
@@ -151,11 +159,13 @@ static int upgrade_cmd(int argc, char **argv)
 
 static int start_fresh(struct kvd *k, const struct opts *o)
 {
-	int ret = kvd_store_create(&k->store, o->memory_mib << 20);
+	int ret = o->load ? kvd_store_load(&k->store, o->load) :
+			    kvd_store_create(&k->store, o->memory_mib << 20);
 
 	if (ret)
 		return ret;
-	k->store.hdr->started = time(NULL);
+	if (!o->load)
+		k->store.hdr->started = time(NULL);
 	k->listen_fd = listen_tcp(o->bind, o->port);
 	return k->listen_fd < 0 ? k->listen_fd : 0;
 }
@@ -200,11 +210,14 @@ int main(int argc, char **argv)
 	if (!ret) {
 		if (!o.takeover)
 			kvd_log("kvd %s serving on %s:%d, %llu MiB", KVD_VERSION,
-				o.bind, o.port, (unsigned long long)o.memory_mib);
+				o.bind, o.port,
+				(unsigned long long)(k.store.hdr->size >> 20));
 		else
 			kvd_log("kvd %s took over", KVD_VERSION);
 		ret = kvd_serve(&k);
 	}
+	if (!ret && o.save)
+		ret = kvd_store_save(&k.store, o.save);
 	if (ret)
 		kvd_log("fatal: %s", strerror(-ret));
 	shutdown_all(&k);
