@@ -659,11 +659,17 @@ LUO_EXPORT int luo_session_handover(int sfd, uint32_t flags)
  */
 LUO_EXPORT int luo_status(int fd, struct luo_status *st)
 {
+	int ret;
+
 	if (!st)
 		return -EINVAL;
 	memset(st, 0, sizeof(*st));
 	st->size = sizeof(*st);
-	return luo_ioctl(fd, LUO_IOCTL_STATUS, st);
+	ret = luo_ioctl(fd, LUO_IOCTL_STATUS, st);
+	/* The strings come from the daemon: never hand one out unterminated. */
+	st->version[sizeof(st->version) - 1] = '\0';
+	st->last_reboot_failure[sizeof(st->last_reboot_failure) - 1] = '\0';
+	return ret;
 }
 
 /**
