@@ -183,8 +183,11 @@ static ssize_t luo_recv(int fd, void *buf, size_t size, int *rfd)
 			return -ENODEV;
 		return -errno;
 	}
-	if (n == 0 && !(msg.msg_flags & MSG_CTRUNC))
+	if (n == 0 && !(msg.msg_flags & MSG_CTRUNC)) {
+		/* An empty message can still carry fds. */
+		luo_close_fds(&msg);
 		return -ENODEV;
+	}
 
 	if (msg.msg_flags & MSG_CTRUNC) {
 		luo_close_fds(&msg);
