@@ -295,6 +295,9 @@ static int luo_xfer_ioctl(int fd, unsigned long request, void *arg,
 	}
 	if (x->returns_fd && !rep->result && rep->len >= 8 && rfd < 0)
 		goto bad;
+	/* A copy-back ending inside the fd field would hand out garbage. */
+	if (x->returns_fd && rep->len > 4 && rep->len < 8)
+		goto bad;
 
 	memcpy(arg, rep + 1, rep->len);
 	if (rfd >= 0) {
@@ -527,7 +530,10 @@ static int luo_session_open(int devfd, unsigned long request, const char *name)
 	memcpy(arg.name, name, strnlen(name, sizeof(arg.name)));
 	arg.fd = -1;
 	ret = luo_ioctl(devfd, request, &arg);
-	return ret ? ret : arg.fd;
+	if (ret)
+		return ret;
+	/* Success without a session fd is a broken daemon, not -EPERM. */
+	return arg.fd >= 0 ? arg.fd : -EPROTO;
 }
 
 /**
