@@ -9,9 +9,17 @@
 #include "handlers.h"
 #include "luo_handler.h"
 
-/* Built-in handlers, in registration order (can_preserve is tried in it). */
+/*
+ * Built-in handlers, in registration order (can_preserve is tried in it):
+ * memfd before file, which would take unlinked tmpfs files too; file last,
+ * as its refuse_reason explains what nobody takes.
+ */
 static struct luo_file_handler *(*const builtin_handlers[])(void) = {
 	luo_memfd_handler,
+	luo_socket_handler,
+	luo_pipe_handler,
+	luo_eventfd_handler,
+	luo_file_handler,
 };
 
 #define NR_BUILTIN_HANDLERS \
@@ -21,9 +29,9 @@ static struct luo_file_handler *(*const builtin_handlers[])(void) = {
  * luo_register_builtin_handlers() - register every built-in file handler
  * @core: the core to register them with
  *
- * Registers, in order, the static handler objects (today only memfd,
- * luo_memfd_handler()).  Those objects can belong to one core at a time.
- * On failure the handlers registered by this call are unregistered again.
+ * Registers, in order, the static handler objects: memfd-v2, socket-v1,
+ * pipe-v1, eventfd-v1, file-v1.  Those objects can belong to one core at a
+ * time.  On failure the handlers registered by this call are unregistered again.
  *
  * Return: 0, or the negative errno of luo_register_file_handler().
  */

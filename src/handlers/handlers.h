@@ -15,6 +15,12 @@ struct luo_core;
 /* Compatible string of the memfd handler, as written to the handover. */
 #define LUO_MEMFD_COMPATIBLE	"memfd-v2"
 
+/* Handlers beyond the kernel (DESIGN.md section 5), and theirs. */
+#define LUO_SOCKET_COMPATIBLE	"socket-v1"
+#define LUO_PIPE_COMPATIBLE	"pipe-v1"
+#define LUO_EVENTFD_COMPATIBLE	"eventfd-v1"
+#define LUO_FILE_COMPATIBLE	"file-v1"
+
 /* The fault-injecting handler and its FLB (fault.c): a testing aid. */
 #define LUO_FAULT_COMPATIBLE		"fault-v1"
 #define LUO_FAULT_FLB_COMPATIBLE	"fault-flb-v1"
@@ -23,6 +29,10 @@ struct luo_fault;
 
 struct luo_file_handler *luo_memfd_handler(void);
 void luo_memfd_handler_init(struct luo_file_handler *h);
+struct luo_file_handler *luo_socket_handler(void);
+struct luo_file_handler *luo_pipe_handler(void);
+struct luo_file_handler *luo_eventfd_handler(void);
+struct luo_file_handler *luo_file_handler(void);
 
 int luo_register_builtin_handlers(struct luo_core *core);
 void luo_unregister_builtin_handlers(struct luo_core *core);
