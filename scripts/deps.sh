@@ -3,6 +3,8 @@
 set -eu
 pkgs="gcc meson ninja-build pkg-config libfdt-dev libjson-c-dev zlib1g-dev
       valgrind groff-base python3"
+# The fuzz targets (fuzz/README.md): clang, and libclang_rt.fuzzer.
+pkgs="$pkgs clang-14 libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
