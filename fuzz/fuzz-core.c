@@ -89,6 +89,13 @@ static void pool_init(void)
 	pool_add(8, open(path, O_PATH | O_CLOEXEC), M_OPATH, 7);
 }
 
+/**
+ * LLVMFuzzerInitialize() - libFuzzer's set-up: make the pool of fds the programs attach
+ * @argc: unused
+ * @argv: unused
+ *
+ * Return: 0.
+ */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	pool_init();
@@ -558,6 +565,13 @@ static void run_op(struct run *r)
 	}
 }
 
+/**
+ * LLVMFuzzerTestOneInput() - libFuzzer's entry: run one program on a fresh core, checking every step
+ * @data: the input
+ * @size: its length
+ *
+ * Return: 0; a failed check aborts.
+ */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct run r = { .in = { data, size } };

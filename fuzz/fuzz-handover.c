@@ -44,6 +44,13 @@ struct run {
 	int backup[WATCH_FDS];
 };
 
+/**
+ * LLVMFuzzerInitialize() - libFuzzer's set-up: open the pool fds at the numbers handovers name
+ * @argc: unused
+ * @argv: unused
+ *
+ * Return: 0.
+ */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	ho_pool_init();
@@ -229,6 +236,13 @@ static uint8_t *make_blob(const uint8_t *data, size_t size, size_t *len)
 	return blob;
 }
 
+/**
+ * LLVMFuzzerTestOneInput() - libFuzzer's entry: read one handover into a fresh core
+ * @data: the input
+ * @size: its length
+ *
+ * Return: 0; a failed check aborts.
+ */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct run r;

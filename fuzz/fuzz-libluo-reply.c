@@ -41,6 +41,13 @@ static const uint32_t cmds[] = {
 
 static const uint32_t sizes[] = { 4, 8, 16, 72, 80, 4096, 5000, 0 };
 
+/**
+ * LLVMFuzzerInitialize() - libFuzzer's set-up: nothing to prepare
+ * @argc: unused
+ * @argv: unused
+ *
+ * Return: 0.
+ */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	return 0;
@@ -171,6 +178,13 @@ static void call_one(int sock, enum call c, uint8_t b)
 	FZ_CHECK(ret <= 0 && ret >= -4095, "call %d: %d", c, ret);
 }
 
+/**
+ * LLVMFuzzerTestOneInput() - libFuzzer's entry: answer one libluo call with the input's replies
+ * @data: the input
+ * @size: its length
+ *
+ * Return: 0; a failed check aborts.
+ */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz_in in = { data, size };

@@ -37,6 +37,13 @@
 
 #define MAX_FDS		3
 
+/**
+ * LLVMFuzzerInitialize() - libFuzzer's set-up: nothing to prepare
+ * @argc: unused
+ * @argv: unused
+ *
+ * Return: 0.
+ */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	return 0;
@@ -137,6 +144,13 @@ static void check_frame(const struct msg_req *req, int ret, int want,
 		 req->fd);
 }
 
+/**
+ * LLVMFuzzerTestOneInput() - libFuzzer's entry: decode one received message
+ * @data: the input
+ * @size: its length
+ *
+ * Return: 0; a failed check aborts.
+ */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct msg_req req;
