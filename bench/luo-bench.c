@@ -3,7 +3,8 @@
  * luo-bench: what a live update costs.
  *
  *  1. reboot time against the number of preserved files (1, 100, 10,000);
- *  2. reboot time against preserved bytes (1 MiB, 1 GiB, 8 GiB);
+ *  2. reboot time against preserved bytes (1 MiB, 1 GiB, 8 GiB), in real
+ *     pages (fallocate), all three held at once (9 GiB of memory);
  *  3. the round trip of a session ioctl against a bare SOCK_SEQPACKET
  *     request and reply carrying one fd, with both ends on one CPU and on
  *     two.
@@ -128,79 +129,91 @@ static void reboot_once(double *client_ms, double *daemon_ms)
 	luo_close(ctl);
 }
 
-/*
- * Preserve @nfiles memfds holding @bytes in all, in one session, then
- * reboot REBOOT_RUNS times.  After each reboot the session is incoming;
- * it is moved back to outgoing by retrieving, re-preserving into a new
- * session and finishing, which is not timed.
- */
-static void bench_reboot(int nfiles, size_t bytes, double *client, double *daemon)
-{
-	double c[REBOOT_RUNS], d[REBOOT_RUNS];
-	int dev, sfd, *fds = calloc((size_t)nfiles, sizeof(int));
-	char name[32];
+/* One configuration of the reboot benchmark: its memfds and its figures. */
+struct reboot_case {
+	const char *label;
+	int nfiles;
+	size_t bytes;
+	int *fds;
+	double client[REBOOT_RUNS];
+	double daemon[REBOOT_RUNS];
+};
 
-	if (!fds)
+static void case_setup(struct reboot_case *rc)
+{
+	size_t sz = rc->bytes / (size_t)rc->nfiles;
+
+	rc->fds = calloc((size_t)rc->nfiles, sizeof(int));
+	if (!rc->fds)
 		fatal("calloc", ENOMEM);
+	for (int i = 0; i < rc->nfiles; i++) {
+		rc->fds[i] = memfd_create("bench", MFD_CLOEXEC);
+		if (rc->fds[i] < 0)
+			fatal("memfd_create", errno);
+		/* Real pages, not a hole: fallocate allocates every one. */
+		if (sz && fallocate(rc->fds[i], 0, 0, (off_t)sz))
+			fatal("fallocate", errno);
+	}
+}
+
+/*
+ * One round of one case: preserve its memfds in a fresh session, reboot
+ * (timed), then retrieve and finish the session so that the same memfds
+ * can be preserved again in the next round (untimed).
+ */
+static void case_round(struct reboot_case *rc, int round, double *c, double *d)
+{
+	char name[48];
+	int dev, sfd, in, ret;
+
+	snprintf(name, sizeof(name), "%s-%d", rc->label, round);
 	dev = luo_open_at(sock_path, LUO_OPEN_DEVICE);
-	if (dev < 0)
-		fatal("open", dev);
-	sfd = luo_create_session(dev, "bench-0");
+	sfd = dev < 0 ? dev : luo_create_session(dev, name);
 	if (sfd < 0)
 		fatal("create", sfd);
-	for (int i = 0; i < nfiles; i++) {
-		int m = memfd_create("bench", MFD_CLOEXEC);
-		size_t sz = bytes / (size_t)nfiles;
-
-		if (m < 0)
-			fatal("memfd_create", errno);
-		if (sz && fallocate(m, 0, 0, (off_t)sz))
-			fatal("fallocate", errno);
-		int ret = luo_session_preserve_fd(sfd, m, (uint64_t)i);
-
+	luo_close(dev);
+	for (int i = 0; i < rc->nfiles; i++) {
+		ret = luo_session_preserve_fd(sfd, rc->fds[i], (uint64_t)i);
 		if (ret)
 			fatal("preserve", ret);
-		fds[i] = m;	/* kept: re-preserved after each reboot */
 	}
-	luo_close(dev);
-	/* Run 0 warms the page cache and allocator up; it is not counted. */
-	for (int r = -1; r < REBOOT_RUNS; r++) {
-		double cw, dw;
-
-		reboot_once(r < 0 ? &cw : &c[r], r < 0 ? &dw : &d[r]);
-		luo_close(sfd);
-		dev = luo_open_at(sock_path, LUO_OPEN_DEVICE);
-		if (dev < 0)
-			fatal("reopen", dev);
-		snprintf(name, sizeof(name), "bench-%d", r + 2);
-		sfd = luo_create_session(dev, name);
-		if (sfd < 0)
-			fatal("create", sfd);
-		/* The incoming copy must be finished before the same memfds
-		 * can be preserved again (EBUSY otherwise). */
-		snprintf(name, sizeof(name), "bench-%d", r + 1);
-		int in = luo_retrieve_session(dev, name);
-
-		if (in < 0)
-			fatal("retrieve session", in);
-		int ret = luo_session_finish(in);
-
-		if (ret)
-			fatal("finish", ret);
-		luo_close(in);
-		for (int i = 0; i < nfiles; i++) {
-			ret = luo_session_preserve_fd(sfd, fds[i], (uint64_t)i);
-			if (ret)
-				fatal("re-preserve", ret);
-		}
-		luo_close(dev);
-	}
+	reboot_once(c, d);
 	luo_close(sfd);
-	for (int i = 0; i < nfiles; i++)
-		close(fds[i]);
-	free(fds);
-	*client = median(c, REBOOT_RUNS);
-	*daemon = median(d, REBOOT_RUNS);
+	dev = luo_open_at(sock_path, LUO_OPEN_DEVICE);
+	in = dev < 0 ? dev : luo_retrieve_session(dev, name);
+	if (in < 0)
+		fatal("retrieve session", in);
+	ret = luo_session_finish(in);
+	if (ret)
+		fatal("finish", ret);
+	luo_close(in);
+	luo_close(dev);
+}
+
+/*
+ * Every case once per round, rounds repeated: slow drifts of the machine
+ * hit all cases alike, so their medians compare.  Round -1 warms up.
+ */
+static void bench_reboots(struct reboot_case *cases, int n)
+{
+	for (int i = 0; i < n; i++)
+		case_setup(&cases[i]);
+	for (int r = -1; r < REBOOT_RUNS; r++) {
+		for (int i = 0; i < n; i++) {
+			double cw, dw;
+
+			case_round(&cases[i], r + 1, r < 0 ? &cw : &cases[i].client[r],
+				   r < 0 ? &dw : &cases[i].daemon[r]);
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		printf("%-34s %14.3f %14.3f\n", cases[i].label,
+		       median(cases[i].client, REBOOT_RUNS),
+		       median(cases[i].daemon, REBOOT_RUNS));
+		for (int f = 0; f < cases[i].nfiles; f++)
+			close(cases[i].fds[f]);
+		free(cases[i].fds);
+	}
 }
 
 /* ---- round trips ------------------------------------------------------ */
@@ -378,9 +391,17 @@ static void describe_machine(void)
 int main(int argc, char **argv)
 {
 	const char *daemon_path = argc > 1 ? argv[1] : getenv("LIVEUPDATED");
-	static const int nfiles[] = { 1, 100, 10000 };
-	static const size_t sizes[] = { 1ul << 20, 1ul << 30, 8ul << 30 };
-	double c, d, bare_same, bare_cross, luo_same, luo_cross, gn_same, gn_cross;
+	struct reboot_case by_files[] = {
+		{ .label = "1 file", .nfiles = 1 },
+		{ .label = "100 files", .nfiles = 100 },
+		{ .label = "10,000 files", .nfiles = 10000 },
+	};
+	struct reboot_case by_bytes[] = {
+		{ .label = "1 memfd of 1 MiB", .nfiles = 1, .bytes = 1ul << 20 },
+		{ .label = "1 memfd of 1 GiB", .nfiles = 1, .bytes = 1ul << 30 },
+		{ .label = "1 memfd of 8 GiB", .nfiles = 1, .bytes = 8ul << 30 },
+	};
+	double bare_same, bare_cross, luo_same, luo_cross, gn_same, gn_cross;
 	pid_t daemon;
 	int sfd, status;
 
@@ -399,19 +420,8 @@ int main(int argc, char **argv)
 	printf("medians of %d reboots; round trips averaged over %d calls\n\n",
 	       REBOOT_RUNS, RTT_ROUNDS);
 	printf("%-34s %14s %14s\n", "reboot", "client ms", "daemon ms");
-	for (size_t i = 0; i < sizeof(nfiles) / sizeof(nfiles[0]); i++) {
-		bench_reboot(nfiles[i], 0, &c, &d);
-		printf("%-34s %14.3f %14.3f\n",
-		       nfiles[i] == 1 ? "1 file" : nfiles[i] == 100 ?
-		       "100 files" : "10,000 files", c, d);
-	}
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		char label[64];
-
-		bench_reboot(1, sizes[i], &c, &d);
-		snprintf(label, sizeof(label), "1 memfd of %zu MiB", sizes[i] >> 20);
-		printf("%-34s %14.3f %14.3f\n", label, c, d);
-	}
+	bench_reboots(by_files, 3);
+	bench_reboots(by_bytes, 3);
 
 	sfd = rtt_session();
 	bare_same = bare_rtt(0, 0);
