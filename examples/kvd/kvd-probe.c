@@ -31,7 +31,7 @@
 #define PATTERN		8192
 #define SIZE_MAX_VAL	(1u << 20)
 #define BATCH		256
-#define TOP_GAPS	5
+#define TOP_GAPS	256
 
 /**
  * struct probe - what every subcommand shares
