@@ -270,7 +270,7 @@ static int verdict(const struct soak_stats *s, const struct usage *a,
 		  b->rss_kb <= a->rss_kb + SOAK_RSS_SLACK_KB && !b->files;
 
 	printf("fds: %d -> %d (no growth allowed); VmRSS: %ld -> %ld kB "
-	       "(%d kB tolerated)\n", a->fds, b->fds, a->rss_kb, b->rss_kb,
+	       "(growth of up to %d kB tolerated)\n", a->fds, b->fds, a->rss_kb, b->rss_kb,
 	       SOAK_RSS_SLACK_KB);
 	printf("RESULT: %s\n", ok ? "PASS" : "FAIL");
 	return ok ? 0 : 1;
