@@ -486,6 +486,13 @@ static int check_blob(struct reader *r, const void *blob, size_t len)
 	if (crc32(0, (const Bytef *)(hdr + 1), hdr->size) != hdr->crc)
 		return fail(r, "checksum mismatch");
 	r->fdt = hdr + 1;
+	/*
+	 * libfdt 1.6.1's fdt_check_full() dereferences NULL on a tree older
+	 * than version 16 (fdt_get_name() of its root fails); fdt_create()
+	 * writes version 17, so anything older is refused first.
+	 */
+	if (hdr->size < sizeof(struct fdt_header) || fdt_version(r->fdt) < 16)
+		return fail(r, "malformed tree: not an FDT of version 16 or later");
 	err = fdt_check_full(r->fdt, hdr->size);
 	if (err)
 		return fail(r, "malformed tree: %s", fdt_strerror(err));
