@@ -91,7 +91,9 @@ int ho_for_each_record(uint8_t *blob, size_t len,
 	if (len < HO_HDR_SIZE)
 		return -1;
 	memcpy(&size, blob + 12, sizeof(size));
-	if (size > len - HO_HDR_SIZE || fdt_check_full(tree, size))
+	/* As the reader: libfdt 1.6.1 crashes on trees older than 16. */
+	if (size > len - HO_HDR_SIZE || size < sizeof(struct fdt_header) ||
+	    fdt_version(tree) < 16 || fdt_check_full(tree, size))
 		return -1;
 	node = fdt_subnode_offset(tree, 0, "sessions");
 	if (node < 0)
