@@ -1,7 +1,8 @@
 #!/bin/sh
 # The whole test suite, as CI runs it: install what it needs, build under
 # AddressSanitizer and UndefinedBehaviorSanitizer and run every test, then
-# run the daemon and library tests again under valgrind.  Ends with the line
+# run the daemon and library tests again under valgrind, then run each fuzz
+# target briefly in a clang build.  Ends with the line
 # "N passed, M failed" and a non-zero exit if anything failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -27,7 +28,18 @@ meson test -C "$san" --print-errorlogs --num-processes 2 || ok=1
 meson test -C "$vg" --setup valgrind --suite lib --suite daemon \
 	--print-errorlogs --num-processes 2 || ok=1
 
+# ---- fuzzing (fuzz/README.md) ---------------------------------------------
+# A clang build of the fuzz targets alone (scripts/fuzz.sh sets it up):
+# each target runs briefly from its seed corpus (fuzz/meson.build says how
+# long), as a test of suite 'fuzz', so that it counts below.  The gcc build
+# above replays the same corpora once.
+fz=build-fuzz
+LUO_FUZZ_BUILD=$fz sh scripts/fuzz.sh || exit 1
+meson test -C "$fz" --no-rebuild --suite fuzz --print-errorlogs \
+	--num-processes 2 || ok=1
+
 python3 scripts/summarize-tests.py \
 	"$san/meson-logs/testlog.json" \
-	"$vg/meson-logs/testlog-valgrind.json" || ok=1
+	"$vg/meson-logs/testlog-valgrind.json" \
+	"$fz/meson-logs/testlog.json" || ok=1
 exit $ok
