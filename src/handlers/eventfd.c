@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "fdinfo.h"
+#include "common.h"
 #include "handlers.h"
 #include "luo_handler.h"
 
@@ -135,11 +136,6 @@ static int eventfd_preserve(struct luo_file_op_args *args)
 	return 0;
 }
 
-/* unpreserve: nothing to release; the core closes its duplicate. */
-static void eventfd_unpreserve(struct luo_file_op_args *args)
-{
-}
-
 /*
  * freeze: records the flags and counter again (O_NONBLOCK may have been
  * changed with F_SETFL since preserve).  @data is left as it was unless
@@ -170,7 +166,7 @@ static int eventfd_freeze(struct luo_file_op_args *args)
 static int eventfd_retrieve(struct luo_file_op_args *args)
 {
 	struct eventfd_luo_ser rec, now;
-	int err, nfd;
+	int err;
 
 	args->retrieved_fd = -1;
 	err = eventfd_ser_load(args, &rec);
@@ -183,25 +179,16 @@ static int eventfd_retrieve(struct luo_file_op_args *args)
 		return err;
 	if (now.id != rec.id || now.flags != rec.flags)
 		return -EINVAL;
-	nfd = fcntl(args->fd, F_DUPFD_CLOEXEC, 0);
-	if (nfd < 0)
-		return -errno;
-	args->retrieved_fd = nfd;
-	return 0;
-}
-
-/* finish: nothing to release; the core closes @fd and @retrieved_fd. */
-static void eventfd_finish(struct luo_file_op_args *args)
-{
+	return luo_handler_retrieve_same(args);
 }
 
 static const struct luo_file_handler_ops eventfd_ops = {
 	.can_preserve = eventfd_can_preserve,
 	.preserve = eventfd_preserve,
-	.unpreserve = eventfd_unpreserve,
+	.unpreserve = luo_handler_release_nothing,
 	.freeze = eventfd_freeze,
 	.retrieve = eventfd_retrieve,
-	.finish = eventfd_finish,
+	.finish = luo_handler_release_nothing,
 };
 
 static struct luo_file_handler eventfd_handler = {

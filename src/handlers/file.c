@@ -32,6 +32,7 @@
 
 #include <linux/magic.h>
 
+#include "common.h"
 #include "handlers.h"
 #include "luo_handler.h"
 #include "refuse.h"
@@ -159,11 +160,6 @@ static int file_preserve(struct luo_file_op_args *args)
 	return 0;
 }
 
-/* unpreserve: nothing to release; the core closes its duplicate. */
-static void file_unpreserve(struct luo_file_op_args *args)
-{
-}
-
 /* freeze: records position and flags again; @data unchanged on failure. */
 static int file_freeze(struct luo_file_op_args *args)
 {
@@ -219,11 +215,6 @@ err_close:
 	return err;
 }
 
-/* finish: nothing to release; the core closes @fd and @retrieved_fd. */
-static void file_finish(struct luo_file_op_args *args)
-{
-}
-
 /*
  * refuse_reason: file-v1 is registered last, so it explains every refusal
  * that no more specific handler explained (refuse.c).
@@ -236,10 +227,10 @@ static const char *file_refuse_reason(struct luo_file_handler *h, int fd)
 static const struct luo_file_handler_ops file_ops = {
 	.can_preserve = file_can_preserve,
 	.preserve = file_preserve,
-	.unpreserve = file_unpreserve,
+	.unpreserve = luo_handler_release_nothing,
 	.freeze = file_freeze,
 	.retrieve = file_retrieve,
-	.finish = file_finish,
+	.finish = luo_handler_release_nothing,
 	.refuse_reason = file_refuse_reason,
 };
 

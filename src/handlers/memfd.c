@@ -35,6 +35,7 @@
 
 #include <linux/magic.h>
 
+#include "common.h"
 #include "handlers.h"
 #include "luo_handler.h"
 
@@ -222,11 +223,6 @@ static int memfd_preserve(struct luo_file_op_args *args)
 	return 0;
 }
 
-/* unpreserve: nothing to release; the core closes its duplicate. */
-static void memfd_unpreserve(struct luo_file_op_args *args)
-{
-}
-
 /*
  * freeze: records position and size again.  The kernel only records the
  * position here because it locked the size at preserve; that is not
@@ -317,11 +313,6 @@ err_close:
 	return err;
 }
 
-/* finish: nothing to release; the core closes @fd and @retrieved_fd. */
-static void memfd_finish(struct luo_file_op_args *args)
-{
-}
-
 /* get_id: the inode, so two descriptions of one memfd are one file. */
 static int memfd_get_id(struct luo_file_handler *h, int fd,
 			struct luo_file_id *id)
@@ -338,10 +329,10 @@ static int memfd_get_id(struct luo_file_handler *h, int fd,
 static const struct luo_file_handler_ops memfd_ops = {
 	.can_preserve = memfd_can_preserve,
 	.preserve = memfd_preserve,
-	.unpreserve = memfd_unpreserve,
+	.unpreserve = luo_handler_release_nothing,
 	.freeze = memfd_freeze,
 	.retrieve = memfd_retrieve,
-	.finish = memfd_finish,
+	.finish = luo_handler_release_nothing,
 	.get_id = memfd_get_id,
 };
 

@@ -29,6 +29,7 @@
 
 #include <linux/magic.h>
 
+#include "common.h"
 #include "handlers.h"
 #include "luo_handler.h"
 
@@ -130,11 +131,6 @@ static int pipe_preserve(struct luo_file_op_args *args)
 	return 0;
 }
 
-/* unpreserve: nothing to release; the core closes its duplicate. */
-static void pipe_unpreserve(struct luo_file_op_args *args)
-{
-}
-
 /* freeze: records O_NONBLOCK again; the rest cannot change. */
 static int pipe_freeze(struct luo_file_op_args *args)
 {
@@ -162,7 +158,7 @@ static int pipe_freeze(struct luo_file_op_args *args)
 static int pipe_retrieve(struct luo_file_op_args *args)
 {
 	struct pipe_luo_ser rec, now;
-	int err, nfd;
+	int err;
 
 	args->retrieved_fd = -1;
 	err = pipe_ser_load(args, &rec);
@@ -175,25 +171,16 @@ static int pipe_retrieve(struct luo_file_op_args *args)
 	    now.accmode != rec.accmode ||
 	    (now.flags & PIPE_LUO_FIFO) != (rec.flags & PIPE_LUO_FIFO))
 		return -EINVAL;
-	nfd = fcntl(args->fd, F_DUPFD_CLOEXEC, 0);
-	if (nfd < 0)
-		return -errno;
-	args->retrieved_fd = nfd;
-	return 0;
-}
-
-/* finish: nothing to release; the core closes @fd and @retrieved_fd. */
-static void pipe_finish(struct luo_file_op_args *args)
-{
+	return luo_handler_retrieve_same(args);
 }
 
 static const struct luo_file_handler_ops pipe_ops = {
 	.can_preserve = pipe_can_preserve,
 	.preserve = pipe_preserve,
-	.unpreserve = pipe_unpreserve,
+	.unpreserve = luo_handler_release_nothing,
 	.freeze = pipe_freeze,
 	.retrieve = pipe_retrieve,
-	.finish = pipe_finish,
+	.finish = luo_handler_release_nothing,
 };
 
 static struct luo_file_handler pipe_handler = {

@@ -34,6 +34,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "handlers.h"
 #include "luo_handler.h"
 
@@ -245,11 +246,6 @@ static int socket_preserve(struct luo_file_op_args *args)
 	return 0;
 }
 
-/* unpreserve: nothing to release; the core closes its duplicate. */
-static void socket_unpreserve(struct luo_file_op_args *args)
-{
-}
-
 /*
  * freeze: records listening state and local address again: the owner may
  * have bound, connected or started listening since preserve.  @data is left
@@ -318,7 +314,7 @@ static bool socket_matches(const struct socket_luo_ser *rec,
 static int socket_retrieve(struct luo_file_op_args *args)
 {
 	struct socket_luo_ser rec, now;
-	int err, nfd;
+	int err;
 
 	args->retrieved_fd = -1;
 	err = socket_ser_load(args, &rec);
@@ -329,16 +325,7 @@ static int socket_retrieve(struct luo_file_op_args *args)
 		return err == -ENOTSOCK ? -EINVAL : err;
 	if (!socket_matches(&rec, &now))
 		return -EINVAL;
-	nfd = fcntl(args->fd, F_DUPFD_CLOEXEC, 0);
-	if (nfd < 0)
-		return -errno;
-	args->retrieved_fd = nfd;
-	return 0;
-}
-
-/* finish: nothing to release; the core closes @fd and @retrieved_fd. */
-static void socket_finish(struct luo_file_op_args *args)
-{
+	return luo_handler_retrieve_same(args);
 }
 
 /* get_id: the socket's inode, one per socket (sockets cannot be reopened). */
@@ -357,10 +344,10 @@ static int socket_get_id(struct luo_file_handler *h, int fd,
 static const struct luo_file_handler_ops socket_ops = {
 	.can_preserve = socket_can_preserve,
 	.preserve = socket_preserve,
-	.unpreserve = socket_unpreserve,
+	.unpreserve = luo_handler_release_nothing,
 	.freeze = socket_freeze,
 	.retrieve = socket_retrieve,
-	.finish = socket_finish,
+	.finish = luo_handler_release_nothing,
 	.get_id = socket_get_id,
 	.refuse_reason = socket_refuse_reason,
 };
