@@ -8,12 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "loop.h"
 
-#define LOOP_BATCH	64
+/*
+ * A batch holds one event per fd the process may have open (up to a cap):
+ * then every event ready when epoll_wait() is called comes back at once,
+ * and the hang-ups are handled first.  A client's close(2) of a session fd
+ * queues its hang-up before any request the client sends afterwards, so
+ * that request sees the session released, as after the kernel's
+ * synchronous close.  Beyond LOOP_BATCH_MAX open fds this order holds per
+ * batch only.
+ */
+#define LOOP_BATCH_MIN	64
+#define LOOP_BATCH_MAX	65536
 #define LOOP_HANGUP	(EPOLLHUP | EPOLLRDHUP | EPOLLERR)
 
 struct loop {
@@ -158,25 +169,39 @@ static void loop_dispatch(struct epoll_event *ev, int n)
  * loop_run() - dispatch events until loop_quit()
  * @l: the loop
  *
- * Return: 0 after loop_quit(), -errno if epoll_wait failed.
+ * Return: 0 after loop_quit(), -errno if epoll_wait failed or the batch
+ * could not be allocated.
  */
+static int loop_batch_size(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur < LOOP_BATCH_MIN)
+		return LOOP_BATCH_MIN;
+	return rl.rlim_cur > LOOP_BATCH_MAX ? LOOP_BATCH_MAX : (int)rl.rlim_cur;
+}
+
 int loop_run(struct loop *l)
 {
-	struct epoll_event ev[LOOP_BATCH];
-	int n;
+	int batch = loop_batch_size(), n;
+	struct epoll_event *ev = calloc((size_t)batch, sizeof(*ev));
 
+	if (!ev)
+		return -ENOMEM;
 	while (!l->quit) {
-		n = epoll_wait(l->epfd, ev, LOOP_BATCH, -1);
+		n = epoll_wait(l->epfd, ev, batch, -1);
 		if (n < 0) {
 			n = -errno;
 			if (n == -EINTR)
 				continue;
 			log_err("epoll_wait: %s", strerror(-n));
+			free(ev);
 			return n;
 		}
 		loop_dispatch(ev, n);
 		loop_bury(l);
 	}
+	free(ev);
 	return 0;
 }
 
