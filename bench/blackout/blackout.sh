@@ -23,16 +23,16 @@
 #   bench/blackout/blackout.sh [BUILD_DIR]     (default: build-release)
 #
 # Environment: BLACKOUT_SIZES ("1 64 1024 8192"), BLACKOUT_CONNS
-# ("1 100 1000 10000"), BLACKOUT_REPS (9: luo and floor per size), BLACKOUT_PORT (22811),
-# BLACKOUT_OUT (bench/blackout/results), BLACKOUT_SAVE_DIR (/var/tmp: the
-# cold restart's file, on disk).
+# ("1 100 1000 5000 10000"), BLACKOUT_REPS (9: luo and floor per size),
+# BLACKOUT_PORT (22811), BLACKOUT_OUT (bench/blackout/results),
+# BLACKOUT_SAVE_DIR (/var/tmp: the cold restart's file, on disk).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(realpath -m "${1:-$ROOT/build-release}")
 OUT=${BLACKOUT_OUT:-$ROOT/bench/blackout/results}
 SIZES=${BLACKOUT_SIZES:-"1 64 1024 8192"}
-CONNS=${BLACKOUT_CONNS:-"1 100 1000 10000"}
+CONNS=${BLACKOUT_CONNS:-"1 100 1000 5000 10000"}
 REPS=${BLACKOUT_REPS:-9}
 PORT=${BLACKOUT_PORT:-22811}
 SAVE_DIR=${BLACKOUT_SAVE_DIR:-/var/tmp}
@@ -58,7 +58,15 @@ HIN=()
 HOUT=()
 
 log() { printf '%s\n' "$*" >&2; }
-die() { log "blackout: $*"; exit 1; }
+die() {
+	local f
+
+	log "blackout: $*"
+	for f in "$W"/*.log; do
+		[ -s "$f" ] && { log "--- $f"; tail -5 "$f" >&2; }
+	done
+	exit 1
+}
 
 deps() {
 	local need=()
@@ -151,7 +159,8 @@ kvd_wait_line() {
 		printf '%s\n' "$line" >>"$W/kvd.log"
 		[[ $line == *"$1"* ]] && return 0
 	done
-	die "kvd: no \"$1\" (see its log)"
+	log "  kvd: no \"$1\": $(grep -o 'fatal: .*' "$W/kvd.log" | tail -1)"
+	return 1
 }
 
 # --- the probe ---------------------------------------------------------
@@ -170,10 +179,15 @@ measure() {
 	read -r -u "$POUT" res || die "$method $x: the probe did not start"
 	printf t >&"$PIN"
 	eval "$trigger"
-	if [ -n "$done" ]; then
-		eval "$done"
-		printf d >&"$PIN"
+	if [ -n "$done" ] && ! eval "$done"; then
+		kill -TERM "$ppid"
+		wait "$ppid" || true
+		exec {PIN}>&- {POUT}<&-
+		PIN=""
+		POUT=""
+		return 1
 	fi
+	[ -z "$done" ] || printf d >&"$PIN"
 	read -r -t 900 -u "$POUT" res || die "$method $x: no probe result"
 	printf q >&"$PIN"
 	exec {PIN}>&- {POUT}<&-
@@ -214,7 +228,7 @@ reps_for() {	# the slow restarts run once at 1 GiB and more
 }
 
 upgrade() { kill -USR2 "$KPID"; }
-took_over() { kvd_wait_line "took over"; }
+took_over() { kvd_wait_line "took over" || return 1; }
 
 # One cold restart: stop (kvd saves), start again from the file.
 cold_restart() {
@@ -233,7 +247,7 @@ series_kvd() {
 	kvd_start luo "$mem" --save "$SAVE"
 	fill "$s"
 	for ((i = 0; i < REPS; i++)); do
-		measure luo "$s" 1 upgrade took_over
+		measure luo "$s" 1 upgrade took_over || die "luo update failed"
 	done
 	check_items luo "$s"
 	n=$(reps_for "$s")
@@ -248,7 +262,7 @@ series_kvd() {
 	done
 	check_items cold "$s"
 	for ((i = 0; i < REPS; i++)); do
-		measure floor "$s" 1 upgrade took_over
+		measure floor "$s" 1 upgrade took_over || die "floor update failed"
 	done
 	check_items floor "$s"
 	kvd_stop
@@ -310,6 +324,9 @@ criu_cycle() {
 	fi
 }
 
+# criu restore -d returns once the restored kvd runs.
+criu_done() { [ -z "$CRIU_FAIL" ]; }
+
 series_criu() {
 	local s=$1
 
@@ -320,7 +337,7 @@ series_criu() {
 		--control "$W/kvd.ctl" 2>>"$W/kvd-criu.log" </dev/null &
 	KPID=$!
 	fill "$s"
-	measure criu "$s" 1 criu_cycle
+	measure criu "$s" 1 criu_cycle criu_done || true
 	if [ -n "$CRIU_FAIL" ]; then
 		CRIU_WHY="criu $CRIU_FAIL"
 		stop_pid "$KPID"
@@ -374,6 +391,24 @@ holders_stop() {
 	HOUT=()
 }
 
+# A failed update: its reason goes into the table, kvd is gone, and the
+# daemon, which keeps the session for a next retriever, starts afresh.
+conns_failed() {
+	local why
+
+	why=$(grep -o 'fatal: .*' "$W/kvd.log" | tail -1)
+	printf '%s %s %s\n' "$1" "$2" "kvd-v2 ${why:-died}" >>"$FAILF"
+	wait "$KPID" || true
+	KPID=""
+	exec {KERR}<&-
+	KERR=""
+	# The daemon holds the connections not retrieved: they end with it.
+	stop_pid "$LDPID"
+	holders_stop
+	rm -f "$W/ld.ready" "$W/luo.sock"
+	start_daemon
+}
+
 series_conns() {
 	local mode=$1 method=$2 c i
 
@@ -383,12 +418,15 @@ series_conns() {
 	for c in $CONNS; do
 		holders_start "$c"
 		for ((i = 0; i < CONN_REPS; i++)); do
-			measure "$method" "$c" "$c" upgrade took_over
+			if ! measure "$method" "$c" "$c" upgrade took_over; then
+				conns_failed "$method" "$c"
+				return 0
+			fi
 		done
 		holders_stop
 		printf '%s %s %s\n' "$method" "$c" "$ALIVE" >>"$ALIVEF"
 	done
-	check_items "$method-conns" 1
+	check_items "$method" 1
 	kvd_stop
 }
 
@@ -456,6 +494,7 @@ report() {
 			"$(awk -v x="$c" '$1 == "luo-conns" && $2 == x { print $3 }' "$ALIVEF")" \
 			"$(awk -v x="$c" '$1 == "floor-conns" && $2 == x { print $3 }' "$ALIVEF")"
 	done
+	awk '{ m = $1; x = $2; $1 = $2 = ""; print m " with " x " connections failed:" $0 }' "$FAILF"
 	echo
 	lost=$(awk '$3 != $4 { printf "%s %s MiB: %s of %s items; ", $1, $2, $4, $3 }' "$KEPT")
 	echo "Data kept: ${lost:-every item, after every update and restart}"
@@ -529,6 +568,8 @@ main() {
 	RAW=$OUT/raw.txt
 	KEPT=$W/kept
 	ALIVEF=$W/alive
+	FAILF=$W/failed
+	: >"$FAILF"
 	: >"$RAW"
 	: >"$KEPT"
 	: >"$ALIVEF"
