@@ -116,7 +116,7 @@ int luo_core_prepare_exec(struct luo_core *core)
 
 	list_for_each_entry(s, &core->incoming, list)
 		list_for_each_entry(f, &s->files, list)
-			if (fcntl(f->fd, F_SETFD, FD_CLOEXEC))
+			if (f->fd >= 0 && fcntl(f->fd, F_SETFD, FD_CLOEXEC))
 				return -errno;
 	return 0;
 }

@@ -33,7 +33,8 @@ struct luo_flb;
  * @retrieve_status: 0 never retrieved, >0 retrieved, <0 the retrieve errno
  * @fd:              the preserved file: the core's duplicate of the caller's
  *                   fd while outgoing, the fd inherited across the reboot
- *                   while incoming.  Owned by the core.
+ *                   while incoming; once retrieved, the retrieved file
+ *                   (the core then keeps only that).  Owned by the core.
  * @retrieved_fd:    retrieve: out, a new fd (O_CLOEXEC) the core then owns;
  *                   finish and can_finish: in, that fd or -1
  * @data:            the handler's serialized state (serialized_data)
