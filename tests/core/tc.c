@@ -18,64 +18,16 @@ bool tc_log_queries;
 
 /* ---- runner ------------------------------------------------------------ */
 
-int tc_count_fds(void)
+/* The core's event log starts empty for every case. */
+static void tc_before_case(void)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;	/* the directory's own fd */
+	tc_log_reset();
+	tc_log_queries = false;
 }
 
-static bool selected(int argc, char **argv, const char *name)
+int tc_main(int argc, char **argv, const struct test_case *cases, size_t n)
 {
-	if (argc < 2)
-		return true;
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], name))
-			return true;
-	return false;
-}
-
-int tc_main(int argc, char **argv, const struct tc_case *cases, size_t n)
-{
-	size_t passed = 0, skipped = 0, failed = 0;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	for (size_t i = 0; i < n; i++) {
-		int before, after, r;
-
-		if (!selected(argc, argv, cases[i].name))
-			continue;
-		tc_log_reset();
-		tc_log_queries = false;
-		before = tc_count_fds();
-		r = cases[i].fn();
-		after = tc_count_fds();
-		if (r == TC_PASS && before != after) {
-			fprintf(stderr, "%s: fd leak: %d open before, %d after\n",
-				cases[i].name, before, after);
-			r = TC_FAIL;
-		}
-		printf("%-4s %s\n", r == TC_PASS ? "ok" :
-		       r == TC_SKIP ? "skip" : "FAIL", cases[i].name);
-		if (r == TC_PASS)
-			passed++;
-		else if (r == TC_SKIP)
-			skipped++;
-		else
-			failed++;
-	}
-	printf("%zu passed, %zu skipped, %zu failed\n", passed, skipped, failed);
-	if (failed)
-		return TC_FAIL;
-	return passed ? TC_PASS : TC_SKIP;
+	return test_run(cases, n, argc, argv, tc_before_case);
 }
 
 /* ---- ioctl wrappers ---------------------------------------------------- */

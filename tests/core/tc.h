@@ -21,27 +21,7 @@
 #include "luo_core.h"
 #include "luo_handler.h"
 
-#define TC_PASS	0
-#define TC_SKIP	77
-#define TC_FAIL	1
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: %s: check failed: %s (errno %d %s)\n", \
-			__FILE__, __LINE__, __func__, #cond, errno,	\
-			strerror(errno));				\
-		return TC_FAIL;						\
-	}								\
-} while (0)
-
-#define CHECK_EQ(a, b) do {						\
-	long long _a = (long long)(a), _b = (long long)(b);		\
-	if (_a != _b) {							\
-		fprintf(stderr, "%s:%d: %s: %s == %lld, expected %s == %lld\n", \
-			__FILE__, __LINE__, __func__, #a, _a, #b, _b);	\
-		return TC_FAIL;						\
-	}								\
-} while (0)
+#include "../common/check.h"
 
 /* An errno result: 0 or -E..., printed by name on mismatch. */
 #define CHECK_ERR(expr, want) do {					\
@@ -51,26 +31,14 @@
 			__FILE__, __LINE__, __func__, #expr, _r,	\
 			_r < 0 ? strerror(-_r) : "ok", _w,		\
 			_w < 0 ? strerror(-_w) : "ok");			\
-		return TC_FAIL;						\
+		return TEST_FAIL;						\
 	}								\
 } while (0)
 
-#define SKIP(why) do {							\
-	fprintf(stderr, "%s: skipped: %s\n", __func__, why);		\
-	return TC_SKIP;							\
-} while (0)
-
-struct tc_case {
-	const char *name;
-	int (*fn)(void);
-};
-
-#define TC_CASE(f) { #f, f }
 #define TC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Runs every case (or those named in argv), checks for fd leaks. */
-int tc_main(int argc, char **argv, const struct tc_case *cases, size_t n);
-int tc_count_fds(void);
+int tc_main(int argc, char **argv, const struct test_case *cases, size_t n);
 
 /* ---- ioctl wrappers: each returns the core's answer --------------------- */
 

@@ -104,7 +104,7 @@ static int test_device_nr_outside_table(void)
 		CHECK_EQ(n, 0);
 	}
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_session_nr_outside_table(void)
@@ -134,7 +134,7 @@ static int test_session_nr_outside_table(void)
 			      buf, sizeof(buf), -1, &call), -EINVAL);
 	}
 	fixture_fini(&fx);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_enotty(void)
@@ -179,7 +179,7 @@ static int test_enotty(void)
 	CHECK_EQ(fx.th.calls[TC_CAN_FINISH], 0);
 	fixture_fini(&fx);
 	close(fd);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* The size word is read before the command word is compared. */
@@ -205,7 +205,7 @@ static int test_efault_short_arg(void)
 			      buf, len, -1, &call), -EFAULT);
 	}
 	fixture_fini(&fx);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_short_size_einval(void)
@@ -260,7 +260,7 @@ static int test_short_size_einval(void)
 	CHECK_EQ(n, 1);
 	CHECK_EQ(fx.th.calls[TC_CAN_FINISH], 0);
 	fixture_fini(&fx);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /*
@@ -315,7 +315,7 @@ static int test_oversized_zero_trailing(void)
 	CHECK_ERR(tc_get_name(core, s, (char *)name), 0);
 	CHECK(!strcmp((char *)name, "big"));
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_e2big(void)
@@ -360,7 +360,7 @@ static int test_e2big(void)
 	buf[100] = 1;
 	CHECK_ERR(dev(core, _IO(0x11, 0), buf, sizeof(buf), &call), -ENOTTY);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* A size beyond the bytes available is a fault, unless the wire capped it. */
@@ -409,7 +409,7 @@ static int test_size_beyond_arg(void)
 	luo_core_counts(core, &n, NULL, NULL);
 	CHECK_EQ(n, 3);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /*
@@ -468,7 +468,7 @@ static int test_direction_order(void)
 	CHECK_EQ(fx.th.calls[TC_RETRIEVE], 0);
 	fixture_fini(&fx);
 	close(fd);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* No copy-back when the command fails. */
@@ -490,7 +490,7 @@ static int test_no_copy_back_on_error(void)
 	CHECK(!call.out_session);
 	CHECK_EQ(call.out_fd, -1);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* luo's own device requests use the same rules and numbers 0x80+. */
@@ -518,7 +518,7 @@ static int test_ext_dispatch(void)
 	r->flags = LUO_REBOOT_EXEC_FD;
 	CHECK_ERR(dev(core, LUO_IOCTL_REBOOT, buf, sizeof(buf), &call), -EBADF);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int host_reboot_calls;
@@ -552,22 +552,22 @@ static int test_ext_reboot_host(void)
 	CHECK_EQ(host_reboot_calls, 2);
 	luo_core_free(core);
 	close(fd);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
-static const struct tc_case cases[] = {
-	TC_CASE(test_device_nr_outside_table),
-	TC_CASE(test_session_nr_outside_table),
-	TC_CASE(test_enotty),
-	TC_CASE(test_efault_short_arg),
-	TC_CASE(test_short_size_einval),
-	TC_CASE(test_oversized_zero_trailing),
-	TC_CASE(test_e2big),
-	TC_CASE(test_size_beyond_arg),
-	TC_CASE(test_direction_order),
-	TC_CASE(test_no_copy_back_on_error),
-	TC_CASE(test_ext_dispatch),
-	TC_CASE(test_ext_reboot_host),
+static const struct test_case cases[] = {
+	TEST_CASE(test_device_nr_outside_table),
+	TEST_CASE(test_session_nr_outside_table),
+	TEST_CASE(test_enotty),
+	TEST_CASE(test_efault_short_arg),
+	TEST_CASE(test_short_size_einval),
+	TEST_CASE(test_oversized_zero_trailing),
+	TEST_CASE(test_e2big),
+	TEST_CASE(test_size_beyond_arg),
+	TEST_CASE(test_direction_order),
+	TEST_CASE(test_no_copy_back_on_error),
+	TEST_CASE(test_ext_dispatch),
+	TEST_CASE(test_ext_reboot_host),
 };
 
 int main(int argc, char **argv)

@@ -80,7 +80,7 @@ static int test_status(void)
 	CHECK_EQ(st.max_files, LUO_DEFAULT_MAX_FILES);
 	CHECK_EQ(st.pid, 0);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 struct expect {
@@ -138,7 +138,7 @@ static int list_all(struct luo_core *core, const struct expect *want,
 	CHECK_EQ(l.nr_records, 0);
 	CHECK_EQ(l.done, 1);
 	free(recs);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_list_paging(void)
@@ -203,7 +203,7 @@ static int test_list_paging(void)
 				  1), 0);
 	}
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_list_states_and_errors(void)
@@ -255,7 +255,7 @@ static int test_list_states_and_errors(void)
 	CHECK_ERR(list_page(core, &l, recs, sizeof(recs[0]) - 1, &call),
 		  -ENOBUFS);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_register_handler_errors(void)
@@ -311,14 +311,14 @@ static int test_register_handler_errors(void)
 	CHECK_ERR(luo_register_file_handler(core, &twin.h), 0);
 	luo_core_free(core);
 	close(p);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
-static const struct tc_case cases[] = {
-	TC_CASE(test_status),
-	TC_CASE(test_list_paging),
-	TC_CASE(test_list_states_and_errors),
-	TC_CASE(test_register_handler_errors),
+static const struct test_case cases[] = {
+	TEST_CASE(test_status),
+	TEST_CASE(test_list_paging),
+	TEST_CASE(test_list_states_and_errors),
+	TEST_CASE(test_register_handler_errors),
 };
 
 int main(int argc, char **argv)

@@ -39,7 +39,7 @@ static int test_preserve_basic(void)
 {
 	struct luo_core *core = core_with(0, TC_TAKE_ALL, false);
 	int m = tc_memfd("m"), p = tc_pipe(NULL), e = tc_eventfd();
-	int fds = tc_count_fds();
+	int fds = test_count_fds();
 	struct luo_session *s;
 
 	CHECK(core && m >= 0 && p >= 0 && e >= 0);
@@ -50,13 +50,13 @@ static int test_preserve_basic(void)
 	CHECK_EQ(th.calls[TC_PRESERVE], 3);
 	CHECK_EQ(files_of(core), 3);
 	/* The core holds its own duplicates: the caller may close its fds. */
-	CHECK_EQ(tc_count_fds(), fds + 3);
+	CHECK_EQ(test_count_fds(), fds + 3);
 	close(m);
 	close(p);
 	close(e);
 	luo_core_free(core);
 	CHECK_EQ(th.calls[TC_UNPRESERVE], 3);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_token_per_session(void)
@@ -80,7 +80,7 @@ static int test_token_per_session(void)
 	close(a);
 	close(b);
 	close(c);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_enospc_max_files(void)
@@ -105,13 +105,13 @@ static int test_enospc_max_files(void)
 	luo_core_free(core);
 	for (int i = 0; i < 4; i++)
 		close(f[i]);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_ten_thousand_files(void)
 {
 	struct luo_core *core = core_with(0, TC_TAKE_ALL, false);
-	int fds = tc_count_fds();
+	int fds = test_count_fds();
 	struct luo_session *s;
 
 	CHECK(core);
@@ -129,14 +129,14 @@ static int test_ten_thousand_files(void)
 		close(fd);
 	}
 	CHECK_EQ(files_of(core), 10000);
-	CHECK_EQ(tc_count_fds(), fds + 10000);
+	CHECK_EQ(test_count_fds(), fds + 10000);
 	CHECK_ERR(tc_preserve(core, s, 0, 4711 * 3), -EEXIST);
 	luo_core_session_release(core, s);
 	CHECK_EQ(th.calls[TC_UNPRESERVE], 10000);
 	CHECK_EQ(files_of(core), 0);
-	CHECK_EQ(tc_count_fds(), fds);
+	CHECK_EQ(test_count_fds(), fds);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_ebadf(void)
@@ -165,7 +165,7 @@ static int test_ebadf(void)
 	close(opath);
 	close(mpath);
 	close(m);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_enoent_no_handler(void)
@@ -194,7 +194,7 @@ static int test_enoent_no_handler(void)
 	close(sv[0]);
 	close(sv[1]);
 	close(m);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* Handlers are asked in registration order; the first that takes it wins. */
@@ -218,7 +218,7 @@ static int test_handler_order(void)
 	luo_core_free(core);
 	close(p);
 	close(e);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_ebusy_same_file(void)
@@ -248,7 +248,7 @@ static int test_ebusy_same_file(void)
 	luo_core_free(core);
 	close(p);
 	close(d);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* Without get_id, two opens of one regular file are two files. */
@@ -277,7 +277,7 @@ static int test_two_opens_regular_file(void)
 	luo_core_free(core);
 	close(a);
 	close(b);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* With get_id (memfd: the inode), another open of the same memfd is busy. */
@@ -309,7 +309,7 @@ static int test_ebusy_memfd_inode(void)
 	close(m);
 	close(m2);
 	close(other);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* A handler's preserve error is returned as is and everything is undone. */
@@ -322,22 +322,22 @@ static int test_handler_error_undone(void)
 
 	CHECK(core && p >= 0);
 	CHECK_ERR(tc_create(core, "s", &s), 0);
-	fds = tc_count_fds();
+	fds = test_count_fds();
 	for (size_t i = 0; i < TC_ARRAY_SIZE(errs); i++) {
 		th.fail_at[TC_PRESERVE] = th.calls[TC_PRESERVE] + 1;
 		th.fail_errno[TC_PRESERVE] = errs[i];
 		CHECK_ERR(tc_preserve(core, s, p, 5), -errs[i]);
-		CHECK_EQ(tc_count_fds(), fds);
+		CHECK_EQ(test_count_fds(), fds);
 		CHECK_EQ(files_of(core), 0);
 	}
 	CHECK_EQ(th.calls[TC_UNPRESERVE], 0);
 	/* Neither the token nor the file stayed taken. */
 	CHECK_ERR(tc_preserve(core, s, p, 5), 0);
-	CHECK_EQ(tc_count_fds(), fds + 1);
+	CHECK_EQ(test_count_fds(), fds + 1);
 	luo_core_free(core);
-	CHECK_EQ(tc_count_fds(), fds);
+	CHECK_EQ(test_count_fds(), fds);
 	close(p);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /*
@@ -380,7 +380,7 @@ static int test_check_order(void)
 	close(q);
 	close(null);
 	close(npath);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* The last close of an outgoing session unpreserves newest first. */
@@ -389,7 +389,7 @@ static int test_release_lifo(void)
 	struct luo_core *core = core_with(0, TC_TAKE_ALL, false);
 	struct luo_session *s, *other;
 	uint64_t tags[16];
-	int fds = tc_count_fds();
+	int fds = test_count_fds();
 	uint32_t out;
 
 	CHECK(core);
@@ -411,31 +411,31 @@ static int test_release_lifo(void)
 	CHECK_EQ(tags[2], 3);
 	CHECK_EQ(tags[3], 2);
 	CHECK_EQ(tags[4], 1);
-	CHECK_EQ(tc_count_fds(), fds + 1);
+	CHECK_EQ(test_count_fds(), fds + 1);
 	CHECK_EQ(files_of(core), 1);
 	luo_core_counts(core, &out, NULL, NULL);
 	CHECK_EQ(out, 1);
 	/* The name and the tokens are free. */
 	CHECK_ERR(tc_create(core, "s", &s), 0);
 	luo_core_free(core);
-	CHECK_EQ(tc_count_fds(), fds);
-	return TC_PASS;
+	CHECK_EQ(test_count_fds(), fds);
+	return TEST_PASS;
 }
 
-static const struct tc_case cases[] = {
-	TC_CASE(test_preserve_basic),
-	TC_CASE(test_token_per_session),
-	TC_CASE(test_enospc_max_files),
-	TC_CASE(test_ten_thousand_files),
-	TC_CASE(test_ebadf),
-	TC_CASE(test_enoent_no_handler),
-	TC_CASE(test_handler_order),
-	TC_CASE(test_ebusy_same_file),
-	TC_CASE(test_two_opens_regular_file),
-	TC_CASE(test_ebusy_memfd_inode),
-	TC_CASE(test_handler_error_undone),
-	TC_CASE(test_check_order),
-	TC_CASE(test_release_lifo),
+static const struct test_case cases[] = {
+	TEST_CASE(test_preserve_basic),
+	TEST_CASE(test_token_per_session),
+	TEST_CASE(test_enospc_max_files),
+	TEST_CASE(test_ten_thousand_files),
+	TEST_CASE(test_ebadf),
+	TEST_CASE(test_enoent_no_handler),
+	TEST_CASE(test_handler_order),
+	TEST_CASE(test_ebusy_same_file),
+	TEST_CASE(test_two_opens_regular_file),
+	TEST_CASE(test_ebusy_memfd_inode),
+	TEST_CASE(test_handler_error_undone),
+	TEST_CASE(test_check_order),
+	TEST_CASE(test_release_lifo),
 };
 
 int main(int argc, char **argv)

@@ -83,7 +83,7 @@ static int test_register_errors(void)
 	/* One FLB on two handlers is fine. */
 	CHECK_ERR(luo_register_flb(core, &other.h, &fa.flb), 0);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_register_enospc(void)
@@ -116,7 +116,7 @@ static int test_register_enospc(void)
 	CHECK_ERR(luo_register_flb(core, &h1.h, &many[LUO_MAX_FLBS + 1].flb),
 		  -ENOSPC);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_outgoing_lifecycle(void)
@@ -170,7 +170,7 @@ static int test_outgoing_lifecycle(void)
 	CHECK_EQ(fa.calls[TC_FLB_UNPRESERVE], 2);
 	for (int i = 0; i < 3; i++)
 		close(p[i]);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* One FLB linked to two handlers has one count. */
@@ -200,7 +200,7 @@ static int test_shared_count(void)
 	luo_core_free(core);
 	close(p);
 	close(e);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* A failing FLB preserve rolls back the earlier FLBs of the file. */
@@ -214,14 +214,14 @@ static int test_preserve_failure_rollback(void)
 
 	CHECK(core && p >= 0 && q >= 0 && e >= 0);
 	CHECK_ERR(tc_create(core, "s", &s), 0);
-	fds = tc_count_fds();
+	fds = test_count_fds();
 	fb.fail_at[TC_FLB_PRESERVE] = 1;
 	fb.fail_errno[TC_FLB_PRESERVE] = ENODEV;
 	CHECK_ERR(tc_preserve(core, s, p, 1), -ENODEV);
 	CHECK_EQ(fa.calls[TC_FLB_PRESERVE], 1);
 	CHECK_EQ(fa.calls[TC_FLB_UNPRESERVE], 1);
 	CHECK_EQ(h1.calls[TC_PRESERVE], 0);
-	CHECK_EQ(tc_count_fds(), fds);
+	CHECK_EQ(test_count_fds(), fds);
 	luo_core_counts(core, NULL, NULL, &files);
 	CHECK_EQ(files, 0);
 	CHECK_ERR(luo_flb_get_outgoing(core, &fa.flb, &obj), 0);
@@ -243,7 +243,7 @@ static int test_preserve_failure_rollback(void)
 	CHECK_EQ(fb.calls[TC_FLB_PRESERVE], 3);
 	CHECK_EQ(fb.calls[TC_FLB_UNPRESERVE], 1);
 	CHECK_EQ(tc_log_count(TC_FLB_UNPRESERVE), 1);	/* B only: A in use */
-	CHECK_EQ(tc_count_fds(), fds + 1);
+	CHECK_EQ(test_count_fds(), fds + 1);
 	/* Now it works, and the counts are right. */
 	CHECK_ERR(tc_preserve(core, s, q, 3), 0);
 	luo_core_session_release(core, s);
@@ -254,7 +254,7 @@ static int test_preserve_failure_rollback(void)
 	close(p);
 	close(q);
 	close(e);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* Three pipes (h1: A, B) in "s"; nothing uses C. */
@@ -328,7 +328,7 @@ static int test_incoming_lifecycle(void)
 	CHECK_EQ(fa.calls[TC_FLB_FINISH], 1);
 	CHECK_EQ(fa.calls[TC_FLB_RETRIEVE], 1);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* The finish comes after the handler's finish of the last file. */
@@ -352,7 +352,7 @@ static int test_incoming_finish_order(void)
 	CHECK(fin_b > last_file);
 	CHECK(fin_a > fin_b);	/* reverse link order */
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_incoming_without_data(void)
@@ -371,7 +371,7 @@ static int test_incoming_without_data(void)
 	CHECK(core);
 	CHECK_ERR(luo_flb_get_incoming(core, &fa.flb, &obj), -ENODATA);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_unregistered_flb(void)
@@ -386,7 +386,7 @@ static int test_unregistered_flb(void)
 	CHECK_ERR(luo_flb_get_incoming(core, &stray.flb, &obj), -EINVAL);
 	luo_flb_put_incoming(core, &stray.flb);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_incoming_retrieve_error(void)
@@ -402,20 +402,20 @@ static int test_incoming_retrieve_error(void)
 	CHECK_EQ(fa.calls[TC_FLB_RETRIEVE], 2);
 	luo_flb_put_incoming(core, &fa.flb);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
-static const struct tc_case cases[] = {
-	TC_CASE(test_register_errors),
-	TC_CASE(test_register_enospc),
-	TC_CASE(test_outgoing_lifecycle),
-	TC_CASE(test_shared_count),
-	TC_CASE(test_preserve_failure_rollback),
-	TC_CASE(test_incoming_lifecycle),
-	TC_CASE(test_incoming_finish_order),
-	TC_CASE(test_incoming_without_data),
-	TC_CASE(test_unregistered_flb),
-	TC_CASE(test_incoming_retrieve_error),
+static const struct test_case cases[] = {
+	TEST_CASE(test_register_errors),
+	TEST_CASE(test_register_enospc),
+	TEST_CASE(test_outgoing_lifecycle),
+	TEST_CASE(test_shared_count),
+	TEST_CASE(test_preserve_failure_rollback),
+	TEST_CASE(test_incoming_lifecycle),
+	TEST_CASE(test_incoming_finish_order),
+	TEST_CASE(test_incoming_without_data),
+	TEST_CASE(test_unregistered_flb),
+	TEST_CASE(test_incoming_retrieve_error),
 };
 
 int main(int argc, char **argv)

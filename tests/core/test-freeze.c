@@ -63,7 +63,7 @@ static int test_freeze_fifo(void)
 	CHECK_ERR(luo_core_freeze(core), 0);
 	CHECK_EQ(tc_log_count(TC_FREEZE), 6);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* Failure at each position k: exactly the k-1 earlier files unfrozen. */
@@ -107,7 +107,7 @@ static int test_freeze_failure_each_position(void)
 		luo_core_free(core);
 		CHECK_EQ(th.calls[TC_UNPRESERVE], 6);
 	}
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* A handler without freeze/unfreeze is frozen by the core alone. */
@@ -128,13 +128,13 @@ static int test_freeze_optional_ops(void)
 	CHECK_ERR(luo_core_freeze(core), 0);
 	luo_core_unfreeze(core);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
-static const struct tc_case cases[] = {
-	TC_CASE(test_freeze_fifo),
-	TC_CASE(test_freeze_failure_each_position),
-	TC_CASE(test_freeze_optional_ops),
+static const struct test_case cases[] = {
+	TEST_CASE(test_freeze_fifo),
+	TEST_CASE(test_freeze_failure_each_position),
+	TEST_CASE(test_freeze_optional_ops),
 };
 
 int main(int argc, char **argv)

@@ -61,7 +61,7 @@ static int read_version(uint32_t v, uint32_t comp, int want)
 	luo_core_free(core);
 	free(blob);
 	close(lfd);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_version_15_refused(void)
@@ -79,10 +79,10 @@ static int test_version_16_read(void)
 	return read_version(16, 16, 0);
 }
 
-static const struct tc_case cases[] = {
-	TC_CASE(test_version_15_refused),
-	TC_CASE(test_version_2_refused),
-	TC_CASE(test_version_16_read),
+static const struct test_case cases[] = {
+	TEST_CASE(test_version_15_refused),
+	TEST_CASE(test_version_2_refused),
+	TEST_CASE(test_version_16_read),
 };
 
 int main(int argc, char **argv)

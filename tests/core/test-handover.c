@@ -201,7 +201,7 @@ static int test_round_trip(void)
 	CHECK_EQ(flb.calls[TC_FLB_FINISH], 1);
 	close(h.lfd);
 	free(h.blob);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* Two reboots in a row; an incoming session is not carried forward. */
@@ -233,7 +233,7 @@ static int test_second_reboot(void)
 	CHECK_ERR(tc_retrieve(next, "a", NULL), -ENOENT);
 	CHECK_ERR(tc_retrieve(next, "b", NULL), 0);
 	luo_core_free(next);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* A refused handover: EINVAL, a reason, nothing installed, no fd closed. */
@@ -243,7 +243,7 @@ static int refused(const void *blob, size_t len, struct ho *h,
 	struct luo_handover_info info;
 	struct luo_core *core = tc_core(0, 0);
 	char why[256] = "";
-	int fds = tc_count_fds(), ret;
+	int fds = test_count_fds(), ret;
 	uint32_t out, in;
 	uint64_t files;
 
@@ -253,7 +253,7 @@ static int refused(const void *blob, size_t len, struct ho *h,
 	if (ret != -EINVAL) {
 		fprintf(stderr, "%s: read returned %d, why '%s'\n", what, ret,
 			why);
-		return TC_FAIL;
+		return TEST_FAIL;
 	}
 	fprintf(stderr, "  %s: %s\n", what, why);
 	CHECK(why[0]);
@@ -261,13 +261,13 @@ static int refused(const void *blob, size_t len, struct ho *h,
 	luo_core_counts(core, &out, &in, &files);
 	CHECK_EQ(out + in + files, 0);
 	CHECK_EQ(luo_core_update_number(core), 1);
-	CHECK_EQ(tc_count_fds(), fds);
+	CHECK_EQ(test_count_fds(), fds);
 	for (int i = 0; i < h->nfds; i++)
 		CHECK(fcntl(h->fds[i], F_GETFD) >= 0 || errno != EBADF);
 	/* Nothing half-installed: the good handover still reads. */
 	luo_core_free(core);
-	CHECK_EQ(tc_count_fds(), fds);
-	return TC_PASS;
+	CHECK_EQ(test_count_fds(), fds);
+	return TEST_PASS;
 }
 
 static int test_refused_blobs(void)
@@ -350,7 +350,7 @@ static int test_refused_blobs(void)
 	free(bad);
 	close(h.lfd);
 	free(h.blob);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_refused_closed_fd(void)
@@ -376,7 +376,7 @@ static int test_refused_closed_fd(void)
 		ho_close(&h2);
 	}
 	ho_close(&h);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_refused_replaced_fd(void)
@@ -409,15 +409,15 @@ static int test_refused_replaced_fd(void)
 	ho_close(&h);
 	close(other);
 	close(pipe_other);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
-static const struct tc_case cases[] = {
-	TC_CASE(test_round_trip),
-	TC_CASE(test_second_reboot),
-	TC_CASE(test_refused_blobs),
-	TC_CASE(test_refused_closed_fd),
-	TC_CASE(test_refused_replaced_fd),
+static const struct test_case cases[] = {
+	TEST_CASE(test_round_trip),
+	TEST_CASE(test_second_reboot),
+	TEST_CASE(test_refused_blobs),
+	TEST_CASE(test_refused_closed_fd),
+	TEST_CASE(test_refused_replaced_fd),
 };
 
 int main(int argc, char **argv)

@@ -88,7 +88,7 @@ static int test_direction(void)
 	CHECK_ERR(tc_preserve(core, in, p, 99), -EINVAL);
 	done(core);
 	close(p);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_retrieve_fd(void)
@@ -120,7 +120,7 @@ static int test_retrieve_fd(void)
 	close(a);
 	CHECK_EQ(th.calls[TC_RETRIEVE], 2);
 	done(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* With the memfd handler: a shared position proves one description. */
@@ -146,7 +146,7 @@ static int test_retrieve_shares_position(void)
 	close(a);
 	close(b);
 	done(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_sticky_retrieve_error(void)
@@ -189,7 +189,7 @@ static int test_sticky_retrieve_error(void)
 	}
 	CHECK_ERR(tc_retrieve_fd(core, s, 11, &fd), -ENOENT);
 	done(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* A retrieved file counts as preserved until its session finishes. */
@@ -216,7 +216,7 @@ static int test_retrieved_busy_until_finish(void)
 	close(m);
 	done(core);
 	close(fd);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* The same after FINISH of the pipe session. */
@@ -239,7 +239,7 @@ static int test_retrieved_free_after_finish(void)
 	CHECK_ERR(tc_preserve(core, out, fd, 1), 0);
 	close(fd);
 	done(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_finish_order(void)
@@ -282,7 +282,7 @@ static int test_finish_order(void)
 		}
 	}
 	done(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_finish_ebusy_then_retry(void)
@@ -310,7 +310,7 @@ static int test_finish_ebusy_then_retry(void)
 	luo_core_counts(core, NULL, NULL, &files);
 	CHECK_EQ(files, 1);
 	done(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_finish_idempotent(void)
@@ -343,7 +343,7 @@ static int test_finish_idempotent(void)
 	luo_core_session_release(core, s);
 	CHECK_ERR(tc_retrieve(core, "s", NULL), -ENOENT);
 	done(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* Closing an incoming session finishes it. */
@@ -373,7 +373,7 @@ static int test_release_implicit_finish(void)
 	}
 	close(fd);
 	done(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /*
@@ -402,21 +402,21 @@ static int test_release_refused(void)
 	done(core);
 	CHECK_EQ(tc_log_count(TC_FINISH), NR_FILES);
 	CHECK_EQ(tc_log_count(TC_CAN_FINISH), 0);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
-static const struct tc_case cases[] = {
-	TC_CASE(test_direction),
-	TC_CASE(test_retrieve_fd),
-	TC_CASE(test_retrieve_shares_position),
-	TC_CASE(test_sticky_retrieve_error),
-	TC_CASE(test_retrieved_busy_until_finish),
-	TC_CASE(test_retrieved_free_after_finish),
-	TC_CASE(test_finish_order),
-	TC_CASE(test_finish_ebusy_then_retry),
-	TC_CASE(test_finish_idempotent),
-	TC_CASE(test_release_implicit_finish),
-	TC_CASE(test_release_refused),
+static const struct test_case cases[] = {
+	TEST_CASE(test_direction),
+	TEST_CASE(test_retrieve_fd),
+	TEST_CASE(test_retrieve_shares_position),
+	TEST_CASE(test_sticky_retrieve_error),
+	TEST_CASE(test_retrieved_busy_until_finish),
+	TEST_CASE(test_retrieved_free_after_finish),
+	TEST_CASE(test_finish_order),
+	TEST_CASE(test_finish_ebusy_then_retry),
+	TEST_CASE(test_finish_idempotent),
+	TEST_CASE(test_release_implicit_finish),
+	TEST_CASE(test_release_refused),
 };
 
 int main(int argc, char **argv)

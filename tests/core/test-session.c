@@ -64,7 +64,7 @@ static int test_create_and_get_name(void)
 	CHECK_EQ(out, 1);
 	CHECK_EQ(in, 0);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_duplicate_eexist(void)
@@ -80,7 +80,7 @@ static int test_duplicate_eexist(void)
 	luo_core_counts(core, &out, NULL, NULL);
 	CHECK_EQ(out, 1);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_name_rules(void)
@@ -129,7 +129,7 @@ static int test_name_rules(void)
 	luo_core_counts(core, &out, NULL, NULL);
 	CHECK_EQ(out, 7);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_namespaces_separate(void)
@@ -163,7 +163,7 @@ static int test_namespaces_separate(void)
 	CHECK_EQ(n_out, 2);
 	CHECK_EQ(n_in, 2);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_retrieve_enoent(void)
@@ -192,7 +192,7 @@ static int test_retrieve_enoent(void)
 	CHECK_ERR(tc_retrieve_raw(core, raw, NULL), 0);
 	CHECK_ERR(tc_retrieve(core, long_name, NULL), 0);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_retrieve_twice_einval(void)
@@ -216,7 +216,7 @@ static int test_retrieve_twice_einval(void)
 	CHECK_EQ(in, 1);
 	CHECK_ERR(tc_retrieve(core, "once", NULL), -ENOENT);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_enospc_limit(void)
@@ -244,7 +244,7 @@ static int test_enospc_limit(void)
 	CHECK_ERR(tc_create(core, "s1", &s[1]), 0);
 	CHECK_ERR(tc_create(core, "s4", NULL), -ENOSPC);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* The limit is on outgoing sessions; incoming ones do not count. */
@@ -272,7 +272,7 @@ static int test_limit_outgoing_only(void)
 	CHECK_ERR(tc_create(core, "o1", NULL), 0);
 	CHECK_ERR(tc_create(core, "o2", NULL), -ENOSPC);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_ten_thousand_sessions(void)
@@ -299,7 +299,7 @@ static int test_ten_thousand_sessions(void)
 	CHECK_ERR(tc_create(core, "session-04710", NULL), 0);
 	CHECK_ERR(tc_create(core, "session-04711", NULL), -EEXIST);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_name_freed_on_release(void)
@@ -316,7 +316,7 @@ static int test_name_freed_on_release(void)
 	CHECK_ERR(tc_create(core, "again", &s), 0);
 	CHECK_ERR(tc_create(core, "again", NULL), -EEXIST);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_get_name_reserved(void)
@@ -339,21 +339,21 @@ static int test_get_name_reserved(void)
 	CHECK_ERR(get_name_raw(core, in, 0, name), 0);
 	CHECK(!strcmp((char *)name, "in"));
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
-static const struct tc_case cases[] = {
-	TC_CASE(test_create_and_get_name),
-	TC_CASE(test_duplicate_eexist),
-	TC_CASE(test_name_rules),
-	TC_CASE(test_namespaces_separate),
-	TC_CASE(test_retrieve_enoent),
-	TC_CASE(test_retrieve_twice_einval),
-	TC_CASE(test_enospc_limit),
-	TC_CASE(test_limit_outgoing_only),
-	TC_CASE(test_ten_thousand_sessions),
-	TC_CASE(test_name_freed_on_release),
-	TC_CASE(test_get_name_reserved),
+static const struct test_case cases[] = {
+	TEST_CASE(test_create_and_get_name),
+	TEST_CASE(test_duplicate_eexist),
+	TEST_CASE(test_name_rules),
+	TEST_CASE(test_namespaces_separate),
+	TEST_CASE(test_retrieve_enoent),
+	TEST_CASE(test_retrieve_twice_einval),
+	TEST_CASE(test_enospc_limit),
+	TEST_CASE(test_limit_outgoing_only),
+	TEST_CASE(test_ten_thousand_sessions),
+	TEST_CASE(test_name_freed_on_release),
+	TEST_CASE(test_get_name_reserved),
 };
 
 int main(int argc, char **argv)

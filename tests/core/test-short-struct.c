@@ -38,7 +38,7 @@ static int test_status_short(void)
 		free(arg);
 	}
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* One byte short of the minimum is EINVAL, whatever follows. */
@@ -56,12 +56,12 @@ static int test_status_below_min(void)
 	CHECK_EQ(call.copy_len, 0);
 	free(arg);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
-static const struct tc_case cases[] = {
-	TC_CASE(test_status_short),
-	TC_CASE(test_status_below_min),
+static const struct test_case cases[] = {
+	TEST_CASE(test_status_short),
+	TEST_CASE(test_status_below_min),
 };
 
 int main(int argc, char **argv)

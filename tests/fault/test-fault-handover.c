@@ -250,7 +250,7 @@ int main(void)
 	uint64_t rs = 0x5eed;
 	void *blob;
 	size_t len;
-	int fds0 = tc_count_fds(), took = 0;
+	int fds0 = test_count_fds(), took = 0;
 
 	dh_binary();
 	core = build(&w, &blob, &len, &fault);
@@ -273,6 +273,6 @@ int main(void)
 	close(w.listen_fd);
 	luo_core_free(core);
 	luo_fault_free(fault);
-	dh_check_eq(tc_count_fds(), fds0);
+	dh_check_eq(test_count_fds(), fds0);
 	return DH_PASS;
 }

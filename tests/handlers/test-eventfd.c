@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/eventfd.h>
 
-#include "ht.h"
+#include "../common/check.h"
 #include "sim.h"
 
 static struct luo_file_handler *H(void)
@@ -27,7 +27,7 @@ static int test_takes_eventfds_only(void)
 	close(e);
 	close(p[0]);
 	close(p[1]);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_counter_survives(void)
@@ -53,7 +53,7 @@ static int test_counter_survives(void)
 	CHECK_EQ(read(s.in.retrieved_fd, &v, sizeof(v)), -1);
 	CHECK_EQ(errno, EAGAIN);
 	sim_finish(&s);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_semaphore_survives(void)
@@ -72,7 +72,7 @@ static int test_semaphore_survives(void)
 	CHECK_EQ(read(s.in.retrieved_fd, &v, sizeof(v)), -1);
 	CHECK_EQ(errno, EAGAIN);
 	sim_finish(&s);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 /* O_NONBLOCK set between preserve and freeze is what freeze records. */
@@ -89,7 +89,7 @@ static int test_flags_recorded_at_freeze(void)
 	CHECK_EQ(sim_retrieve(&s), 0);
 	CHECK(fcntl(s.in.retrieved_fd, F_GETFL) & O_NONBLOCK);
 	sim_finish(&s);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_retrieve_checks_the_file(void)
@@ -125,7 +125,7 @@ static int test_retrieve_checks_the_file(void)
 	close(c);
 	close(p[0]);
 	close(p[1]);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_unpreserve_leaves_the_eventfd(void)
@@ -141,19 +141,19 @@ static int test_unpreserve_leaves_the_eventfd(void)
 	CHECK_EQ(read(e, &v, sizeof(v)), sizeof(v));
 	CHECK_EQ(v, 9);
 	close(e);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	static const struct ht_case cases[] = {
-		HT_CASE(test_takes_eventfds_only),
-		HT_CASE(test_counter_survives),
-		HT_CASE(test_semaphore_survives),
-		HT_CASE(test_flags_recorded_at_freeze),
-		HT_CASE(test_retrieve_checks_the_file),
-		HT_CASE(test_unpreserve_leaves_the_eventfd),
+	static const struct test_case cases[] = {
+		TEST_CASE(test_takes_eventfds_only),
+		TEST_CASE(test_counter_survives),
+		TEST_CASE(test_semaphore_survives),
+		TEST_CASE(test_flags_recorded_at_freeze),
+		TEST_CASE(test_retrieve_checks_the_file),
+		TEST_CASE(test_unpreserve_leaves_the_eventfd),
 	};
 
-	return ht_run(cases, sizeof(cases) / sizeof(cases[0]));
+	return test_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv, NULL);
 }

@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#include "ht.h"
+#include "../common/check.h"
 #include "sim.h"
 
 static struct luo_file_handler *H(void)
@@ -55,7 +55,7 @@ static int test_takes_regular_files_only(void)
 	CHECK(!sim_takes(H(), fd));
 	close(fd);
 	unlink(path);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 /* memfd-v2 is asked first and takes an unlinked tmpfs file. */
@@ -66,7 +66,7 @@ static int test_memfd_first(void)
 	CHECK(fd >= 0);
 	CHECK(builtin_taker(fd) == luo_memfd_handler());
 	close(fd);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_position_and_flags(void)
@@ -96,7 +96,7 @@ static int test_position_and_flags(void)
 	CHECK_EQ(pread(fd, got, 2, 10), 2);
 	CHECK(!memcmp(got, "ab", 2));
 	sim_finish(&s);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_read_only_stays_read_only(void)
@@ -116,7 +116,7 @@ static int test_read_only_stays_read_only(void)
 	close(ro);
 	close(fd);
 	unlink(path);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_retrieve_checks_the_file(void)
@@ -149,7 +149,7 @@ static int test_retrieve_checks_the_file(void)
 	close(p[0]);
 	close(p[1]);
 	unlink(path);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 /* A file the daemon may not reopen fails at preserve, not after reboot. */
@@ -167,19 +167,19 @@ static int test_unreopenable_fails_at_preserve(void)
 	CHECK_EQ(sim_preserve(&s, H(), fd), -EACCES);
 	close(fd);
 	unlink(path);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	static const struct ht_case cases[] = {
-		HT_CASE(test_takes_regular_files_only),
-		HT_CASE(test_memfd_first),
-		HT_CASE(test_position_and_flags),
-		HT_CASE(test_read_only_stays_read_only),
-		HT_CASE(test_retrieve_checks_the_file),
-		HT_CASE(test_unreopenable_fails_at_preserve),
+	static const struct test_case cases[] = {
+		TEST_CASE(test_takes_regular_files_only),
+		TEST_CASE(test_memfd_first),
+		TEST_CASE(test_position_and_flags),
+		TEST_CASE(test_read_only_stays_read_only),
+		TEST_CASE(test_retrieve_checks_the_file),
+		TEST_CASE(test_unreopenable_fails_at_preserve),
 	};
 
-	return ht_run(cases, sizeof(cases) / sizeof(cases[0]));
+	return test_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv, NULL);
 }

@@ -24,7 +24,7 @@
 #include <linux/magic.h>
 
 #include "handlers.h"
-#include "ht.h"
+#include "../common/check.h"
 
 #ifndef F_SEAL_FUTURE_WRITE
 #define F_SEAL_FUTURE_WRITE	0x0010
@@ -244,7 +244,7 @@ static int test_handler_struct(void)
 	CHECK(strcmp(mine.compatible, "memfd-v2") == 0);
 	CHECK(list_empty(&mine.list) && list_empty(&mine.flb_links));
 	CHECK_EQ(mine.nr_files, 0);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_can_preserve_memfd(void)
@@ -257,7 +257,7 @@ static int test_can_preserve_memfd(void)
 	CHECK(can_preserve(fd2));
 	close(fd);
 	close(fd2);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_can_preserve_hugetlb(void)
@@ -268,7 +268,7 @@ static int test_can_preserve_hugetlb(void)
 		SKIP("memfd_create(MFD_HUGETLB) fails: no huge pages");
 	CHECK(!can_preserve(fd));
 	close(fd);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_can_preserve_tmpfile(void)
@@ -283,7 +283,7 @@ static int test_can_preserve_tmpfile(void)
 	}
 	CHECK(can_preserve(fd));
 	close(fd);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_can_preserve_dev_shm_linked(void)
@@ -306,7 +306,7 @@ static int test_can_preserve_dev_shm_linked(void)
 	close(fd);
 	CHECK(!linked);
 	CHECK(unlinked);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_can_preserve_others(void)
@@ -363,7 +363,7 @@ static int test_can_preserve_others(void)
 	unlink(tmpl);
 	CHECK(!can_preserve(fd));
 	close(fd);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_get_id(void)
@@ -389,7 +389,7 @@ static int test_get_id(void)
 	close(fd1);
 	close(fd2);
 	close(other);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_data_layout(void)
@@ -422,7 +422,7 @@ static int test_data_layout(void)
 	CHECK_EQ(d.seals, F_SEAL_SHRINK);
 	sim_unpreserve(&s);
 	close(fd);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 /*
@@ -475,7 +475,7 @@ static int cycle(size_t len, off_t pos)
 	}
 	sim_finish(&s);
 	close(fd);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 #define DATA_LEN	(3 * 4096 + 123)
@@ -506,10 +506,10 @@ static int test_cycle_zero_size(void)
 	struct sim s;
 	int fd, r;
 
-	if (cycle(0, 0) != HT_PASS)
-		return HT_FAIL;
-	if (cycle(0, 4096) != HT_PASS)
-		return HT_FAIL;
+	if (cycle(0, 0) != TEST_PASS)
+		return TEST_FAIL;
+	if (cycle(0, 4096) != TEST_PASS)
+		return TEST_FAIL;
 
 	fd = memfd_create("empty", MFD_CLOEXEC);
 	CHECK(fd >= 0);
@@ -522,7 +522,7 @@ static int test_cycle_zero_size(void)
 	CHECK_EQ(st.st_size, 0);
 	sim_finish(&s);
 	close(fd);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 /* A preserved memfd given up before any reboot. */
@@ -538,7 +538,7 @@ static int test_unpreserve(void)
 	sim_unpreserve(&s);
 	CHECK(verify(fd, 100) == 0);
 	close(fd);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 /* An incoming file finished without being retrieved. */
@@ -552,7 +552,7 @@ static int test_finish_unretrieved(void)
 	CHECK_EQ(sim_reboot(&s), 0);
 	sim_finish(&s);
 	close(fd);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 /* A file retrieved after the caller closed every fd of its own. */
@@ -571,7 +571,7 @@ static int test_caller_closed(void)
 	CHECK_EQ(lseek(s.in.retrieved_fd, 0, SEEK_CUR), 4000);
 	CHECK(verify(s.in.retrieved_fd, 5000) == 0);
 	sim_finish(&s);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_tmpfile_cycle(void)
@@ -596,7 +596,7 @@ static int test_tmpfile_cycle(void)
 	CHECK(verify(s.in.retrieved_fd, 9000) == 0);
 	sim_finish(&s);
 	close(fd);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int seal_cycle(unsigned int mfd_flags, int seals, int expect_seals)
@@ -646,7 +646,7 @@ static int seal_cycle(unsigned int mfd_flags, int seals, int expect_seals)
 	}
 	sim_finish(&s);
 	close(fd);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_seals_shrink_grow_write_seal(void)
@@ -698,7 +698,7 @@ static int retrieve_fails(struct sim *s, int fd, int err)
 	CHECK_EQ(s->in.retrieved_fd, -1);
 	sim_finish(s);
 	close(fd);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_retrieve_unknown_seals(void)
@@ -712,7 +712,7 @@ static int test_retrieve_unknown_seals(void)
 	d.seals |= 0x40;
 	ser_set(&s.in, &d);
 	if (retrieve_fails(&s, fd, -EOPNOTSUPP))
-		return HT_FAIL;
+		return TEST_FAIL;
 
 	CHECK_EQ(incoming(&s, &fd), 0);
 	d = ser_of(&s.in);
@@ -745,9 +745,9 @@ static int test_retrieve_bad_data_len(void)
 		CHECK_EQ(incoming(&s, &fd), 0);
 		s.in.data_len = lens[i];
 		if (retrieve_fails(&s, fd, -EINVAL))
-			return HT_FAIL;
+			return TEST_FAIL;
 	}
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_retrieve_bad_pos(void)
@@ -776,7 +776,7 @@ static int test_retrieve_seal_mismatch(void)
 	d.seals |= F_SEAL_WRITE;
 	ser_set(&s.in, &d);
 	if (retrieve_fails(&s, fd, -EINVAL))
-		return HT_FAIL;
+		return TEST_FAIL;
 
 	/* A seal added after preserve is kept: seals are never removed. */
 	CHECK_EQ(incoming(&s, &fd), 0);
@@ -785,7 +785,7 @@ static int test_retrieve_seal_mismatch(void)
 	CHECK_EQ(fcntl(s.in.retrieved_fd, F_GET_SEALS), F_SEAL_GROW);
 	sim_finish(&s);
 	close(fd);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 /* The inherited fd is not a shmem file (a corrupt handover). */
@@ -800,7 +800,7 @@ static int test_retrieve_not_shmem(void)
 	s.in.fd = p[0];
 	close(p[1]);
 	if (retrieve_fails(&s, fd, -EINVAL))
-		return HT_FAIL;
+		return TEST_FAIL;
 
 	CHECK_EQ(incoming(&s, &fd), 0);
 	close(s.in.fd);
@@ -830,7 +830,7 @@ static int test_size_not_locked(void)
 	CHECK(verify(s.in.retrieved_fd, 100) == 0);
 	sim_finish(&s);
 	close(fd);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 /* 1 GiB, sparse: nothing is copied, no hole is filled. */
@@ -867,7 +867,7 @@ static int test_one_gib(void)
 	}
 	sim_finish(&s);
 	close(fd);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 /* Above UINT_MAX pages: EFBIG at preserve, and at freeze after growth. */
@@ -892,7 +892,7 @@ static int test_efbig(void)
 	CHECK_EQ(ser_of(&s.out).size, max);
 	sim_unpreserve(&s);
 	close(fd);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 /*
@@ -921,7 +921,7 @@ static int unprivileged_child(void)
 	sim_finish(&s);
 	CHECK_EQ(sim_preserve(&s, fd), -EACCES);
 	close(fd);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_mode_denies_reopen(void)
@@ -936,53 +936,53 @@ static int test_mode_denies_reopen(void)
 	if (pid == 0) {
 		if (setresgid(65534, 65534, 65534) < 0 ||
 		    setresuid(65534, 65534, 65534) < 0)
-			_exit(HT_SKIP);
+			_exit(TEST_SKIP);
 		_exit(unprivileged_child());
 	}
 	CHECK(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFEXITED(status));
-	if (WEXITSTATUS(status) == HT_SKIP)
+	if (WEXITSTATUS(status) == TEST_SKIP)
 		SKIP("cannot drop privileges");
-	CHECK_EQ(WEXITSTATUS(status), HT_PASS);
-	return HT_PASS;
+	CHECK_EQ(WEXITSTATUS(status), TEST_PASS);
+	return TEST_PASS;
 }
 
-static const struct ht_case cases[] = {
-	HT_CASE(test_handler_struct),
-	HT_CASE(test_can_preserve_memfd),
-	HT_CASE(test_can_preserve_hugetlb),
-	HT_CASE(test_can_preserve_tmpfile),
-	HT_CASE(test_can_preserve_dev_shm_linked),
-	HT_CASE(test_can_preserve_others),
-	HT_CASE(test_get_id),
-	HT_CASE(test_data_layout),
-	HT_CASE(test_cycle_pos_zero),
-	HT_CASE(test_cycle_pos_middle),
-	HT_CASE(test_cycle_pos_end),
-	HT_CASE(test_cycle_pos_beyond_eof),
-	HT_CASE(test_cycle_zero_size),
-	HT_CASE(test_unpreserve),
-	HT_CASE(test_finish_unretrieved),
-	HT_CASE(test_caller_closed),
-	HT_CASE(test_tmpfile_cycle),
-	HT_CASE(test_seals_shrink_grow_write_seal),
-	HT_CASE(test_seals_future_write),
-	HT_CASE(test_seals_none_allowed),
-	HT_CASE(test_seals_noexec),
-	HT_CASE(test_seals_none),
-	HT_CASE(test_retrieve_unknown_seals),
-	HT_CASE(test_retrieve_unknown_flags),
-	HT_CASE(test_retrieve_bad_data_len),
-	HT_CASE(test_retrieve_bad_pos),
-	HT_CASE(test_retrieve_seal_mismatch),
-	HT_CASE(test_retrieve_not_shmem),
-	HT_CASE(test_size_not_locked),
-	HT_CASE(test_one_gib),
-	HT_CASE(test_efbig),
-	HT_CASE(test_mode_denies_reopen),
+static const struct test_case cases[] = {
+	TEST_CASE(test_handler_struct),
+	TEST_CASE(test_can_preserve_memfd),
+	TEST_CASE(test_can_preserve_hugetlb),
+	TEST_CASE(test_can_preserve_tmpfile),
+	TEST_CASE(test_can_preserve_dev_shm_linked),
+	TEST_CASE(test_can_preserve_others),
+	TEST_CASE(test_get_id),
+	TEST_CASE(test_data_layout),
+	TEST_CASE(test_cycle_pos_zero),
+	TEST_CASE(test_cycle_pos_middle),
+	TEST_CASE(test_cycle_pos_end),
+	TEST_CASE(test_cycle_pos_beyond_eof),
+	TEST_CASE(test_cycle_zero_size),
+	TEST_CASE(test_unpreserve),
+	TEST_CASE(test_finish_unretrieved),
+	TEST_CASE(test_caller_closed),
+	TEST_CASE(test_tmpfile_cycle),
+	TEST_CASE(test_seals_shrink_grow_write_seal),
+	TEST_CASE(test_seals_future_write),
+	TEST_CASE(test_seals_none_allowed),
+	TEST_CASE(test_seals_noexec),
+	TEST_CASE(test_seals_none),
+	TEST_CASE(test_retrieve_unknown_seals),
+	TEST_CASE(test_retrieve_unknown_flags),
+	TEST_CASE(test_retrieve_bad_data_len),
+	TEST_CASE(test_retrieve_bad_pos),
+	TEST_CASE(test_retrieve_seal_mismatch),
+	TEST_CASE(test_retrieve_not_shmem),
+	TEST_CASE(test_size_not_locked),
+	TEST_CASE(test_one_gib),
+	TEST_CASE(test_efbig),
+	TEST_CASE(test_mode_denies_reopen),
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-	return ht_run(cases, sizeof(cases) / sizeof(cases[0]));
+	return test_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv, NULL);
 }

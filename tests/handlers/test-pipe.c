@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "ht.h"
+#include "../common/check.h"
 #include "sim.h"
 
 static struct luo_file_handler *H(void)
@@ -38,7 +38,7 @@ static int test_takes_pipes_and_fifos(void)
 	close(f);
 	unlink(path);
 	rmdir(dir);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 /* Both ends of one pipe, 64 KiB of unread bytes: all there after. */
@@ -73,7 +73,7 @@ static int test_unread_bytes_stay(void)
 	/* The last writer is gone: the reader sees end of file. */
 	CHECK_EQ(read(r.in.retrieved_fd, got, 1), 0);
 	sim_finish(&r);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_fifo_bytes_and_inode(void)
@@ -103,7 +103,7 @@ static int test_fifo_bytes_and_inode(void)
 	sim_finish(&s);
 	unlink(path);
 	rmdir(dir);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_retrieve_checks_the_file(void)
@@ -137,17 +137,17 @@ static int test_retrieve_checks_the_file(void)
 	close(p[1]);
 	close(q[0]);
 	close(q[1]);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	static const struct ht_case cases[] = {
-		HT_CASE(test_takes_pipes_and_fifos),
-		HT_CASE(test_unread_bytes_stay),
-		HT_CASE(test_fifo_bytes_and_inode),
-		HT_CASE(test_retrieve_checks_the_file),
+	static const struct test_case cases[] = {
+		TEST_CASE(test_takes_pipes_and_fifos),
+		TEST_CASE(test_unread_bytes_stay),
+		TEST_CASE(test_fifo_bytes_and_inode),
+		TEST_CASE(test_retrieve_checks_the_file),
 	};
 
-	return ht_run(cases, sizeof(cases) / sizeof(cases[0]));
+	return test_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv, NULL);
 }

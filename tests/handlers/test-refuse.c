@@ -13,7 +13,7 @@
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 
-#include "ht.h"
+#include "../common/check.h"
 #include "sim.h"
 
 /* Not taken, and file-v1 says why with @why in it; consumes @fd. */
@@ -31,9 +31,9 @@ static int refused(int fd, const char *why)
 	if (!r || !strstr(r, why)) {
 		fprintf(stderr, "reason '%s', expected '%s' in it\n",
 			r ? r : "(null)", why);
-		return HT_FAIL;
+		return TEST_FAIL;
 	}
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_signalfd(void)
@@ -115,22 +115,22 @@ static int test_taken_files_have_no_reason(void)
 	r = luo_file_handler()->ops->refuse_reason(luo_file_handler(), fd);
 	close(fd);
 	CHECK(r == NULL);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	static const struct ht_case cases[] = {
-		HT_CASE(test_signalfd),
-		HT_CASE(test_epoll),
-		HT_CASE(test_timerfd),
-		HT_CASE(test_inotify),
-		HT_CASE(test_pidfd),
-		HT_CASE(test_io_uring),
-		HT_CASE(test_userfaultfd),
-		HT_CASE(test_devices_dirs_pseudo_files),
-		HT_CASE(test_taken_files_have_no_reason),
+	static const struct test_case cases[] = {
+		TEST_CASE(test_signalfd),
+		TEST_CASE(test_epoll),
+		TEST_CASE(test_timerfd),
+		TEST_CASE(test_inotify),
+		TEST_CASE(test_pidfd),
+		TEST_CASE(test_io_uring),
+		TEST_CASE(test_userfaultfd),
+		TEST_CASE(test_devices_dirs_pseudo_files),
+		TEST_CASE(test_taken_files_have_no_reason),
 	};
 
-	return ht_run(cases, sizeof(cases) / sizeof(cases[0]));
+	return test_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv, NULL);
 }

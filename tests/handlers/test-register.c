@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #include "handlers.h"
-#include "ht.h"
+#include "../common/check.h"
 
 #define MAX_CALLS	16
 
@@ -56,7 +56,7 @@ static int test_registers_memfd(void)
 
 	luo_unregister_builtin_handlers(core);
 	CHECK_EQ(nr_registered, 0);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_failure_unwinds(void)
@@ -67,15 +67,15 @@ static int test_failure_unwinds(void)
 	CHECK_EQ(luo_register_builtin_handlers(core), -EEXIST);
 	CHECK_EQ(nr_registered, 0);
 	CHECK_EQ(nr_unregistered, 0);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
-static const struct ht_case cases[] = {
-	HT_CASE(test_registers_memfd),
-	HT_CASE(test_failure_unwinds),
+static const struct test_case cases[] = {
+	TEST_CASE(test_registers_memfd),
+	TEST_CASE(test_failure_unwinds),
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-	return ht_run(cases, sizeof(cases) / sizeof(cases[0]));
+	return test_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv, NULL);
 }

@@ -13,7 +13,7 @@
 
 #include <linux/netlink.h>
 
-#include "ht.h"
+#include "../common/check.h"
 #include "sim.h"
 
 static struct luo_file_handler *H(void)
@@ -97,7 +97,7 @@ static int listening_keeps_backlog(int family)
 	close(a);
 	close(c);
 	sim_finish(&s);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_tcp4_listening(void)
@@ -141,7 +141,7 @@ static int accepted_keeps_peer(int family)
 	sim_finish(&s);
 	close(c);
 	close(l);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_tcp4_accepted(void)
@@ -175,7 +175,7 @@ static int udp_keeps_datagrams(int family)
 	CHECK(!memcmp(got, "two", 3));
 	sim_finish(&s);
 	close(c);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_udp4(void)
@@ -248,7 +248,7 @@ static int unix_keeps_bytes(int type)
 	CHECK_EQ(recv(sv[1], got, sizeof(got), 0), 4);
 	sim_finish(&s);
 	close(sv[1]);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_unix_stream(void)
@@ -274,7 +274,7 @@ static int check_refused(int fd, const char *why)
 	CHECK(builtin_taker(fd) == NULL);
 	r = H()->ops->refuse_reason(H(), fd);
 	CHECK(r && strstr(r, why));
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_refusals(void)
@@ -313,7 +313,7 @@ static int test_refusals(void)
 	CHECK(H()->ops->refuse_reason(H(), p[0]) == NULL);
 	close(p[0]);
 	close(p[1]);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 static int test_retrieve_checks_the_socket(void)
@@ -350,7 +350,7 @@ static int test_retrieve_checks_the_socket(void)
 	close(udp);
 	close(p[0]);
 	close(p[1]);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
 /* The identity is the socket: two fds of one socket are one file. */
@@ -369,25 +369,25 @@ static int test_get_id(void)
 	close(s);
 	close(t);
 	close(d);
-	return HT_PASS;
+	return TEST_PASS;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	static const struct ht_case cases[] = {
-		HT_CASE(test_tcp4_listening),
-		HT_CASE(test_tcp6_listening),
-		HT_CASE(test_tcp4_accepted),
-		HT_CASE(test_tcp6_accepted),
-		HT_CASE(test_udp4),
-		HT_CASE(test_udp6),
-		HT_CASE(test_unix_stream),
-		HT_CASE(test_unix_dgram),
-		HT_CASE(test_unix_seqpacket),
-		HT_CASE(test_refusals),
-		HT_CASE(test_retrieve_checks_the_socket),
-		HT_CASE(test_get_id),
+	static const struct test_case cases[] = {
+		TEST_CASE(test_tcp4_listening),
+		TEST_CASE(test_tcp6_listening),
+		TEST_CASE(test_tcp4_accepted),
+		TEST_CASE(test_tcp6_accepted),
+		TEST_CASE(test_udp4),
+		TEST_CASE(test_udp6),
+		TEST_CASE(test_unix_stream),
+		TEST_CASE(test_unix_dgram),
+		TEST_CASE(test_unix_seqpacket),
+		TEST_CASE(test_refusals),
+		TEST_CASE(test_retrieve_checks_the_socket),
+		TEST_CASE(test_get_id),
 	};
 
-	return ht_run(cases, sizeof(cases) / sizeof(cases[0]));
+	return test_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv, NULL);
 }

@@ -103,7 +103,7 @@ static int test_initial_normal(void)
 	CHECK(core);
 	CHECK_EQ(state(core), LIVEUPDATE_STATE_NORMAL);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_bad_events(void)
@@ -119,7 +119,7 @@ static int test_bad_events(void)
 		CHECK_ERR(event(core, bad[i]), -EINVAL);
 	CHECK_EQ(state(core), LIVEUPDATE_STATE_PREPARED);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_prepare_cancel(void)
@@ -139,7 +139,7 @@ static int test_prepare_cancel(void)
 	CHECK_EQ(state(core), LIVEUPDATE_STATE_NORMAL);
 	CHECK_ERR(event(core, LIVEUPDATE_CANCEL), -EINVAL);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* PREPARED: no new session, no new preserve, no unpreserve; CANCEL keeps
@@ -172,7 +172,7 @@ static int test_prepared_seals(void)
 	CHECK_ERR(tc_create(core, "t", &t), 0);
 	CHECK_EQ(th.calls[TC_UNPRESERVE], 0);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* Closing a session fd cannot fail: in PREPARED it still unpreserves. */
@@ -192,7 +192,7 @@ static int test_close_in_prepared(void)
 	CHECK_EQ(out, 0);
 	CHECK_EQ(state(core), LIVEUPDATE_STATE_PREPARED);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_frozen(void)
@@ -229,7 +229,7 @@ static int test_frozen(void)
 	CHECK_EQ(th.calls[TC_UNFREEZE], 2);
 	CHECK_ERR(preserve_new(core, s, 1), -EEXIST);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* A failed FREEZE callback cancels: NORMAL, tokens valid. */
@@ -250,7 +250,7 @@ static int test_freeze_fail_cancels(void)
 	CHECK_ERR(preserve_new(core, s, 2), -EEXIST);
 	CHECK_ERR(event(core, LIVEUPDATE_PREPARE), 0);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_reboot_states(void)
@@ -274,7 +274,7 @@ static int test_reboot_states(void)
 	CHECK_EQ(state(core), LIVEUPDATE_STATE_NORMAL);
 	luo_core_session_release(core, s);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* UPDATED: no PREPARE or CANCEL, no unpreserve; the session ABI works. */
@@ -292,7 +292,7 @@ static int test_updated_rules(void)
 	CHECK_ERR(unpreserve(core, out, 9), -EBUSY);
 	CHECK_EQ(state(core), LIVEUPDATE_STATE_UPDATED);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* UPDATED turns NORMAL when the last incoming session is finished or
@@ -320,7 +320,7 @@ static int test_updated_to_normal(void)
 	luo_core_session_release(core, a);
 	luo_core_session_release(core, c);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* The global FINISH: unretrieved sessions and files discarded, retrieved
@@ -356,7 +356,7 @@ static int test_global_finish(void)
 	CHECK_EQ(in, 0);
 	CHECK_ERR(event(core, LIVEUPDATE_FINISH), -EINVAL);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* A handler that cannot finish yet: EBUSY and nothing changed. */
@@ -382,7 +382,7 @@ static int test_global_finish_busy(void)
 	CHECK_EQ(in, 0);
 	CHECK_EQ(files, 0);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* A session closed while its finish was refused is held by no fd: the
@@ -405,7 +405,7 @@ static int test_global_finish_released(void)
 	luo_core_counts(core, NULL, &in, NULL);
 	CHECK_EQ(in, 0);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static int test_unpreserve(void)
@@ -445,7 +445,7 @@ static int test_unpreserve(void)
 	CHECK_ERR(preserve_new(core, s, 1), 0);
 	CHECK_ERR(preserve_new(core, s, 2), -EEXIST);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* The same file can be preserved again once unpreserved (no EBUSY). */
@@ -463,7 +463,7 @@ static int test_unpreserve_frees_file(void)
 	CHECK_ERR(tc_preserve(core, s, fd, 2), 0);
 	close(fd);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* Only on outgoing sessions. */
@@ -478,7 +478,7 @@ static int test_unpreserve_incoming(void)
 	CHECK_ERR(unpreserve(core, a, 99), -EINVAL);
 	luo_core_session_release(core, a);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 /* GET_STATE and SET_EVENT follow the dispatch rules of every request. */
@@ -508,7 +508,7 @@ static int test_struct_rules(void)
 	CHECK_ERR(device_call(core, LUO_IOCTL_SET_EVENT, buf, 16), 0);
 	CHECK_EQ(state(core), LIVEUPDATE_STATE_PREPARED);
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 static char last_log[512];
@@ -530,30 +530,30 @@ static int test_log_message(void)
 	CHECK_ERR(event(core, LIVEUPDATE_PREPARE), -EINVAL);
 	CHECK(!strcmp(last_log, "Can't switch to [prepared] from [prepared]"));
 	luo_core_free(core);
-	return TC_PASS;
+	return TEST_PASS;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct tc_case cases[] = {
-		TC_CASE(test_initial_normal),
-		TC_CASE(test_bad_events),
-		TC_CASE(test_prepare_cancel),
-		TC_CASE(test_prepared_seals),
-		TC_CASE(test_close_in_prepared),
-		TC_CASE(test_frozen),
-		TC_CASE(test_freeze_fail_cancels),
-		TC_CASE(test_reboot_states),
-		TC_CASE(test_updated_rules),
-		TC_CASE(test_updated_to_normal),
-		TC_CASE(test_global_finish),
-		TC_CASE(test_global_finish_busy),
-		TC_CASE(test_global_finish_released),
-		TC_CASE(test_unpreserve),
-		TC_CASE(test_unpreserve_frees_file),
-		TC_CASE(test_unpreserve_incoming),
-		TC_CASE(test_struct_rules),
-		TC_CASE(test_log_message),
+	static const struct test_case cases[] = {
+		TEST_CASE(test_initial_normal),
+		TEST_CASE(test_bad_events),
+		TEST_CASE(test_prepare_cancel),
+		TEST_CASE(test_prepared_seals),
+		TEST_CASE(test_close_in_prepared),
+		TEST_CASE(test_frozen),
+		TEST_CASE(test_freeze_fail_cancels),
+		TEST_CASE(test_reboot_states),
+		TEST_CASE(test_updated_rules),
+		TEST_CASE(test_updated_to_normal),
+		TEST_CASE(test_global_finish),
+		TEST_CASE(test_global_finish_busy),
+		TEST_CASE(test_global_finish_released),
+		TEST_CASE(test_unpreserve),
+		TEST_CASE(test_unpreserve_frees_file),
+		TEST_CASE(test_unpreserve_incoming),
+		TEST_CASE(test_struct_rules),
+		TEST_CASE(test_log_message),
 	};
 
 	return tc_main(argc, argv, cases, TC_ARRAY_SIZE(cases));
