@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * kvd's live update.  The old image stops serving (it simply does not go
- * back to its loop), writes every connection's unexecuted input and unsent
- * output into a small state memfd, and puts the dataset memfd, the state
- * memfd, the listening socket and every connection into a luo session,
- * which it hands over (LUO_IOCTL_HANDOVER, KEEP_ON_CLOSE) before it
- * executes the new binary with "--takeover luo:SESSION".  The new image
+ * back to its loop) and writes every connection's unexecuted input and
+ * unsent output into a small state memfd.  Everything else is in its
+ * outgoing luo session already (keep.c): the upgrade preserves the state
+ * memfd, hands the session over (LUO_IOCTL_HANDOVER, KEEP_ON_CLOSE) and
+ * executes the new binary with "--takeover luo:SESSION" — two round trips
+ * to liveupdated whatever the number of connections.  The new image
  * retrieves everything, maps the dataset as it is, and carries on.
  *
  * A socket the orchestrator has no handler for (ENOENT) crosses the exec
@@ -31,21 +32,18 @@
 #include <unistd.h>
 
 #include <luo/libluo.h>
+#include <luo/luo-ext.h>
 
 #include "kvd.h"
 
 #define STATE_MAGIC	0x7473766b64ULL	/* "dkvst" */
-#define TOKEN_DATA	1
-#define TOKEN_STATE	2
-#define TOKEN_LISTEN	3
-#define TOKEN_CONN0	16
 #define FDS_PER_MSG	250
 
 /**
  * struct state_hdr - the state memfd's header
  * @magic:  STATE_MAGIC
  * @nconns: connection records that follow
- * @listen: the listening socket: an inherited fd, or -1 (token TOKEN_LISTEN)
+ * @listen: the listening socket: an inherited fd, or -1 (KVD_TOKEN_LISTEN)
  */
 struct state_hdr {
 	uint64_t magic;
@@ -55,7 +53,7 @@ struct state_hdr {
 
 /**
  * struct state_conn - one connection, followed by its @inlen input bytes
- * and @outlen output bytes, padded to 8
+ * and @outlen output bytes, padded to 8; most recently active first
  * @token:  its token in the session
  * @fd:     an inherited fd, or -1 (retrieve @token)
  * @inlen:  unexecuted input
@@ -92,13 +90,18 @@ static size_t rec_size(const struct kvd_conn *c)
 	return sizeof(struct state_conn) + ((c->in.len + c->out.len + 7) & ~7ul);
 }
 
-/* Fill the state memfd; @fds[i] is connection i's inherited fd or -1. */
-static int state_write(struct kvd *k, int listen, const int *fds, int *out)
+/* The fd to inherit, or -1 for one preserved or passed some other way. */
+static int32_t inherited(enum kvd_keep keep, int fd)
+{
+	return keep == KVD_KEEP_INHERIT ? fd : -1;
+}
+
+/* Fill the state memfd, connections in the order of k->conns. */
+static int state_write(struct kvd *k, int *out)
 {
 	size_t size = sizeof(struct state_hdr), off;
 	struct state_hdr *h;
 	struct kvd_conn *c;
-	uint32_t i = 0;
 	char *p;
 	int fd;
 
@@ -115,13 +118,13 @@ static int state_write(struct kvd *k, int listen, const int *fds, int *out)
 	h = (struct state_hdr *)p;
 	h->magic = STATE_MAGIC;
 	h->nconns = k->nconns;
-	h->listen = listen;
+	h->listen = inherited(k->listen_keep, k->listen_fd);
 	off = sizeof(*h);
 	list_for_each_entry(c, &k->conns, link) {
 		struct state_conn *r = (struct state_conn *)(p + off);
 
-		r->token = TOKEN_CONN0 + i;
-		r->fd = fds[i++];
+		r->token = c->token;
+		r->fd = inherited(c->keep, c->fd);
 		r->inlen = (uint32_t)c->in.len;
 		r->outlen = (uint32_t)c->out.len;
 		if (c->in.len)
@@ -135,17 +138,17 @@ static int state_write(struct kvd *k, int listen, const int *fds, int *out)
 	return 0;
 }
 
-/* Preserve a socket, or let it cross the exec when no handler takes it. */
-static int keep_socket(int sfd, int fd, uint64_t token, int *inherited)
+/* The fds no handler took cross the exec. */
+static int inherit_fds(struct kvd *k)
 {
-	int ret = luo_session_preserve_fd(sfd, fd, token);
+	struct kvd_conn *c;
 
-	*inherited = -1;
-	if (ret != -ENOENT)
-		return ret;
-	if (fcntl(fd, F_SETFD, 0))
+	if (k->listen_keep == KVD_KEEP_INHERIT &&
+	    fcntl(k->listen_fd, F_SETFD, 0))
 		return -errno;
-	*inherited = fd;
+	list_for_each_entry(c, &k->conns, link)
+		if (c->keep == KVD_KEEP_INHERIT && fcntl(c->fd, F_SETFD, 0))
+			return -errno;
 	return 0;
 }
 
@@ -183,28 +186,26 @@ int kvd_open_device(struct kvd *k)
 	return fd;
 }
 
-/* Everything into @sfd; the state memfd last, once the fds are known. */
-static int fill_session(struct kvd *k, int sfd)
+/* The state memfd into the session, and the session handed over. */
+static int hand_over(struct kvd *k)
 {
-	int *fds = calloc(k->nconns + 1, sizeof(int)), listen, st = -1, ret;
-	struct kvd_conn *c;
-	uint32_t i = 0;
+	struct luo_session_unpreserve_fd up = {
+		.size = sizeof(up),
+		.token = KVD_TOKEN_STATE,
+	};
+	int st = -1, ret;
 
-	if (!fds)
-		return -ENOMEM;
-	ret = luo_session_preserve_fd(sfd, k->store.fd, TOKEN_DATA);
-	ret = ret ?: keep_socket(sfd, k->listen_fd, TOKEN_LISTEN, &listen);
-	list_for_each_entry(c, &k->conns, link) {
-		if (ret)
-			break;
-		ret = keep_socket(sfd, c->fd, TOKEN_CONN0 + i, &fds[i]);
-		i++;
-	}
-	ret = ret ?: state_write(k, listen, fds, &st);
-	ret = ret ?: luo_session_preserve_fd(sfd, st, TOKEN_STATE);
+	ret = state_write(k, &st);
+	ret = ret ?: inherit_fds(k);
+	ret = ret ?: luo_session_preserve_fd(k->sfd, st, KVD_TOKEN_STATE);
 	if (st >= 0)
 		close(st);
-	free(fds);
+	if (ret)
+		return ret;
+	ret = luo_session_handover(k->sfd, LUO_HANDOVER_KEEP_ON_CLOSE);
+	if (ret && luo_ioctl(k->sfd, LUO_SESSION_UNPRESERVE_FD, &up))
+		kvd_log("upgrade: the state memfd stays in session %s",
+			k->session);
 	return ret;
 }
 
@@ -327,7 +328,10 @@ static int exec_next(struct kvd *k, const char *how)
 	return -err;
 }
 
-/* The exec failed: end the handed-over session; this image kept its fds. */
+/*
+ * The exec failed: end the handed-over session (this image kept its fds)
+ * and let the loop build the next one.
+ */
 static void reclaim(struct kvd *k)
 {
 	int dev = kvd_open_device(k), sfd;
@@ -342,25 +346,20 @@ static void reclaim(struct kvd *k)
 	if (sfd < 0)
 		kvd_log("upgrade: cannot take the session back: %s",
 			strerror(-sfd));
+	kvd_keep_reset(k);
 }
 
 static int upgrade_luo(struct kvd *k)
 {
 	char how[128];
-	int dev, sfd, ret;
+	int ret;
 
-	dev = kvd_open_device(k);
-	if (dev < 0)
-		return dev;
-	sfd = luo_create_session(dev, k->session);
-	luo_close(dev);
-	if (sfd < 0)
-		return sfd;
-	ret = fill_session(k, sfd);
-	ret = ret ?: luo_session_handover(sfd, LUO_HANDOVER_KEEP_ON_CLOSE);
-	luo_close(sfd);
+	ret = kvd_keep_sync(k) ?: hand_over(k);
 	if (ret)
 		return ret;
+	/* Detached by the handover: this close does nothing. */
+	luo_close(k->sfd);
+	k->sfd = -1;
 	snprintf(how, sizeof(how), "luo:%s", k->session);
 	ret = exec_next(k, how);
 	kvd_log("upgrade: exec failed (%s): taking the session back",
@@ -395,21 +394,17 @@ static int send_fds(int sock, const int *fds, size_t n)
 /* The floor: fd order data, state, listen, connections; no orchestrator. */
 static int upgrade_unix(struct kvd *k)
 {
-	int *fds = calloc(k->nconns + 3, sizeof(int)), *nofd, sv[2], st = -1;
+	int *fds = calloc(k->nconns + 3, sizeof(int)), sv[2], st = -1;
 	struct kvd_conn *c;
 	char how[32];
 	size_t n = 3;
 	int ret;
 
-	nofd = fds ? calloc(k->nconns + 1, sizeof(int)) : NULL;
-	if (!nofd || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+	if (!fds || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
 		free(fds);
-		free(nofd);
 		return -ENOMEM;
 	}
-	for (uint32_t i = 0; i < k->nconns; i++)
-		nofd[i] = -1;
-	ret = state_write(k, -1, nofd, &st);
+	ret = state_write(k, &st);
 	fds[0] = k->store.fd;
 	fds[1] = st;
 	fds[2] = k->listen_fd;
@@ -421,7 +416,6 @@ static int upgrade_unix(struct kvd *k)
 	if (st >= 0)
 		close(st);
 	free(fds);
-	free(nofd);
 	if (ret) {
 		close(sv[1]);
 		return ret;

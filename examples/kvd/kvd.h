@@ -15,18 +15,50 @@
 #include "proto.h"
 #include "store.h"
 
+/*
+ * Where an fd stands in the outgoing session, which kvd keeps current for
+ * its whole life so that an upgrade has only the state memfd to preserve.
+ */
+enum kvd_keep {
+	KVD_KEEP_TODO,		/* not preserved yet (kvd.todo for a connection) */
+	KVD_KEEP_KEPT,		/* preserved under its token */
+	KVD_KEEP_INHERIT,	/* no handler (ENOENT): crosses the exec as an fd */
+};
+
 /**
  * struct kvd_conn - one client connection
- * @link: in kvd.conns
- * @fd:   the socket (owned)
- * @in:   received bytes not yet executed
- * @out:  answers not yet sent
+ * @link:  in kvd.conns, most recently active first
+ * @todo:  in kvd.todo while @keep is KVD_KEEP_TODO (else empty)
+ * @fd:    the socket (owned)
+ * @keep:  where it stands in the outgoing session
+ * @token: its token there, when KVD_KEEP_KEPT
+ * @in:    received bytes not yet executed
+ * @out:   answers not yet sent
  */
 struct kvd_conn {
 	struct list_head link;
+	struct list_head todo;
 	int fd;
+	enum kvd_keep keep;
+	uint64_t token;
 	struct kvd_buf in;
 	struct kvd_buf out;
+};
+
+/**
+ * struct kvd_adopt - connections still in the incoming session
+ * @sfd:  the retrieved incoming session, or -1 once finished
+ * @map:  the state memfd, mapped, or NULL
+ * @size: bytes of @map
+ * @off:  the next connection record in @map
+ * @left: records not taken yet
+ */
+struct kvd_adopt {
+	int sfd;
+	char *map;
+	size_t size;
+	size_t off;
+	uint32_t left;
 };
 
 enum kvd_handoff {
@@ -50,6 +82,18 @@ enum kvd_handoff {
  * @handoff:   how an upgrade carries the fds
  * @ready_fd:  written and closed once serving, or -1
  * @stop:      leave the loop
+ * @sfd:       the outgoing luo session, or -1
+ * @next_token: the token of the next connection preserved into @sfd
+ * @data_keep: the dataset memfd in @sfd
+ * @listen_keep: the listening socket in @sfd
+ * @todo:      struct kvd_conn not preserved yet
+ * @drops:     tokens of closed connections still in @sfd
+ * @ndrops:    entries of @drops
+ * @drops_cap: room in @drops
+ * @adopt:     the previous image's session, while connections are retrieved
+ * @keep_error: why the session could not be kept current (0: it can); the
+ *             upgrade tries again
+ * @keep_ready: "session ready" was logged since the last change
  */
 struct kvd {
 	struct kvd_store store;
@@ -66,7 +110,24 @@ struct kvd {
 	enum kvd_handoff handoff;
 	int ready_fd;
 	bool stop;
+	int sfd;
+	uint64_t next_token;
+	enum kvd_keep data_keep;
+	enum kvd_keep listen_keep;
+	struct list_head todo;
+	uint64_t *drops;
+	size_t ndrops;
+	size_t drops_cap;
+	struct kvd_adopt adopt;
+	int keep_error;
+	bool keep_ready;
 };
+
+/* Tokens in the session: the state memfd is preserved only at upgrade. */
+#define KVD_TOKEN_DATA		1
+#define KVD_TOKEN_STATE		2
+#define KVD_TOKEN_LISTEN	3
+#define KVD_TOKEN_CONN0		16
 
 /* server.c */
 int kvd_serve(struct kvd *k);
@@ -77,8 +138,20 @@ void kvd_conn_close(struct kvd *k, struct kvd_conn *c);
 int kvd_upgrade(struct kvd *k);
 int kvd_open_device(struct kvd *k);
 
+/* keep.c */
+void kvd_keep_init(struct kvd *k);
+void kvd_keep_conn(struct kvd *k, struct kvd_conn *c);
+void kvd_keep_drop(struct kvd *k, struct kvd_conn *c);
+bool kvd_keep_busy(const struct kvd *k);
+void kvd_keep_step(struct kvd *k);
+int kvd_keep_sync(struct kvd *k);
+void kvd_keep_reset(struct kvd *k);
+void kvd_keep_free(struct kvd *k);
+
 /* takeover.c */
 int kvd_takeover(struct kvd *k, const char *how);
+int kvd_adopt_next(struct kvd *k);
+int kvd_adopt_end(struct kvd *k);
 void kvd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif /* KVD_H */

@@ -172,6 +172,7 @@ static int start_fresh(struct kvd *k, const struct opts *o)
 
 static void shutdown_all(struct kvd *k)
 {
+	kvd_keep_free(k);
 	while (!list_empty(&k->conns))
 		kvd_conn_close(k, list_entry(k->conns.next, struct kvd_conn,
 					     link));
@@ -197,6 +198,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "upgrade"))
 		return upgrade_cmd(argc, argv);
 	list_init(&k.conns);
+	kvd_keep_init(&k);
 	o.control = default_control();
 	if (parse(argc, argv, &k, &o))
 		usage();
@@ -207,6 +209,9 @@ int main(int argc, char **argv)
 	k.ctl_fd = open_control(o.control);
 	ret = k.epfd < 0 ? -errno : o.takeover ? kvd_takeover(&k, o.takeover) :
 						 start_fresh(&k, &o);
+	/* The dataset and the listener go into the session before serving. */
+	if (!ret && !o.takeover && k.handoff == KVD_HANDOFF_LUO)
+		kvd_keep_sync(&k);
 	if (!ret) {
 		if (!o.takeover)
 			kvd_log("kvd %s serving on %s:%d, %llu MiB", KVD_VERSION,

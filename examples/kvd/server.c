@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * kvd's event loop: accept, read, execute, write, with epoll; SIGUSR2 or the
- * control FIFO starts a live update.
+ * control FIFO starts a live update.  Between two turns it rebuilds the
+ * outgoing luo session when there is something to rebuild (keep.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -58,8 +59,10 @@ struct kvd_conn *kvd_conn_add(struct kvd *k, int fd, bool kick)
 		return NULL;
 	}
 	c->fd = fd;
+	list_init(&c->todo);
 	list_add_tail(&c->link, &k->conns);
 	k->nconns++;
+	kvd_keep_conn(k, c);
 	return c;
 }
 
@@ -70,8 +73,14 @@ struct kvd_conn *kvd_conn_add(struct kvd *k, int fd, bool kick)
  */
 void kvd_conn_close(struct kvd *k, struct kvd_conn *c)
 {
+	kvd_keep_drop(k, c);
 	list_del(&c->link);
 	k->nconns--;
+	/*
+	 * The orchestrator may hold a duplicate of the socket: the epoll
+	 * registration lives as long as the open file, not the fd.
+	 */
+	epoll_ctl(k->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	kvd_buf_free(&c->in);
 	kvd_buf_free(&c->out);
@@ -144,6 +153,9 @@ static void conn_event(struct kvd *k, struct kvd_conn *c, uint32_t ev)
 {
 	int eof = 0, r = 0;
 
+	/* Most recently active first: the order of an upgrade's state. */
+	list_del(&c->link);
+	list_add(&c->link, &k->conns);
 	if (ev & EPOLLIN && c->out.len <= OUT_HIGH)
 		eof = conn_read(c);
 	if (eof >= 0)
@@ -253,7 +265,8 @@ int kvd_serve(struct kvd *k)
 		return ret;
 	ready(k);
 	while (!k->stop) {
-		int n = epoll_wait(k->epfd, ev, 256, -1);
+		bool busy = kvd_keep_busy(k);
+		int n = epoll_wait(k->epfd, ev, 256, busy ? 0 : -1);
 
 		for (int i = 0; i < n && !k->stop; i++) {
 			void *p = ev[i].data.ptr;
@@ -267,6 +280,8 @@ int kvd_serve(struct kvd *k)
 			else
 				conn_event(k, p, ev[i].events);
 		}
+		if (busy && !k->stop)
+			kvd_keep_step(k);
 	}
 	return 0;
 }

@@ -4,6 +4,13 @@
  * socket and every connection, with its pending bytes, from the session the
  * previous image handed over ("luo:NAME") or from the socket pair it left
  * behind ("unix:FD"), and serve them as if nothing happened.
+ *
+ * From a session, only what serving needs comes first: the dataset, the
+ * state memfd and the listening socket.  The connections are retrieved
+ * after that, one per turn of the event loop (keep.c), in the order the
+ * state memfd lists them: most recently active first, so a client in the
+ * middle of a conversation is served again after a few round trips
+ * whatever the number of idle connections.  Then the session is finished.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,10 +26,6 @@
 #include "kvd.h"
 
 #define STATE_MAGIC	0x7473766b64ULL
-#define TOKEN_DATA	1
-#define TOKEN_STATE	2
-#define TOKEN_LISTEN	3
-#define TOKEN_CONN0	16
 
 struct state_hdr {
 	uint64_t magic;
@@ -82,42 +85,77 @@ static int add_conn(struct kvd *k, struct source *src,
 	return 0;
 }
 
-static int restore(struct kvd *k, struct source *src, int state)
+/* Map the state memfd and check its header. */
+static int state_map(struct kvd_adopt *a, int state)
 {
+	const struct state_hdr *h;
 	struct stat sb;
-	struct state_hdr *h;
-	size_t off;
 	char *p;
-	int ret = 0;
 
 	if (fstat(state, &sb) || (size_t)sb.st_size < sizeof(*h))
 		return -EINVAL;
 	p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, state, 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	h = (struct state_hdr *)p;
+	h = (const struct state_hdr *)p;
 	if (h->magic != STATE_MAGIC) {
 		munmap(p, (size_t)sb.st_size);
 		return -EINVAL;
 	}
-	k->listen_fd = fd_of(src, h->listen, TOKEN_LISTEN, 2);
-	if (k->listen_fd < 0)
-		ret = k->listen_fd;
-	off = sizeof(*h);
-	for (uint32_t i = 0; i < h->nconns && !ret; i++) {
-		const struct state_conn *r = (const void *)(p + off);
+	a->map = p;
+	a->size = (size_t)sb.st_size;
+	a->off = sizeof(*h);
+	a->left = h->nconns;
+	return 0;
+}
 
-		if (off + sizeof(*r) > (size_t)sb.st_size)
-			ret = -EINVAL;
-		else
-			ret = add_conn(k, src, r, 3 + i);
-		off += sizeof(*r) + ((r->inlen + r->outlen + 7) & ~7u);
+static void state_unmap(struct kvd_adopt *a)
+{
+	if (a->map)
+		munmap(a->map, a->size);
+	a->map = NULL;
+	a->left = 0;
+}
+
+/* The next connection record, or NULL if it overruns the memfd. */
+static const struct state_conn *next_rec(struct kvd_adopt *a)
+{
+	const struct state_conn *r = (const void *)(a->map + a->off);
+
+	if (a->off + sizeof(*r) > a->size ||
+	    (size_t)r->inlen + r->outlen > a->size - a->off - sizeof(*r))
+		return NULL;
+	a->off += sizeof(*r) + (((size_t)r->inlen + r->outlen + 7) & ~7ul);
+	a->left--;
+	return r;
+}
+
+static int listener_of(struct kvd *k, struct source *src,
+		       const struct kvd_adopt *a)
+{
+	const struct state_hdr *h = (const void *)a->map;
+
+	k->listen_fd = fd_of(src, h->listen, KVD_TOKEN_LISTEN, 2);
+	return k->listen_fd < 0 ? k->listen_fd : 0;
+}
+
+/* Every connection at once: the socket pair's way. */
+static int restore(struct kvd *k, struct source *src, int state)
+{
+	struct kvd_adopt a = { .sfd = -1 };
+	int ret = state_map(&a, state);
+
+	ret = ret ?: listener_of(k, src, &a);
+	for (size_t i = 3; a.left && !ret; i++) {
+		const struct state_conn *r = next_rec(&a);
+
+		ret = r ? add_conn(k, src, r, i) : -EINVAL;
 	}
-	munmap(p, (size_t)sb.st_size);
+	state_unmap(&a);
 	return ret;
 }
 
-static int take_store(struct kvd *k, struct source *src, int data)
+static int take_store(struct kvd *k, int data)
 {
 	int ret;
 
@@ -129,6 +167,55 @@ static int take_store(struct kvd *k, struct source *src, int data)
 	return ret;
 }
 
+/**
+ * kvd_adopt_next() - retrieve the next connection of the incoming session
+ * @k: the server, with k->adopt.left records to go
+ *
+ * A connection that cannot be retrieved is logged and left to the FINISH.
+ *
+ * Return: 0, or -EINVAL if the state memfd is cut short (nothing left).
+ */
+int kvd_adopt_next(struct kvd *k)
+{
+	struct source src = { .sfd = k->adopt.sfd };
+	const struct state_conn *r = next_rec(&k->adopt);
+	int ret;
+
+	if (!r) {
+		state_unmap(&k->adopt);
+		return -EINVAL;
+	}
+	ret = add_conn(k, &src, r, 0);
+	if (ret)
+		kvd_log("takeover: connection %llu lost: %s",
+			(unsigned long long)r->token, strerror(-ret));
+	return 0;
+}
+
+/**
+ * kvd_adopt_end() - every connection is ours: finish the incoming session
+ * @k: the server
+ *
+ * Return: 0, or the FINISH's -errno (the session fd is closed either way).
+ */
+int kvd_adopt_end(struct kvd *k)
+{
+	int ret;
+
+	state_unmap(&k->adopt);
+	ret = luo_session_finish(k->adopt.sfd);
+	luo_close(k->adopt.sfd);
+	k->adopt.sfd = -1;
+	if (ret)
+		kvd_log("takeover: cannot finish session %s: %s", k->session,
+			strerror(-ret));
+	else
+		kvd_log("takeover: session %s finished, %u connections",
+			k->session, k->nconns);
+	return ret;
+}
+
+/* The dataset, the state and the listener; the connections come later. */
 static int from_luo(struct kvd *k, const char *name)
 {
 	struct source src = { .sfd = -1 };
@@ -140,16 +227,21 @@ static int from_luo(struct kvd *k, const char *name)
 	luo_close(dev);
 	if (src.sfd < 0)
 		return src.sfd;
-	ret = take_store(k, &src, luo_session_retrieve_fd(src.sfd, TOKEN_DATA));
+	ret = take_store(k, luo_session_retrieve_fd(src.sfd, KVD_TOKEN_DATA));
 	if (!ret)
-		state = luo_session_retrieve_fd(src.sfd, TOKEN_STATE);
-	ret = ret ?: (state < 0 ? state : restore(k, &src, state));
+		state = luo_session_retrieve_fd(src.sfd, KVD_TOKEN_STATE);
+	ret = ret ?: (state < 0 ? state : state_map(&k->adopt, state));
 	if (state >= 0)
 		close(state);
-	/* FINISH only once everything is ours; else KEEP_ON_CLOSE keeps it. */
-	ret = ret ?: luo_session_finish(src.sfd);
-	luo_close(src.sfd);
-	return ret;
+	ret = ret ?: listener_of(k, &src, &k->adopt);
+	if (ret) {
+		/* Not finished: KEEP_ON_CLOSE gives the session back intact. */
+		state_unmap(&k->adopt);
+		luo_close(src.sfd);
+		return ret;
+	}
+	k->adopt.sfd = src.sfd;
+	return 0;
 }
 
 static int recv_fds(int sock, struct source *src)
@@ -190,7 +282,7 @@ static int from_unix(struct kvd *k, int sock)
 	close(sock);
 	if (!ret && src.n < 3)
 		ret = -EPROTO;
-	ret = ret ?: take_store(k, &src, src.fds[0]);
+	ret = ret ?: take_store(k, src.fds[0]);
 	ret = ret ?: restore(k, &src, src.fds[1]);
 	if (src.n > 1)
 		close(src.fds[1]);
@@ -219,7 +311,8 @@ int kvd_takeover(struct kvd *k, const char *how)
 	if (ret)
 		return ret;
 	k->store.hdr->stats.upgrades++;
-	kvd_log("takeover: serving %llu items, %u connections",
-		(unsigned long long)k->store.hdr->items, k->nconns);
+	kvd_log("takeover: serving %llu items, %u connections, %u to retrieve",
+		(unsigned long long)k->store.hdr->items, k->nconns,
+		k->adopt.left);
 	return 0;
 }
