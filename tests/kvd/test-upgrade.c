@@ -3,8 +3,11 @@
  * A live update of kvd under clients in the middle of a conversation: one
  * has sent half a "set", one has answers it has not read yet.  After the
  * update (to kvd-v2, by SIGUSR2 and then by "kvd upgrade") both carry on
- * on the same connections, the data is all there, and the daemon holds
- * nothing once the new image has finished the session.
+ * on the same connections and the data is all there.  kvd keeps its
+ * outgoing session current: once the new image has finished the incoming
+ * session, its next outgoing session holds the dataset, the listener and
+ * every connection; a closed connection leaves it; an upgrade whose exec
+ * fails takes the session back and kvd carries on.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -49,16 +52,39 @@ static void wait_version(int fd, const char *v)
 	}
 }
 
-static void upgrade_cmd(const struct kt_kvd *k)
+/* One "version" exchange: kvd has run at least one turn of its loop. */
+static void ask_version(int fd)
 {
-	const char *bin = getenv("KVD");
+	char c = 0;
+
+	kt_send(fd, "version\r\n");
+	while (c != '\n')
+		dh_check_eq(recv(fd, &c, 1, 0), 1);
+}
+
+/* Until the one outgoing session holds @files files and nothing else. */
+static void wait_session(const char *sock, int fd, uint64_t files)
+{
+	struct luo_status st;
+
+	for (;;) {
+		status(sock, &st);
+		if (st.nr_incoming == 0 && st.nr_outgoing == 1 &&
+		    st.nr_files == files)
+			return;
+		ask_version(fd);
+	}
+}
+
+static void upgrade_cmd(const struct kt_kvd *k, const char *bin)
+{
 	int st;
 	pid_t pid = fork();
 
 	dh_check(pid >= 0);
 	if (!pid) {
-		execl(bin, bin, "upgrade", "--control", k->ctl, getenv("KVD"),
-		      (char *)NULL);
+		execl(getenv("KVD"), "kvd", "upgrade", "--control", k->ctl,
+		      bin, (char *)NULL);
 		_exit(127);
 	}
 	dh_check_eq(waitpid(pid, &st, 0), pid);
@@ -68,7 +94,6 @@ static void upgrade_cmd(const struct kt_kvd *k)
 int main(void)
 {
 	struct dh_daemon d;
-	struct luo_status st;
 	struct kt_kvd k;
 	int a, b;
 
@@ -89,16 +114,24 @@ int main(void)
 	kt_send(a, "s\r\nget two one\r\nversion\r\n");
 	kt_expect(a, "STORED\r\nVALUE two 0 3\r\ndos\r\n"
 		     "VALUE one 7 3\r\nuno\r\nEND\r\nVERSION 2.0\r\n");
-	status(d.socket, &st);
-	dh_check_eq(st.nr_incoming, 0);
-	dh_check_eq(st.nr_files, 0);
+	/* The dataset, the listener and both connections, preserved again. */
+	wait_session(d.socket, b, 4);
+	close(a);
+	wait_session(d.socket, b, 3);
+
+	/* An exec that fails: still 2.0, the session taken back and rebuilt. */
+	upgrade_cmd(&k, "/nonexistent/kvd");
+	ask_version(b);		/* the FIFO was ready first: kvd tried it */
+	wait_session(d.socket, b, 3);
+	kt_send(b, "get two\r\nversion\r\n");
+	kt_expect(b, "VALUE two 0 3\r\ndos\r\nEND\r\nVERSION 2.0\r\n");
 
 	/* And back to the first binary with the command-line client. */
-	upgrade_cmd(&k);
+	upgrade_cmd(&k, getenv("KVD"));
 	wait_version(b, "1.0");
 	kt_send(b, "get two\r\n");
 	kt_expect(b, "VALUE two 0 3\r\ndos\r\nEND\r\n");
-	close(a);
+	wait_session(d.socket, b, 3);
 	close(b);
 	dh_check_eq(kt_stop(&k), 0);
 	dh_check_eq(dh_stop(&d), 0);
