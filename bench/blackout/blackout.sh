@@ -230,6 +230,11 @@ reps_for() {	# the slow restarts run once at 1 GiB and more
 upgrade() { kill -USR2 "$KPID"; }
 took_over() { kvd_wait_line "took over" || return 1; }
 
+# After a luo update: the new kvd has finished the incoming session and
+# preserved everything into its next one (off the critical path: the
+# next update would otherwise do what is left of it inside its blackout).
+settled() { kvd_wait_line "luo: session" || return 1; }
+
 # One cold restart: stop (kvd saves), start again from the file.
 cold_restart() {
 	kill -TERM "$KPID"
@@ -248,6 +253,7 @@ series_kvd() {
 	fill "$s"
 	for ((i = 0; i < REPS; i++)); do
 		measure luo "$s" 1 upgrade took_over || die "luo update failed"
+		settled || die "luo: the new session was not built"
 	done
 	check_items luo "$s"
 	n=$(reps_for "$s")
@@ -418,7 +424,8 @@ series_conns() {
 	for c in $CONNS; do
 		holders_start "$c"
 		for ((i = 0; i < CONN_REPS; i++)); do
-			if ! measure "$method" "$c" "$c" upgrade took_over; then
+			if ! measure "$method" "$c" "$c" upgrade took_over ||
+			   { [ "$mode" = luo ] && ! settled; }; then
 				conns_failed "$method" "$c"
 				return 0
 			fi
