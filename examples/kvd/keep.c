@@ -30,7 +30,15 @@
 
 #include "kvd.h"
 
-/* Requests of the rebuild per turn of the event loop. */
+/*
+ * Requests of the rebuild per turn of the event loop.  One per turn keeps a
+ * client that is in the middle of a conversation served between two round
+ * trips.  Measured with bench/blackout (median of 5, 2 busy CPUs): with
+ * 1,000 and 5,000 idle connections the probe's blackout was 74 and 234 ms
+ * when every connection was retrieved and preserved in one tight loop right
+ * after serving again (-DKVD_KEEP_BATCH=100000), 5-8 and 28-55 ms at one
+ * per turn, against the floor's 4-11 and 16-31 ms.
+ */
 #ifndef KVD_KEEP_BATCH
 #define KVD_KEEP_BATCH	1
 #endif
