@@ -516,10 +516,13 @@ static int read_fd_prop(struct reader *r, const struct prop *p, int *fd)
 static int read_root(struct reader *r, struct luo_handover_info *info)
 {
 	struct prop p[RP_NR] = {
-		[RP_COMPAT] = { "compatible" }, [RP_UPDATE] = { "update-number" },
-		[RP_START] = { "reboot-start-ns" }, [RP_LISTEN] = { "listen-fd" },
-		[RP_REPLY] = { "reply-fd" }, [RP_REPLY_SIZE] = { "reply-size" },
-		[RP_SELF] = { "self-fd" },
+		[RP_COMPAT] = { .name = "compatible" },
+		[RP_UPDATE] = { .name = "update-number" },
+		[RP_START] = { .name = "reboot-start-ns" },
+		[RP_LISTEN] = { .name = "listen-fd" },
+		[RP_REPLY] = { .name = "reply-fd" },
+		[RP_REPLY_SIZE] = { .name = "reply-size" },
+		[RP_SELF] = { .name = "self-fd" },
 	};
 	const char *compat;
 	int node, child, ret;
