@@ -140,7 +140,7 @@ static void call_ioctl(int sock, uint8_t b, int32_t daemon_err)
 	    ret != daemon_err)
 		FZ_CHECK(!memcmp(arg, orig, alloc),
 			 "a refused reply changed the caller's struct");
-	if (!ret && luo_returns_fd(cmd) && size >= 8) {
+	if (!ret && luo_wire_returns_fd(cmd) && size >= 8) {
 		memcpy(&fd, arg + 4, sizeof(fd));
 		if (fd != -1)
 			close_if_fd(fd);

@@ -22,6 +22,7 @@
 
 #include <luo/libluo.h>
 #include "luo_wire.h"
+#include "luo_wire_client.h"
 
 #define LUO_EXPORT __attribute__((visibility("default")))
 
@@ -50,24 +51,6 @@ static int luo_check_fd(int fd)
 		return errno == ENOTSOCK ? -ENOTTY : -errno;
 	if (type != SOCK_SEQPACKET)
 		return -ENOTTY;
-	return 0;
-}
-
-static bool luo_returns_fd(uint32_t cmd)
-{
-	return cmd == LIVEUPDATE_IOCTL_CREATE_SESSION ||
-	       cmd == LIVEUPDATE_IOCTL_RETRIEVE_SESSION ||
-	       cmd == LIVEUPDATE_SESSION_RETRIEVE_FD;
-}
-
-static int luo_wait(int fd, short events)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-
-	while (poll(&p, 1, -1) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
 	return 0;
 }
 
@@ -109,7 +92,7 @@ static int luo_send(int fd, const struct luo_wire_req *req, const void *arg,
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN) {
-			ret = luo_wait(fd, POLLOUT);
+			ret = luo_wire_wait(fd, POLLOUT);
 			if (ret)
 				return ret;
 			continue;
@@ -174,7 +157,7 @@ static ssize_t luo_recv(int fd, void *buf, size_t size, int *rfd)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN) {
-			ret = luo_wait(fd, POLLIN);
+			ret = luo_wire_wait(fd, POLLIN);
 			if (ret)
 				return ret;
 			continue;
@@ -259,7 +242,7 @@ static int luo_xfer_ioctl(int fd, unsigned long request, void *arg,
 	if (size > LUO_WIRE_MAX_ARG && !luo_tail_is_zero(arg, size))
 		return -E2BIG;
 
-	x->returns_fd = luo_returns_fd(req.cmd);
+	x->returns_fd = luo_wire_returns_fd(req.cmd);
 	if (x->returns_fd) {
 		/* The kernel reserves the fd number before the operation. */
 		slot = fcntl(fd, F_DUPFD_CLOEXEC, 0);

@@ -20,6 +20,7 @@
 
 #include <luo/libluo.h>
 #include "luo_wire.h"
+#include "luo_wire_client.h"
 #include "preload.h"
 
 /* The kernel struct of each command, for the copy-back size. */
@@ -48,24 +49,6 @@ static size_t lp_ksize(uint32_t cmd)
 	return 0;
 }
 
-static bool lp_returns_fd(uint32_t cmd)
-{
-	return cmd == LIVEUPDATE_IOCTL_CREATE_SESSION ||
-	       cmd == LIVEUPDATE_IOCTL_RETRIEVE_SESSION ||
-	       cmd == LIVEUPDATE_SESSION_RETRIEVE_FD;
-}
-
-static int lp_wait(int fd, short events)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-
-	while (poll(&p, 1, -1) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	return 0;
-}
-
 static int lp_send_short(int fd, const struct luo_wire_req *req,
 			 const void *arg)
 {
@@ -80,7 +63,7 @@ static int lp_send_short(int fd, const struct luo_wire_req *req,
 		if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
 			return -ENODEV;
 		if (errno == EAGAIN) {
-			ret = lp_wait(fd, POLLOUT);
+			ret = luo_wire_wait(fd, POLLOUT);
 			if (ret)
 				return ret;
 		} else if (errno != EINTR) {
@@ -131,7 +114,7 @@ static int lp_recv_result(int fd)
 		if (errno == ECONNRESET || errno == ENOTCONN || errno == EPIPE)
 			return -ENODEV;
 		if (errno == EAGAIN) {
-			ret = lp_wait(fd, POLLIN);
+			ret = luo_wire_wait(fd, POLLIN);
 			if (ret)
 				return ret;
 		} else if (errno != EINTR) {
@@ -171,7 +154,7 @@ static int lp_copy_back(uint32_t cmd, void *arg, const unsigned char *buf,
 		n = usize;
 	if (!lp_umem_write(arg, buf, n))
 		return 0;
-	if (lp_returns_fd(cmd)) {
+	if (luo_wire_returns_fd(cmd)) {
 		memcpy(&nfd, buf + 4, sizeof(nfd));
 		close(nfd);
 	}
