@@ -1,7 +1,8 @@
 #!/bin/sh
 # The whole test suite, as CI runs it: install what it needs, build under
 # AddressSanitizer and UndefinedBehaviorSanitizer and run every test, then
-# run the daemon and library tests again under valgrind, then run each fuzz
+# run the library, daemon, e2e, rfc and hostile suites again under valgrind,
+# then run each fuzz
 # target briefly in a clang build.  Ends with the line
 # "N passed, M failed" and a non-zero exit if anything failed.
 set -u
@@ -25,8 +26,12 @@ ninja -C "$vg" || exit 1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 meson test -C "$san" --print-errorlogs --num-processes 2 || ok=1
-meson test -C "$vg" --setup valgrind --suite lib --suite daemon \
-	--print-errorlogs --num-processes 2 || ok=1
+# Under valgrind: the library and the daemon, alone and in whole cycles.
+# The fault suite stays with ASan: its keeper tests wait on pidfds, which
+# valgrind 3.19 does not support, and its 200 corrupted handovers would
+# take minutes.
+meson test -C "$vg" --setup valgrind --suite lib --suite daemon --suite e2e \
+	--suite rfc --suite hostile --print-errorlogs --num-processes 2 || ok=1
 
 # ---- fuzzing (fuzz/README.md) ---------------------------------------------
 # A clang build of the fuzz targets alone (scripts/fuzz.sh sets it up):
