@@ -64,7 +64,7 @@ static int keep_conn(struct kvd *k, struct kvd_conn *c)
 	if (ret)
 		return ret;
 	c->token = k->next_token++;
-	list_del(&c->todo);
+	list_del(&c->unkept);
 	return 0;
 }
 
@@ -128,15 +128,15 @@ static int keep_one(struct kvd *k)
 		return 0;
 	if (k->sfd < 0)
 		return open_session(k) ?: 1;
-	if (k->data_keep == KVD_KEEP_TODO)
+	if (k->data_keep == KVD_KEEP_WAITING)
 		return keep_fd(k, k->store.fd, KVD_TOKEN_DATA,
 			       &k->data_keep) ?: 1;
-	if (k->listen_keep == KVD_KEEP_TODO)
+	if (k->listen_keep == KVD_KEEP_WAITING)
 		return keep_fd(k, k->listen_fd, KVD_TOKEN_LISTEN,
 			       &k->listen_keep) ?: 1;
-	if (list_empty(&k->todo))
+	if (list_empty(&k->unkept))
 		return 0;
-	c = list_entry(k->todo.next, struct kvd_conn, todo);
+	c = list_entry(k->unkept.next, struct kvd_conn, unkept);
 	return keep_conn(k, c) ?: 1;
 }
 
@@ -173,11 +173,11 @@ static void keep_done(struct kvd *k)
  */
 void kvd_keep_init(struct kvd *k)
 {
-	list_init(&k->todo);
+	list_init(&k->unkept);
 	k->sfd = -1;
 	k->adopt.sfd = -1;
-	k->data_keep = KVD_KEEP_TODO;
-	k->listen_keep = KVD_KEEP_TODO;
+	k->data_keep = KVD_KEEP_WAITING;
+	k->listen_keep = KVD_KEEP_WAITING;
 }
 
 /**
@@ -189,10 +189,10 @@ void kvd_keep_conn(struct kvd *k, struct kvd_conn *c)
 {
 	int ret;
 
-	c->keep = KVD_KEEP_TODO;
+	c->keep = KVD_KEEP_WAITING;
 	if (k->handoff != KVD_HANDOFF_LUO)
 		return;
-	list_add_tail(&c->todo, &k->todo);
+	list_add_tail(&c->unkept, &k->unkept);
 	if (k->sfd < 0 || k->keep_error)
 		return;
 	ret = keep_conn(k, c);
@@ -207,11 +207,11 @@ void kvd_keep_conn(struct kvd *k, struct kvd_conn *c)
  */
 void kvd_keep_drop(struct kvd *k, struct kvd_conn *c)
 {
-	if (!list_empty(&c->todo))
-		list_del(&c->todo);
+	if (!list_empty(&c->unkept))
+		list_del(&c->unkept);
 	if (c->keep == KVD_KEEP_KEPT && k->sfd >= 0)
 		drop_later(k, c->token);
-	c->keep = KVD_KEEP_TODO;
+	c->keep = KVD_KEEP_WAITING;
 }
 
 /**
@@ -227,8 +227,8 @@ bool kvd_keep_busy(const struct kvd *k)
 		return true;
 	if (k->handoff != KVD_HANDOFF_LUO || k->keep_error)
 		return false;
-	return k->sfd < 0 || k->data_keep == KVD_KEEP_TODO ||
-	       k->listen_keep == KVD_KEEP_TODO || !list_empty(&k->todo);
+	return k->sfd < 0 || k->data_keep == KVD_KEEP_WAITING ||
+	       k->listen_keep == KVD_KEEP_WAITING || !list_empty(&k->unkept);
 }
 
 /**
@@ -282,14 +282,14 @@ void kvd_keep_reset(struct kvd *k)
 
 	k->sfd = -1;
 	k->ndrops = 0;
-	k->data_keep = KVD_KEEP_TODO;
-	k->listen_keep = KVD_KEEP_TODO;
+	k->data_keep = KVD_KEEP_WAITING;
+	k->listen_keep = KVD_KEEP_WAITING;
 	k->keep_error = 0;
 	k->keep_ready = false;
 	list_for_each_entry(c, &k->conns, link) {
-		if (list_empty(&c->todo))
-			list_add_tail(&c->todo, &k->todo);
-		c->keep = KVD_KEEP_TODO;
+		if (list_empty(&c->unkept))
+			list_add_tail(&c->unkept, &k->unkept);
+		c->keep = KVD_KEEP_WAITING;
 	}
 }
 

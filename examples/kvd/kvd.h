@@ -20,7 +20,7 @@
  * its whole life so that an upgrade has only the state memfd to preserve.
  */
 enum kvd_keep {
-	KVD_KEEP_TODO,		/* not preserved yet (kvd.todo for a connection) */
+	KVD_KEEP_WAITING,	/* not preserved yet (kvd.unkept for a connection) */
 	KVD_KEEP_KEPT,		/* preserved under its token */
 	KVD_KEEP_INHERIT,	/* no handler (ENOENT): crosses the exec as an fd */
 };
@@ -28,7 +28,7 @@ enum kvd_keep {
 /**
  * struct kvd_conn - one client connection
  * @link:  in kvd.conns, most recently active first
- * @todo:  in kvd.todo while @keep is KVD_KEEP_TODO (else empty)
+ * @unkept: in kvd.unkept while @keep is KVD_KEEP_WAITING (else empty)
  * @fd:    the socket (owned)
  * @keep:  where it stands in the outgoing session
  * @token: its token there, when KVD_KEEP_KEPT
@@ -37,7 +37,7 @@ enum kvd_keep {
  */
 struct kvd_conn {
 	struct list_head link;
-	struct list_head todo;
+	struct list_head unkept;
 	int fd;
 	enum kvd_keep keep;
 	uint64_t token;
@@ -86,7 +86,7 @@ enum kvd_handoff {
  * @next_token: the token of the next connection preserved into @sfd
  * @data_keep: the dataset memfd in @sfd
  * @listen_keep: the listening socket in @sfd
- * @todo:      struct kvd_conn not preserved yet
+ * @unkept:     struct kvd_conn not preserved yet
  * @drops:     tokens of closed connections still in @sfd
  * @ndrops:    entries of @drops
  * @drops_cap: room in @drops
@@ -114,7 +114,7 @@ struct kvd {
 	uint64_t next_token;
 	enum kvd_keep data_keep;
 	enum kvd_keep listen_keep;
-	struct list_head todo;
+	struct list_head unkept;
 	uint64_t *drops;
 	size_t ndrops;
 	size_t drops_cap;

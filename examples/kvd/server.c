@@ -59,7 +59,7 @@ struct kvd_conn *kvd_conn_add(struct kvd *k, int fd, bool kick)
 		return NULL;
 	}
 	c->fd = fd;
-	list_init(&c->todo);
+	list_init(&c->unkept);
 	list_add_tail(&c->link, &k->conns);
 	k->nconns++;
 	kvd_keep_conn(k, c);
