@@ -3,8 +3,9 @@
 set -eu
 pkgs="gcc meson ninja-build pkg-config libfdt-dev libjson-c-dev zlib1g-dev
       valgrind groff-base python3 libmemcached-tools iproute2"
-# The fuzz targets (fuzz/README.md): clang, and libclang_rt.fuzzer.
-pkgs="$pkgs clang-14 libclang-rt-14-dev"
+# The fuzz targets (fuzz/README.md): clang (the package "clang" gives
+# /usr/bin/clang), and libclang_rt.fuzzer.
+pkgs="$pkgs clang clang-14 libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
