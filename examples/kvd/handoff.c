@@ -36,36 +36,7 @@
 
 #include "kvd.h"
 
-#define STATE_MAGIC	0x7473766b64ULL	/* "dkvst" */
 #define FDS_PER_MSG	250
-
-/**
- * struct state_hdr - the state memfd's header
- * @magic:  STATE_MAGIC
- * @nconns: connection records that follow
- * @listen: the listening socket: an inherited fd, or -1 (KVD_TOKEN_LISTEN)
- */
-struct state_hdr {
-	uint64_t magic;
-	uint32_t nconns;
-	int32_t listen;
-};
-
-/**
- * struct state_conn - one connection, followed by its @inlen input bytes
- * and @outlen output bytes, padded to 8; most recently active first
- * @token:  its token in the session
- * @fd:     an inherited fd, or -1 (retrieve @token)
- * @inlen:  unexecuted input
- * @outlen: unsent output
- */
-struct state_conn {
-	uint64_t token;
-	int32_t fd;
-	uint32_t inlen;
-	uint32_t outlen;
-	uint32_t pad;
-};
 
 /**
  * kvd_log() - a line on stderr with a timestamp and the pid

@@ -150,6 +150,40 @@ void kvd_keep_free(struct kvd *k);
 
 /* takeover.c */
 int kvd_takeover(struct kvd *k, const char *how);
+/*
+ * The state memfd an upgrading kvd writes (handoff.c) and its successor
+ * reads (takeover.c): a header, then one record per connection.
+ */
+#define STATE_MAGIC	0x7473766b64ULL	/* "dkvst" */
+
+/**
+ * struct state_hdr - the state memfd's header
+ * @magic:  STATE_MAGIC
+ * @nconns: connection records that follow
+ * @listen: the listening socket: an inherited fd, or -1 (KVD_TOKEN_LISTEN)
+ */
+struct state_hdr {
+	uint64_t magic;
+	uint32_t nconns;
+	int32_t listen;
+};
+
+/**
+ * struct state_conn - one connection, followed by its @inlen input bytes
+ * and @outlen output bytes, padded to 8; most recently active first
+ * @token:  its token in the session
+ * @fd:     an inherited fd, or -1 (retrieve @token)
+ * @inlen:  unexecuted input
+ * @outlen: unsent output
+ */
+struct state_conn {
+	uint64_t token;
+	int32_t fd;
+	uint32_t inlen;
+	uint32_t outlen;
+	uint32_t pad;
+};
+
 int kvd_adopt_next(struct kvd *k);
 int kvd_adopt_end(struct kvd *k);
 void kvd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

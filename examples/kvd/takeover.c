@@ -25,22 +25,6 @@
 
 #include "kvd.h"
 
-#define STATE_MAGIC	0x7473766b64ULL
-
-struct state_hdr {
-	uint64_t magic;
-	uint32_t nconns;
-	int32_t listen;
-};
-
-struct state_conn {
-	uint64_t token;
-	int32_t fd;
-	uint32_t inlen;
-	uint32_t outlen;
-	uint32_t pad;
-};
-
 /**
  * struct source - where the fds come from
  * @sfd: the retrieved session, or -1
