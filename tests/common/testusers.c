@@ -79,14 +79,14 @@ static void tu_cleanup(void)
 		if (tu_users[i][0]) {
 			struct tu_user u = { .uid = 0 };
 
-			snprintf(u.name, sizeof(u.name), "%s", tu_users[i]);
+			memcpy(u.name, tu_users[i], sizeof(u.name));
 			tu_user_remove(&u);
 		}
 	for (int i = 0; i < TU_MAX; i++)
 		if (tu_groups[i][0]) {
 			struct tu_group g = { .gid = 0 };
 
-			snprintf(g.name, sizeof(g.name), "%s", tu_groups[i]);
+			memcpy(g.name, tu_groups[i], sizeof(g.name));
 			tu_group_remove(&g);
 		}
 }
