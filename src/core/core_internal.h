@@ -81,6 +81,7 @@ struct luo_file {
  * @files:     struct luo_file, preservation order
  * @nr_files:  entries of @files
  * @tokens:    the files by token
+ * @hidx:      its index in the handover being written or read
  */
 struct luo_session {
 	struct list_head list;
@@ -95,6 +96,7 @@ struct luo_session {
 	struct list_head files;
 	uint32_t nr_files;
 	struct luo_hmap tokens;
+	uint32_t hidx;
 };
 
 /**
@@ -179,6 +181,12 @@ int luo_flb_for_each_outgoing(struct luo_core *core,
 					uint64_t data, uint64_t count),
 			      void *ctx);
 void luo_flb_release_all(struct luo_core *core);
+int luo_flb_for_each_incoming(struct luo_core *core,
+			      int (*fn)(void *ctx, const char *compatible,
+					uint64_t data, uint64_t count),
+			      void *ctx);
+int luo_flb_restore_outgoing(struct luo_core *core, const char *compatible,
+			     uint64_t data, uint64_t count);
 
 /* state.c */
 uint32_t luo_state_get(const struct luo_core *core);

@@ -396,6 +396,73 @@ int luo_flb_for_each_outgoing(struct luo_core *core,
 }
 
 /**
+ * luo_flb_for_each_incoming() - visit every FLB the previous image handed
+ * over that is not finished, for a handover that may be restored
+ * @core: the core
+ * @fn:   called with the compatible string, data and the files that still
+ *        depend on it
+ * @ctx:  passed to @fn
+ *
+ * Return: 0, or the first non-zero return of @fn.
+ */
+int luo_flb_for_each_incoming(struct luo_core *core,
+			      int (*fn)(void *ctx, const char *compatible,
+					uint64_t data, uint64_t count),
+			      void *ctx)
+{
+	for (uint32_t i = 0; i < core->nr_flbs_in; i++) {
+		const struct luo_flb_in *e = &core->flbs_in[i];
+		struct luo_flb_state *st;
+		uint64_t count = e->count;
+		int ret;
+
+		list_for_each_entry(st, &core->flbs, list) {
+			if (!st->in_init || strncmp(st->flb->compatible,
+						    e->compatible,
+						    sizeof(e->compatible)))
+				continue;
+			count = st->in_finished ? 0 : st->in_count;
+		}
+		if (!count)
+			continue;
+		ret = fn(ctx, e->compatible, e->data, count);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/**
+ * luo_flb_restore_outgoing() - an FLB in use again after a rolled-back
+ * REBOOT, as the handover recorded it
+ * @core:       the core, with its FLBs registered
+ * @compatible: the FLB's name
+ * @data:       what its preserve() returned
+ * @count:      files that use it
+ *
+ * Its preserve() is not called again; the live object it made, a pointer
+ * of the previous process, is not restored (NULL).
+ *
+ * Return: 0, or -ENOENT if no such FLB is registered.
+ */
+int luo_flb_restore_outgoing(struct luo_core *core, const char *compatible,
+			     uint64_t data, uint64_t count)
+{
+	struct luo_flb_state *st;
+
+	list_for_each_entry(st, &core->flbs, list) {
+		if (strncmp(st->flb->compatible, compatible,
+			    sizeof(st->flb->compatible)))
+			continue;
+		st->out_count = count;
+		st->out_data = data;
+		st->out_obj = NULL;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/**
  * luo_flb_release_all() - forget every FLB and link (core teardown)
  * @core: the core
  */

@@ -73,12 +73,13 @@ fail:
 }
 
 /**
- * luo_core_for_each_outgoing_fd() - visit the fd of every outgoing file
+ * luo_core_for_each_outgoing_fd() - visit every file fd the handover names
  * @core: the core
- * @fn:   called for each fd, in handover order
+ * @fn:   called for each fd, in handover order: outgoing files, then the
+ *        fds of incoming ones (inherited, retrieved)
  * @ctx:  passed to @fn
  *
- * The daemon uses it to let exactly these fds cross the exec.
+ * Exactly these fds cross the exec (and so do the daemon's own).
  *
  * Return: 0, or the first non-zero return of @fn.
  */
@@ -96,27 +97,59 @@ int luo_core_for_each_outgoing_fd(struct luo_core *core,
 				return ret;
 		}
 	}
+	list_for_each_entry(s, &core->incoming, list) {
+		list_for_each_entry(f, &s->files, list) {
+			ret = f->fd >= 0 ? fn(ctx, f->fd) : 0;
+			if (!ret && f->retrieved_fd >= 0)
+				ret = fn(ctx, f->retrieved_fd);
+			if (ret)
+				return ret;
+		}
+	}
 	return 0;
 }
 
+/* Sets or clears close-on-exec on every fd an incoming file holds. */
+static int incoming_cloexec(struct luo_core *core, bool on)
+{
+	int flag = on ? FD_CLOEXEC : 0, ret = 0;
+	struct luo_session *s;
+	struct luo_file *f;
+
+	list_for_each_entry(s, &core->incoming, list) {
+		list_for_each_entry(f, &s->files, list) {
+			if (f->fd >= 0 && fcntl(f->fd, F_SETFD, flag))
+				ret = ret ?: -errno;
+			if (f->retrieved_fd >= 0 &&
+			    fcntl(f->retrieved_fd, F_SETFD, flag))
+				ret = ret ?: -errno;
+		}
+	}
+	return ret;
+}
+
 /**
- * luo_core_prepare_exec() - let exactly the outgoing files cross the exec
+ * luo_core_prepare_exec() - let every file the core holds cross the exec
  * @core: the core
  *
- * Outgoing file fds are kept without close-on-exec from preservation on;
- * incoming ones arrive without it and are not carried forward, so the flag
- * is set on those still held.  Retrieved fds have it already.
+ * Outgoing file fds are kept without close-on-exec from preservation on.
+ * Incoming ones (inherited, retrieved) lose it here: a REBOOT that rolls
+ * back restores them as they were (DESIGN.md section 7), and the new
+ * image that takes over closes them.  luo_core_finish_exec() undoes it.
  *
  * Return: 0, or the -errno of the first fcntl() that failed.
  */
 int luo_core_prepare_exec(struct luo_core *core)
 {
-	struct luo_session *s;
-	struct luo_file *f;
+	return incoming_cloexec(core, false);
+}
 
-	list_for_each_entry(s, &core->incoming, list)
-		list_for_each_entry(f, &s->files, list)
-			if (f->fd >= 0 && fcntl(f->fd, F_SETFD, FD_CLOEXEC))
-				return -errno;
-	return 0;
+/**
+ * luo_core_finish_exec() - the exec failed, or the files were taken back:
+ * incoming files are close-on-exec again
+ * @core: the core
+ */
+void luo_core_finish_exec(struct luo_core *core)
+{
+	incoming_cloexec(core, true);
 }

@@ -9,14 +9,30 @@
  *   / { compatible = "luo-handover-v1";
  *       update-number = <u64>; listen-fd = <u32>; reboot-start-ns = <u64>;
  *       [reply-fd = <u32>; reply-size = <u32>;] [self-fd = <u32>;]
+ *       [listen-id, reply-id, self-id = struct handover_fdid;]
+ *       [rfc-state = <u32>;] [connections = [the daemon's, opaque];]
  *       sessions { session@N { name = ".."; files = [struct handover_file...]; }; };
+ *       [sessions-in { session@N { name; flags = <u32>; files;
+ *                                  files-in = [struct handover_file_in...]; }; };]
  *       flbs { flb@N { compatible = ".."; data = <u64>; count = <u64>; }; };
+ *       [flbs-in { flb@N { ... }; };]
  *   };
  *
+ * "sessions" are the outgoing sessions, "sessions-in" the incoming ones;
+ * each is numbered (luo_session_handover_index()) outgoing first, so that
+ * the daemon's connections can say which session they serve.  An image
+ * that takes over (LUO_HANDOVER_TAKEOVER) makes the outgoing ones incoming
+ * and discards the rest; an image that a REBOOT rolled back to
+ * (LUO_HANDOVER_RESTORE) restores everything as it was.  A reader of the
+ * first version of this format ignores what it does not know and takes
+ * over exactly as before.
+ *
  * Sessions are in creation order and files in preservation order.  Every
- * preserved fd crosses the exec under the number recorded here; the reader
- * checks that each one is still the file that was written down.  Integers
- * are big-endian, as FDT cells are.
+ * fd crosses the exec under the number recorded here, beside the identity
+ * of its file (type, device, inode); the reader checks that each one is
+ * still the file that was written down before it uses or closes it, as an
+ * image that was rolled back to may have reused a number.  Integers are
+ * big-endian, as FDT cells are.
  *
  * A session's files are one property, an array of fixed-size records, not
  * a node each: with a node per file, libfdt's tag walking was 38 of the 50
@@ -70,6 +86,79 @@ struct handover_file {
 
 _Static_assert(sizeof(struct handover_file) == 216, "handover_file layout");
 
+/**
+ * struct handover_fdid - an fd and the file it names (struct luo_fd_id)
+ * @fd:   the number
+ * @type: S_IFMT bits
+ * @dev:  st_dev
+ * @ino:  st_ino
+ */
+struct handover_fdid {
+	fdt32_t fd;
+	fdt32_t type;
+	fdt64_t dev;
+	fdt64_t ino;
+};
+
+_Static_assert(sizeof(struct handover_fdid) == 24, "handover_fdid layout");
+
+/**
+ * struct handover_file_in - what an incoming file adds, in "files-in"
+ * @retrieved: the retrieved file, fd 0xffffffff if none
+ * @status:    0 never retrieved, 1 retrieved, else the sticky -errno
+ * @reserved:  zero
+ */
+struct handover_file_in {
+	struct handover_fdid retrieved;
+	fdt32_t status;
+	fdt32_t reserved;
+};
+
+_Static_assert(sizeof(struct handover_file_in) == 32, "handover_file_in layout");
+
+#define HANDOVER_NO_FD		0xffffffffu
+
+/* The "flags" of an incoming session. */
+#define HS_RETRIEVED		(1u << 0)
+#define HS_FINISHED		(1u << 1)
+#define HS_HANDED_OVER		(1u << 2)
+#define HS_KEEP_ON_CLOSE	(1u << 3)
+#define HS_RELEASED		(1u << 4)
+#define HS_ALL			(HS_RETRIEVED | HS_FINISHED | HS_HANDED_OVER | \
+				 HS_KEEP_ON_CLOSE | HS_RELEASED)
+
+/**
+ * luo_core_handover_number() - number every session for the handover
+ * @core: the core
+ *
+ * Outgoing sessions first, then incoming ones, each in creation order: the
+ * order luo_handover_write() writes them in.
+ *
+ * Return: the number of sessions.
+ */
+uint32_t luo_core_handover_number(struct luo_core *core)
+{
+	struct luo_session *s;
+	uint32_t i = 0;
+
+	list_for_each_entry(s, &core->outgoing, list)
+		s->hidx = i++;
+	list_for_each_entry(s, &core->incoming, list)
+		s->hidx = i++;
+	return i;
+}
+
+/**
+ * luo_session_handover_index() - a session's place in the handover
+ * @s: a session numbered by luo_core_handover_number() or by the reader
+ *
+ * Return: the index.
+ */
+uint32_t luo_session_handover_index(const struct luo_session *s)
+{
+	return s->hidx;
+}
+
 /* ---- writing ---------------------------------------------------------- */
 
 static int put_u32(void *fdt, const char *name, uint32_t v)
@@ -87,7 +176,7 @@ static void write_file(void *out, const struct luo_file *f)
 {
 	struct handover_file rec = {
 		.token = cpu_to_fdt64(f->token),
-		.fd = cpu_to_fdt32((uint32_t)f->fd),
+		.fd = cpu_to_fdt32(f->fd >= 0 ? (uint32_t)f->fd : HANDOVER_NO_FD),
 		.type = cpu_to_fdt32(f->type),
 		.dev = cpu_to_fdt64(f->dev),
 		.ino = cpu_to_fdt64(f->ino),
@@ -99,27 +188,108 @@ static void write_file(void *out, const struct luo_file *f)
 	memcpy(out, &rec, sizeof(rec));
 }
 
-static int write_session(void *fdt, const struct luo_session *s, uint32_t idx)
+static void write_fdid(void *out, const struct luo_fd_id *id)
+{
+	struct handover_fdid rec = {
+		.fd = cpu_to_fdt32(id->fd >= 0 ? (uint32_t)id->fd : HANDOVER_NO_FD),
+		.type = cpu_to_fdt32(id->type),
+		.dev = cpu_to_fdt64(id->dev),
+		.ino = cpu_to_fdt64(id->ino),
+	};
+
+	memcpy(out, &rec, sizeof(rec));
+}
+
+/* The state of an incoming file besides its record. */
+static int write_file_in(void *out, const struct luo_file *f)
+{
+	struct handover_file_in rec = {
+		.status = cpu_to_fdt32((uint32_t)f->retrieve_status),
+	};
+	struct luo_fd_id id;
+	int err = luo_fd_id_of(f->retrieved_fd, &id);
+
+	if (err)
+		return -FDT_ERR_BADVALUE;
+	write_fdid(&rec.retrieved, &id);
+	memcpy(out, &rec, sizeof(rec));
+	return 0;
+}
+
+static uint32_t session_flags(const struct luo_session *s)
+{
+	return (s->retrieved ? HS_RETRIEVED : 0) |
+	       (s->finished ? HS_FINISHED : 0) |
+	       (s->handed_over ? HS_HANDED_OVER : 0) |
+	       (s->keep_on_close ? HS_KEEP_ON_CLOSE : 0) |
+	       (s->released ? HS_RELEASED : 0);
+}
+
+static int write_session(void *fdt, const struct luo_session *s)
 {
 	const struct luo_file *f;
-	uint8_t *files;
+	uint8_t *files, *in = NULL;
 	char node[32];
 	int err;
 
-	snprintf(node, sizeof(node), "session@%u", idx);
+	snprintf(node, sizeof(node), "session@%u", s->hidx);
 	err = fdt_begin_node(fdt, node);
 	err = err ?: fdt_property_string(fdt, "name", s->name);
+	if (!err && s->incoming)
+		err = put_u32(fdt, "flags", session_flags(s));
 	err = err ?: fdt_property_placeholder(fdt, "files",
 					      (int)(s->nr_files *
 						    sizeof(struct handover_file)),
 					      (void **)&files);
+	if (!err && s->incoming)
+		err = fdt_property_placeholder(fdt, "files-in",
+					       (int)(s->nr_files *
+						     sizeof(struct handover_file_in)),
+					       (void **)&in);
 	if (err)
 		return err;
 	list_for_each_entry(f, &s->files, list) {
 		write_file(files, f);
 		files += sizeof(struct handover_file);
+		if (!in)
+			continue;
+		err = write_file_in(in, f);
+		if (err)
+			return err;
+		in += sizeof(struct handover_file_in);
 	}
 	return fdt_end_node(fdt);
+}
+
+static int write_sessions(void *fdt, const char *name,
+			  const struct list_head *list)
+{
+	const struct luo_session *s;
+	int err = fdt_begin_node(fdt, name);
+
+	list_for_each_entry(s, list, list) {
+		if (err)
+			return err;
+		err = write_session(fdt, s);
+	}
+	return err ?: fdt_end_node(fdt);
+}
+
+/* An fd and, beside it, the file it names. */
+static int put_fd(void *fdt, const char *name, const char *id_name, int fd)
+{
+	struct luo_fd_id id;
+	void *p;
+	int err;
+
+	if (luo_fd_id_of(fd, &id))
+		return -FDT_ERR_BADVALUE;
+	err = put_u32(fdt, name, (uint32_t)fd);
+	err = err ?: fdt_property_placeholder(fdt, id_name,
+					      sizeof(struct handover_fdid), &p);
+	if (!err)
+		write_fdid(p, &id);
+	return err;
 }
 
 struct flb_writer {
@@ -147,33 +317,36 @@ static int write_root(struct luo_core *core, void *fdt,
 		      const struct luo_handover_info *info)
 {
 	struct flb_writer fw = { .fdt = fdt };
-	const struct luo_session *s;
-	uint32_t i = 0;
 	int err;
 
+	luo_core_handover_number(core);
 	err = fdt_begin_node(fdt, "");
 	err = err ?: fdt_property_string(fdt, "compatible", HANDOVER_COMPATIBLE);
 	err = err ?: put_u64(fdt, "update-number", info->update_number);
-	err = err ?: put_u32(fdt, "listen-fd", (uint32_t)info->listen_fd);
+	err = err ?: put_fd(fdt, "listen-fd", "listen-id", info->listen_fd);
 	err = err ?: put_u64(fdt, "reboot-start-ns", info->reboot_start_ns);
+	err = err ?: put_u32(fdt, "rfc-state", luo_state_get(core));
 	if (!err && info->reply_fd >= 0) {
-		err = put_u32(fdt, "reply-fd", (uint32_t)info->reply_fd);
+		err = put_fd(fdt, "reply-fd", "reply-id", info->reply_fd);
 		err = err ?: put_u32(fdt, "reply-size", info->reply_size);
 	}
 	if (!err && info->self_fd >= 0)
-		err = put_u32(fdt, "self-fd", (uint32_t)info->self_fd);
-	err = err ?: fdt_begin_node(fdt, "sessions");
-	if (err)
-		return err;
-	list_for_each_entry(s, &core->outgoing, list) {
-		err = write_session(fdt, s, i++);
-		if (err)
-			return err;
-	}
-	err = fdt_end_node(fdt);
+		err = put_fd(fdt, "self-fd", "self-id", info->self_fd);
+	if (!err && info->conns)
+		err = fdt_property(fdt, "connections", info->conns,
+				   (int)info->conns_len);
+	err = err ?: write_sessions(fdt, "sessions", &core->outgoing);
+	if (!err && !list_empty(&core->incoming))
+		err = write_sessions(fdt, "sessions-in", &core->incoming);
 	err = err ?: fdt_begin_node(fdt, "flbs");
 	err = err ?: luo_flb_for_each_outgoing(core, write_flb, &fw);
 	err = err ?: fdt_end_node(fdt);
+	if (!err && core->nr_flbs_in) {
+		fw.idx = 0;
+		err = fdt_begin_node(fdt, "flbs-in");
+		err = err ?: luo_flb_for_each_incoming(core, write_flb, &fw);
+		err = err ?: fdt_end_node(fdt);
+	}
 	err = err ?: fdt_end_node(fdt);
 	return err;
 }
@@ -190,7 +363,7 @@ static int write_tree(struct luo_core *core, void *fdt, size_t size,
 }
 
 /**
- * luo_handover_write() - describe every outgoing session for the next image
+ * luo_handover_write() - describe every session for the next image
  * @core: the core, frozen
  * @info: the rest of what the next image needs
  * @blob: out: the handover, to free()
@@ -199,15 +372,20 @@ static int write_tree(struct luo_core *core, void *fdt, size_t size,
  * No system call: it costs memory and CPU in proportion to the number of
  * files, nothing per byte they hold.
  *
+ * Every fd written down (@info's, every file's) goes with the identity of
+ * its file.  Sessions are numbered as luo_core_handover_number() does.
+ *
  * Return: 0, -ENOMEM, -EOVERFLOW if it would not fit 2 GiB, -EINVAL if
- * libfdt refused (logged).
+ * libfdt refused or an fd could not be examined (logged).
  */
 int luo_handover_write(struct luo_core *core,
 		       const struct luo_handover_info *info,
 		       void **blob, size_t *len)
 {
-	size_t size = 4096 + core->nr_outgoing * 160 +
-		      core->nr_files * sizeof(struct handover_file);
+	size_t size = 4096 + info->conns_len +
+		      (core->nr_outgoing + core->nr_incoming) * 160 +
+		      core->nr_files * (sizeof(struct handover_file) +
+					sizeof(struct handover_file_in));
 	struct handover_header *hdr;
 	int err;
 
@@ -240,11 +418,14 @@ int luo_handover_write(struct luo_core *core,
 
 struct reader {
 	struct luo_core *core;
+	enum luo_handover_mode mode;
 	const void *fdt;
 	char *why;
 	size_t why_len;
 	uint8_t *fd_seen;	/* one byte per fd number, for duplicates */
 	int fd_max;
+	struct luo_handover_info *info;
+	uint32_t cap_discard;
 };
 
 static int fail(struct reader *r, const char *fmt, ...)
@@ -346,36 +527,116 @@ static int check_fd(struct reader *r, int node, uint32_t fd, struct stat *st)
 	return 0;
 }
 
+/* An fd written with its identity: open, used once, the same file. */
+static int check_id(struct reader *r, const char *what,
+		    const struct handover_fdid *rec, int *fd)
+{
+	struct luo_fd_id id = {
+		.fd = (int)fdt32_to_cpu(rec->fd),
+		.type = fdt32_to_cpu(rec->type),
+		.dev = fdt64_to_cpu(rec->dev),
+		.ino = fdt64_to_cpu(rec->ino),
+	};
+	struct stat st;
+
+	if (fdt32_to_cpu(rec->fd) > INT32_MAX || check_fd(r, 0, (uint32_t)id.fd, &st))
+		return fail(r, "%s: fd %u is not open", what,
+			    fdt32_to_cpu(rec->fd));
+	if (!luo_fd_id_check(&id))
+		return fail(r, "%s: fd %d is not the file that was written down",
+			    what, id.fd);
+	*fd = id.fd;
+	return 0;
+}
+
+static int discard_fd(struct reader *r, int fd)
+{
+	struct luo_handover_info *info = r->info;
+	int *p;
+
+	if (fd < 0)
+		return 0;
+	if (info->nr_discard == r->cap_discard) {
+		r->cap_discard = r->cap_discard ? r->cap_discard * 2 : 64;
+		p = realloc(info->discard, r->cap_discard * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		info->discard = p;
+	}
+	info->discard[info->nr_discard++] = fd;
+	return 0;
+}
+
+/*
+ * Files the table of preserved files holds (the EBUSY rule) under the key
+ * of their current fd: outgoing ones, retrieved ones, and handed-over ones
+ * (still under their outgoing key).
+ */
+static int restore_key(struct luo_file *f, bool *in_table)
+{
+	struct luo_session *s = f->session;
+	int fd = -1;
+
+	if (!s->incoming)
+		fd = f->fd;
+	else if (f->retrieve_status == 1 && f->retrieved_fd >= 0)
+		fd = f->retrieved_fd;
+	else if (s->handed_over)
+		fd = f->fd;
+	*in_table = fd >= 0;
+	return fd >= 0 ? luo_file_key_of(f->handler, fd, &f->key) : 0;
+}
+
 /*
  * One file record, checked against the fd it names: one fstat() per file,
- * so the reboot's cost grows with the number of files only.
+ * so the reboot's cost grows with the number of files only.  @in is the
+ * incoming file's "files-in" record, or NULL.
  */
-static int read_file(struct reader *r, struct luo_session *s, const void *rec)
+static int read_file(struct reader *r, struct luo_session *s, const void *rec,
+		     const void *in_rec)
 {
 	struct handover_file copy, *in = &copy;
+	struct handover_file_in state = {
+		.retrieved.fd = cpu_to_fdt32(HANDOVER_NO_FD),
+	};
 	struct luo_file_handler *h;
 	uint32_t fd, len;
 	struct luo_file *f;
 	uint64_t token;
 	struct stat st;
+	bool in_table = false;
+	const char *name = s ? s->name : "(discarded)";
+	int rfd = -1, status = 0;
 	size_t clen;
 
 	memcpy(&copy, rec, sizeof(copy));
+	if (in_rec)
+		memcpy(&state, in_rec, sizeof(state));
 	fd = fdt32_to_cpu(in->fd);
 	len = fdt32_to_cpu(in->data_len);
 	token = fdt64_to_cpu(in->token);
 	clen = strnlen(in->compatible, sizeof(in->compatible));
+	status = (int)fdt32_to_cpu(state.status);
 
 	if (!clen || clen == sizeof(in->compatible) || len > sizeof(in->data) ||
-	    in->reserved)
-		return fail(r, "session '%s': malformed file record", s->name);
-	if (check_fd(r, 0, fd, &st))
+	    in->reserved || state.reserved || status > 1 ||
+	    (fd == HANDOVER_NO_FD && status != 1))
+		return fail(r, "session '%s': malformed file record", name);
+	if (fd != HANDOVER_NO_FD) {
+		if (check_fd(r, 0, fd, &st))
+			return -EINVAL;
+		if (st.st_dev != fdt64_to_cpu(in->dev) ||
+		    st.st_ino != fdt64_to_cpu(in->ino) ||
+		    (st.st_mode & S_IFMT) != fdt32_to_cpu(in->type))
+			return fail(r, "session '%s': fd %u is not the file that was preserved",
+				    name, fd);
+	}
+	if (fdt32_to_cpu(state.retrieved.fd) != HANDOVER_NO_FD &&
+	    check_id(r, name, &state.retrieved, &rfd))
 		return -EINVAL;
-	if (st.st_dev != fdt64_to_cpu(in->dev) ||
-	    st.st_ino != fdt64_to_cpu(in->ino) ||
-	    (st.st_mode & S_IFMT) != fdt32_to_cpu(in->type))
-		return fail(r, "session '%s': fd %u is not the file that was preserved",
-			    s->name, fd);
+	if (!s)	/* discarded: its fds are closed once the handover is kept */
+		return discard_fd(r, fd == HANDOVER_NO_FD ? -1 : (int)fd) ?:
+		       discard_fd(r, rfd);
 	h = luo_find_file_handler(r->core, in->compatible);
 	if (!h)
 		return fail(r, "session '%s': no handler '%s' in this image",
@@ -388,27 +649,70 @@ static int read_file(struct reader *r, struct luo_session *s, const void *rec)
 		return -ENOMEM;
 	memcpy(f->data, in->data, len);
 	f->data_len = len;
-	f->fd = (int)fd;
-	f->dev = st.st_dev;
-	f->ino = st.st_ino;
-	f->type = st.st_mode & S_IFMT;
-	if (luo_file_link(r->core, f, false)) {
+	f->fd = fd == HANDOVER_NO_FD ? -1 : (int)fd;
+	f->retrieved_fd = rfd;
+	f->retrieve_status = status;
+	f->dev = fdt64_to_cpu(in->dev);
+	f->ino = fdt64_to_cpu(in->ino);
+	f->type = fdt32_to_cpu(in->type);
+	/* Every outgoing file was frozen for the REBOOT that wrote this. */
+	f->frozen = !s->incoming;
+	if (r->mode == LUO_HANDOVER_RESTORE && restore_key(f, &in_table)) {
+		free(f);
+		return fail(r, "session '%s': token %llu: no identity",
+			    s->name, (unsigned long long)token);
+	}
+	if (luo_file_link(r->core, f, in_table)) {
 		free(f);
 		return fail(r, "session '%s': out of memory", s->name);
 	}
 	return 0;
 }
 
-static int read_session(struct reader *r, int node)
+/* The session a node describes, made in the direction @mode gives it. */
+static int new_session(struct reader *r, const char *name, bool incoming,
+		       uint32_t flags, struct luo_session **out)
 {
-	struct prop p[2] = { { .name = "name" }, { .name = "files" } };
-	const uint8_t *files;
+	struct luo_core *core = r->core;
+	uint32_t nr = incoming ? core->nr_incoming : core->nr_outgoing;
 	struct luo_session *s;
+
+	if (luo_session_find(core, name, incoming))
+		return fail(r, "session '%s' twice", name);
+	if (nr >= core->max_sessions)
+		return fail(r, "more sessions than this image allows (%u)",
+			    core->max_sessions);
+	s = luo_session_new(core, name, incoming);
+	if (!s)
+		return -ENOMEM;
+	s->retrieved = flags & HS_RETRIEVED;
+	s->finished = flags & HS_FINISHED;
+	s->handed_over = flags & HS_HANDED_OVER;
+	s->keep_on_close = flags & HS_KEEP_ON_CLOSE;
+	s->released = flags & HS_RELEASED;
+	*out = s;
+	return 0;
+}
+
+/*
+ * A session of "sessions" (@was_incoming false) or "sessions-in": taken
+ * over as incoming, restored as it was, or discarded (@s NULL, its fds
+ * checked and kept for luo_handover_discard()).
+ */
+static int read_session(struct reader *r, int node, bool was_incoming)
+{
+	struct prop p[4] = {
+		{ .name = "name" }, { .name = "files" }, { .name = "flags" },
+		{ .name = "files-in" },
+	};
+	struct luo_session *s = NULL;
+	const uint8_t *files, *in = NULL;
 	const char *name;
+	uint32_t flags = 0, idx = r->info->nr_sessions++;
 	size_t n;
 	int ret;
 
-	collect(r, node, p, 2);
+	collect(r, node, p, 4);
 	name = get_str(r, node, &p[0], LIVEUPDATE_SESSION_NAME_LENGTH);
 	if (!name)
 		return -EINVAL;
@@ -416,19 +720,31 @@ static int read_session(struct reader *r, int node)
 		return malformed(r, node, &p[1]);
 	files = p[1].val;
 	n = (size_t)p[1].len / sizeof(struct handover_file);
-	if (luo_session_find(r->core, name, true))
-		return fail(r, "session '%s' twice", name);
-	if (r->core->nr_incoming >= r->core->max_sessions)
-		return fail(r, "more sessions than this image allows (%u)",
-			    r->core->max_sessions);
+	if (was_incoming) {
+		if (get_u32(r, node, &p[2], &flags))
+			return -EINVAL;
+		if (flags & ~HS_ALL)
+			return malformed(r, node, &p[2]);
+		if (!p[3].val ||
+		    (size_t)p[3].len != n * sizeof(struct handover_file_in))
+			return malformed(r, node, &p[3]);
+		in = p[3].val;
+	}
 	if (n > r->core->max_files)
 		return fail(r, "session '%s': more files than this image allows (%u)",
 			    name, r->core->max_files);
-	s = luo_session_new(r->core, name, true);
-	if (!s)
-		return -ENOMEM;
+	if (r->mode == LUO_HANDOVER_RESTORE || !was_incoming) {
+		ret = new_session(r, name, r->mode == LUO_HANDOVER_TAKEOVER ||
+				  was_incoming, flags, &s);
+		if (ret)
+			return ret;
+		s->hidx = idx;
+		r->info->sessions[idx] = s;
+	}
 	for (size_t i = 0; i < n; i++) {
-		ret = read_file(r, s, files + i * sizeof(struct handover_file));
+		ret = read_file(r, s, files + i * sizeof(struct handover_file),
+				in ? in + i * sizeof(struct handover_file_in) :
+				NULL);
 		if (ret)
 			return ret;
 	}
@@ -472,6 +788,30 @@ static int read_flbs(struct reader *r, int node)
 	return 0;
 }
 
+/*
+ * RESTORE: the FLBs the outgoing files used, in use again.  Read into
+ * flbs_in first (checked), then moved to the FLBs' outgoing counts.
+ */
+static int restore_flbs(struct reader *r, int node)
+{
+	struct luo_core *core = r->core;
+	int ret = read_flbs(r, node);
+
+	for (uint32_t i = 0; !ret && i < core->nr_flbs_in; i++)
+		if (luo_flb_restore_outgoing(core, core->flbs_in[i].compatible,
+					     0, 0))
+			ret = fail(r, "no FLB '%s' in this image",
+				   core->flbs_in[i].compatible);
+	for (uint32_t i = 0; !ret && i < core->nr_flbs_in; i++)
+		luo_flb_restore_outgoing(core, core->flbs_in[i].compatible,
+					 core->flbs_in[i].data,
+					 core->flbs_in[i].count);
+	free(core->flbs_in);
+	core->flbs_in = NULL;
+	core->nr_flbs_in = 0;
+	return ret;
+}
+
 static int check_blob(struct reader *r, const void *blob, size_t len)
 {
 	const struct handover_header *hdr = blob;
@@ -500,7 +840,8 @@ static int check_blob(struct reader *r, const void *blob, size_t len)
 }
 
 enum { RP_COMPAT, RP_UPDATE, RP_START, RP_LISTEN, RP_REPLY, RP_REPLY_SIZE,
-       RP_SELF, RP_NR };
+       RP_SELF, RP_LISTEN_ID, RP_REPLY_ID, RP_SELF_ID, RP_RFC, RP_CONNS,
+       RP_NR };
 
 static int read_fd_prop(struct reader *r, const struct prop *p, int *fd)
 {
@@ -513,6 +854,88 @@ static int read_fd_prop(struct reader *r, const struct prop *p, int *fd)
 	return 0;
 }
 
+/*
+ * An fd property with its identity beside it: the fd is used only if it
+ * still names that file.  Without an identity (a handover of an earlier
+ * release) it is only checked to be open, as then.  @fd is -1 if the
+ * number does not name what was written down; if @must, that fails.
+ */
+static int read_fd_id(struct reader *r, const struct prop *p,
+		      const struct prop *id, bool must, int *fd)
+{
+	struct handover_fdid rec;
+	uint32_t v = 0;
+
+	if (!id->val)
+		return read_fd_prop(r, p, fd);
+	if (get_u32(r, 0, p, &v))
+		return -EINVAL;
+	if (id->len != sizeof(rec))
+		return malformed(r, 0, id);
+	memcpy(&rec, id->val, sizeof(rec));
+	if (fdt32_to_cpu(rec.fd) != v)
+		return malformed(r, 0, id);
+	*fd = -1;
+	if (!check_id(r, p->name, &rec, fd))
+		return 0;
+	if (must)
+		return -EINVAL;
+	snprintf(r->why, r->why_len, "out of memory");
+	return 0;
+}
+
+static int count_subnodes(struct reader *r, int node)
+{
+	int child, n = 0;
+
+	if (node < 0)
+		return 0;
+	fdt_for_each_subnode(child, r->fdt, node)
+		n++;
+	return n;
+}
+
+static int read_sessions(struct reader *r)
+{
+	int out = fdt_subnode_offset(r->fdt, 0, "sessions");
+	int in = fdt_subnode_offset(r->fdt, 0, "sessions-in");
+	int child, ret, n;
+
+	if (out < 0)
+		return fail(r, "no sessions node");
+	n = count_subnodes(r, out) + count_subnodes(r, in);
+	r->info->sessions = calloc((size_t)n + 1, sizeof(*r->info->sessions));
+	if (!r->info->sessions)
+		return -ENOMEM;
+	fdt_for_each_subnode(child, r->fdt, out) {
+		ret = read_session(r, child, false);
+		if (ret)
+			return ret;
+	}
+	if (in < 0)
+		return 0;
+	fdt_for_each_subnode(child, r->fdt, in) {
+		ret = read_session(r, child, true);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* FLBs: taken over as incoming, or restored in both directions. */
+static int read_all_flbs(struct reader *r)
+{
+	int node = fdt_subnode_offset(r->fdt, 0, "flbs"), in, ret;
+
+	if (node < 0)
+		return fail(r, "no flbs node");
+	if (r->mode == LUO_HANDOVER_TAKEOVER)
+		return read_flbs(r, node);
+	ret = restore_flbs(r, node);
+	in = fdt_subnode_offset(r->fdt, 0, "flbs-in");
+	return ret || in < 0 ? ret : read_flbs(r, in);
+}
+
 static int read_root(struct reader *r, struct luo_handover_info *info)
 {
 	struct prop p[RP_NR] = {
@@ -523,9 +946,14 @@ static int read_root(struct reader *r, struct luo_handover_info *info)
 		[RP_REPLY] = { .name = "reply-fd" },
 		[RP_REPLY_SIZE] = { .name = "reply-size" },
 		[RP_SELF] = { .name = "self-fd" },
+		[RP_LISTEN_ID] = { .name = "listen-id" },
+		[RP_REPLY_ID] = { .name = "reply-id" },
+		[RP_SELF_ID] = { .name = "self-id" },
+		[RP_RFC] = { .name = "rfc-state" },
+		[RP_CONNS] = { .name = "connections" },
 	};
 	const char *compat;
-	int node, child, ret;
+	int ret;
 
 	collect(r, 0, p, RP_NR);
 	compat = p[RP_COMPAT].val;
@@ -538,74 +966,125 @@ static int read_root(struct reader *r, struct luo_handover_info *info)
 	info->self_fd = -1;
 	if (get_u64(r, 0, &p[RP_UPDATE], &info->update_number) ||
 	    get_u64(r, 0, &p[RP_START], &info->reboot_start_ns) ||
-	    read_fd_prop(r, &p[RP_LISTEN], &info->listen_fd))
+	    read_fd_id(r, &p[RP_LISTEN], &p[RP_LISTEN_ID], true,
+		       &info->listen_fd))
 		return -EINVAL;
 	if (p[RP_REPLY].val &&
-	    (read_fd_prop(r, &p[RP_REPLY], &info->reply_fd) ||
+	    (read_fd_id(r, &p[RP_REPLY], &p[RP_REPLY_ID], false,
+			&info->reply_fd) ||
 	     get_u32(r, 0, &p[RP_REPLY_SIZE], &info->reply_size)))
 		return -EINVAL;
-	if (p[RP_SELF].val && read_fd_prop(r, &p[RP_SELF], &info->self_fd))
+	/* Never closed unless it is provably the image written down. */
+	if (p[RP_SELF_ID].val &&
+	    read_fd_id(r, &p[RP_SELF], &p[RP_SELF_ID], false, &info->self_fd))
 		return -EINVAL;
-	node = fdt_subnode_offset(r->fdt, 0, "sessions");
-	if (node < 0)
-		return fail(r, "no sessions node");
-	fdt_for_each_subnode(child, r->fdt, node) {
-		ret = read_session(r, child);
-		if (ret)
-			return ret;
+	if (p[RP_RFC].val && get_u32(r, 0, &p[RP_RFC], &info->rfc_state))
+		return -EINVAL;
+	if (p[RP_CONNS].val && p[RP_CONNS].len > 0) {
+		info->conns = malloc((size_t)p[RP_CONNS].len);
+		if (!info->conns)
+			return -ENOMEM;
+		memcpy(info->conns, p[RP_CONNS].val, (size_t)p[RP_CONNS].len);
+		info->conns_len = (size_t)p[RP_CONNS].len;
 	}
-	node = fdt_subnode_offset(r->fdt, 0, "flbs");
-	if (node < 0)
-		return fail(r, "no flbs node");
-	return read_flbs(r, node);
+	ret = read_sessions(r);
+	return ret ?: read_all_flbs(r);
 }
 
 /* Forget what a failed read installed, without touching the inherited fds. */
-static void read_rollback(struct luo_core *core)
+static void read_rollback_list(struct luo_core *core, struct list_head *list)
 {
 	struct luo_session *s, *sn;
 	struct luo_file *f, *fn;
 
-	list_for_each_entry_safe(s, sn, &core->incoming, list) {
+	list_for_each_entry_safe(s, sn, list, list) {
 		list_for_each_entry_safe(f, fn, &s->files, list) {
 			f->fd = -1;
+			f->retrieved_fd = -1;
 			luo_file_unlink(core, f);
 		}
 		luo_session_destroy(core, s);
 	}
+}
+
+static void read_rollback(struct luo_core *core)
+{
+	read_rollback_list(core, &core->incoming);
+	read_rollback_list(core, &core->outgoing);
 	free(core->flbs_in);
 	core->flbs_in = NULL;
 	core->nr_flbs_in = 0;
 }
 
 /**
- * luo_handover_read() - take over what the previous image handed over
- * @core:    a core with its handlers registered and no incoming session
+ * luo_handover_info_release() - free what the reader allocated in @info
+ * @info: as luo_handover_read_mode() filled it; no fd is closed
+ */
+void luo_handover_info_release(struct luo_handover_info *info)
+{
+	free(info->conns);
+	free(info->sessions);
+	free(info->discard);
+	info->conns = NULL;
+	info->conns_len = 0;
+	info->sessions = NULL;
+	info->nr_sessions = 0;
+	info->discard = NULL;
+	info->nr_discard = 0;
+}
+
+/**
+ * luo_handover_discard() - close the files a take-over discards
+ * @info: as luo_handover_read_mode() filled it
+ *
+ * Each was checked to be the file written down.  Called once the image
+ * keeps the handover: until then a rollback still needs them.
+ */
+void luo_handover_discard(struct luo_handover_info *info)
+{
+	for (uint32_t i = 0; i < info->nr_discard; i++)
+		close(info->discard[i]);
+	info->nr_discard = 0;
+}
+
+/**
+ * luo_handover_read_mode() - take over or restore what an image handed over
+ * @core:    a core with its handlers (and FLBs) registered and no session
  * @blob:    the handover
  * @len:     its length
- * @info:    out: the rest of what the previous image said
+ * @mode:    take over (a REBOOT's new image) or restore (a rolled-back one)
+ * @info:    out: the rest of what the previous image said; release it
+ *           with luo_handover_info_release()
  * @why:     out: on failure, what was wrong, for the log
  * @why_len: size of @why
  *
  * Everything is checked before anything is believed: checksum, tree
  * structure, format, every property, every inherited fd (open, used once,
- * the same inode as written), a handler for every file, unique names and
- * tokens, the limits.  On success every session is incoming and the update
- * number is the one written.  The inherited file fds keep close-on-exec
- * off until luo_core_prepare_exec().  On failure nothing is installed and no fd is closed.
+ * the same file as written), a handler for every file, unique names and
+ * tokens, the limits.  On success the update number is the one written;
+ * TAKEOVER makes every outgoing session incoming and lists the fds of the
+ * rest in @info->discard; RESTORE makes every session what it was, its
+ * outgoing files still frozen.  Inherited fds keep close-on-exec off.  On
+ * failure nothing is installed and no fd is closed.
  *
  * Return: 0, -EINVAL (see @why) or -ENOMEM.
  */
-int luo_handover_read(struct luo_core *core, const void *blob, size_t len,
-		      struct luo_handover_info *info, char *why, size_t why_len)
+int luo_handover_read_mode(struct luo_core *core, const void *blob,
+			   size_t len, enum luo_handover_mode mode,
+			   struct luo_handover_info *info, char *why,
+			   size_t why_len)
 {
-	struct reader r = { .core = core, .why = why, .why_len = why_len };
+	struct reader r = {
+		.core = core, .mode = mode, .why = why, .why_len = why_len,
+		.info = info,
+	};
 	int ret;
 
-	snprintf(why, why_len, "out of memory");
-	if (!list_empty(&core->incoming) || core->nr_flbs_in)
-		return fail(&r, "the core already has incoming state");
 	memset(info, 0, sizeof(*info));
+	snprintf(why, why_len, "out of memory");
+	if (!list_empty(&core->incoming) || !list_empty(&core->outgoing) ||
+	    core->nr_flbs_in)
+		return fail(&r, "the core already has sessions");
 	ret = check_blob(&r, blob, len);
 	if (ret)
 		return ret;
@@ -617,8 +1096,37 @@ int luo_handover_read(struct luo_core *core, const void *blob, size_t len,
 	free(r.fd_seen);
 	if (ret) {
 		read_rollback(core);
+		luo_handover_info_release(info);
 		return ret;
 	}
 	core->update_number = info->update_number;
 	return 0;
+}
+
+/**
+ * luo_handover_read() - take over what the previous image handed over
+ * @core:    a core with its handlers registered and no session
+ * @blob:    the handover
+ * @len:     its length
+ * @info:    out: the rest of what the previous image said
+ * @why:     out: on failure, what was wrong, for the log
+ * @why_len: size of @why
+ *
+ * luo_handover_read_mode() with LUO_HANDOVER_TAKEOVER; the files it
+ * discards are closed at once, and nothing is left to release in @info.
+ *
+ * Return: 0, -EINVAL (see @why) or -ENOMEM.
+ */
+int luo_handover_read(struct luo_core *core, const void *blob, size_t len,
+		      struct luo_handover_info *info, char *why, size_t why_len)
+{
+	int ret = luo_handover_read_mode(core, blob, len,
+					 LUO_HANDOVER_TAKEOVER, info, why,
+					 why_len);
+
+	if (!ret) {
+		luo_handover_discard(info);
+		luo_handover_info_release(info);
+	}
+	return ret;
 }

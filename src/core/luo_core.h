@@ -126,6 +126,38 @@ void luo_core_unfreeze(struct luo_core *core);
 int luo_core_for_each_outgoing_fd(struct luo_core *core,
 				  int (*fn)(void *ctx, int fd), void *ctx);
 int luo_core_prepare_exec(struct luo_core *core);
+void luo_core_finish_exec(struct luo_core *core);
+
+/**
+ * struct luo_fd_id - an fd that crosses an exec, and the file it names
+ * @fd:   its number, or -1
+ * @type: S_IFMT bits of its mode
+ * @dev:  st_dev
+ * @ino:  st_ino
+ */
+struct luo_fd_id {
+	int fd;
+	uint32_t type;
+	uint64_t dev;
+	uint64_t ino;
+};
+
+int luo_fd_id_of(int fd, struct luo_fd_id *id);
+bool luo_fd_id_check(const struct luo_fd_id *id);
+
+/**
+ * enum luo_handover_mode - what the reading image makes of a handover
+ * @LUO_HANDOVER_TAKEOVER: a REBOOT's new image: outgoing sessions become
+ *                         incoming, everything else of the previous image
+ *                         (its incoming sessions, their FLBs) is discarded
+ * @LUO_HANDOVER_RESTORE:  the previous image again after a rollback: every
+ *                         session as it was, outgoing ones still frozen
+ *                         (luo_core_unfreeze() thaws them)
+ */
+enum luo_handover_mode {
+	LUO_HANDOVER_TAKEOVER,
+	LUO_HANDOVER_RESTORE,
+};
 
 /**
  * struct luo_handover_info - what the handover carries besides sessions
@@ -135,6 +167,24 @@ int luo_core_prepare_exec(struct luo_core *core);
  * @reply_size:      the size word of that caller's struct luo_reboot
  * @self_fd:         the image to fall back to, or -1
  * @reboot_start_ns: CLOCK_MONOTONIC when REBOOT was asked for
+ * @rfc_state:       read: the RFC state (enum liveupdate_state) when the
+ *                   handover was written, 0 if not recorded
+ * @conns:           the daemon's connections, opaque to the core (written
+ *                   as they are; read: a malloc'd copy), or NULL
+ * @conns_len:       their size
+ * @sessions:        read: every session by handover index
+ *                   (luo_session_handover_index()); NULL where this mode
+ *                   discards it
+ * @nr_sessions:     entries of @sessions
+ * @discard:         read: fds of discarded files, checked to be the files
+ *                   written down; the caller closes them once it keeps
+ *                   the handover (luo_handover_discard())
+ * @nr_discard:      entries of @discard
+ *
+ * The reader checks @listen_fd, @reply_fd and @self_fd against the
+ * identity written beside them: @listen_fd must be the socket (the read
+ * fails otherwise), @reply_fd and @self_fd are -1 when theirs is not.
+ * luo_handover_info_release() frees what the reader allocated.
  */
 struct luo_handover_info {
 	uint64_t update_number;
@@ -143,12 +193,27 @@ struct luo_handover_info {
 	uint32_t reply_size;
 	int self_fd;
 	uint64_t reboot_start_ns;
+	uint32_t rfc_state;
+	void *conns;
+	size_t conns_len;
+	struct luo_session **sessions;
+	uint32_t nr_sessions;
+	int *discard;
+	uint32_t nr_discard;
 };
 
+uint32_t luo_core_handover_number(struct luo_core *core);
+uint32_t luo_session_handover_index(const struct luo_session *s);
 int luo_handover_write(struct luo_core *core,
 		       const struct luo_handover_info *info,
 		       void **blob, size_t *len);
 int luo_handover_read(struct luo_core *core, const void *blob, size_t len,
 		      struct luo_handover_info *info, char *why, size_t why_len);
+int luo_handover_read_mode(struct luo_core *core, const void *blob,
+			   size_t len, enum luo_handover_mode mode,
+			   struct luo_handover_info *info, char *why,
+			   size_t why_len);
+void luo_handover_discard(struct luo_handover_info *info);
+void luo_handover_info_release(struct luo_handover_info *info);
 
 #endif /* LUO_CORE_H */
