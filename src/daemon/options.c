@@ -31,7 +31,8 @@ enum {
 	OPT_ROLLED_BACK,
 	OPT_FAILED_REBOOTS,
 	OPT_REFUSE_HANDOVER,
-	OPT_RB_LAST = OPT_REFUSE_HANDOVER,
+	OPT_EXEC_FD,
+	OPT_RB_LAST = OPT_EXEC_FD,
 	OPT_ACC_FIRST,
 	OPT_GROUP = OPT_ACC_FIRST,
 	OPT_SESSIONS_PER_USER,
@@ -59,6 +60,7 @@ static const struct option options[] = {
 	{ "rolled-back", required_argument, NULL, OPT_ROLLED_BACK },
 	{ "failed-reboots", required_argument, NULL, OPT_FAILED_REBOOTS },
 	{ "refuse-handover", no_argument, NULL, OPT_REFUSE_HANDOVER },
+	{ "exec-fd", required_argument, NULL, OPT_EXEC_FD },
 	{ "group", required_argument, NULL, OPT_GROUP },
 	{ "max-sessions-per-user", required_argument, NULL,
 	  OPT_SESSIONS_PER_USER },
@@ -127,6 +129,32 @@ static int parse_fd(const char *name, const char *s, int *fd)
 	return 0;
 }
 
+/*
+ * --exec-fd=FD:TYPE:DEV:INO: the executable a REBOOT ran us from, kept
+ * open for an interpreter (a #! script) and closed once we run, if it is
+ * still that file.  Made close-on-exec at once.
+ */
+static int parse_exec_fd(struct luo_fd_id *id, const char *s)
+{
+	unsigned long long dev, ino;
+	unsigned int type;
+	int fd, n = 0;
+
+	if (sscanf(s, "%d:%u:%llu:%llu%n", &fd, &type, &dev, &ino, &n) != 4 ||
+	    s[n] || fd < 0) {
+		fprintf(stderr, "liveupdated: bad --exec-fd: %s\n", s);
+		return -EINVAL;
+	}
+	*id = (struct luo_fd_id){
+		.fd = fd, .type = type, .dev = dev, .ino = ino,
+	};
+	if (luo_fd_id_check(id))
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	else
+		id->fd = -1;	/* not ours: never touched */
+	return 0;
+}
+
 /* The self-upgrade's options; the internal ones are one-shot. */
 static int parse_rb(struct luod_rb_options *o, int c, const char *arg)
 {
@@ -154,6 +182,9 @@ static int parse_rb(struct luod_rb_options *o, int c, const char *arg)
 	case OPT_FAILED_REBOOTS:
 		r = parse_num("--failed-reboots", arg, 0, UINT32_MAX, &v);
 		o->failed_reboots = (uint32_t)v;
+		break;
+	case OPT_EXEC_FD:
+		r = parse_exec_fd(&o->exec, arg);
 		break;
 	default:
 		o->refuse_handover = true;
@@ -253,7 +284,7 @@ int options_parse(struct luod_options *o, int argc, char **argv)
 		.ready_fd = -1, .handover_fd = -1, .log_level = LUO_LOG_INFO,
 		.rb = {
 			.takeover_ms = DEFAULT_TAKEOVER_MS, .rollback_fd = -1,
-			.keeper_fd = -1,
+			.keeper_fd = -1, .exec.fd = -1,
 		},
 		.acc = {
 			.lim.group = (gid_t)-1,
@@ -292,6 +323,7 @@ static bool options_one_shot(const char *arg, bool *skip)
 		{ "--rollback-fd", true }, { "--keeper-fd", true },
 		{ "--keeper-pid", true }, { "--rolled-back", true },
 		{ "--failed-reboots", true }, { "--refuse-handover", false },
+		{ "--exec-fd", true },
 	};
 	size_t i, n = strcspn(arg, "=");
 
@@ -327,6 +359,21 @@ static bool add_word(char **out, size_t *j, bool on, const char *name,
 	return true;
 }
 
+/* "--exec-fd=FD:TYPE:DEV:INO" if @id; false if out of memory. */
+static bool add_exec_fd(char **out, size_t *j, const struct luo_fd_id *id)
+{
+	if (!id || id->fd < 0)
+		return true;
+	if (asprintf(&out[*j], "--exec-fd=%d:%u:%llu:%llu", id->fd, id->type,
+		     (unsigned long long)id->dev,
+		     (unsigned long long)id->ino) < 0) {
+		out[*j] = NULL;
+		return false;
+	}
+	(*j)++;
+	return true;
+}
+
 static bool add_exec_args(char **out, size_t j, const struct luod_exec_args *a)
 {
 	return add_word(out, &j, true, "handover-fd", a->handover_fd, NULL) &&
@@ -339,7 +386,8 @@ static bool add_exec_args(char **out, size_t j, const struct luod_exec_args *a)
 	       add_word(out, &j, a->failed_reboots, "failed-reboots",
 			a->failed_reboots, NULL) &&
 	       add_word(out, &j, a->rolled_back, "rolled-back", 0,
-			a->rolled_back);
+			a->rolled_back) &&
+	       add_exec_fd(out, &j, a->exec);
 }
 
 /**
@@ -360,7 +408,7 @@ char **options_exec_argv(char *const *argv, const struct luod_exec_args *a)
 
 	while (argv[n])
 		n++;
-	out = calloc(n + 7, sizeof(*out));
+	out = calloc(n + 8, sizeof(*out));
 	if (!out)
 		return NULL;
 	for (i = 0; i < n; i++) {

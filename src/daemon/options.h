@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "access.h"
+#include "luo_core.h"
 
 /**
  * struct luod_rb_options - the self-upgrade's options (liveupdated(8))
@@ -21,6 +22,8 @@
  * @rolled_back:     --rolled-back: "ERRNO:why" the new image failed, or NULL
  * @failed_reboots:  --failed-reboots: failed reboots of earlier images
  * @refuse_handover: --refuse-handover: a testing aid, refuse every handover
+ * @exec:            --exec-fd=FD:TYPE:DEV:INO: the executable a REBOOT ran
+ *                   this image from, and the file it was; fd -1 if none
  */
 struct luod_rb_options {
 	uint32_t takeover_ms;
@@ -30,6 +33,7 @@ struct luod_rb_options {
 	const char *rolled_back;
 	uint32_t failed_reboots;
 	bool refuse_handover;
+	struct luo_fd_id exec;
 };
 
 /**
@@ -40,6 +44,7 @@ struct luod_rb_options {
  * @keeper_pid:     --keeper-pid, or 0
  * @failed_reboots: --failed-reboots, if not 0
  * @rolled_back:    --rolled-back, or NULL
+ * @exec:           --exec-fd, or NULL
  */
 struct luod_exec_args {
 	int handover_fd;
@@ -48,6 +53,7 @@ struct luod_exec_args {
 	pid_t keeper_pid;
 	uint32_t failed_reboots;
 	const char *rolled_back;
+	const struct luo_fd_id *exec;
 };
 
 /**

@@ -3,20 +3,27 @@
  * The daemon's own live update (DESIGN.md section 7, liveupdated(8)).
  *
  * REBOOT: freeze every outgoing session, write the handover into a sealed
- * memfd, let exactly the fds that must cross lose close-on-exec (the
- * listening socket, the connection waiting for the answer, the handover,
- * our own image, every preserved file), fork the keeper (keeper.c), and
- * execveat() the new image with --handover-fd, --rollback-fd (our image)
- * and --keeper-fd.  If the exec fails, the keeper is sent away, everything
- * is put back and the caller gets the errno.  Every other fd dies with the
+ * memfd (every session, every connection, each fd with the identity of its
+ * file), let exactly the fds that must cross lose close-on-exec (the
+ * listening socket, every connection, the handover, our own image, every
+ * file the core holds), fork the keeper (keeper.c), and execveat() the new
+ * image with --handover-fd, --rollback-fd (our image), --keeper-fd and,
+ * for an image passed by fd, --exec-fd (kept open for a #! script's
+ * interpreter).  If the exec fails, the keeper is sent away, everything is
+ * put back and the caller gets the errno.  Every other fd dies with the
  * exec.
  *
- * Take-over: the new image reads and validates the handover, adopts the
- * listening socket (clients that connected meanwhile are in its backlog),
- * tells the keeper and reaps it, and answers REBOOT on the connection that
- * asked.  An image that cannot take over executes --rollback-fd with the
- * same handover and --rolled-back=ERRNO:WHY; that image takes the handover
- * back under its old update number and answers REBOOT with -ERRNO.
+ * Take-over: the new image reads and validates the handover (every fd must
+ * still name the file written down), adopts the listening socket (clients
+ * that connected meanwhile are in its backlog), tells the keeper and reaps
+ * it, ends every connection but the one that asked, whose REBOOT it
+ * answers, and discards what the previous image had received.  An image
+ * that cannot take over executes --rollback-fd with the same handover and
+ * --rolled-back=ERRNO:WHY; that image restores everything as it was
+ * (outgoing sessions outgoing, every connection, session fd and device
+ * hold served again) under its old update number and answers REBOOT with
+ * -ERRNO.  A REBOOT that fails or rolls back changes nothing a client can
+ * see (DESIGN.md section 7).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,22 +52,25 @@ static int fd_set_cloexec(int fd, bool on)
 }
 
 /*
- * Sets or clears close-on-exec on the daemon's own fds that cross the exec.
- * The preserved files never have it (see luo_core_prepare_exec()).
+ * Sets or clears close-on-exec on the daemon's own fds that cross the exec:
+ * the listening socket, our image, the handover, every connection, every
+ * incoming file (luo_core_prepare_exec()).  Outgoing files never have it.
+ * Setting it again (@on) goes through everything whatever fails.
  */
 static int reboot_cloexec(struct luod *d, const struct luo_handover_info *info,
 			  int mfd, bool on)
 {
-	int r;
+	int fds[] = { info->listen_fd, info->self_fd, mfd };
+	int r = 0;
 
-	r = fd_set_cloexec(info->listen_fd, on);
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (!r || on)
+			r = fd_set_cloexec(fds[i], on) ?: r;
 	if (!r || on)
-		r = fd_set_cloexec(info->reply_fd, on);
-	if (!r || on)
-		r = fd_set_cloexec(info->self_fd, on);
-	if (!r || on)
-		r = fd_set_cloexec(mfd, on);
-	if (!r && !on)
+		r = transport_inherit(d->tp, !on) ?: r;
+	if (on)
+		luo_core_finish_exec(d->core);
+	else if (!r)
 		r = luo_core_prepare_exec(d->core);
 	return r;
 }
@@ -84,7 +94,7 @@ static int write_all(int fd, const void *buf, size_t len)
 
 /* The handover in a sealed memfd (close-on-exec for now); returns its fd. */
 static int reboot_write_handover(struct luod *d,
-				 const struct luo_handover_info *info)
+				 struct luo_handover_info *info)
 {
 	const int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
 			  F_SEAL_SEAL;
@@ -92,7 +102,12 @@ static int reboot_write_handover(struct luod *d,
 	size_t len = 0;
 	int fd, r;
 
-	r = luo_handover_write(d->core, info, &blob, &len);
+	luo_core_handover_number(d->core);
+	r = transport_save(d->tp, &info->conns, &info->conns_len);
+	if (!r)
+		r = luo_handover_write(d->core, info, &blob, &len);
+	free(info->conns);
+	info->conns = NULL;
 	if (r)
 		return r;
 	fd = memfd_create("luo-handover", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -126,23 +141,39 @@ static int reboot_keeper(struct luod *d, int mfd, struct keeper *k)
 	return keeper_start(k, &plan);
 }
 
+/*
+ * An image passed by fd crosses the exec too (the keeper does not hold
+ * it): the kernel runs a #! script's interpreter on /dev/fd/N, which must
+ * then be open.  The new image closes it (--exec-fd) if it is that file.
+ */
 static int reboot_execveat(struct luod *d, int target, int mfd,
 			   const struct keeper *k, int exec_fd, uint64_t update)
 {
+	struct luo_fd_id exec = { .fd = -1 };
 	struct luod_exec_args a = {
 		.handover_fd = mfd, .rollback_fd = d->self_fd,
 		.keeper_fd = k->fd, .keeper_pid = k->pid,
-		.failed_reboots = d->failed_reboots,
+		.failed_reboots = d->failed_reboots, .exec = &exec,
 	};
-	char **argv = options_exec_argv(d->argv, &a);
+	char **argv;
+	int r;
 
+	r = luo_fd_id_of(exec_fd, &exec);
+	if (r)
+		return r;
+	argv = options_exec_argv(d->argv, &a);
 	if (!argv)
 		return -ENOMEM;
-	reboot_log_exec(d, exec_fd, update);
-	fflush(NULL);
-	execveat(target, "", argv, environ, AT_EMPTY_PATH);
+	r = fd_set_cloexec(exec_fd, false);
+	if (!r) {
+		reboot_log_exec(d, exec_fd, update);
+		fflush(NULL);
+		execveat(target, "", argv, environ, AT_EMPTY_PATH);
+		r = -errno;
+		fd_set_cloexec(exec_fd, true);
+	}
 	options_free_argv(argv);
-	return -errno;
+	return r;
 }
 
 /*
@@ -264,9 +295,12 @@ static int reboot_read_handover(int fd, void **blob, size_t *len)
 	return 0;
 }
 
-/* The answer to REBOOT, on the connection that asked for it. */
+/*
+ * The answer to REBOOT, on the connection that asked for it, and every
+ * other connection ended (@restore false) or served again (@restore).
+ */
 static void reboot_reply(struct luod *d, const struct luo_handover_info *info,
-			 int result)
+			 bool restore, int result)
 {
 	struct luo_reboot rep = {
 		.size = info->reply_size,
@@ -275,8 +309,10 @@ static void reboot_reply(struct luod *d, const struct luo_handover_info *info,
 	uint32_t len = info->reply_size < sizeof(rep) ? info->reply_size :
 			sizeof(rep);
 
-	if (info->reply_fd < 0)
+	if (!transport_adopt_conns(d->tp, info, restore, result, &rep,
+				   result ? 0 : len) || info->reply_fd < 0)
 		return;
+	/* A handover of an earlier release: no connection but this one. */
 	if (transport_adopt_reply(d->tp, info->reply_fd, result, &rep,
 				  result ? 0 : len))
 		log_warn("cannot answer REBOOT: fd %d is no connection",
@@ -315,20 +351,36 @@ static void reboot_rolled_back(struct luod *d, struct luo_handover_info *info)
 {
 	const char *why;
 	int err = rolled_back_reason(d->opt.rb.rolled_back, &why);
+	uint32_t out, in;
+	uint64_t files;
 
 	if (info->update_number > 1)
 		luo_core_set_update_number(d->core, info->update_number - 1);
 	d->failed_reboots++;
 	d->last_error = err;
 	snprintf(d->last_failure, sizeof(d->last_failure), "%s", why);
-	reboot_reply(d, info, -err);
-	log_warn("reboot rolled back: %s (%s); serving update %llu again", why,
-		 strerror(err),
-		 (unsigned long long)luo_core_update_number(d->core));
+	reboot_reply(d, info, true, -err);
+	luo_core_counts(d->core, &out, &in, &files);
+	log_warn("reboot rolled back: %s (%s); serving update %llu again, "
+		 "nothing changed: %u outgoing and %u incoming sessions, "
+		 "%llu files", why, strerror(err),
+		 (unsigned long long)luo_core_update_number(d->core), out, in,
+		 (unsigned long long)files);
+}
+
+/* The executable a REBOOT ran us from, if it is still that file. */
+static void reboot_close_exec(struct luod *d)
+{
+	struct luo_fd_id *exec = &d->opt.rb.exec;
+
+	if (exec->fd >= 0 && exec->fd != d->self_fd && luo_fd_id_check(exec))
+		close(exec->fd);
+	exec->fd = -1;
 }
 
 /* Taken over: the keeper goes first, so that its copies are gone. */
-static void reboot_confirm(struct luod *d, struct luo_handover_info *info)
+static void reboot_confirm(struct luod *d, struct luo_handover_info *info,
+			   bool restore)
 {
 	struct luod_rb_options *rb = &d->opt.rb;
 
@@ -336,18 +388,23 @@ static void reboot_confirm(struct luod *d, struct luo_handover_info *info)
 	rb->keeper_fd = -1;
 	close(d->opt.handover_fd);
 	d->opt.handover_fd = -1;
+	reboot_close_exec(d);
 	/* The previous image was kept for a rollback only. */
 	if (rb->rollback_fd >= 0 && rb->rollback_fd != info->self_fd)
 		close(rb->rollback_fd);
 	rb->rollback_fd = -1;
+	/* -1 unless the number still names the image written down. */
 	if (info->self_fd >= 0 && info->self_fd != d->self_fd)
 		close(info->self_fd);
-	if (rb->rolled_back) {
+	luo_core_finish_exec(d->core);
+	if (restore) {
 		reboot_rolled_back(d, info);
 		return;
 	}
+	/* Outgoing sessions are incoming now; the rest of the old is gone. */
+	luo_handover_discard(info);
 	d->last_reboot_ns = luod_now_ns() - info->reboot_start_ns;
-	reboot_reply(d, info, 0);
+	reboot_reply(d, info, false, 0);
 	reboot_log_takeover(d);
 }
 
@@ -397,7 +454,7 @@ void reboot_refuse(struct luod *d, int err, const char *why)
 }
 
 static int reboot_read(struct luod *d, struct luo_handover_info *info,
-		       char *why, size_t why_len)
+		       bool restore, char *why, size_t why_len)
 {
 	void *blob = NULL;
 	size_t len = 0;
@@ -409,12 +466,16 @@ static int reboot_read(struct luod *d, struct luo_handover_info *info,
 			 d->opt.handover_fd, strerror(-r));
 		return r;
 	}
-	r = luo_handover_read(d->core, blob, len, info, why, why_len);
+	r = luo_handover_read_mode(d->core, blob, len,
+				   restore ? LUO_HANDOVER_RESTORE :
+				   LUO_HANDOVER_TAKEOVER, info, why, why_len);
 	free(blob);
-	if (!r && d->opt.rb.refuse_handover) {
+	if (!r && d->opt.rb.refuse_handover && !restore) {
 		snprintf(why, why_len, "--refuse-handover");
 		r = -EPROTO;
 	}
+	if (!r && restore)
+		luo_core_unfreeze(d->core);	/* as after a failed exec */
 	return r;
 }
 
@@ -422,25 +483,32 @@ static int reboot_read(struct luod *d, struct luo_handover_info *info,
  * reboot_takeover() - start from the handover of the previous image
  * @d: the daemon, core and transport made, nothing listening yet
  *
- * On a handover this image cannot take (invalid, or the listening socket
- * cannot be served), it rolls back (reboot_refuse()).
+ * A new image takes over; an image the new one rolled back to
+ * (--rolled-back) restores everything as it was.  On a handover this image
+ * cannot take (invalid, an fd that is not the file written down, or the
+ * listening socket cannot be served), it rolls back (reboot_refuse()).
  *
  * Return: 0, or -errno after logging why; the caller exits then, without
  * touching the listening socket.
  */
 int reboot_takeover(struct luod *d)
 {
-	struct luo_handover_info info;
+	bool restore = d->opt.rb.rolled_back != NULL;
+	struct luo_handover_info info = { .listen_fd = -1 };
 	char why[256] = "unknown reason", msg[300];
 	int r;
 
 	d->failed_reboots = d->opt.rb.failed_reboots;
 	killpoint(d, "takeover");
-	r = reboot_read(d, &info, why, sizeof(why));
+	r = reboot_read(d, &info, restore, why, sizeof(why));
+	if (!r)
+		r = transport_check_conns(d->tp, &info, restore, why,
+					  sizeof(why));
 	if (!r)
 		killpoint(d, "validated");
 	if (r) {
 		snprintf(msg, sizeof(msg), "handover invalid: %s", why);
+		luo_handover_info_release(&info);
 		reboot_refuse(d, -EPROTO, msg);
 		return r;
 	}
@@ -449,10 +517,12 @@ int reboot_takeover(struct luod *d)
 		snprintf(why, sizeof(why), "listening socket (fd %d): %s",
 			 info.listen_fd, strerror(-r));
 		fd_inherit(info.listen_fd);
+		luo_handover_info_release(&info);
 		reboot_refuse(d, -EPROTO, why);
 		return r;
 	}
 	killpoint(d, "adopted");
-	reboot_confirm(d, &info);
+	reboot_confirm(d, &info, restore);
+	luo_handover_info_release(&info);
 	return 0;
 }

@@ -8,10 +8,12 @@
 #define LUOD_TRANSPORT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct access;
 struct luo_core;
+struct luo_handover_info;
 struct loop;
 struct transport;
 
@@ -27,5 +29,15 @@ bool transport_device_held(const struct transport *t);
 int transport_current(const struct transport *t, uint32_t *size);
 int transport_adopt_reply(struct transport *t, int fd, int result,
 			  const void *arg, uint32_t len);
+
+/* conn_handover.c: connections across a REBOOT's exec */
+int transport_save(struct transport *t, void **blob, size_t *len);
+int transport_inherit(struct transport *t, bool on);
+int transport_check_conns(struct transport *t,
+			  const struct luo_handover_info *info, bool restore,
+			  char *why, size_t why_len);
+int transport_adopt_conns(struct transport *t,
+			  const struct luo_handover_info *info, bool restore,
+			  int result, const void *arg, uint32_t len);
 
 #endif /* LUOD_TRANSPORT_H */

@@ -129,9 +129,11 @@ static void rb_check_status(int ctl, const struct rb_case *c, pid_t pid)
 			st.last_reboot_failure, c->failure);
 		dh_check(!"the failure says why");
 	}
-	dh_check_eq(st.nr_outgoing, 0);
-	dh_check_eq(st.nr_incoming, 2);
+	/* Nothing changed: outgoing stay outgoing, the device stays held. */
+	dh_check_eq(st.nr_outgoing, 2);
+	dh_check_eq(st.nr_incoming, 0);
 	dh_check_eq(st.nr_files, RB_NR_FILES);
+	dh_check(st.flags & LUO_STATUS_DEVICE_OPEN);
 	dh_check(c->new_pid ? st.pid != (uint32_t)pid : st.pid == (uint32_t)pid);
 }
 
@@ -147,14 +149,49 @@ static void rb_follow(struct dh_daemon *d, const struct rb_case *c)
 	d->pid = (pid_t)st.pid;
 }
 
+static int rb_unpreserve(int sfd, uint64_t token)
+{
+	struct luo_session_unpreserve_fd arg = {
+		.size = sizeof(arg), .token = token,
+	};
+
+	return luo_ioctl(sfd, LUO_SESSION_UNPRESERVE_FD, &arg);
+}
+
+/*
+ * The clients' fds work as before the attempt: the session fds preserve
+ * and unpreserve, the device open is still the one held, and nothing
+ * became incoming.
+ */
+static void rb_check_alive(const char *sock, const struct rb_held *h)
+{
+	char name[LIVEUPDATE_SESSION_NAME_LENGTH];
+	int m = e2e_memfd(4096, 99, 0), dev;
+
+	dh_check_eq(luo_session_get_name(h->sfd[0], name, sizeof(name)), 0);
+	dh_check(!strcmp(name, "alpha"));
+	dh_check_eq(luo_session_get_name(h->sfd[1], name, sizeof(name)), 0);
+	dh_check(!strcmp(name, "beta"));
+	dh_check_eq(luo_session_preserve_fd(h->sfd[1], m, 99), 0);
+	dh_check_eq(luo_session_preserve_fd(h->sfd[0], m, 99), -EBUSY);
+	dh_check_eq(rb_unpreserve(h->sfd[1], 99), 0);
+	dh_check_eq(rb_unpreserve(h->sfd[1], 99), -ENOENT);
+	close(m);
+	dh_check_eq(luo_retrieve_session(h->dev, "alpha"), -ENOENT);
+	dh_check_eq(luo_create_session(h->dev, "alpha"), -EEXIST);
+	dev = luo_open_at(sock, LUO_OPEN_DEVICE);
+	dh_check_eq(dev, -EBUSY);
+}
+
 /**
  * rb_run() - one failed self-upgrade, start to end
  * @c: the case
  *
  * A daemon preserves two sessions; REBOOT into @c->image fails with
- * @c->err; STATUS says why under the same update number; every session,
- * file, token, byte and position comes back; no fd leaks, no zombie; the
- * daemon still reboots.
+ * @c->err; STATUS says why under the same update number; nothing changed:
+ * the sessions are outgoing, their fds and the device open work, the
+ * daemon holds what it held; no zombie.  A REBOOT right after it loses
+ * nothing: every file, token, byte and position comes back.
  */
 void rb_run(const struct rb_case *c)
 {
@@ -164,7 +201,7 @@ void rb_run(const struct rb_case *c)
 	char name[LIVEUPDATE_SESSION_NAME_LENGTH];
 	uint64_t upd = 0;
 	pid_t pid;
-	int base, ctl, exe;
+	int base, held, ctl, exe;
 
 	if (c->mode)
 		setenv("LUO_RB_IMAGE", c->mode, 1);
@@ -172,6 +209,7 @@ void rb_run(const struct rb_case *c)
 	pid = d.pid;
 	base = e2e_daemon_fds(&d);
 	rb_preserve(d.socket, &h);
+	held = e2e_daemon_fds(&d);
 	ctl = luo_open_at(d.socket, LUO_OPEN_CONTROL);
 	dh_check(ctl >= 0);
 	exe = open(c->image, O_RDONLY | O_CLOEXEC);
@@ -180,19 +218,20 @@ void rb_run(const struct rb_case *c)
 	close(exe);
 	rb_check_status(ctl, c, pid);
 	luo_close(ctl);
-	/* The old session fds died with the attempt, as at any reboot. */
+	rb_follow(&d, c);
+	rb_check_alive(d.socket, &h);
+	dh_check_eq(e2e_daemon_fds(&d), held);
+	dh_check_eq(rb_children(d.pid), 0);
+	/* A REBOOT at once loses nothing; it ends the clients' fds. */
+	dh_check_eq(e2e_reboot(d.socket, &upd), 0);
+	dh_check_eq(upd, 2);
 	dh_check(luo_session_get_name(h.sfd[0], name, sizeof(name)) < 0);
 	close(h.sfd[0]);
 	close(h.sfd[1]);
 	luo_close(h.dev);
-	rb_follow(&d, c);
 	rb_retrieve(d.socket, "alpha");
 	rb_retrieve(d.socket, "beta");
 	dh_check_eq(e2e_daemon_fds(&d), base);
-	dh_check_eq(rb_children(d.pid), 0);
-	/* Nothing is left of the attempt: a reboot works as ever. */
-	dh_check_eq(e2e_reboot(d.socket, &upd), 0);
-	dh_check_eq(upd, 2);
 	e2e_status(d.socket, &st);
 	dh_check_eq(st.failed_reboots, 1);	/* carried to the next image */
 	dh_check_eq(st.last_reboot_error, 0);

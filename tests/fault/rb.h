@@ -34,7 +34,8 @@ struct rb_case {
 
 /* The rb-image helper next to the test binary. */
 const char *rb_image(void);
-/* Starts a daemon, preserves, reboots into @c->image, checks everything. */
+/* Starts a daemon, preserves, reboots into @c->image, checks that nothing
+ * changed, reboots again and checks that nothing was lost. */
 void rb_run(const struct rb_case *c);
 /* Children of @pid, zombies included. */
 int rb_children(pid_t pid);

@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Connections across a REBOOT's exec (DESIGN.md section 7).
+ *
+ * The daemon's end of every connection (new, device, control, session)
+ * crosses the exec with the listening socket, recorded in the handover's
+ * "connections" property: its fd with the identity of its socket, its
+ * type, its peer's credentials, the session it serves (by handover index),
+ * whether it holds the device, and a reply not yet sent.  The image that
+ * takes over keeps only the connection awaiting REBOOT's answer (a kexec
+ * ends every process); an image that a REBOOT rolled back to serves every
+ * one of them as before, so a failed REBOOT changes nothing a client sees.
+ *
+ * A REBOOT queued on another connection while one was under way is
+ * answered EBUSY by the image that serves next, before anything else.
+ *
+ * The records are this daemon's business only: the core writes and reads
+ * them as an opaque property.  Native byte order: they never leave the
+ * machine.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "transport.h"
+
+#define CONNS_MAGIC	"LUOCONN1"
+#define NO_SESSION	0xffffffffu
+
+enum {
+	CR_ALLOWED = 1u << 0,	/* the peer passed the access check */
+	CR_DEVICE = 1u << 1,	/* holds the device open */
+	CR_CLOSING = 1u << 2,	/* closes once its pending reply is sent */
+	CR_DETACHED = 1u << 3,	/* a session connection HANDOVER detached */
+	CR_ALL = CR_ALLOWED | CR_DEVICE | CR_CLOSING | CR_DETACHED,
+};
+
+/**
+ * struct conn_id - an fd and its file, as struct luo_fd_id, fixed size
+ */
+struct conn_id {
+	int32_t fd;
+	uint32_t type;
+	uint64_t dev;
+	uint64_t ino;
+};
+
+/**
+ * struct conn_record - one connection in "connections"
+ * @sock:        the daemon's end
+ * @pending_fd:  the fd of the pending reply, fd -1 if none
+ * @type:        enum conn_type
+ * @session:     handover index of the session it serves, or NO_SESSION
+ * @pid:         the peer's pid
+ * @uid:         its uid
+ * @gid:         its gid
+ * @flags:       CR_*
+ * @pending_len: bytes of the pending reply, after the record, padded to 8
+ * @reserved:    zero
+ */
+struct conn_record {
+	struct conn_id sock;
+	struct conn_id pending_fd;
+	uint32_t type;
+	uint32_t session;
+	int32_t pid;
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t flags;
+	uint32_t pending_len;
+	uint32_t reserved;
+};
+
+struct conns_header {
+	char magic[8];
+	uint32_t count;
+	uint32_t reserved;
+};
+
+static size_t pad8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+static int id_of(int fd, struct conn_id *out)
+{
+	struct luo_fd_id id;
+	int r = luo_fd_id_of(fd, &id);
+
+	out->fd = id.fd;
+	out->type = id.type;
+	out->dev = id.dev;
+	out->ino = id.ino;
+	return r;
+}
+
+static bool id_check(const struct conn_id *in)
+{
+	struct luo_fd_id id = {
+		.fd = in->fd, .type = in->type, .dev = in->dev, .ino = in->ino,
+	};
+
+	return luo_fd_id_check(&id);
+}
+
+static int record_of(const struct conn *c, struct conn_record *rec)
+{
+	int r;
+
+	memset(rec, 0, sizeof(*rec));
+	r = id_of(c->src.fd, &rec->sock);
+	if (!r)
+		r = id_of(c->pending.data ? c->pending.fd : -1,
+			  &rec->pending_fd);
+	rec->type = c->type;
+	rec->session = c->session ? luo_session_handover_index(c->session) :
+		       NO_SESSION;
+	rec->pid = c->peer.pid;
+	rec->uid = c->peer.uid;
+	rec->gid = c->peer.gid;
+	rec->flags = (c->peer.allowed ? CR_ALLOWED : 0) |
+		     (c->t->device == c ? CR_DEVICE : 0) |
+		     (c->closing ? CR_CLOSING : 0) |
+		     (c->type == CONN_SESSION && !c->session ? CR_DETACHED : 0);
+	rec->pending_len = c->pending.data ? (uint32_t)c->pending.len : 0;
+	return r;
+}
+
+/**
+ * transport_save() - describe every connection for the handover
+ * @t:    the transport
+ * @blob: out: the records (malloc'd), for struct luo_handover_info.conns
+ * @len:  out: their size
+ *
+ * The core's sessions must be numbered (luo_core_handover_number()).
+ *
+ * Return: 0, -ENOMEM, or the -errno of an fstat().
+ */
+int transport_save(struct transport *t, void **blob, size_t *len)
+{
+	struct conns_header hdr = { .magic = CONNS_MAGIC };
+	struct conn_record rec;
+	size_t size = sizeof(hdr), off;
+	struct conn *c;
+	uint8_t *buf;
+	int r;
+
+	list_for_each_entry(c, &t->conns, link) {
+		size += sizeof(rec) + pad8(c->pending.data ? c->pending.len : 0);
+		hdr.count++;
+	}
+	buf = calloc(1, size);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, &hdr, sizeof(hdr));
+	off = sizeof(hdr);
+	list_for_each_entry(c, &t->conns, link) {
+		r = record_of(c, &rec);
+		if (r) {
+			free(buf);
+			return r;
+		}
+		memcpy(buf + off, &rec, sizeof(rec));
+		off += sizeof(rec);
+		if (rec.pending_len)
+			memcpy(buf + off, c->pending.data, rec.pending_len);
+		off += pad8(rec.pending_len);
+	}
+	*blob = buf;
+	*len = size;
+	return 0;
+}
+
+static int set_cloexec(int fd, bool on)
+{
+	if (fd < 0)
+		return 0;
+	return fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0) < 0 ? -errno : 0;
+}
+
+/**
+ * transport_inherit() - let every connection cross the exec, or not
+ * @t:  the transport
+ * @on: true: clear close-on-exec on every connection and pending reply
+ *      fd; false: set it again (the exec failed)
+ *
+ * Return: 0, or the first fcntl()'s -errno (setting it again goes on).
+ */
+int transport_inherit(struct transport *t, bool on)
+{
+	struct conn *c;
+	int r = 0;
+
+	list_for_each_entry(c, &t->conns, link) {
+		if (!r || !on)
+			r = set_cloexec(c->src.fd, !on) ?: r;
+		if ((!r || !on) && c->pending.data)
+			r = set_cloexec(c->pending.fd, !on) ?: r;
+	}
+	return r;
+}
+
+/**
+ * struct conns_reader - walking the records
+ * @p:     the next record
+ * @end:   the end of the records
+ * @left:  records not yet read
+ */
+struct conns_reader {
+	const uint8_t *p;
+	const uint8_t *end;
+	uint32_t left;
+};
+
+static int conns_begin(const struct luo_handover_info *info,
+		       struct conns_reader *rd)
+{
+	struct conns_header hdr;
+
+	rd->p = info->conns;
+	rd->end = rd->p + info->conns_len;
+	rd->left = 0;
+	if (!info->conns)
+		return 0;
+	if (info->conns_len < sizeof(hdr))
+		return -EINVAL;
+	memcpy(&hdr, rd->p, sizeof(hdr));
+	if (memcmp(hdr.magic, CONNS_MAGIC, sizeof(hdr.magic)) || hdr.reserved)
+		return -EINVAL;
+	rd->p += sizeof(hdr);
+	rd->left = hdr.count;
+	return 0;
+}
+
+/* The next record and its pending bytes; 1 at the end, -EINVAL if bad. */
+static int conns_next(struct conns_reader *rd, struct conn_record *rec,
+		      const uint8_t **pending)
+{
+	if (!rd->left)
+		return rd->p == rd->end ? 1 : -EINVAL;
+	if ((size_t)(rd->end - rd->p) < sizeof(*rec))
+		return -EINVAL;
+	memcpy(rec, rd->p, sizeof(*rec));
+	rd->p += sizeof(*rec);
+	if ((size_t)(rd->end - rd->p) < pad8(rec->pending_len))
+		return -EINVAL;
+	*pending = rd->p;
+	rd->p += pad8(rec->pending_len);
+	rd->left--;
+	return 0;
+}
+
+static int check_record(const struct luo_handover_info *info,
+			const struct conn_record *rec, bool restore,
+			char *why, size_t why_len)
+{
+	if (rec->type > CONN_SESSION || (rec->flags & ~CR_ALL) ||
+	    rec->reserved || rec->pending_len > LUO_WIRE_MAX_REP ||
+	    (rec->pending_fd.fd >= 0 && !rec->pending_len)) {
+		snprintf(why, why_len, "connection %d: malformed record",
+			 rec->sock.fd);
+		return -EINVAL;
+	}
+	if (!id_check(&rec->sock) ||
+	    (rec->pending_fd.fd >= 0 && !id_check(&rec->pending_fd))) {
+		snprintf(why, why_len,
+			 "connection %d is not the socket that was written down",
+			 rec->sock.fd);
+		return -EBADF;
+	}
+	if (!restore || rec->type != CONN_SESSION)
+		return 0;
+	if ((rec->session == NO_SESSION) != !!(rec->flags & CR_DETACHED) ||
+	    (rec->session != NO_SESSION &&
+	     (rec->session >= info->nr_sessions ||
+	      !info->sessions[rec->session]))) {
+		snprintf(why, why_len, "connection %d: no session %u",
+			 rec->sock.fd, rec->session);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/**
+ * transport_check_conns() - is every recorded connection what it was?
+ * @t:       the transport
+ * @info:    the handover read (its sessions, for @restore)
+ * @restore: the connections will be served again (a rollback)
+ * @why:     out: on failure, what was wrong
+ * @why_len: its size
+ *
+ * Called before anything is kept, so that an image that finds a number
+ * naming another file refuses the handover rather than serve or close it.
+ *
+ * Return: 0, -EINVAL for malformed records or -EBADF for a wrong fd.
+ */
+int transport_check_conns(struct transport *t,
+			  const struct luo_handover_info *info, bool restore,
+			  char *why, size_t why_len)
+{
+	struct conns_reader rd;
+	struct conn_record rec;
+	const uint8_t *pending;
+	int r;
+
+	(void)t;
+	if (conns_begin(info, &rd)) {
+		snprintf(why, why_len, "connections: malformed");
+		return -EINVAL;
+	}
+	while (!(r = conns_next(&rd, &rec, &pending))) {
+		r = check_record(info, &rec, restore, why, why_len);
+		if (r)
+			return r;
+	}
+	if (r < 0)
+		snprintf(why, why_len, "connections: malformed");
+	return r < 0 ? r : 0;
+}
+
+/* A REBOOT queued while another was under way: EBUSY, as documented. */
+static void answer_queued_reboot(struct transport *t, int fd, uint32_t type)
+{
+	struct luo_wire_rep rep = { .result = -EBUSY };
+	struct iovec iov = { .iov_base = &rep, .iov_len = sizeof(rep) };
+	struct luo_wire_req hdr;
+	ssize_t n;
+
+	if (type != CONN_DEVICE && type != CONN_CONTROL)
+		return;
+	n = recv(fd, &hdr, sizeof(hdr), MSG_PEEK | MSG_DONTWAIT);
+	if (n < (ssize_t)sizeof(hdr) || hdr.cmd != LUO_IOCTL_REBOOT)
+		return;
+	if (msg_recv(fd, &t->req) <= 0)
+		return;
+	if (t->req.fd >= 0)
+		close(t->req.fd);
+	t->req.fd = -1;
+	if (msg_send(fd, &iov, 1, -1))
+		log_debug("connection %d: EBUSY not sent", fd);
+	else
+		log_notice("connection %d: REBOOT while another was under way: EBUSY",
+			   fd);
+}
+
+static void restore_pending(struct conn *c, const struct conn_record *rec,
+			    const uint8_t *pending)
+{
+	struct iovec iov = {
+		.iov_base = (void *)pending, .iov_len = rec->pending_len,
+	};
+	int fd = rec->pending_fd.fd;
+
+	if (fd >= 0)
+		set_cloexec(fd, true);
+	if (msg_buf_fill(&c->pending, &iov, 1, fd) ||
+	    loop_modify(c->t->loop, &c->src, EPOLLOUT | EPOLLRDHUP)) {
+		log_warn("connection %d: its pending reply is lost", c->src.fd);
+		if (fd >= 0 && c->pending.fd != fd)
+			close(fd);
+		conn_close(c);
+	}
+}
+
+/* Serve a recorded connection again, as it was. */
+static struct conn *restore_one(struct transport *t,
+				const struct luo_handover_info *info,
+				const struct conn_record *rec,
+				const uint8_t *pending)
+{
+	struct conn *c;
+
+	set_cloexec(rec->sock.fd, true);
+	c = conn_new(t, rec->sock.fd, rec->type);
+	if (!c) {
+		log_warn("connection %d: cannot serve it again: %m",
+			 rec->sock.fd);
+		if (rec->pending_fd.fd >= 0)
+			close(rec->pending_fd.fd);
+		close(rec->sock.fd);
+		return NULL;
+	}
+	c->peer.pid = rec->pid;
+	c->peer.uid = rec->uid;
+	c->peer.gid = rec->gid;
+	c->peer.allowed = rec->flags & CR_ALLOWED;
+	c->closing = rec->flags & CR_CLOSING;
+	if (rec->type == CONN_NEW)
+		t->nr_pending++;
+	if (rec->type == CONN_SESSION && rec->session != NO_SESSION)
+		c->session = info->sessions[rec->session];
+	if (rec->flags & CR_DEVICE)
+		t->device = c;
+	if (rec->pending_len)
+		restore_pending(c, rec, pending);
+	return c;
+}
+
+/**
+ * transport_adopt_conns() - the connections after the exec
+ * @t:       the transport, its listening socket adopted
+ * @info:    the handover, checked by transport_check_conns()
+ * @restore: serve every connection again (a rollback); otherwise keep only
+ *           the one awaiting REBOOT's answer, as a control connection
+ * @result:  REBOOT's answer: 0 or -errno
+ * @arg:     copy-back bytes of the answer
+ * @len:     their number
+ *
+ * Every other connection's queued REBOOT is answered EBUSY first.
+ *
+ * Return: 0, or -ENOENT if no recorded connection awaits the answer (the
+ * caller then answers on @info->reply_fd itself).
+ */
+int transport_adopt_conns(struct transport *t,
+			  const struct luo_handover_info *info, bool restore,
+			  int result, const void *arg, uint32_t len)
+{
+	struct conn *c, *reply = NULL;
+	struct conns_reader rd;
+	struct conn_record rec;
+	const uint8_t *pending;
+	bool is_reply;
+
+	conns_begin(info, &rd);
+	while (!conns_next(&rd, &rec, &pending)) {
+		is_reply = info->reply_fd >= 0 && rec.sock.fd == info->reply_fd;
+		if (!is_reply)
+			answer_queued_reboot(t, rec.sock.fd, rec.type);
+		if (!restore && !is_reply) {
+			if (rec.pending_fd.fd >= 0)
+				close(rec.pending_fd.fd);
+			close(rec.sock.fd);
+			continue;
+		}
+		if (!restore) {
+			rec.type = CONN_CONTROL;
+			rec.flags &= ~(CR_DEVICE | CR_CLOSING);
+			rec.session = NO_SESSION;
+		}
+		c = restore_one(t, info, &rec, pending);
+		if (is_reply)
+			reply = c;
+	}
+	if (!reply)
+		return info->conns ? 0 : -ENOENT;
+	if (reply->pending.data) {
+		log_warn("connection %d: REBOOT's answer after a pending reply is lost",
+			 reply->src.fd);
+		return 0;
+	}
+	conn_reply(reply, result, arg, len, NULL, 0, -1);
+	return 0;
+}
