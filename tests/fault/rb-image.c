@@ -3,14 +3,17 @@
  * A "new image" for the rollback and keeper tests, run by a REBOOT of
  * liveupdated.  What it does is $LUO_RB_IMAGE:
  *   refuse  execute $LIVEUPDATED with our arguments and --refuse-handover
+ *   pass    execute $LIVEUPDATED with our arguments: it takes over
  *   kill    SIGKILL itself          segv   die of SIGSEGV
  *   abort   abort()                 exit   exit(0) at once
  *   hang    wait forever (the keeper's deadline kills it)
  * If $LUO_RB_NOTIFY names a FIFO, one byte is written to it first, so the
- * test knows the new image runs.
+ * test knows the new image runs; then, if $LUO_RB_GO names a FIFO, one
+ * byte is read from it, so the test decides when the image goes on.
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +31,17 @@ static void notify(void)
 		perror("rb-image: notify");
 	if (fd >= 0)
 		close(fd);
+	path = getenv("LUO_RB_GO");
+	if (!path || !*path)
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, &(char){ 0 }, 1) != 1)
+		perror("rb-image: go");
+	if (fd >= 0)
+		close(fd);
 }
 
-static void refuse(int argc, char **argv)
+static void run_daemon(int argc, char **argv, bool refuse)
 {
 	const char *bin = getenv("LIVEUPDATED");
 	char **av = calloc((size_t)argc + 2, sizeof(*av));
@@ -39,7 +50,7 @@ static void refuse(int argc, char **argv)
 		exit(127);
 	memcpy(av, argv, (size_t)argc * sizeof(*av));
 	av[0] = (char *)bin;
-	av[argc] = "--refuse-handover";
+	av[argc] = refuse ? "--refuse-handover" : NULL;
 	execv(bin, av);
 	perror(bin);
 	exit(127);
@@ -52,8 +63,8 @@ int main(int argc, char **argv)
 	notify();
 	if (!mode)
 		return 2;
-	if (!strcmp(mode, "refuse"))
-		refuse(argc, argv);
+	if (!strcmp(mode, "refuse") || !strcmp(mode, "pass"))
+		run_daemon(argc, argv, !strcmp(mode, "refuse"));
 	if (!strcmp(mode, "kill"))
 		raise(SIGKILL);
 	if (!strcmp(mode, "segv")) {
