@@ -13,6 +13,16 @@
  * liveupdated at all is covered.  On failure the keeper makes sure the new
  * image is gone and executes the old image with the same handover and
  * --rolled-back: it becomes the daemon, under its own pid.
+ *
+ * The daemon's pid is taken before the fork: after it, getppid() may
+ * already name whoever inherited the keeper (a supervisor, init) if the
+ * daemon died.  Without a pidfd, the keeper signals that pid only while
+ * getppid() still equals it, that is while it is provably the daemon.
+ *
+ * Under a service manager (NOTIFY_SOCKET) the keeper announces itself as
+ * the main pid before the old image goes on to the exec, so that a
+ * rollback under its pid is no death of the main process; once the new
+ * image has taken over it hands the main pid back (notify.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,15 +40,16 @@
 #include "daemon.h"
 #include "keeper.h"
 #include "log.h"
+#include "notify.h"
 
 #define KEEPER_CONFIRM	'K'
 /* How long a new image whose pipe closed may take to be seen dead. */
 #define KEEPER_EXIT_MS	1000
 
-static int pidfd_of_self(void)
+static int pidfd_of(pid_t pid)
 {
 #ifdef SYS_pidfd_open
-	return (int)syscall(SYS_pidfd_open, getpid(), 0);
+	return (int)syscall(SYS_pidfd_open, pid, 0);
 #else
 	return -1;
 #endif
@@ -165,17 +176,28 @@ static void keeper_rollback(const struct keeper_plan *plan, int err,
 	options_free_argv(argv);
 }
 
+/*
+ * @daemon: the daemon's pid, taken by the daemon itself before the fork.
+ * @ready:  written to once the keeper is the main pid (if there is a
+ *          service manager), then closed.
+ */
 static void __attribute__((noreturn))
-keeper_run(const struct keeper_plan *plan, int rfd, int pidfd)
+keeper_run(const struct keeper_plan *plan, int rfd, int pidfd, pid_t daemon,
+	   int ready)
 {
-	pid_t daemon = getppid();
 	char why[LUO_REBOOT_FAILURE_LENGTH];
 	int err;
 
 	prctl(PR_SET_NAME, "luo-keeper", 0, 0, 0);
+	notify_mainpid(getpid());
+	if (write(ready, "k", 1) != 1)
+		_exit(1);
+	close(ready);
 	err = keeper_watch(rfd, pidfd, plan, daemon, why, sizeof(why));
-	if (!err)
+	if (!err) {
+		notify_mainpid(daemon);	/* it serves: the main pid again */
 		_exit(0);
+	}
 	keeper_kill(rfd, pidfd, daemon);
 	close(rfd);
 	if (pidfd >= 0)
@@ -195,26 +217,49 @@ keeper_run(const struct keeper_plan *plan, int rfd, int pidfd)
  */
 int keeper_start(struct keeper *k, const struct keeper_plan *plan)
 {
-	int p[2], pidfd, r = 0;
-	pid_t pid;
+	pid_t daemon = getpid(), pid;
+	int p[2], s[2], pidfd = -1, r = 0;
+	char c;
 
 	k->pid = 0;
 	k->fd = -1;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
-	pidfd = pidfd_of_self();	/* -1 without pidfds: pipe and deadline */
+	if (pipe2(s, O_CLOEXEC) < 0) {
+		r = -errno;
+		close(p[0]);
+		close(p[1]);
+		return r;
+	}
+	/* -1 without pidfds: pipe and deadline */
+	if (!plan->no_pidfd)
+		pidfd = pidfd_of(daemon);
 	pid = fork();
 	if (pid == 0) {
 		close(p[1]);
-		keeper_run(plan, p[0], pidfd);
+		close(s[0]);
+		keeper_run(plan, p[0], pidfd, daemon, s[1]);
 	}
 	if (pid < 0)
 		r = -errno;
 	close(p[0]);
+	close(s[1]);
 	if (pidfd >= 0)
 		close(pidfd);
-	if (!r && fcntl(p[1], F_SETFD, 0) < 0) {
+	/* The keeper is the main pid before we go on to the exec. */
+	while (!r) {
+		ssize_t n = read(s[0], &c, 1);
+
+		if (n == 1)
+			break;
+		if (n < 0 && errno == EINTR)
+			continue;
+		r = -ECHILD;
+	}
+	close(s[0]);
+	if (!r && fcntl(p[1], F_SETFD, 0) < 0)
 		r = -errno;
+	if (r && pid > 0) {
 		keeper_release(p[1], pid);
 		return r;
 	}

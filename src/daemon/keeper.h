@@ -7,6 +7,7 @@
 #ifndef LUOD_KEEPER_H
 #define LUOD_KEEPER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -27,6 +28,8 @@ struct keeper {
  * @handover_fd:    the handover, kept across the exec
  * @failed_reboots: failed reboots so far, before this one
  * @timeout_ms:     how long the new image may take to take over
+ * @no_pidfd:       watch the daemon without a pidfd, as on a kernel without
+ *                  pidfd_open() (a testing aid)
  */
 struct keeper_plan {
 	char *const *argv;
@@ -34,6 +37,7 @@ struct keeper_plan {
 	int handover_fd;
 	uint32_t failed_reboots;
 	uint32_t timeout_ms;
+	bool no_pidfd;
 };
 
 int keeper_start(struct keeper *k, const struct keeper_plan *plan);

@@ -22,6 +22,7 @@
 #include "handlers.h"
 #include "listen.h"
 #include "log.h"
+#include "notify.h"
 #include "luo_core.h"
 #include "luo_wire.h"
 #include "privs.h"
@@ -191,6 +192,7 @@ static int luod_start(struct luod *d)
 	if (r)
 		return r;
 	luod_ready(d);
+	notify_serving();
 	log_notice("liveupdated %s serving, update %llu", LUO_VERSION,
 		   (unsigned long long)luo_core_update_number(d->core));
 	return 0;

@@ -39,6 +39,7 @@
 #include "killpoint.h"
 #include "log.h"
 #include "luo_core.h"
+#include "notify.h"
 #include "transport.h"
 
 /* Larger than any handover of the core's largest limits. */
@@ -136,6 +137,9 @@ static int reboot_keeper(struct luod *d, int mfd, struct keeper *k)
 		.argv = d->argv, .image_fd = d->self_fd, .handover_fd = mfd,
 		.failed_reboots = d->failed_reboots,
 		.timeout_ms = d->opt.rb.takeover_ms,
+		/* A testing aid: the keeper as on a kernel without pidfds. */
+		.no_pidfd = d->opt.fault_injection &&
+			    getenv("LUO_FAULT_NO_PIDFD"),
 	};
 
 	return keeper_start(k, &plan);
@@ -397,6 +401,8 @@ static void reboot_confirm(struct luod *d, struct luo_handover_info *info,
 	if (info->self_fd >= 0 && info->self_fd != d->self_fd)
 		close(info->self_fd);
 	luo_core_finish_exec(d->core);
+	/* The keeper handed the main pid back; we serve now. */
+	notify_serving();
 	if (restore) {
 		reboot_rolled_back(d, info);
 		return;

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The service manager's notify protocol (sd_notify(3)), when NOTIFY_SOCKET
+ * is set: the process a manager tracks (MAINPID) never changes behind its
+ * back (DESIGN.md section 7).  The keeper announces itself before a
+ * REBOOT's exec and hands the main pid back to the daemon's pid once the
+ * new image has taken over; the image that serves after the switch (the
+ * new one, or the old one rolled back to, possibly under the keeper's pid)
+ * announces its pid and READY=1.  Without NOTIFY_SOCKET nothing is sent.
+ */
+#include <systemd/sd-daemon.h>
+
+#include "log.h"
+#include "notify.h"
+
+/**
+ * notify_mainpid() - tell the service manager which process to track
+ * @pid: the process
+ */
+void notify_mainpid(pid_t pid)
+{
+	int r = sd_notifyf(0, "MAINPID=%d", (int)pid);
+
+	if (r < 0)
+		log_warn("notify: MAINPID=%d: %s", (int)pid, strerror(-r));
+}
+
+/**
+ * notify_serving() - this process serves: MAINPID=<its pid> and READY=1
+ */
+void notify_serving(void)
+{
+	int r = sd_notifyf(0, "MAINPID=%d\nREADY=1", (int)getpid());
+
+	if (r < 0)
+		log_warn("notify: READY=1: %s", strerror(-r));
+	else if (r > 0)
+		log_debug("notify: MAINPID=%d, READY=1", (int)getpid());
+}
