@@ -191,8 +191,8 @@ static int luod_start(struct luod *d)
 		r = privs_drop();
 	if (r)
 		return r;
+	notify_serving();	/* first: --ready-fd tells that all is said */
 	luod_ready(d);
-	notify_serving();
 	log_notice("liveupdated %s serving, update %llu", LUO_VERSION,
 		   (unsigned long long)luo_core_update_number(d->core));
 	return 0;
