@@ -305,9 +305,11 @@ int transport_check_conns(struct transport *t,
 			  const struct luo_handover_info *info, bool restore,
 			  char *why, size_t why_len)
 {
+	long max = sysconf(_SC_OPEN_MAX);
 	struct conns_reader rd;
 	struct conn_record rec;
 	const uint8_t *pending;
+	uint8_t *seen;
 	int r;
 
 	(void)t;
@@ -315,13 +317,30 @@ int transport_check_conns(struct transport *t,
 		snprintf(why, why_len, "connections: malformed");
 		return -EINVAL;
 	}
-	while (!(r = conns_next(&rd, &rec, &pending))) {
+	seen = calloc(max > 0 ? (size_t)max : 1, 1);
+	if (!seen)
+		return -ENOMEM;
+	while (!(r = conns_next(&rd, &rec, &pending)) || r < 0) {
+		if (r < 0) {
+			snprintf(why, why_len, "connections: malformed");
+			break;
+		}
 		r = check_record(info, &rec, restore, why, why_len);
+		if (!r && (rec.sock.fd >= max || seen[rec.sock.fd] ||
+			   (rec.pending_fd.fd >= 0 &&
+			    (rec.pending_fd.fd >= max ||
+			     seen[rec.pending_fd.fd])))) {
+			snprintf(why, why_len, "connection %d: fd used twice",
+				 rec.sock.fd);
+			r = -EINVAL;
+		}
 		if (r)
-			return r;
+			break;
+		seen[rec.sock.fd] = 1;
+		if (rec.pending_fd.fd >= 0)
+			seen[rec.pending_fd.fd] = 1;
 	}
-	if (r < 0)
-		snprintf(why, why_len, "connections: malformed");
+	free(seen);
 	return r < 0 ? r : 0;
 }
 
