@@ -114,7 +114,8 @@ struct handover_file_in {
 	fdt32_t reserved;
 };
 
-_Static_assert(sizeof(struct handover_file_in) == 32, "handover_file_in layout");
+_Static_assert(sizeof(struct handover_file_in) == 32,
+	       "handover_file_in layout");
 
 #define HANDOVER_NO_FD		0xffffffffu
 
@@ -176,7 +177,8 @@ static void write_file(void *out, const struct luo_file *f)
 {
 	struct handover_file rec = {
 		.token = cpu_to_fdt64(f->token),
-		.fd = cpu_to_fdt32(f->fd >= 0 ? (uint32_t)f->fd : HANDOVER_NO_FD),
+		.fd = cpu_to_fdt32(f->fd >= 0 ? (uint32_t)f->fd :
+				   HANDOVER_NO_FD),
 		.type = cpu_to_fdt32(f->type),
 		.dev = cpu_to_fdt64(f->dev),
 		.ino = cpu_to_fdt64(f->ino),
@@ -191,7 +193,8 @@ static void write_file(void *out, const struct luo_file *f)
 static void write_fdid(void *out, const struct luo_fd_id *id)
 {
 	struct handover_fdid rec = {
-		.fd = cpu_to_fdt32(id->fd >= 0 ? (uint32_t)id->fd : HANDOVER_NO_FD),
+		.fd = cpu_to_fdt32(id->fd >= 0 ? (uint32_t)id->fd :
+				   HANDOVER_NO_FD),
 		.type = cpu_to_fdt32(id->type),
 		.dev = cpu_to_fdt64(id->dev),
 		.ino = cpu_to_fdt64(id->ino),
@@ -539,7 +542,8 @@ static int check_id(struct reader *r, const char *what,
 	};
 	struct stat st;
 
-	if (fdt32_to_cpu(rec->fd) > INT32_MAX || check_fd(r, 0, (uint32_t)id.fd, &st))
+	if (fdt32_to_cpu(rec->fd) > INT32_MAX ||
+	    check_fd(r, 0, (uint32_t)id.fd, &st))
 		return fail(r, "%s: fd %u is not open", what,
 			    fdt32_to_cpu(rec->fd));
 	if (!luo_fd_id_check(&id))
@@ -634,7 +638,8 @@ static int read_file(struct reader *r, struct luo_session *s, const void *rec,
 	if (fdt32_to_cpu(state.retrieved.fd) != HANDOVER_NO_FD &&
 	    check_id(r, name, &state.retrieved, &rfd))
 		return -EINVAL;
-	if (!s)	/* discarded: its fds are closed once the handover is kept */
+	/* Discarded: its fds are closed once the handover is kept. */
+	if (!s)
 		return discard_fd(r, fd == HANDOVER_NO_FD ? -1 : (int)fd) ?:
 		       discard_fd(r, rfd);
 	h = luo_find_file_handler(r->core, in->compatible);

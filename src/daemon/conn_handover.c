@@ -153,7 +153,8 @@ int transport_save(struct transport *t, void **blob, size_t *len)
 	int r;
 
 	list_for_each_entry(c, &t->conns, link) {
-		size += sizeof(rec) + pad8(c->pending.data ? c->pending.len : 0);
+		size += sizeof(rec) +
+			pad8(c->pending.data ? c->pending.len : 0);
 		hdr.count++;
 	}
 	buf = calloc(1, size);
