@@ -3,7 +3,7 @@
  * The built-in file handlers.  Each handler only implements the callbacks of
  * struct luo_file_handler_ops (luo_handler.h); it calls nothing of the core.
  * Registering them with a core is the daemon's job, through
- * luo_register_builtin_handlers().
+ * luo_register_handler_set() or luo_register_builtin_handlers().
  */
 #ifndef LUO_HANDLERS_H
 #define LUO_HANDLERS_H
@@ -33,6 +33,23 @@ struct luo_file_handler *luo_socket_handler(void);
 struct luo_file_handler *luo_pipe_handler(void);
 struct luo_file_handler *luo_eventfd_handler(void);
 struct luo_file_handler *luo_file_handler(void);
+
+/**
+ * enum luo_handler_set - which built-in handlers a core gets
+ * @LUO_HANDLERS_LUO:    all of luo's: memfd-v2, socket-v1, pipe-v1,
+ *                       eventfd-v1, file-v1 (DESIGN.md section 5)
+ * @LUO_HANDLERS_KERNEL: the kernel's: memfd-v2 only, so that everything
+ *                       else is refused with ENOENT as the kernel does
+ */
+enum luo_handler_set {
+	LUO_HANDLERS_LUO,
+	LUO_HANDLERS_KERNEL,
+};
+
+const char *luo_handler_set_name(enum luo_handler_set set);
+int luo_handler_set_parse(const char *name, enum luo_handler_set *set);
+int luo_register_handler_set(struct luo_core *core, enum luo_handler_set set);
+void luo_unregister_handler_set(struct luo_core *core, enum luo_handler_set set);
 
 int luo_register_builtin_handlers(struct luo_core *core);
 void luo_unregister_builtin_handlers(struct luo_core *core);
