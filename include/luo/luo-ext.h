@@ -34,6 +34,8 @@ enum {
 /* struct luo_status.flags */
 #define LUO_STATUS_DEVICE_OPEN	(1u << 0)	/* an agent holds the device */
 #define LUO_STATUS_REBOOTING	(1u << 1)	/* a REBOOT is under way */
+/* only the kernel's file handler, memfd-v2 (liveupdated --handlers=kernel) */
+#define LUO_STATUS_KERNEL_HANDLERS	(1u << 2)
 
 #define LUO_VERSION_LENGTH	32
 #define LUO_REBOOT_FAILURE_LENGTH	64

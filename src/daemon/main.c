@@ -54,6 +54,8 @@ static void host_status(void *ctx, struct luo_status *st)
 		st->flags |= LUO_STATUS_DEVICE_OPEN;
 	if (d->rebooting)
 		st->flags |= LUO_STATUS_REBOOTING;
+	if (d->opt.handlers == LUO_HANDLERS_KERNEL)
+		st->flags |= LUO_STATUS_KERNEL_HANDLERS;
 	st->pid = (uint32_t)getpid();
 	st->last_reboot_ns = d->last_reboot_ns;
 	snprintf(st->version, sizeof(st->version), "%s", LUO_VERSION);
@@ -120,7 +122,14 @@ static int luod_new_core(struct luod *d)
 		r = luo_register_fault_handler(d->core, &d->fault);
 	if (!r && d->fault)
 		log_warn("fault injection on: memfds named luo-fault:* fail on purpose");
-	return r ?: luo_register_builtin_handlers(d->core);
+	if (!r)
+		r = luo_register_handler_set(d->core, d->opt.handlers);
+	if (!r)
+		log_info("file handlers: %s",
+			 d->opt.handlers == LUO_HANDLERS_KERNEL ?
+			 "kernel (memfd-v2 only)" :
+			 "luo (memfd-v2, socket-v1, pipe-v1, eventfd-v1, file-v1)");
+	return r;
 }
 
 static int luod_setup(struct luod *d)

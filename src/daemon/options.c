@@ -23,6 +23,7 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_HANDOVER_FD,
 	OPT_FAULT_INJECTION,
+	OPT_HANDLERS,
 	OPT_RB_FIRST,
 	OPT_TAKEOVER_TIMEOUT = OPT_RB_FIRST,
 	OPT_ROLLBACK_FD,
@@ -52,6 +53,7 @@ static const struct option options[] = {
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "handover-fd", required_argument, NULL, OPT_HANDOVER_FD },
 	{ "fault-injection", no_argument, NULL, OPT_FAULT_INJECTION },
+	{ "handlers", required_argument, NULL, OPT_HANDLERS },
 	{ "takeover-timeout", required_argument, NULL, OPT_TAKEOVER_TIMEOUT },
 	{ "rollback-fd", required_argument, NULL, OPT_ROLLBACK_FD },
 	{ "keeper-fd", required_argument, NULL, OPT_KEEPER_FD },
@@ -83,6 +85,9 @@ static void usage(FILE *f)
 		"  --max-files N       files allowed per session\n"
 		"  --ready-fd N        write \"READY=1\\n\" to fd N once listening\n"
 		"  --log-level LEVEL   err, warning, notice, info (default), debug\n"
+		"  --handlers SET      file handlers: luo (default: memfd, socket,\n"
+		"                      pipe, eventfd, file) or kernel (memfd only,\n"
+		"                      refusing what the kernel's LUO refuses)\n"
 		"  --fault-injection   testing aid: the fault-v1 handler\n"
 		"  --takeover-timeout MS  a new image that has not taken over\n"
 		"                      after MS ms is killed and rolled back (30000)\n"
@@ -222,6 +227,13 @@ static int parse_one(struct luod_options *o, int c, const char *arg)
 	case OPT_FAULT_INJECTION:
 		o->fault_injection = true;
 		break;
+	case OPT_HANDLERS:
+		r = luo_handler_set_parse(arg, &o->handlers);
+		if (r)
+			fprintf(stderr,
+				"liveupdated: bad --handlers: %s (luo or kernel)\n",
+				arg);
+		break;
 	case OPT_LOG_LEVEL:
 		o->log_level = log_parse_level(arg);
 		if (o->log_level < 0)
@@ -251,6 +263,7 @@ int options_parse(struct luod_options *o, int argc, char **argv)
 
 	*o = (struct luod_options){
 		.ready_fd = -1, .handover_fd = -1, .log_level = LUO_LOG_INFO,
+		.handlers = LUO_HANDLERS_LUO,
 		.rb = {
 			.takeover_ms = DEFAULT_TAKEOVER_MS, .rollback_fd = -1,
 			.keeper_fd = -1,

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "access.h"
+#include "handlers.h"
 
 /**
  * struct luod_rb_options - the self-upgrade's options (liveupdated(8))
@@ -69,6 +70,7 @@ struct luod_acc_options {
  * @handover_fd:  --handover-fd, or -1
  * @log_level:    --log-level
  * @fault_injection: --fault-injection (the fault-v1 handler, for tests)
+ * @handlers:     --handlers: luo's file handlers or the kernel's
  * @rb:           the self-upgrade's options (rollback and keeper)
  * @acc:          access control
  */
@@ -80,6 +82,7 @@ struct luod_options {
 	int handover_fd;
 	int log_level;
 	bool fault_injection;
+	enum luo_handler_set handlers;
 	struct luod_rb_options rb;
 	struct luod_acc_options acc;
 };
