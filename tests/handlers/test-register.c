@@ -70,8 +70,40 @@ static int test_failure_unwinds(void)
 	return TEST_PASS;
 }
 
+/* The kernel's set is memfd-v2 alone; luo's has five, memfd first. */
+static int test_sets(void)
+{
+	struct luo_core *core = (struct luo_core *)&nr_registered;
+	enum luo_handler_set set;
+
+	reset(-1);
+	CHECK_EQ(luo_register_handler_set(core, LUO_HANDLERS_KERNEL), 0);
+	CHECK_EQ(nr_registered, 1);
+	CHECK(registered[0] == luo_memfd_handler());
+	luo_unregister_handler_set(core, LUO_HANDLERS_KERNEL);
+	CHECK_EQ(nr_registered, 0);
+
+	CHECK_EQ(luo_register_handler_set(core, LUO_HANDLERS_LUO), 0);
+	CHECK_EQ(nr_registered, 5);
+	CHECK(registered[0] == luo_memfd_handler());
+	CHECK(registered[4] == luo_file_handler());
+	luo_unregister_handler_set(core, LUO_HANDLERS_LUO);
+	CHECK_EQ(nr_registered, 0);
+
+	CHECK_EQ(luo_register_handler_set(core, (enum luo_handler_set)7),
+		 -EINVAL);
+	CHECK_EQ(luo_handler_set_parse("kernel", &set), 0);
+	CHECK_EQ(set, LUO_HANDLERS_KERNEL);
+	CHECK_EQ(luo_handler_set_parse("luo", &set), 0);
+	CHECK_EQ(set, LUO_HANDLERS_LUO);
+	CHECK_EQ(luo_handler_set_parse("memfd", &set), -EINVAL);
+	CHECK(!strcmp(luo_handler_set_name(LUO_HANDLERS_KERNEL), "kernel"));
+	return TEST_PASS;
+}
+
 static const struct test_case cases[] = {
 	TEST_CASE(test_registers_memfd),
+	TEST_CASE(test_sets),
 	TEST_CASE(test_failure_unwinds),
 };
 
