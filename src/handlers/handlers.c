@@ -10,9 +10,13 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/vfs.h>
+
+#include <linux/magic.h>
 
 #include "handlers.h"
 #include "luo_handler.h"
+#include "refuse.h"
 
 typedef struct luo_file_handler *(*handler_getter)(void);
 
@@ -29,9 +33,55 @@ static const handler_getter luo_set[] = {
 	luo_file_handler,
 };
 
+/* luo's handlers that the kernel's set leaves out. */
+static const handler_getter beyond_kernel[] = {
+	luo_socket_handler,
+	luo_pipe_handler,
+	luo_eventfd_handler,
+	luo_file_handler,
+};
+
+/*
+ * refuse_reason of the kernel's set, whose memfd handler is the only one
+ * asked: what the kernel refuses and luo would take says so, the rest
+ * gets luo's own reason.
+ */
+static const char *kernel_refuse_reason(struct luo_file_handler *h, int fd)
+{
+	struct statfs sfs;
+	size_t i;
+
+	if (fstatfs(fd, &sfs) == 0 && sfs.f_type == HUGETLBFS_MAGIC)
+		return "hugetlb memfd: the kernel's memfd-v2 takes shmem files only (--handlers=kernel)";
+	for (i = 0; i < sizeof(beyond_kernel) / sizeof(beyond_kernel[0]); i++) {
+		h = beyond_kernel[i]();
+		if (h->ops->can_preserve(h, fd))
+			return "the kernel's handler set (--handlers=kernel) preserves memfds and unlinked tmpfs files only; luo's (--handlers=luo) takes this file";
+	}
+	return luo_refuse_reason(fd);
+}
+
+/*
+ * The kernel's memfd-v2: luo's memfd handler, and the reason above.  An
+ * object of its own, so that the two sets never share one.
+ */
+static struct luo_file_handler *kernel_memfd_handler(void)
+{
+	static struct luo_file_handler_ops ops;
+	static struct luo_file_handler h;
+
+	if (!h.ops) {
+		luo_memfd_handler_init(&h);
+		ops = *h.ops;
+		ops.refuse_reason = kernel_refuse_reason;
+		h.ops = &ops;
+	}
+	return &h;
+}
+
 /* The kernel's: mm/memfd_luo.c is the only file handler it registers. */
 static const handler_getter kernel_set[] = {
-	luo_memfd_handler,
+	kernel_memfd_handler,
 };
 
 struct handler_set {
@@ -96,8 +146,10 @@ int luo_handler_set_parse(const char *name, enum luo_handler_set *set)
  * @set:  LUO_HANDLERS_LUO (memfd-v2, socket-v1, pipe-v1, eventfd-v1,
  *        file-v1, in that order) or LUO_HANDLERS_KERNEL (memfd-v2 only)
  *
- * The handler objects are static and can belong to one core at a time.  On
- * failure the handlers registered by this call are unregistered again.
+ * The handler objects are static and can belong to one core at a time; the
+ * kernel's memfd-v2 is an object of its own, which logs why a file luo
+ * would take is refused.  On failure the handlers registered by this call
+ * are unregistered again.
  *
  * Return: 0, -EINVAL for an unknown @set, or the negative errno of
  * luo_register_file_handler().

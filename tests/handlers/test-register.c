@@ -5,7 +5,9 @@
  * that a failure unregisters what it had registered.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
+#include <unistd.h>
 
 #include "handlers.h"
 #include "../common/check.h"
@@ -74,12 +76,22 @@ static int test_failure_unwinds(void)
 static int test_sets(void)
 {
 	struct luo_core *core = (struct luo_core *)&nr_registered;
+	struct luo_file_handler *h;
 	enum luo_handler_set set;
+	int p[2];
 
 	reset(-1);
 	CHECK_EQ(luo_register_handler_set(core, LUO_HANDLERS_KERNEL), 0);
 	CHECK_EQ(nr_registered, 1);
-	CHECK(registered[0] == luo_memfd_handler());
+	h = registered[0];
+	CHECK(!strcmp(h->compatible, "memfd-v2"));
+	CHECK(h->ops->preserve == luo_memfd_handler()->ops->preserve);
+	/* Its reason for refusing a pipe names luo's set. */
+	CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+	CHECK(!h->ops->can_preserve(h, p[0]));
+	CHECK(strstr(h->ops->refuse_reason(h, p[0]), "--handlers=luo"));
+	close(p[0]);
+	close(p[1]);
 	luo_unregister_handler_set(core, LUO_HANDLERS_KERNEL);
 	CHECK_EQ(nr_registered, 0);
 
