@@ -122,13 +122,10 @@ static int luod_new_core(struct luod *d)
 		r = luo_register_fault_handler(d->core, &d->fault);
 	if (!r && d->fault)
 		log_warn("fault injection on: memfds named luo-fault:* fail on purpose");
+	r = r ?: luo_register_handler_set(d->core, d->opt.handlers);
 	if (!r)
-		r = luo_register_handler_set(d->core, d->opt.handlers);
-	if (!r)
-		log_info("file handlers: %s",
-			 d->opt.handlers == LUO_HANDLERS_KERNEL ?
-			 "kernel (memfd-v2 only)" :
-			 "luo (memfd-v2, socket-v1, pipe-v1, eventfd-v1, file-v1)");
+		log_info("file handlers: %s (--handlers)",
+			 luo_handler_set_name(d->opt.handlers));
 	return r;
 }
 

@@ -49,7 +49,8 @@ enum luo_handler_set {
 const char *luo_handler_set_name(enum luo_handler_set set);
 int luo_handler_set_parse(const char *name, enum luo_handler_set *set);
 int luo_register_handler_set(struct luo_core *core, enum luo_handler_set set);
-void luo_unregister_handler_set(struct luo_core *core, enum luo_handler_set set);
+void luo_unregister_handler_set(struct luo_core *core,
+				enum luo_handler_set set);
 
 int luo_register_builtin_handlers(struct luo_core *core);
 void luo_unregister_builtin_handlers(struct luo_core *core);
