@@ -10,6 +10,7 @@
 
 #include "access.h"
 #include "list.h"
+#include "listen.h"
 #include "loop.h"
 #include "luo_core.h"
 #include "msg.h"
@@ -43,6 +44,7 @@ struct conn {
  * @loop:         the loop
  * @listener:     the listening socket's source (fd -1 if none)
  * @path:         the socket's path, unlinked at shut-down ("" if none)
+ * @file:         the socket file at @path, removed only if still there
  * @paused:       accept() ran out of fds; resumed when a connection closes
  * @device:       the connection holding the device open, or NULL
  * @conns:        every live connection
@@ -61,6 +63,7 @@ struct transport {
 	struct loop *loop;
 	struct loop_source listener;
 	char path[PATH_MAX];
+	struct listen_file file;
 	bool paused;
 	struct conn *device;
 	struct list_head conns;

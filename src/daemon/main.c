@@ -161,10 +161,7 @@ static int luod_listen(struct luod *d)
 			LUO_SOCKET_ENV);
 		return r;
 	}
-	r = transport_listen(d->tp, path);
-	if (!r && d->opt.acc.lim.group != (gid_t)-1)
-		r = listen_set_group(path, d->opt.acc.lim.group);
-	return r;
+	return transport_listen(d->tp, path, d->opt.acc.lim.group);
 }
 
 static void luod_ready(struct luod *d)

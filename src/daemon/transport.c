@@ -306,8 +306,7 @@ void transport_free(struct transport *t)
 		loop_remove(t->loop, &t->listener);
 		close(t->listener.fd);
 	}
-	if (t->path[0] && unlink(t->path) < 0)
-		log_warn("cannot remove %s: %m", t->path);
+	listen_unlink(t->path, &t->file);
 	free(t);
 }
 
@@ -326,12 +325,13 @@ static int transport_watch(struct transport *t, int fd)
  * transport_listen() - listen on @path
  * @t:    the transport
  * @path: the socket path
+ * @gid:  --group: the group to open the socket to, or (gid_t)-1
  *
  * Return: 0 or -errno (logged).
  */
-int transport_listen(struct transport *t, const char *path)
+int transport_listen(struct transport *t, const char *path, gid_t gid)
 {
-	int fd = listen_open(path);
+	int fd = listen_open(path, gid, &t->file);
 	int r;
 
 	if (fd < 0)
@@ -339,7 +339,7 @@ int transport_listen(struct transport *t, const char *path)
 	r = transport_watch(t, fd);
 	if (r) {
 		close(fd);
-		unlink(path);
+		listen_unlink(path, &t->file);
 		return r;
 	}
 	snprintf(t->path, sizeof(t->path), "%s", path);
@@ -358,7 +358,7 @@ int transport_listen(struct transport *t, const char *path)
 int transport_adopt_listener(struct transport *t, int fd)
 {
 	char path[PATH_MAX];
-	int r = listen_adopt(fd, path, sizeof(path));
+	int r = listen_adopt(fd, path, sizeof(path), &t->file);
 
 	if (!r)
 		r = transport_watch(t, fd);

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct access;
 struct luo_core;
@@ -17,7 +18,7 @@ struct transport;
 
 struct transport *transport_new(struct luo_core *core, struct loop *loop);
 void transport_free(struct transport *t);
-int transport_listen(struct transport *t, const char *path);
+int transport_listen(struct transport *t, const char *path, gid_t gid);
 int transport_adopt_listener(struct transport *t, int fd);
 void transport_set_access(struct transport *t, struct access *a,
 			  uint32_t max_pending);
