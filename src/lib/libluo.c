@@ -384,6 +384,23 @@ LUO_EXPORT int luo_default_socket_path(char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Who listens: root or we ourselves, nobody else.  A socket in a directory
+ * another user controls would otherwise hand them our files (a root
+ * client therefore only talks to root's daemon).
+ */
+static int luo_check_peer(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -errno;
+	if (len < sizeof(cred) || (cred.uid != 0 && cred.uid != geteuid()))
+		return -EPERM;
+	return 0;
+}
+
 /**
  * luo_open_at() - open the orchestrator, as open("/dev/liveupdate") would
  * @socket_path: the orchestrator's socket, NULL for the default
@@ -391,12 +408,15 @@ LUO_EXPORT int luo_default_socket_path(char *buf, size_t len)
  * @mode:        LUO_OPEN_DEVICE for the exclusive device open,
  *               LUO_OPEN_CONTROL for luo's administrative requests only
  *
- * Connects and performs the open handshake.  A connection made while the
- * orchestrator re-executes itself waits until the new image serves.
+ * Connects, checks that the listener is root or the caller's own effective
+ * uid (SO_PEERCRED) before sending anything, and performs the open
+ * handshake.  A connection made while the orchestrator re-executes itself
+ * waits until the new image serves.
  *
  * Return: the fd (close-on-exec), or -ENOENT if no orchestrator listens
  * there, -EBUSY if another device open is held, -EIO if the orchestrator
- * could not read its handover, -EACCES, -ENAMETOOLONG, -EINVAL for a bad
+ * could not read its handover, -EPERM if the listener is neither root nor
+ * the caller's own uid, -EACCES, -ENAMETOOLONG, -EINVAL for a bad
  * mode, -EPROTO for a malformed answer, another negative errno of socket(2)
  * or connect(2).
  */
@@ -445,6 +465,9 @@ LUO_EXPORT int luo_open_at(const char *socket_path, int mode)
 			-ENOENT : -errno;
 		goto fail;
 	}
+	ret = luo_check_peer(fd);
+	if (ret)
+		goto fail;
 
 	ret = luo_send(fd, &req, &op, -1);
 	if (ret)
