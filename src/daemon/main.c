@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "fdlimit.h"
 #include "handlers.h"
 #include "listen.h"
 #include "log.h"
@@ -230,6 +231,7 @@ int main(int argc, char **argv)
 		return r > 0 ? 0 : 1;
 	}
 	log_init(d.opt.log_level);
+	fdlimit_clamp(fdlimit_raise(), &d.opt.max_sessions, &d.opt.max_files);
 	r = luod_setup(&d);
 	if (r && d.opt.handover_fd >= 0)
 		reboot_refuse(&d, r, "cannot start");
