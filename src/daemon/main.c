@@ -142,6 +142,7 @@ static int luod_setup(struct luod *d)
 	if (!r) {
 		access_init(&d->access, &d->opt.acc.lim);
 		transport_set_access(d->tp, &d->access, d->opt.acc.max_pending);
+		transport_set_conn_limit(d->tp, d->opt.conns_per_user);
 	}
 	if (r)
 		log_err("cannot start: %s", strerror(-r));

@@ -69,6 +69,7 @@ struct luod_acc_options {
  * @handover_fd:  --handover-fd, or -1
  * @log_level:    --log-level
  * @fault_injection: --fault-injection (the fault-v1 handler, for tests)
+ * @conns_per_user: --max-connections-per-user (0: no limit)
  * @rb:           the self-upgrade's options (rollback and keeper)
  * @acc:          access control
  */
@@ -80,6 +81,7 @@ struct luod_options {
 	int handover_fd;
 	int log_level;
 	bool fault_injection;
+	uint32_t conns_per_user;
 	struct luod_rb_options rb;
 	struct luod_acc_options acc;
 };

@@ -22,6 +22,7 @@ int transport_listen(struct transport *t, const char *path, gid_t gid);
 int transport_adopt_listener(struct transport *t, int fd);
 void transport_set_access(struct transport *t, struct access *a,
 			  uint32_t max_pending);
+void transport_set_conn_limit(struct transport *t, uint32_t per_user);
 int transport_listen_fd(const struct transport *t);
 const char *transport_path(const struct transport *t);
 bool transport_device_held(const struct transport *t);
