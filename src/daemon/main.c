@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "discard.h"
 #include "fdlimit.h"
 #include "handlers.h"
 #include "listen.h"
@@ -238,8 +239,10 @@ int main(int argc, char **argv)
 		reboot_refuse(&d, r, "cannot start");
 	if (!r)
 		r = luod_start(&d);
-	if (!r)
+	if (!r) {
 		r = loop_run(d.loop);
+		discard_log(d.core, "stopping");
+	}
 	luod_teardown(&d);
 	return r ? 1 : 0;
 }
