@@ -221,6 +221,10 @@ static int listen_walk(const char *dir, char *what, bool *ours)
 			used = 0;	/* "a/b", not "./a/b" */
 		used += (size_t)snprintf(what + used, PATH_MAX - used, "%s%s",
 					 used > 1 ? "/" : "", comp);
+		if (used >= PATH_MAX) {
+			r = -ENAMETOOLONG;
+			break;
+		}
 		fd = next ? listen_open_parent(cur, comp, what) :
 			    listen_open_last(cur, comp, what);
 		close(cur);
