@@ -260,9 +260,10 @@ static void transport_accepted(struct transport *t, int fd)
  * served if it is root's and closed at once otherwise (its client sees the
  * connection closed), so root is never stuck behind the others.
  *
- * Return: root's connection; -ECONNREFUSED if another was closed, -EAGAIN
- * if there was none (accept() reports EMFILE before it looks), or
- * -EMFILE if the reserve is used up.
+ * Return: root's connection; -ECONNREFUSED if another was closed (or the
+ * accept was interrupted), -EAGAIN if there was none (accept() reports
+ * EMFILE before it looks), -EMFILE if the reserve is used up, or another
+ * -errno of accept().
  */
 static int transport_accept_reserve(struct transport *t, int lfd)
 {
@@ -279,7 +280,10 @@ static int transport_accept_reserve(struct transport *t, int lfd)
 			 "reserve");
 		return fd;
 	}
-	r = fd >= 0 ? -ECONNREFUSED : errno == EAGAIN ? -EAGAIN : -EMFILE;
+	if (fd >= 0 || errno == ECONNABORTED || errno == EINTR)
+		r = -ECONNREFUSED;	/* go on accepting */
+	else
+		r = -errno;
 	if (fd >= 0)
 		close(fd);
 	connlimit_refill(&t->connlimit);
