@@ -11,7 +11,9 @@
  *  - a stale socket of theirs at the path: refused and not removed;
  *  - a directory on the way that others may write to: refused;
  * while a symlink of root's on the way (as /var/run -> /run) is followed,
- * and the socket directory the daemon made is opened to the group.
+ * and the socket directory the daemon made is opened to the group.  At
+ * its stop the daemon removes its socket file, never one that replaced
+ * it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -174,6 +176,28 @@ static void test_root_symlink_followed(void)
 	dh_check_eq(unlink(link), 0);
 }
 
+/* A socket file put in place of the daemon's is not removed at its stop. */
+static void test_replaced_socket_kept(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct dh_daemon d = { 0 };
+	struct stat st;
+	int fd;
+
+	dh_check_eq(dh_start(&d, NULL), 0);
+	dh_check(strlen(d.socket) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, d.socket, strlen(d.socket) + 1);
+	dh_check_eq(unlink(d.socket), 0);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	dh_check(fd >= 0);
+	dh_check_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	dh_check_eq(dh_stop(&d), 0);
+	dh_check_eq(lstat(d.socket, &st), 0);
+	dh_check(S_ISSOCK(st.st_mode));
+	close(fd);
+	dh_cleanup(&d);
+}
+
 static void cleanup(void)
 {
 	char p[PATH_MAX];
@@ -212,6 +236,7 @@ int main(void)
 	test_their_stale_socket();
 	test_writable_parent();
 	test_root_symlink_followed();
+	test_replaced_socket_kept();
 
 	tu_user_remove(&user);
 	tu_group_remove(&group);
