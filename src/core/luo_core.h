@@ -116,6 +116,42 @@ void luo_core_set_update_number(struct luo_core *core, uint64_t number);
 void luo_core_counts(const struct luo_core *core, uint32_t *outgoing,
 		     uint32_t *incoming, uint64_t *files);
 
+/* census.c: every session, for the host's report. */
+enum luo_census_kind {
+	LUO_CENSUS_OUTGOING,
+	LUO_CENSUS_INCOMING,	/* from the handover */
+	LUO_CENSUS_PARKED,	/* handed over with LUO_IOCTL_HANDOVER */
+	LUO_CENSUS_KINDS,
+};
+
+/**
+ * struct luo_census_session - one session, as luo_core_census() sees it
+ * @name:      its name
+ * @kind:      enum luo_census_kind
+ * @retrieved: an incoming or parked session a client retrieved
+ * @nr_files:  files in it
+ */
+struct luo_census_session {
+	const char *name;
+	enum luo_census_kind kind;
+	bool retrieved;
+	uint32_t nr_files;
+};
+
+/**
+ * struct luo_census_totals - what luo_core_census() counted
+ * @sessions: sessions of each enum luo_census_kind
+ * @files:    files in them
+ */
+struct luo_census_totals {
+	uint32_t sessions[LUO_CENSUS_KINDS];
+	uint64_t files;
+};
+
+typedef int (*luo_census_fn)(const struct luo_census_session *s, void *ctx);
+int luo_core_census(const struct luo_core *core, luo_census_fn fn, void *ctx,
+		    struct luo_census_totals *totals);
+
 /*
  * REBOOT support: freeze every outgoing session, FIFO, undoing on failure;
  * then luo_core_prepare_exec() right before the exec.  The core's fds of

@@ -9,7 +9,9 @@
 #include <limits.h>
 
 #include "access.h"
+#include "connlimit.h"
 #include "list.h"
+#include "listen.h"
 #include "loop.h"
 #include "luo_core.h"
 #include "msg.h"
@@ -24,6 +26,7 @@
  *           more is read from this connection
  * @closing: close once @pending is sent (an error reply to a handshake)
  * @peer:    who is at the other end, and what it is charged (access.h)
+ * @conns:   its count among its uid's connections (connlimit.h), or NULL
  * @link:    in transport.conns
  */
 struct conn {
@@ -34,6 +37,7 @@ struct conn {
 	struct msg_buf pending;
 	bool closing;
 	struct access_peer peer;
+	struct connlimit_user *conns;
 	struct list_head link;
 };
 
@@ -43,6 +47,7 @@ struct conn {
  * @loop:         the loop
  * @listener:     the listening socket's source (fd -1 if none)
  * @path:         the socket's path, unlinked at shut-down ("" if none)
+ * @file:         the socket file at @path, removed only if still there
  * @paused:       accept() ran out of fds; resumed when a connection closes
  * @device:       the connection holding the device open, or NULL
  * @conns:        every live connection
@@ -55,12 +60,14 @@ struct conn {
  *                oldest is closed (0: no limit)
  * @nr_pending:   connections before their handshake
  * @evicted:      connections closed for want of a handshake
+ * @connlimit:    connections per uid, and root's reserve of fds
  */
 struct transport {
 	struct luo_core *core;
 	struct loop *loop;
 	struct loop_source listener;
 	char path[PATH_MAX];
+	struct listen_file file;
 	bool paused;
 	struct conn *device;
 	struct list_head conns;
@@ -72,6 +79,7 @@ struct transport {
 	uint32_t max_pending;
 	uint32_t nr_pending;
 	uint64_t evicted;
+	struct connlimit connlimit;
 };
 
 struct conn *conn_new(struct transport *t, int fd, enum conn_type type);

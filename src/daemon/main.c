@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "discard.h"
+#include "fdlimit.h"
 #include "handlers.h"
 #include "listen.h"
 #include "log.h"
@@ -147,6 +149,7 @@ static int luod_setup(struct luod *d)
 	if (!r) {
 		access_init(&d->access, &d->opt.acc.lim);
 		transport_set_access(d->tp, &d->access, d->opt.acc.max_pending);
+		transport_set_conn_limit(d->tp, d->opt.conns_per_user);
 	}
 	if (r)
 		log_err("cannot start: %s", strerror(-r));
@@ -167,10 +170,7 @@ static int luod_listen(struct luod *d)
 			LUO_SOCKET_ENV);
 		return r;
 	}
-	r = transport_listen(d->tp, path);
-	if (!r && d->opt.acc.lim.group != (gid_t)-1)
-		r = listen_set_group(path, d->opt.acc.lim.group);
-	return r;
+	return transport_listen(d->tp, path, d->opt.acc.lim.group);
 }
 
 static void luod_ready(struct luod *d)
@@ -239,13 +239,16 @@ int main(int argc, char **argv)
 		return r > 0 ? 0 : 1;
 	}
 	log_init(d.opt.log_level);
+	fdlimit_clamp(fdlimit_raise(), &d.opt.max_sessions, &d.opt.max_files);
 	r = luod_setup(&d);
 	if (r && d.opt.handover_fd >= 0)
 		reboot_refuse(&d, r, "cannot start");
 	if (!r)
 		r = luod_start(&d);
-	if (!r)
+	if (!r) {
 		r = loop_run(d.loop);
+		discard_log(d.core, "stopping");
+	}
 	luod_teardown(&d);
 	return r ? 1 : 0;
 }

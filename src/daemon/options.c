@@ -23,7 +23,11 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_HANDOVER_FD,
 	OPT_FAULT_INJECTION,
+<<<<<<< HEAD
 	OPT_HANDLERS,
+=======
+	OPT_CONNS_PER_USER,
+>>>>>>> access
 	OPT_RB_FIRST,
 	OPT_TAKEOVER_TIMEOUT = OPT_RB_FIRST,
 	OPT_ROLLBACK_FD,
@@ -44,6 +48,7 @@ enum {
 
 #define DEFAULT_TAKEOVER_MS	30000
 #define DEFAULT_MAX_PENDING	1024
+#define DEFAULT_CONNS_PER_USER	4096
 
 static const struct option options[] = {
 	{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -68,6 +73,8 @@ static const struct option options[] = {
 	{ "max-sessions-per-connection", required_argument, NULL,
 	  OPT_SESSIONS_PER_CONN },
 	{ "max-pending", required_argument, NULL, OPT_MAX_PENDING },
+	{ "max-connections-per-user", required_argument, NULL,
+	  OPT_CONNS_PER_USER },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{}
@@ -96,6 +103,8 @@ static void usage(FILE *f)
 		"  --max-files-per-user N     files in one uid's sessions\n"
 		"  --max-sessions-per-connection N  per device open\n"
 		"  --max-pending N     connections before their handshake (1024)\n"
+		"  --max-connections-per-user N  connections and sessions of\n"
+		"                      one uid other than root's and ours (4096)\n"
 		"  --help              show this help\n"
 		"  --version           show the version\n");
 }
@@ -227,12 +236,19 @@ static int parse_one(struct luod_options *o, int c, const char *arg)
 	case OPT_FAULT_INJECTION:
 		o->fault_injection = true;
 		break;
+<<<<<<< HEAD
 	case OPT_HANDLERS:
 		r = luo_handler_set_parse(arg, &o->handlers);
 		if (r)
 			fprintf(stderr,
 				"liveupdated: bad --handlers: %s (luo or kernel)\n",
 				arg);
+=======
+	case OPT_CONNS_PER_USER:
+		r = parse_num("--max-connections-per-user", arg, 0, UINT32_MAX,
+			      &v);
+		o->conns_per_user = (uint32_t)v;
+>>>>>>> access
 		break;
 	case OPT_LOG_LEVEL:
 		o->log_level = log_parse_level(arg);
@@ -263,7 +279,11 @@ int options_parse(struct luod_options *o, int argc, char **argv)
 
 	*o = (struct luod_options){
 		.ready_fd = -1, .handover_fd = -1, .log_level = LUO_LOG_INFO,
+<<<<<<< HEAD
 		.handlers = LUO_HANDLERS_LUO,
+=======
+		.conns_per_user = DEFAULT_CONNS_PER_USER,
+>>>>>>> access
 		.rb = {
 			.takeover_ms = DEFAULT_TAKEOVER_MS, .rollback_fd = -1,
 			.keeper_fd = -1,

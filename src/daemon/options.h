@@ -71,6 +71,7 @@ struct luod_acc_options {
  * @log_level:    --log-level
  * @fault_injection: --fault-injection (the fault-v1 handler, for tests)
  * @handlers:     --handlers: luo's file handlers or the kernel's
+ * @conns_per_user: --max-connections-per-user (0: no limit)
  * @rb:           the self-upgrade's options (rollback and keeper)
  * @acc:          access control
  */
@@ -83,6 +84,7 @@ struct luod_options {
 	int log_level;
 	bool fault_injection;
 	enum luo_handler_set handlers;
+	uint32_t conns_per_user;
 	struct luod_rb_options rb;
 	struct luod_acc_options acc;
 };

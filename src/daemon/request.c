@@ -25,6 +25,9 @@ static void request_open(struct conn *c, struct msg_req *req)
 	r = msg_decode(c->type, req, &d);
 	if (!r && t->access)
 		r = access_check_open(&c->peer, c->src.fd);
+	if (!r)
+		r = connlimit_check(&t->connlimit, c->peer.uid, c->peer.pid,
+				    0);
 	if (!r && d.open.mode == LUO_WIRE_MODE_DEVICE && t->device)
 		r = -EBUSY;
 	if (r) {
@@ -50,11 +53,16 @@ static void request_open(struct conn *c, struct msg_req *req)
 /*
  * The session fd is made before the core runs, as the kernel reserves the
  * fd number before it creates or retrieves: failing to make it (EMFILE,
- * ENFILE) then changes nothing, where a release afterwards would finish a
- * retrieved session.
+ * ENFILE, or EMFILE for a uid at --max-connections-per-user) then changes
+ * nothing, where a release afterwards would finish a retrieved session.
  */
-static int request_reserve(int sv[2])
+static int request_reserve(struct conn *c, int sv[2])
 {
+	int r = connlimit_check(&c->t->connlimit, c->peer.uid, c->peer.pid,
+				1);
+
+	if (r)
+		return r;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	if (!fcntl(sv[0], F_SETFL, O_NONBLOCK))
@@ -78,10 +86,11 @@ static int request_bind_session(struct conn *c, struct luo_call *call,
 		return -ENOMEM;
 	}
 	s->session = call->out_session;
-	if (c->t->access &&
+	s->conns = connlimit_get(&c->t->connlimit, c->peer.uid);
+	if (!s->conns || (c->t->access &&
 	    access_bind_session(c->t->access, &c->peer, &s->peer,
 				_IOC_NR(call->cmd) == LIVEUPDATE_CMD_CREATE_SESSION,
-				luo_session_name(call->out_session))) {
+				luo_session_name(call->out_session)))) {
 		log_err("cannot serve session %s: out of memory",
 			luo_session_name(call->out_session));
 		conn_close(s);	/* releases the session */
@@ -163,7 +172,7 @@ static void request_call(struct conn *c, struct msg_req *req)
 	if (!r)
 		r = request_limits(c, req);
 	if (!r && d.makes_session)
-		r = request_reserve(sv);
+		r = request_reserve(c, sv);
 	if (r) {
 		if (req->fd >= 0)
 			close(req->fd);

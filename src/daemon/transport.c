@@ -56,6 +56,8 @@ void conn_close(struct conn *c)
 		t->nr_pending--;
 	if (t->access)
 		access_peer_release(t->access, &c->peer);
+	connlimit_put(&t->connlimit, c->conns);
+	c->conns = NULL;
 	if (c->session)
 		luo_core_session_release(t->core, c->session);
 	c->session = NULL;
@@ -65,6 +67,7 @@ void conn_close(struct conn *c)
 	loop_source_kill(t->loop, &c->src);
 	close(c->src.fd);
 	c->src.fd = -1;
+	connlimit_refill(&t->connlimit);
 	transport_resume(t);
 }
 
@@ -228,6 +231,7 @@ static void transport_evict(struct transport *t)
 static void transport_accepted(struct transport *t, int fd)
 {
 	struct access_peer peer = { 0 };
+	struct connlimit_user *conns;
 	struct conn *c;
 	int r = t->access ? access_peer_init(t->access, &peer, fd) : 0;
 
@@ -237,15 +241,53 @@ static void transport_accepted(struct transport *t, int fd)
 		close(fd);
 		return;
 	}
-	c = conn_new(t, fd, CONN_NEW);
+	conns = connlimit_get(&t->connlimit, peer.uid);
+	c = conns ? conn_new(t, fd, CONN_NEW) : NULL;
 	if (!c) {
 		log_warn("cannot serve a connection: %m");
+		connlimit_put(&t->connlimit, conns);
 		close(fd);
 		return;
 	}
 	c->peer = peer;
+	c->conns = conns;
 	t->nr_pending++;
 	transport_evict(t);
+}
+
+/*
+ * Out of fds: one of root's reserve is given up for the next connection,
+ * served if it is root's and closed at once otherwise (its client sees the
+ * connection closed), so root is never stuck behind the others.
+ *
+ * Return: root's connection; -ECONNREFUSED if another was closed (or the
+ * accept was interrupted), -EAGAIN if there was none (accept() reports
+ * EMFILE before it looks), -EMFILE if the reserve is used up, or another
+ * -errno of accept().
+ */
+static int transport_accept_reserve(struct transport *t, int lfd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	int fd, r;
+
+	if (!connlimit_spare(&t->connlimit))
+		return -EMFILE;
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd >= 0 && !getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) &&
+	    cr.uid == 0) {
+		log_info("out of fds: serving root's connection from the "
+			 "reserve");
+		return fd;
+	}
+	if (fd >= 0 || errno == ECONNABORTED || errno == EINTR)
+		r = -ECONNREFUSED;	/* go on accepting */
+	else
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	connlimit_refill(&t->connlimit);
+	return r;
 }
 
 static void listener_ready(struct loop_source *src, uint32_t events)
@@ -257,6 +299,13 @@ static void listener_ready(struct loop_source *src, uint32_t events)
 		fd = accept4(src->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0 && (errno == ECONNABORTED || errno == EINTR))
 			continue;
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			fd = transport_accept_reserve(t, src->fd);
+			if (fd == -ECONNREFUSED)
+				continue;
+			if (fd < 0)
+				errno = -fd;
+		}
 		if (fd < 0) {
 			if (errno != EAGAIN)
 				transport_pause(t, errno);
@@ -284,6 +333,7 @@ struct transport *transport_new(struct luo_core *core, struct loop *loop)
 	t->listener.fd = -1;
 	t->listener.ready = listener_ready;
 	list_init(&t->conns);
+	connlimit_init(&t->connlimit, 0);
 	return t;
 }
 
@@ -306,8 +356,8 @@ void transport_free(struct transport *t)
 		loop_remove(t->loop, &t->listener);
 		close(t->listener.fd);
 	}
-	if (t->path[0] && unlink(t->path) < 0)
-		log_warn("cannot remove %s: %m", t->path);
+	listen_unlink(t->path, &t->file);
+	connlimit_fini(&t->connlimit);
 	free(t);
 }
 
@@ -326,12 +376,13 @@ static int transport_watch(struct transport *t, int fd)
  * transport_listen() - listen on @path
  * @t:    the transport
  * @path: the socket path
+ * @gid:  --group: the group to open the socket to, or (gid_t)-1
  *
  * Return: 0 or -errno (logged).
  */
-int transport_listen(struct transport *t, const char *path)
+int transport_listen(struct transport *t, const char *path, gid_t gid)
 {
-	int fd = listen_open(path);
+	int fd = listen_open(path, gid, &t->file);
 	int r;
 
 	if (fd < 0)
@@ -339,7 +390,7 @@ int transport_listen(struct transport *t, const char *path)
 	r = transport_watch(t, fd);
 	if (r) {
 		close(fd);
-		unlink(path);
+		listen_unlink(path, &t->file);
 		return r;
 	}
 	snprintf(t->path, sizeof(t->path), "%s", path);
@@ -358,7 +409,7 @@ int transport_listen(struct transport *t, const char *path)
 int transport_adopt_listener(struct transport *t, int fd)
 {
 	char path[PATH_MAX];
-	int r = listen_adopt(fd, path, sizeof(path));
+	int r = listen_adopt(fd, path, sizeof(path), &t->file);
 
 	if (!r)
 		r = transport_watch(t, fd);
@@ -412,6 +463,16 @@ void transport_set_access(struct transport *t, struct access *a,
 {
 	t->access = a;
 	t->max_pending = max_pending;
+}
+
+/**
+ * transport_set_conn_limit() - connections one uid may hold
+ * @t:        the transport
+ * @per_user: --max-connections-per-user, 0 for no limit
+ */
+void transport_set_conn_limit(struct transport *t, uint32_t per_user)
+{
+	t->connlimit.per_user = per_user;
 }
 
 /** transport_listen_fd() - the listening socket, or -1 */

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct access;
 struct luo_core;
@@ -17,10 +18,11 @@ struct transport;
 
 struct transport *transport_new(struct luo_core *core, struct loop *loop);
 void transport_free(struct transport *t);
-int transport_listen(struct transport *t, const char *path);
+int transport_listen(struct transport *t, const char *path, gid_t gid);
 int transport_adopt_listener(struct transport *t, int fd);
 void transport_set_access(struct transport *t, struct access *a,
 			  uint32_t max_pending);
+void transport_set_conn_limit(struct transport *t, uint32_t per_user);
 int transport_listen_fd(const struct transport *t);
 const char *transport_path(const struct transport *t);
 bool transport_device_held(const struct transport *t);
