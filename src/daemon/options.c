@@ -23,11 +23,8 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_HANDOVER_FD,
 	OPT_FAULT_INJECTION,
-<<<<<<< HEAD
 	OPT_HANDLERS,
-=======
 	OPT_CONNS_PER_USER,
->>>>>>> access
 	OPT_RB_FIRST,
 	OPT_TAKEOVER_TIMEOUT = OPT_RB_FIRST,
 	OPT_ROLLBACK_FD,
@@ -236,19 +233,17 @@ static int parse_one(struct luod_options *o, int c, const char *arg)
 	case OPT_FAULT_INJECTION:
 		o->fault_injection = true;
 		break;
-<<<<<<< HEAD
 	case OPT_HANDLERS:
 		r = luo_handler_set_parse(arg, &o->handlers);
 		if (r)
 			fprintf(stderr,
 				"liveupdated: bad --handlers: %s (luo or kernel)\n",
 				arg);
-=======
+		break;
 	case OPT_CONNS_PER_USER:
 		r = parse_num("--max-connections-per-user", arg, 0, UINT32_MAX,
 			      &v);
 		o->conns_per_user = (uint32_t)v;
->>>>>>> access
 		break;
 	case OPT_LOG_LEVEL:
 		o->log_level = log_parse_level(arg);
@@ -279,11 +274,8 @@ int options_parse(struct luod_options *o, int argc, char **argv)
 
 	*o = (struct luod_options){
 		.ready_fd = -1, .handover_fd = -1, .log_level = LUO_LOG_INFO,
-<<<<<<< HEAD
 		.handlers = LUO_HANDLERS_LUO,
-=======
 		.conns_per_user = DEFAULT_CONNS_PER_USER,
->>>>>>> access
 		.rb = {
 			.takeover_ms = DEFAULT_TAKEOVER_MS, .rollback_fd = -1,
 			.keeper_fd = -1,
