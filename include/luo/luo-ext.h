@@ -138,7 +138,7 @@ struct luo_list_record {
 	__u8 reserved;
 	__s32 retrieve_status;
 	__u32 nr_files;
-	__u32 reserved2;
+	__u32 owner;
 	__aligned_u64 token;
 	char name[LIVEUPDATE_SESSION_NAME_LENGTH];
 };

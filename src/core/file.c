@@ -269,6 +269,7 @@ int luo_file_link(struct luo_core *core, struct luo_file *f, bool in_table)
 	}
 	list_add_tail(&f->list, &s->files);
 	s->nr_files++;
+	s->owner->nr_files++;
 	core->nr_files++;
 	f->handler->nr_files++;
 	return 0;
@@ -287,6 +288,7 @@ void luo_file_unlink(struct luo_core *core, struct luo_file *f)
 	table_del(core, f);
 	list_del(&f->list);
 	s->nr_files--;
+	s->owner->nr_files--;
 	core->nr_files--;
 	f->handler->nr_files--;
 	if (f->retrieved_fd >= 0)
