@@ -10,8 +10,10 @@
  * match), then the message as it arrived: a struct luo_wire_req and its
  * argument bytes.
  *
- * Checks: the framing and the transport's rules give exactly the errno
- * luo_wire.h and DESIGN.md section 4 say; every fd of a refused message is
+ * Checks: the framing gives exactly the errno luo_wire.h says, and the
+ * core's dispatch table the transport's rules of DESIGN.md section 4 (an
+ * fd only on PRESERVE_FD and REBOOT, the kernel's commands not on a
+ * control open); every fd of a refused message is
  * closed and the one fd of an accepted one is kept; a decoded handshake is
  * what was sent; the core copies back no more than was received; no fd
  * leaks.

@@ -34,7 +34,7 @@ struct access_count {
 };
 
 /**
- * access_init() - no charges yet
+ * access_init() - set the limits
  * @a:   the state
  * @lim: the limits, copied
  */
