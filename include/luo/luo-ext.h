@@ -91,7 +91,8 @@ struct luo_status {
  * @flags:      must be zero (EINVAL otherwise)
  * @session:    in/out: cursor, 0 to start; out: where the next page
  *              starts (opaque: the key of a session, not an index)
- * @file:       in/out: index of the file within @session to start at
+ * @file:       in/out: where to start within @session: 0 its own record,
+ *              else an opaque file cursor
  * @nr_records: out: number of struct luo_list_record that follow the reply
  * @done:       out: 1 if this page ends the listing
  *

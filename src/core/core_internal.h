@@ -25,6 +25,7 @@ struct luo_file_key {
 /**
  * struct luo_file - a preserved file
  * @list:            in the session's files, preservation order
+ * @list_node:       in the session's files by LIST key (ext.c)
  * @token_node:      in the session's token table
  * @key_node:        in the core's table of preserved files
  * @key:             the identity @key_node is filed under
@@ -47,6 +48,7 @@ struct luo_file_key {
  */
 struct luo_file {
 	struct list_head list;
+	struct luo_tnode list_node;
 	struct luo_hnode token_node;
 	struct luo_hnode key_node;
 	struct luo_file_key key;
@@ -108,6 +110,8 @@ struct luo_owner {
  * @released:  incoming: its fd was closed but the implicit FINISH was
  *             refused, so no fd holds it
  * @files:     struct luo_file, preservation order
+ * @files_by_key: the same by LIST key, increasing along @files (ext.c)
+ * @next_file_key: the LIST key of the next file preserved
  * @nr_files:  entries of @files
  * @tokens:    the files by token
  */
@@ -127,6 +131,8 @@ struct luo_session {
 	bool keep_on_close;
 	bool released;
 	struct list_head files;
+	struct luo_tree files_by_key;
+	uint32_t next_file_key;
 	uint32_t nr_files;
 	struct luo_hmap tokens;
 };
@@ -240,6 +246,8 @@ int luo_state_unpreserve_fd(struct luo_core *core, struct luo_session *s,
 /* ext.c */
 void luo_list_add(struct luo_core *core, struct luo_session *s);
 void luo_list_del(struct luo_core *core, struct luo_session *s);
+void luo_list_file_add(struct luo_session *s, struct luo_file *f);
+void luo_list_file_del(struct luo_session *s, struct luo_file *f);
 int luo_ext_status(struct luo_core *core, struct luo_status *st);
 int luo_ext_list(struct luo_core *core, struct luo_list *l,
 		 struct luo_call *call);

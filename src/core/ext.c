@@ -39,7 +39,10 @@ int luo_ext_status(struct luo_core *core, struct luo_status *st)
  * session it is to list, in O(log n) and then costs what it lists.  A
  * session that is gone from under the cursor is simply passed: the page
  * starts at the next key.  The numbers wrap after 2^31 - 2 sessions: then
- * every session is renumbered in place, in the same order.
+ * every session is renumbered in place, in the same order.  A session's
+ * files have keys of their own (from 1; 0 is the session's own record),
+ * in a tree of the session, so a page that starts inside a session costs
+ * what it lists too.
  */
 #define LIST_INCOMING_BIT	0x80000000u
 #define LIST_SEQ_MAX		0x7ffffffeu
@@ -100,7 +103,44 @@ void luo_list_del(struct luo_core *core, struct luo_session *s)
 	list_del(&s->owner_link);
 }
 
+#define LIST_FILE_KEY_MAX	0xfffffffeu
+
+static void list_renumber_files(struct luo_session *s)
+{
+	struct luo_file *f;
+	uint32_t key = 0;
+
+	list_for_each_entry(f, &s->files, list)
+		f->list_node.key = ++key;
+	s->next_file_key = key + 1;
+}
+
+/**
+ * luo_list_file_add() - a file joins the tail of its session
+ * @s: the session
+ * @f: a file in no session list
+ */
+void luo_list_file_add(struct luo_session *s, struct luo_file *f)
+{
+	if (!s->next_file_key || s->next_file_key > LIST_FILE_KEY_MAX)
+		list_renumber_files(s);
+	list_add_tail(&f->list, &s->files);
+	luo_tree_insert(&s->files_by_key, &f->list_node, s->next_file_key++);
+}
+
+/**
+ * luo_list_file_del() - a file leaves its session
+ * @s: the session
+ * @f: a file added with luo_list_file_add()
+ */
+void luo_list_file_del(struct luo_session *s, struct luo_file *f)
+{
+	luo_tree_remove(&s->files_by_key, &f->list_node);
+	list_del(&f->list);
+}
+
 struct list_cursor {
+	struct luo_core *core;
 	struct luo_list *l;
 	uint8_t *out;		/* the caller's buffer, of any alignment */
 	uint32_t cap;
@@ -141,16 +181,16 @@ static void file_record(const struct luo_session *s, const struct luo_file *f,
 }
 
 /*
- * Emit one session from position @from (0: its own record, 1 + i: its file
- * i).  When the page fills, the position that did not fit is left in the
- * cursor and false is returned.
+ * Emit one session from position @from (0: its own record, else the file
+ * of that key or the next one).  When the page fills, the position that
+ * did not fit is left in the cursor and false is returned.
  */
 static bool list_session(struct list_cursor *c, const struct luo_session *s,
 			 uint32_t from)
 {
+	const struct list_head *link = s->files.next;
 	struct luo_list_record r;
-	const struct luo_file *f;
-	uint32_t pos = 1;
+	struct luo_tnode *n;
 
 	if (from == 0) {
 		session_record(s, &r);
@@ -158,13 +198,20 @@ static bool list_session(struct list_cursor *c, const struct luo_session *s,
 			c->l->file = 0;
 			return false;
 		}
+	} else {
+		n = luo_tree_lower_bound(&s->files_by_key, from,
+					 &c->core->list_steps);
+		link = n ? &container_of(n, struct luo_file, list_node)->list :
+			   &s->files;
 	}
-	list_for_each_entry(f, &s->files, list) {
-		if (pos++ < from)
-			continue;
+	for (; link != &s->files; link = link->next) {
+		const struct luo_file *f = container_of(link, struct luo_file,
+							list);
+
+		c->core->list_steps++;
 		file_record(s, f, &r);
 		if (!emit(c, &r)) {
-			c->l->file = pos - 1;
+			c->l->file = (uint32_t)f->list_node.key;
 			return false;
 		}
 	}
@@ -206,7 +253,7 @@ static struct luo_session *list_next(struct luo_core *core,
 int luo_ext_list(struct luo_core *core, struct luo_list *l,
 		 struct luo_call *call)
 {
-	struct list_cursor c = { .l = l, .out = call->extra };
+	struct list_cursor c = { .core = core, .l = l, .out = call->extra };
 	struct luo_owner *o = NULL;
 	const struct luo_tree *tree = &core->by_key;
 	struct luo_session *s = NULL;

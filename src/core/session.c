@@ -75,6 +75,8 @@ struct luo_session *luo_session_new(struct luo_core *core, const char *name,
 	s->incoming = incoming;
 	s->owner = o;
 	list_init(&s->files);
+	luo_tree_init(&s->files_by_key);
+	s->next_file_key = 1;
 	luo_hmap_init(&s->tokens);
 	if (luo_hmap_insert(names(core, incoming), &s->name_node,
 			    luo_session_name_hash(s->name, uid))) {

@@ -8,8 +8,8 @@
  * owner crosses the handover (an older handover without it means uid 0);
  * the per-user limits hold for parked and incoming sessions, through
  * HANDOVER and across a reboot; and a LIST page costs what it lists,
- * wherever it starts (counted, not timed), also when sessions go between
- * pages.
+ * wherever it starts, also inside a session with many files (counted, not
+ * timed), and when sessions or files go between pages.
  */
 #include <libfdt.h>
 #include <stdlib.h>
@@ -574,6 +574,45 @@ static int test_list_page_cost_independent_of_position(void)
 	return TEST_PASS;
 }
 
+/* A page that starts inside a session does not walk its earlier files. */
+static int test_list_page_cost_inside_a_session(void)
+{
+	struct luo_core *core = core_with(0, 0);
+	struct luo_list_record page[16];
+	struct luo_list l = { .size = sizeof(l) };
+	struct luo_session *s;
+	uint32_t records;
+	uint64_t worst;
+
+	CHECK(core);
+	CHECK_ERR(create_as(core, 0, "big", &s), 0);
+	for (uint64_t t = 0; t < 600; t++)
+		CHECK_ERR(preserve_new(core, s, t), 0);
+	CHECK_ERR(max_page_cost(core, 0, 16, &worst, &records), 0);
+	CHECK_EQ(records, 601);
+	fprintf(stderr, "600 files: at most %llu steps for a 16-record page\n",
+		(unsigned long long)worst);
+	CHECK(worst <= 16 + 1 + 64);
+	/* The file under the cursor goes: the next page starts after it. */
+	CHECK_ERR(list_page(core, 0, &l, page, 16), 0);
+	CHECK_EQ(page[15].token, 14);
+	{
+		struct luo_session_unpreserve_fd arg = {
+			.size = sizeof(arg), .token = 15,
+		};
+		struct luo_call call;
+
+		luo_call_init(&call, LUO_SESSION_UNPRESERVE_FD, &arg,
+			      sizeof(arg), -1);
+		CHECK_ERR(luo_core_session_ioctl(core, s, &call), 0);
+	}
+	CHECK_ERR(list_page(core, 0, &l, page, 16), 0);
+	CHECK_EQ(page[0].type, LUO_LIST_FILE);
+	CHECK_EQ(page[0].token, 16);
+	luo_core_free(core);
+	return TEST_PASS;
+}
+
 static int test_list_survives_changes_between_pages(void)
 {
 	struct luo_core *core = core_with(0, 0);
@@ -629,6 +668,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_limits_hold_across_reboot),
 	TEST_CASE(test_per_connection_room),
 	TEST_CASE(test_list_page_cost_independent_of_position),
+	TEST_CASE(test_list_page_cost_inside_a_session),
 	TEST_CASE(test_list_survives_changes_between_pages),
 };
 
