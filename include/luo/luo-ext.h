@@ -53,6 +53,8 @@ enum {
  * @nr_outgoing:     out: outgoing sessions
  * @nr_incoming:     out: incoming sessions (retrieved or not)
  * @nr_files:        out: files held, outgoing and incoming
+ *                   (these three: the caller's uid's own, unless the caller
+ *                   is the administrator)
  * @pid:             out: the daemon's process id
  * @max_sessions:    out: session limit (ENOSPC past it)
  * @max_files:       out: per-session file limit (ENOSPC past it)

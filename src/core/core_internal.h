@@ -73,6 +73,7 @@ struct luo_file {
  * @node:        in the core's owner table, by uid
  * @uid:         the uid
  * @nr_sessions: sessions it owns, every direction (its limit's count)
+ * @nr_incoming: of which incoming
  * @nr_files:    files in them (its limit's count)
  * @outgoing:    its outgoing sessions, by struct luo_session.owner_link,
  *               in the order of the core's outgoing list
@@ -85,6 +86,7 @@ struct luo_owner {
 	struct luo_hnode node;
 	uint32_t uid;
 	uint32_t nr_sessions;
+	uint32_t nr_incoming;
 	uint64_t nr_files;
 	struct list_head outgoing;
 	struct list_head incoming;
@@ -248,7 +250,8 @@ void luo_list_add(struct luo_core *core, struct luo_session *s);
 void luo_list_del(struct luo_core *core, struct luo_session *s);
 void luo_list_file_add(struct luo_session *s, struct luo_file *f);
 void luo_list_file_del(struct luo_session *s, struct luo_file *f);
-int luo_ext_status(struct luo_core *core, struct luo_status *st);
+int luo_ext_status(struct luo_core *core, struct luo_status *st,
+		   const struct luo_caller *who);
 int luo_ext_list(struct luo_core *core, struct luo_list *l,
 		 struct luo_call *call);
 

@@ -148,7 +148,7 @@ static int do_get_name(struct luo_core *core, struct luo_session *s,
 static int do_status(struct luo_core *core, struct luo_session *unused,
 		     union luo_ucmd *u, struct luo_call *call)
 {
-	return luo_ext_status(core, &u->status);
+	return luo_ext_status(core, &u->status, &call->caller);
 }
 
 static int do_list(struct luo_core *core, struct luo_session *unused,

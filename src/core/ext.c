@@ -9,19 +9,29 @@
  * luo_ext_status() - LUO_IOCTL_STATUS
  * @core: the core
  * @st:   the caller's struct, filled in
+ * @who:  the caller: a non-administrator counts only its own sessions and
+ *        files, as it may not learn that another user's exist
  *
  * Return: 0.
  */
-int luo_ext_status(struct luo_core *core, struct luo_status *st)
+int luo_ext_status(struct luo_core *core, struct luo_status *st,
+		   const struct luo_caller *who)
 {
+	const struct luo_owner *o = luo_owner_find(core, who->uid);
 	uint32_t size = st->size;
 
 	memset(st, 0, sizeof(*st));
 	st->size = size;
 	st->update_number = core->update_number;
-	st->nr_outgoing = core->nr_outgoing;
-	st->nr_incoming = core->nr_incoming;
-	st->nr_files = core->nr_files;
+	if (who->admin) {
+		st->nr_outgoing = core->nr_outgoing;
+		st->nr_incoming = core->nr_incoming;
+		st->nr_files = core->nr_files;
+	} else if (o) {
+		st->nr_outgoing = o->nr_sessions - o->nr_incoming;
+		st->nr_incoming = o->nr_incoming;
+		st->nr_files = o->nr_files;
+	}
 	st->max_sessions = core->max_sessions;
 	st->max_files = core->max_files;
 	if (core->host.status)
@@ -86,6 +96,8 @@ void luo_list_add(struct luo_core *core, struct luo_session *s)
 	s->seq = core->next_seq++;
 	list_add_tail(&s->list, s->incoming ? &core->incoming : &core->outgoing);
 	list_add_tail(&s->owner_link, s->incoming ? &o->incoming : &o->outgoing);
+	if (s->incoming)
+		o->nr_incoming++;
 	luo_tree_insert(&core->by_key, &s->tnode, list_key(s));
 	luo_tree_insert(&o->by_key, &s->owner_tnode, list_key(s));
 }
@@ -101,6 +113,8 @@ void luo_list_del(struct luo_core *core, struct luo_session *s)
 	luo_tree_remove(&s->owner->by_key, &s->owner_tnode);
 	list_del(&s->list);
 	list_del(&s->owner_link);
+	if (s->incoming)
+		s->owner->nr_incoming--;
 }
 
 #define LIST_FILE_KEY_MAX	0xfffffffeu

@@ -4,7 +4,8 @@
  * declares it: the administrator's requests (REBOOT, SET_EVENT) give
  * EPERM to anyone else, after the size checks of SPEC.md 2.1; each uid has
  * its own namespace of session names; LIST shows a non-administrator its
- * own sessions and the administrator everyone's with their owner; the
+ * own sessions and the administrator everyone's with their owner, and
+ * STATUS counts a non-administrator's own only; the
  * owner crosses the handover (an older handover without it means uid 0);
  * the per-user limits hold for parked and incoming sessions, through
  * HANDOVER and across a reboot; and a LIST page costs what it lists,
@@ -280,7 +281,14 @@ static int test_control_fd_policy(void)
 	return TEST_PASS;
 }
 
-/* ---- namespaces and LIST ------------------------------------------------ */
+/* ---- namespaces, LIST and STATUS --------------------------------------- */
+
+static int status_as(struct luo_core *core, uint32_t uid, struct luo_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	return dev_as(core, uid, LUO_IOCTL_STATUS, st, sizeof(*st), -1);
+}
 
 static int test_namespaces(void)
 {
@@ -357,6 +365,26 @@ static int test_list_filtered_by_owner(void)
 	CHECK(!strcmp(rec[1].name, "b1"));
 	CHECK_EQ(rec[1].owner, BOB);
 	CHECK_EQ(rec[3].owner, 0);
+	/* STATUS counts a user's own: it does not tell others' exist. */
+	CHECK_ERR(handover(core, s), 0);
+	{
+		struct luo_status st;
+
+		CHECK_ERR(status_as(core, ALICE, &st), 0);
+		CHECK_EQ(st.nr_outgoing, 1);
+		CHECK_EQ(st.nr_incoming, 1);
+		CHECK_EQ(st.nr_files, 1);
+		CHECK_ERR(status_as(core, BOB, &st), 0);
+		CHECK_EQ(st.nr_outgoing, 1);
+		CHECK_EQ(st.nr_incoming, 0);
+		CHECK_EQ(st.nr_files, 0);
+		CHECK_ERR(status_as(core, 1002, &st), 0);
+		CHECK_EQ(st.nr_outgoing + st.nr_incoming, 0);
+		CHECK_ERR(status_as(core, 0, &st), 0);
+		CHECK_EQ(st.nr_outgoing, 3);
+		CHECK_EQ(st.nr_incoming, 1);
+		CHECK_EQ(st.nr_files, 1);
+	}
 	luo_core_free(core);
 	return TEST_PASS;
 }

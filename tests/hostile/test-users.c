@@ -3,8 +3,9 @@
  * Users kept apart (issue 8 items 1, 2, 10 and 12), with real users A and
  * B made for the test in a group made for it, and a --group daemon:
  *  - B is not locked out by A holding the device; A's second open is EBUSY;
- *  - B cannot learn A's session names: LIST shows B its own sessions only,
- *    and B's own "vm1" is created beside A's;
+ *  - B cannot learn A's session names, nor that A has any: LIST and
+ *    STATUS show B its own sessions only, and B's own "vm1" is created
+ *    beside A's;
  *  - B cannot PREPARE, CANCEL, FINISH (the global event) or REBOOT, with or
  *    without an image (EPERM), on a device or a control open;
  *  - after root's REBOOT, B cannot RETRIEVE A's session (ENOENT), A can,
@@ -152,6 +153,7 @@ static int a_open_again(void *ctx)
 static int b_before(void *ctx)
 {
 	int dev = luo_open_at(sock, LUO_OPEN_DEVICE), ctl, s, exe;
+	struct luo_status st;
 
 	CHILD_CHECK(dev >= 0);	/* A's hold is A's */
 	ctl = luo_open_at(sock, LUO_OPEN_CONTROL);
@@ -162,6 +164,8 @@ static int b_before(void *ctx)
 	CHILD_CHECK(s >= 0);
 	CHILD_CHECK(luo_create_session(dev, "vm1") == -EEXIST);
 	CHILD_CHECK(sessions_listed(ctl) == 1);
+	CHILD_CHECK(luo_status(ctl, &st) == 0);
+	CHILD_CHECK(st.nr_outgoing == 1 && st.nr_files == 0);
 	for (int i = 0; i < 2; i++) {
 		int fd = i ? ctl : dev;
 
