@@ -278,7 +278,7 @@ void m_expect(struct model *m, const struct m_req *r, struct m_expect *e)
 		e->ret = -EINVAL;
 		return;
 	}
-	/* The dispatch table's transport rule: an fd only where one is taken. */
+	/* The dispatch table's rule: an fd only where one is taken. */
 	if (r->fd && nr != (r->s ? LIVEUPDATE_CMD_SESSION_PRESERVE_FD :
 				   LUO_CMD_REBOOT)) {
 		e->ret = -EINVAL;

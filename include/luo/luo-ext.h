@@ -39,7 +39,8 @@ enum {
 #define LUO_IOCTL_SET_EVENT	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_SET_EVENT)
 
 /* struct luo_status.flags */
-#define LUO_STATUS_DEVICE_OPEN	(1u << 0)	/* held by the caller's uid */
+/* the device is held by the caller's uid */
+#define LUO_STATUS_DEVICE_OPEN	(1u << 0)
 #define LUO_STATUS_REBOOTING	(1u << 1)	/* a REBOOT is under way */
 
 #define LUO_VERSION_LENGTH	32

@@ -169,7 +169,7 @@ struct luo_core {
 	struct luo_hmap owners;		/* struct luo_owner by uid */
 	struct luo_tree by_key;		/* every session by LIST key */
 	uint32_t next_seq;		/* ext.c: the next session's seq */
-	uint64_t list_steps;		/* ext.c: work done by LIST, for tests */
+	uint64_t list_steps;		/* ext.c: LIST's work, for tests */
 	struct luo_hmap preserved;	/* struct luo_file by get_id() key */
 	struct luo_hmap ofds;		/* struct luo_ofd_bucket by inode */
 

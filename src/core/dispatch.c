@@ -81,8 +81,8 @@ struct luo_ioctl_op {
 		       union luo_ucmd *u, struct luo_call *call);
 };
 
-#define IOCTL_OP(_cmd, _struct, _last, _dirs, _callers, _flags, _charge,	\
-		 _fn) {							\
+#define IOCTL_OP(_cmd, _struct, _last, _dirs, _callers, _flags,	\
+		 _charge, _fn) {					\
 	.cmd = (_cmd),							\
 	.size = sizeof(_struct),					\
 	.min_size = offsetof(_struct, _last) +				\

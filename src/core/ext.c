@@ -94,8 +94,10 @@ void luo_list_add(struct luo_core *core, struct luo_session *s)
 	if (!core->next_seq || core->next_seq > LIST_SEQ_MAX)
 		list_renumber(core);
 	s->seq = core->next_seq++;
-	list_add_tail(&s->list, s->incoming ? &core->incoming : &core->outgoing);
-	list_add_tail(&s->owner_link, s->incoming ? &o->incoming : &o->outgoing);
+	list_add_tail(&s->list,
+		      s->incoming ? &core->incoming : &core->outgoing);
+	list_add_tail(&s->owner_link,
+		      s->incoming ? &o->incoming : &o->outgoing);
 	if (s->incoming)
 		o->nr_incoming++;
 	luo_tree_insert(&core->by_key, &s->tnode, list_key(s));

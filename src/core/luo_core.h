@@ -78,7 +78,7 @@ struct luo_core_config {
 /* struct luo_caller.kind: the kind of fd a request came on. */
 enum luo_caller_kind {
 	LUO_CALLER_DEVICE = 1 << 0,	/* /dev/liveupdate */
-	LUO_CALLER_CONTROL = 1 << 1,	/* luo's control fd: luo's requests */
+	LUO_CALLER_CONTROL = 1 << 1,	/* luo's control fd */
 	LUO_CALLER_SESSION = 1 << 2,	/* a session fd */
 };
 

@@ -22,8 +22,9 @@ static struct luo_hmap *names(struct luo_core *core, bool incoming)
  */
 uint64_t luo_session_name_hash(const void *name, uint32_t uid)
 {
-	return luo_hash_bytes(name, strnlen(name, LIVEUPDATE_SESSION_NAME_LENGTH)) ^
-	       luo_hash_u64(uid);
+	size_t len = strnlen(name, LIVEUPDATE_SESSION_NAME_LENGTH);
+
+	return luo_hash_bytes(name, len) ^ luo_hash_u64(uid);
 }
 
 /**

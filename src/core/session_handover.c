@@ -76,7 +76,8 @@ static int handover_move(struct luo_core *core, struct luo_session *s)
  * toward its owner's limits as an outgoing one does.
  *
  * Return: 0; -EOPNOTSUPP for unknown flags; -EEXIST if an incoming session
- * of the same owner has the same name; a handler's freeze errno (nothing left frozen);
+ * of the same owner has the same name; a handler's freeze errno (nothing
+ * left frozen);
  * -ENOMEM (nothing changed).
  */
 int luo_session_handover(struct luo_core *core, struct luo_session *s,
