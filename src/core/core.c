@@ -25,7 +25,14 @@ struct luo_core *luo_core_new(const struct luo_core_config *cfg)
 			     LUO_DEFAULT_MAX_SESSIONS;
 	core->max_files = cfg && cfg->max_files ? cfg->max_files :
 			  LUO_DEFAULT_MAX_FILES;
+	if (cfg) {
+		core->max_sessions_per_user = cfg->max_sessions_per_user;
+		core->max_files_per_user = cfg->max_files_per_user;
+	}
 	core->update_number = 1;
+	core->next_seq = 1;
+	luo_tree_init(&core->by_key);
+	luo_hmap_init(&core->owners);
 	list_init(&core->outgoing);
 	list_init(&core->incoming);
 	list_init(&core->handlers);
@@ -65,6 +72,7 @@ void luo_core_free(struct luo_core *core)
 		list_del(&h->list);
 	luo_hmap_free(&core->outgoing_names);
 	luo_hmap_free(&core->incoming_names);
+	luo_hmap_free(&core->owners);
 	luo_hmap_free(&core->preserved);
 	luo_hmap_free(&core->ofds);
 	free(core->flbs_in);
@@ -153,4 +161,16 @@ const char *luo_session_name(const struct luo_session *s)
 bool luo_session_is_incoming(const struct luo_session *s)
 {
 	return s->incoming;
+}
+
+/**
+ * luo_session_owner() - who owns a session
+ * @s: the session
+ *
+ * Return: the uid that created it (0 for one from a handover that did not
+ * record owners).
+ */
+uint32_t luo_session_owner(const struct luo_session *s)
+{
+	return s->owner->uid;
 }

@@ -267,8 +267,9 @@ int luo_file_link(struct luo_core *core, struct luo_file *f, bool in_table)
 		luo_hmap_remove(&s->tokens, &f->token_node);
 		return -ENOMEM;
 	}
-	list_add_tail(&f->list, &s->files);
+	luo_list_file_add(s, f);
 	s->nr_files++;
+	s->owner->nr_files++;
 	core->nr_files++;
 	f->handler->nr_files++;
 	return 0;
@@ -285,8 +286,9 @@ void luo_file_unlink(struct luo_core *core, struct luo_file *f)
 
 	luo_hmap_remove(&s->tokens, &f->token_node);
 	table_del(core, f);
-	list_del(&f->list);
+	luo_list_file_del(s, f);
 	s->nr_files--;
+	s->owner->nr_files--;
 	core->nr_files--;
 	f->handler->nr_files--;
 	if (f->retrieved_fd >= 0)

@@ -9,9 +9,13 @@
  *   / { compatible = "luo-handover-v1";
  *       update-number = <u64>; listen-fd = <u32>; reboot-start-ns = <u64>;
  *       [reply-fd = <u32>; reply-size = <u32>;] [self-fd = <u32>;]
- *       sessions { session@N { name = ".."; files = [struct handover_file...]; }; };
+ *       sessions { session@N { name = ".."; owner = <u32>;
+ *                              files = [struct handover_file...]; }; };
  *       flbs { flb@N { compatible = ".."; data = <u64>; count = <u64>; }; };
  *   };
+ *
+ * A session's owner is the uid that created it; a handover without it (an
+ * older image's) means uid 0.
  *
  * Sessions are in creation order and files in preservation order.  Every
  * preserved fd crosses the exec under the number recorded here; the reader
@@ -109,6 +113,7 @@ static int write_session(void *fdt, const struct luo_session *s, uint32_t idx)
 	snprintf(node, sizeof(node), "session@%u", idx);
 	err = fdt_begin_node(fdt, node);
 	err = err ?: fdt_property_string(fdt, "name", s->name);
+	err = err ?: put_u32(fdt, "owner", s->owner->uid);
 	err = err ?: fdt_property_placeholder(fdt, "files",
 					      (int)(s->nr_files *
 						    sizeof(struct handover_file)),
@@ -401,30 +406,35 @@ static int read_file(struct reader *r, struct luo_session *s, const void *rec)
 
 static int read_session(struct reader *r, int node)
 {
-	struct prop p[2] = { { .name = "name" }, { .name = "files" } };
+	struct prop p[3] = {
+		{ .name = "name" }, { .name = "files" }, { .name = "owner" },
+	};
 	const uint8_t *files;
 	struct luo_session *s;
 	const char *name;
+	uint32_t owner = 0;
 	size_t n;
 	int ret;
 
-	collect(r, node, p, 2);
+	collect(r, node, p, 3);
 	name = get_str(r, node, &p[0], LIVEUPDATE_SESSION_NAME_LENGTH);
 	if (!name)
 		return -EINVAL;
 	if (!p[1].val || p[1].len % sizeof(struct handover_file))
 		return malformed(r, node, &p[1]);
+	if (p[2].val && get_u32(r, node, &p[2], &owner))
+		return -EINVAL;
 	files = p[1].val;
 	n = (size_t)p[1].len / sizeof(struct handover_file);
-	if (luo_session_find(r->core, name, true))
-		return fail(r, "session '%s' twice", name);
+	if (luo_session_find(r->core, name, true, owner))
+		return fail(r, "session '%s' of uid %u twice", name, owner);
 	if (r->core->nr_incoming >= r->core->max_sessions)
 		return fail(r, "more sessions than this image allows (%u)",
 			    r->core->max_sessions);
 	if (n > r->core->max_files)
 		return fail(r, "session '%s': more files than this image allows (%u)",
 			    name, r->core->max_files);
-	s = luo_session_new(r->core, name, true);
+	s = luo_session_new(r->core, name, true, owner);
 	if (!s)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {

@@ -57,18 +57,52 @@ struct luo_core_host {
 
 /**
  * struct luo_core_config - settings
- * @max_sessions: outgoing sessions allowed (ENOSPC past it); 0: default
- * @max_files:    files allowed per session (ENOSPC past it); 0: default
- * @host:         host callbacks, copied
+ * @max_sessions:          outgoing sessions allowed (ENOSPC past it);
+ *                         0: default
+ * @max_files:             files allowed per session (ENOSPC past it);
+ *                         0: default
+ * @max_sessions_per_user: sessions one uid may own, outgoing, handed over
+ *                         or incoming (ENOSPC past it); 0: no limit
+ * @max_files_per_user:    files in the sessions one uid owns (ENOSPC past
+ *                         it); 0: no limit
+ * @host:                  host callbacks, copied
  */
 struct luo_core_config {
 	uint32_t max_sessions;
 	uint32_t max_files;
+	uint32_t max_sessions_per_user;
+	uint32_t max_files_per_user;
 	struct luo_core_host host;
+};
+
+/* struct luo_caller.kind: the kind of fd a request came on. */
+enum luo_caller_kind {
+	LUO_CALLER_DEVICE = 1 << 0,	/* /dev/liveupdate */
+	LUO_CALLER_CONTROL = 1 << 1,	/* luo's control fd */
+	LUO_CALLER_SESSION = 1 << 2,	/* a session fd */
+};
+
+/**
+ * struct luo_caller - who sends a request
+ * @uid:          the peer's uid: it owns the sessions it creates and sees
+ *                only its own names
+ * @admin:        may change the machine as a whole (REBOOT, SET_EVENT) and
+ *                list every user's sessions; EPERM otherwise
+ * @kind:         enum luo_caller_kind, for luo_core_device_ioctl();
+ *                luo_core_session_ioctl() takes LUO_CALLER_SESSION
+ * @session_room: sessions this caller may still create (its transport's
+ *                per-connection limit), ENOSPC at 0; UINT32_MAX: no limit
+ */
+struct luo_caller {
+	uint32_t uid;
+	bool admin;
+	uint8_t kind;
+	uint32_t session_room;
 };
 
 /**
  * struct luo_call - one ioctl-shaped request
+ * @caller:      who sends it; luo_call_init() makes it root on the device
  * @cmd:         the request code as the caller passed it
  * @arg:         the caller's struct; updated in place (copy-back)
  * @arg_len:     bytes available at @arg (see LUO_WIRE_MAX_ARG)
@@ -83,6 +117,7 @@ struct luo_core_config {
  *               (HANDOVER): never release that session for it
  */
 struct luo_call {
+	struct luo_caller caller;
 	uint32_t cmd;
 	void *arg;
 	uint32_t arg_len;
@@ -110,6 +145,8 @@ void luo_core_session_release(struct luo_core *core, struct luo_session *s);
 
 const char *luo_session_name(const struct luo_session *s);
 bool luo_session_is_incoming(const struct luo_session *s);
+uint32_t luo_session_owner(const struct luo_session *s);
+bool luo_core_makes_session(uint32_t cmd);
 
 uint64_t luo_core_update_number(const struct luo_core *core);
 void luo_core_set_update_number(struct luo_core *core, uint64_t number);

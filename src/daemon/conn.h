@@ -25,9 +25,10 @@
  * @pending: a reply that could not be sent yet; while it is there nothing
  *           more is read from this connection
  * @closing: close once @pending is sent (an error reply to a handshake)
- * @peer:    who is at the other end, and what it is charged (access.h)
+ * @peer:    who is at the other end (access.h)
  * @conns:   its count among its uid's connections (connlimit.h), or NULL
  * @link:    in transport.conns
+ * @dev_link: CONN_DEVICE: in transport.devices
  */
 struct conn {
 	struct loop_source src;
@@ -39,6 +40,7 @@ struct conn {
 	struct access_peer peer;
 	struct connlimit_user *conns;
 	struct list_head link;
+	struct list_head dev_link;
 };
 
 /**
@@ -49,7 +51,7 @@ struct conn {
  * @path:         the socket's path, unlinked at shut-down ("" if none)
  * @file:         the socket file at @path, removed only if still there
  * @paused:       accept() ran out of fds; resumed when a connection closes
- * @device:       the connection holding the device open, or NULL
+ * @devices:      the connections holding the device open, one per uid
  * @conns:        every live connection
  * @cur:          the connection whose request the core is running
  * @cur_size:     that request's size word
@@ -69,7 +71,7 @@ struct transport {
 	char path[PATH_MAX];
 	struct listen_file file;
 	bool paused;
-	struct conn *device;
+	struct list_head devices;
 	struct list_head conns;
 	struct conn *cur;
 	uint32_t cur_size;
@@ -87,6 +89,7 @@ void conn_close(struct conn *c);
 void conn_reply(struct conn *c, int result, const void *arg, uint32_t len,
 		const void *extra, uint32_t extra_len, int fd);
 void conn_reply_error(struct conn *c, int result);
+struct conn *transport_device_of(const struct transport *t, uid_t uid);
 
 void request_handle(struct conn *c, struct msg_req *req);
 

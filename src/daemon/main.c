@@ -109,6 +109,8 @@ static int luod_new_core(struct luod *d)
 	struct luo_core_config cfg = {
 		.max_sessions = d->opt.max_sessions,
 		.max_files = d->opt.max_files,
+		.max_sessions_per_user = d->opt.acc.lim.sessions_per_user,
+		.max_files_per_user = d->opt.acc.lim.files_per_user,
 		.host = {
 			.reboot = host_reboot, .status = host_status,
 			.log = host_log, .ctx = d,
@@ -205,7 +207,6 @@ static int luod_start(struct luod *d)
 static void luod_teardown(struct luod *d)
 {
 	transport_free(d->tp);
-	access_fini(&d->access);
 	luo_core_free(d->core);
 	luo_fault_free(d->fault);
 	if (d->sig.fd >= 0) {

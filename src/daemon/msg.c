@@ -10,11 +10,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <luo/luo-ext.h>
+#include "luo_core.h"
 #include "msg.h"
 
 /* Room for more fds than allowed, to tell "too many" from "one". */
@@ -84,14 +84,6 @@ int msg_frame(struct msg_req *req, size_t n, int msg_flags, int *fds,
 	return 0;
 }
 
-/* Only PRESERVE_FD (on a session) and REBOOT (on a device) carry an fd. */
-static bool msg_takes_fd(enum conn_type type, uint32_t cmd)
-{
-	if (type == CONN_SESSION)
-		return _IOC_NR(cmd) == LIVEUPDATE_CMD_SESSION_PRESERVE_FD;
-	return _IOC_NR(cmd) == LUO_CMD_REBOOT;
-}
-
 /* Returns 0 or -EINVAL for a bad handshake; fills @op. */
 static int msg_check_open(const struct msg_req *req, struct luo_wire_open *op)
 {
@@ -113,47 +105,30 @@ static int msg_check_open(const struct msg_req *req, struct luo_wire_open *op)
 	return 0;
 }
 
-/* The transport's checks of a request; 0 if the core may run it. */
-static int msg_check_call(enum conn_type type, const struct msg_req *req)
-{
-	if (req->fd >= 0 && !msg_takes_fd(type, req->hdr.cmd))
-		return -EINVAL;
-	if (type == CONN_CONTROL && _IOC_NR(req->hdr.cmd) < LUO_CMD_EXT_BASE)
-		return -EPERM;
-	return 0;
-}
-
 /**
  * msg_decode() - what a framed request asks of a connection of @type
  * @type: the connection's type
  * @req:  a request from msg_frame(), whatever its @req->error
  * @d:    out: the decoded handshake, whether a session fd is to be made
  *
- * A pure function: it applies the transport's rules (DESIGN.md section 4)
- * that need no state, i.e. everything but "one device open at a time".
- * On a new connection only a well-formed LUO_WIRE_OPEN without an fd is
- * accepted; elsewhere only PRESERVE_FD and REBOOT may carry an fd, and a
- * control connection sends luo's requests only.  The fd, if any, stays
- * with the caller.
+ * A pure function.  On a new connection only a well-formed LUO_WIRE_OPEN
+ * without an fd is accepted.  Any other request goes to the core, whose
+ * dispatch table says who may send it and whether it may carry an fd;
+ * here it is only told whether a session fd is to be made for the reply.
+ * The fd, if any, stays with the caller.
  *
- * Return: 0, @req->error, -EINVAL or -EPERM.
+ * Return: 0, @req->error or -EINVAL.
  */
 int msg_decode(enum conn_type type, const struct msg_req *req,
 	       struct msg_decoded *d)
 {
-	int r;
-
 	memset(d, 0, sizeof(*d));
 	if (req->error)
 		return req->error;
 	if (type == CONN_NEW)
 		return msg_check_open(req, &d->open);
-	r = msg_check_call(type, req);
-	if (r)
-		return r;
 	d->makes_session = type == CONN_DEVICE &&
-		(_IOC_NR(req->hdr.cmd) == LIVEUPDATE_CMD_CREATE_SESSION ||
-		 _IOC_NR(req->hdr.cmd) == LIVEUPDATE_CMD_RETRIEVE_SESSION);
+			   luo_core_makes_session(req->hdr.cmd);
 	return 0;
 }
 

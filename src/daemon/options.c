@@ -96,7 +96,7 @@ static void usage(FILE *f)
 		"  --takeover-timeout MS  a new image that has not taken over\n"
 		"                      after MS ms is killed and rolled back (30000)\n"
 		"  --group NAME        open the socket to group NAME (0660)\n"
-		"  --max-sessions-per-user N  outgoing sessions per uid\n"
+		"  --max-sessions-per-user N  sessions one uid owns\n"
 		"  --max-files-per-user N     files in one uid's sessions\n"
 		"  --max-sessions-per-connection N  per device open\n"
 		"  --max-pending N     connections before their handshake (1024)\n"

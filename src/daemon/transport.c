@@ -41,8 +41,8 @@ static void transport_resume(struct transport *t)
  * @c: the connection; freed after the current loop batch
  *
  * A session connection's close is the kernel's last close of the session
- * fd: the session is released.  Closing the device holder frees the
- * device for the next open.
+ * fd: the session is released.  Closing a device holder frees the device
+ * for its uid's next open.
  */
 void conn_close(struct conn *c)
 {
@@ -54,15 +54,14 @@ void conn_close(struct conn *c)
 	msg_buf_clear(&c->pending);
 	if (c->type == CONN_NEW)
 		t->nr_pending--;
-	if (t->access)
-		access_peer_release(t->access, &c->peer);
+	access_peer_release(&c->peer);
 	connlimit_put(&t->connlimit, c->conns);
 	c->conns = NULL;
 	if (c->session)
 		luo_core_session_release(t->core, c->session);
 	c->session = NULL;
-	if (t->device == c)
-		t->device = NULL;
+	if (c->type == CONN_DEVICE)
+		list_del(&c->dev_link);
 	list_del(&c->link);
 	loop_source_kill(t->loop, &c->src);
 	close(c->src.fd);
@@ -182,6 +181,7 @@ struct conn *conn_new(struct transport *t, int fd, enum conn_type type)
 	c->t = t;
 	c->type = type;
 	c->pending.fd = -1;
+	list_init(&c->dev_link);
 	c->src.fd = fd;
 	c->src.ready = conn_ready;
 	c->src.hangup = conn_hangup;
@@ -233,7 +233,7 @@ static void transport_accepted(struct transport *t, int fd)
 	struct access_peer peer = { 0 };
 	struct connlimit_user *conns;
 	struct conn *c;
-	int r = t->access ? access_peer_init(t->access, &peer, fd) : 0;
+	int r = access_peer_init(t->access, &peer, fd);
 
 	if (r) {
 		log_warn("connection %d: no peer credentials: %s", fd,
@@ -334,6 +334,7 @@ struct transport *transport_new(struct luo_core *core, struct loop *loop)
 	t->listener.ready = listener_ready;
 	list_init(&t->conns);
 	connlimit_init(&t->connlimit, 0);
+	list_init(&t->devices);
 	return t;
 }
 
@@ -436,7 +437,7 @@ int transport_adopt_listener(struct transport *t, int fd)
 int transport_adopt_reply(struct transport *t, int fd, int result,
 			  const void *arg, uint32_t len)
 {
-	int type = 0, fl;
+	int type = 0, fl, r;
 	socklen_t tl = sizeof(type);
 	struct conn *c;
 
@@ -448,6 +449,10 @@ int transport_adopt_reply(struct transport *t, int fd, int result,
 		close(fd);
 		return -ENOTSOCK;
 	}
+	r = access_peer_init(t->access, &c->peer, fd);
+	if (r)
+		log_warn("connection %d: no peer credentials: %s", fd,
+			 strerror(-r));
 	conn_reply(c, result, arg, len, NULL, 0, -1);
 	return 0;
 }
@@ -487,10 +492,40 @@ const char *transport_path(const struct transport *t)
 	return t->path;
 }
 
-/** transport_device_held() - true while a device open is held */
+/**
+ * transport_device_of() - the device open a uid holds
+ * @t:   the transport
+ * @uid: the uid
+ *
+ * Each uid has its own device hold, as the kernel has one per machine:
+ * a second open by the same uid gets EBUSY, another uid's does not.
+ *
+ * Return: the connection, or NULL.
+ */
+struct conn *transport_device_of(const struct transport *t, uid_t uid)
+{
+	struct conn *c;
+
+	list_for_each_entry(c, &t->devices, dev_link)
+		if (c->peer.uid == uid)
+			return c;
+	return NULL;
+}
+
+/**
+ * transport_device_held() - is the device held open?
+ * @t: the transport
+ *
+ * Within a request, by the caller's own uid (a user does not learn whether
+ * another one holds its device); outside of one, by anyone.
+ *
+ * Return: true if held.
+ */
 bool transport_device_held(const struct transport *t)
 {
-	return t->device != NULL;
+	if (t->cur)
+		return transport_device_of(t, t->cur->peer.uid) != NULL;
+	return !list_empty(&t->devices);
 }
 
 /**

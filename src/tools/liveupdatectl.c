@@ -258,6 +258,7 @@ static void list_session_json(struct list_ctx *l,
 	struct json_object *s = json_object_new_object();
 
 	json_object_object_add(s, "name", json_object_new_string(r->name));
+	json_object_object_add(s, "owner", json_object_new_int64(r->owner));
 	json_object_object_add(s, "direction",
 		json_object_new_string(direction_name(r->direction)));
 	json_object_object_add(s, "state",
@@ -298,9 +299,9 @@ static int list_record(const struct luo_list_record *r, void *p)
 			return 0;
 		}
 		if (l->nr_sessions == 1)
-			printf("%-40s %-9s %-9s %6s\n", "SESSION", "DIRECTION",
-			       "STATE", "FILES");
-		printf("%-40s %-9s %-9s %6u\n", r->name,
+			printf("%-40s %10s %-9s %-9s %6s\n", "SESSION",
+			       "OWNER", "DIRECTION", "STATE", "FILES");
+		printf("%-40s %10u %-9s %-9s %6u\n", r->name, r->owner,
 		       direction_name(r->direction), state_name(r->state),
 		       r->nr_files);
 		return 0;
