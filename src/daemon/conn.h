@@ -14,6 +14,9 @@
 #include "luo_core.h"
 #include "msg.h"
 
+/* What a connection that can take a request waits for. */
+#define CONN_EVENTS	(EPOLLIN | EPOLLRDHUP)
+
 /**
  * struct conn - one connection
  * @src:     its place in the loop; @src.fd is the socket, owned
@@ -24,6 +27,8 @@
  *           more is read from this connection
  * @closing: close once @pending is sent (an error reply to a handshake)
  * @peer:    who is at the other end, and what it is charged (access.h)
+ * @deferred: a request waiting for a client's file (defer.c), or NULL;
+ *           while it is there nothing more is read from this connection
  * @link:    in transport.conns
  */
 struct conn {
@@ -34,6 +39,7 @@ struct conn {
 	struct msg_buf pending;
 	bool closing;
 	struct access_peer peer;
+	struct defer *deferred;
 	struct list_head link;
 };
 
@@ -81,5 +87,8 @@ void conn_reply(struct conn *c, int result, const void *arg, uint32_t len,
 void conn_reply_error(struct conn *c, int result);
 
 void request_handle(struct conn *c, struct msg_req *req);
+
+bool defer_request(struct conn *c, struct msg_req *req, int *result);
+void defer_drop(struct conn *c);
 
 #endif /* LUOD_CONN_H */

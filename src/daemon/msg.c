@@ -16,6 +16,7 @@
 
 #include <luo/luo-ext.h>
 #include "msg.h"
+#include "worker.h"
 
 /* Room for more fds than allowed, to tell "too many" from "one". */
 #define MSG_MAX_FDS	8
@@ -45,7 +46,7 @@ static int msg_take_fds(struct msghdr *mh, int *fds, int max)
 static void msg_close_fds(int *fds, int n)
 {
 	while (n-- > 0)
-		close(fds[n]);
+		worker_close(fds[n]);
 }
 
 /**
@@ -282,7 +283,6 @@ void msg_buf_clear(struct msg_buf *buf)
 	free(buf->data);
 	buf->data = NULL;
 	buf->len = 0;
-	if (buf->fd >= 0)
-		close(buf->fd);
+	worker_close(buf->fd);
 	buf->fd = -1;
 }

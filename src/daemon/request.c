@@ -14,6 +14,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "worker.h"
 
 /* A new connection's first message; any error closes it. */
 static void request_open(struct conn *c, struct msg_req *req)
@@ -28,8 +29,7 @@ static void request_open(struct conn *c, struct msg_req *req)
 	if (!r && d.open.mode == LUO_WIRE_MODE_DEVICE && t->device)
 		r = -EBUSY;
 	if (r) {
-		if (req->fd >= 0)
-			close(req->fd);
+		worker_close(req->fd);
 		log_debug("connection %d: open refused: %s", c->src.fd,
 			  strerror(-r));
 		c->closing = true;
@@ -165,8 +165,7 @@ static void request_call(struct conn *c, struct msg_req *req)
 	if (!r && d.makes_session)
 		r = request_reserve(sv);
 	if (r) {
-		if (req->fd >= 0)
-			close(req->fd);
+		worker_close(req->fd);
 		conn_reply_error(c, r);
 		return;
 	}
@@ -174,10 +173,13 @@ static void request_call(struct conn *c, struct msg_req *req)
 	call.extra = t->extra;
 	call.extra_cap = sizeof(t->extra);
 	r = request_run(c, req, &call);
+	if (defer_request(c, req, &r)) {
+		request_close_pair(sv);
+		return;
+	}
 	if (!r && t->access && c->type == CONN_SESSION)
 		request_charge(c, req->hdr.cmd);
-	if (req->fd >= 0)
-		close(req->fd);
+	worker_close(req->fd);
 	if (r > 0)	/* LUO_CALL_DEFERRED: never asked for by this daemon */
 		r = -EIO;
 	if (!r && call.out_session)

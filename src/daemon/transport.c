@@ -18,8 +18,8 @@
 #include "listen.h"
 #include "log.h"
 #include "transport.h"
+#include "worker.h"
 
-#define CONN_EVENTS	(EPOLLIN | EPOLLRDHUP)
 #define CONN_BLOCKED	(EPOLLOUT | EPOLLRDHUP)
 #define ACCEPT_BATCH	16
 
@@ -52,6 +52,7 @@ void conn_close(struct conn *c)
 		return;
 	log_debug("connection %d: %s closed", c->src.fd, conn_names[c->type]);
 	msg_buf_clear(&c->pending);
+	defer_drop(c);
 	if (c->type == CONN_NEW)
 		t->nr_pending--;
 	if (t->access)
@@ -108,7 +109,7 @@ void conn_reply(struct conn *c, int result, const void *arg, uint32_t len,
 	    !loop_modify(c->t->loop, &c->src, CONN_BLOCKED))
 		return;
 	if (fd >= 0 && c->pending.fd != fd)
-		close(fd);
+		worker_close(fd);
 	if (r)
 		log_debug("%s connection %d: reply not sent: %s",
 			  conn_names[c->type], c->src.fd, strerror(-r));
