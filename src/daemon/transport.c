@@ -64,7 +64,7 @@ void conn_close(struct conn *c)
 		t->device = NULL;
 	list_del(&c->link);
 	loop_source_kill(t->loop, &c->src);
-	close(c->src.fd);
+	msg_close_socket(c->src.fd);
 	c->src.fd = -1;
 	transport_resume(t);
 }
@@ -108,8 +108,18 @@ void conn_reply(struct conn *c, int result, const void *arg, uint32_t len,
 	if (r == -EAGAIN && !msg_buf_fill(&c->pending, iov, 3, fd) &&
 	    !loop_modify(c->t->loop, &c->src, CONN_BLOCKED))
 		return;
-	if (fd >= 0 && c->pending.fd != fd)
-		worker_close(fd);
+	/*
+	 * A sent fd is held by the message until the client takes it, and
+	 * what a reply carries is held by the daemon besides (a retrieved
+	 * file by the core, a new session's socket by its connection, with
+	 * nothing queued on it yet): closing it here is never the last close.
+	 */
+	if (fd >= 0 && c->pending.fd != fd) {
+		if (r)
+			worker_close(fd);
+		else
+			close(fd);
+	}
 	if (r)
 		log_debug("%s connection %d: reply not sent: %s",
 			  conn_names[c->type], c->src.fd, strerror(-r));
@@ -235,13 +245,13 @@ static void transport_accepted(struct transport *t, int fd)
 	if (r) {
 		log_warn("connection %d: no peer credentials: %s", fd,
 			 strerror(-r));
-		close(fd);
+		msg_close_socket(fd);
 		return;
 	}
 	c = conn_new(t, fd, CONN_NEW);
 	if (!c) {
 		log_warn("cannot serve a connection: %m");
-		close(fd);
+		msg_close_socket(fd);
 		return;
 	}
 	c->peer = peer;
@@ -395,7 +405,7 @@ int transport_adopt_reply(struct transport *t, int fd, int result,
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
 	    !(c = conn_new(t, fd, CONN_CONTROL))) {
-		close(fd);
+		msg_close_socket(fd);
 		return -ENOTSOCK;
 	}
 	conn_reply(c, result, arg, len, NULL, 0, -1);

@@ -29,10 +29,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/sockios.h>
 
 #include "list.h"
 #include "log.h"
@@ -297,20 +300,43 @@ void worker_stop(unsigned int timeout_ms)
 }
 
 /*
+ * A client's end of one of the daemon's own connections (a session fd sent
+ * back with a request), with nothing queued on it: its close releases the
+ * socket and nothing else.  Only the daemon sends on such a socket, so what
+ * is queued cannot change before the close; every reply is non-empty.
+ * Closed in place, such a session fd is released as promptly as by the
+ * kernel's synchronous close.
+ */
+static bool worker_unix_self_idle(int fd)
+{
+	socklen_t len = sizeof(int);
+	struct ucred cred;
+	int domain, queued;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+	    domain != AF_UNIX)
+		return false;
+	len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    cred.pid != getpid())
+		return false;
+	return !ioctl(fd, SIOCINQ, &queued) && queued == 0;
+}
+
+/*
  * Whether closing @fd can never block, whatever the client did to it: a
- * pipe or FIFO, a Unix socket (SO_LINGER does nothing there), a shmem or
- * hugetlbfs file (memfd-v2's: they take seals; there is nothing to flush),
- * an anonymous inode (eventfd, ...: no file type).  Those are closed in
- * place, at no cost.  A TCP socket may linger, a file elsewhere be flushed
- * to a server (NFS, FUSE), a terminal drain its output, a device wait in
- * its release: those go to a thread.  Only fstat(), getsockopt() and
- * fcntl(), which never wait for a client, are asked.
+ * pipe or FIFO, a shmem or hugetlbfs file (memfd-v2's: they take seals;
+ * there is nothing to flush), an anonymous inode (eventfd, ...: no file
+ * type), an idle end of the daemon's own connection.  Those are closed in
+ * place, at no cost.  A TCP socket may linger, a Unix socket hold such a
+ * socket in a message it queues, a file elsewhere be flushed to a server
+ * (NFS, FUSE), a terminal drain its output, a device wait in its release:
+ * those go to a thread.  Only fstat(), fcntl(), getsockopt() and ioctl()
+ * SIOCINQ, which never wait for a client, are asked.
  */
 static bool worker_close_is_quick(int fd)
 {
-	socklen_t len = sizeof(int);
 	struct stat st;
-	int domain;
 
 	if (fstat(fd, &st) < 0)
 		return true;	/* no file: close(2) has nothing to do */
@@ -318,11 +344,10 @@ static bool worker_close_is_quick(int fd)
 	case 0:
 	case S_IFIFO:
 		return true;
-	case S_IFSOCK:
-		return !getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) &&
-		       domain == AF_UNIX;
 	case S_IFREG:
 		return fcntl(fd, F_GET_SEALS) >= 0;
+	case S_IFSOCK:
+		return worker_unix_self_idle(fd);
 	default:
 		return false;
 	}
