@@ -8,7 +8,9 @@
  * re-exec of the daemon, and the daemon holds a duplicate of the preserved
  * fd across it, so the memory simply stays alive: nothing is pinned and
  * nothing is copied.  Retrieve opens a new open file description of the
- * same inode through /proc/self/fd and restores the recorded position.
+ * same inode through /proc/self/fd, with the access mode of the preserved
+ * one (a read-only fd comes back read-only), and restores the recorded
+ * position.
  *
  * Differences from the kernel that user space cannot avoid (man/luo-memfd.7):
  *  - the size is not locked while preserved: the kernel fails resizes with
