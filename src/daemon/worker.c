@@ -32,6 +32,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -326,13 +327,16 @@ static bool worker_unix_self_idle(int fd)
 /*
  * Whether closing @fd can never block, whatever the client did to it: a
  * pipe or FIFO, a shmem or hugetlbfs file (memfd-v2's: they take seals;
- * there is nothing to flush), an anonymous inode (eventfd, ...: no file
- * type), an idle end of the daemon's own connection.  Those are closed in
- * place, at no cost.  A TCP socket may linger, a Unix socket hold such a
- * socket in a message it queues, a file elsewhere be flushed to a server
- * (NFS, FUSE), a terminal drain its output, a device wait in its release:
- * those go to a thread.  Only fstat(), fcntl(), getsockopt() and ioctl()
- * SIOCINQ, which never wait for a client, are asked.
+ * there is nothing to flush), a file or directory of a filesystem on a
+ * block device (ext4, xfs, ...: its st_dev has a real major number; it may
+ * start writeback, it waits for no client), an anonymous inode (eventfd,
+ * ...: no file type), an idle end of the daemon's own connection.  Those
+ * are closed in place, at no cost.  A TCP socket may linger, a Unix socket
+ * hold such a socket in a message it queues, a file of a filesystem
+ * without a block device (NFS, FUSE: major 0) be flushed to a server, a
+ * terminal drain its output, a device wait in its release: those go to a
+ * thread.  Only fstat(), fcntl(), getsockopt() and ioctl() SIOCINQ, which
+ * never wait for a client, are asked.
  */
 static bool worker_close_is_quick(int fd)
 {
@@ -344,8 +348,10 @@ static bool worker_close_is_quick(int fd)
 	case 0:
 	case S_IFIFO:
 		return true;
+	case S_IFDIR:
+		return major(st.st_dev) != 0;
 	case S_IFREG:
-		return fcntl(fd, F_GET_SEALS) >= 0;
+		return major(st.st_dev) != 0 || fcntl(fd, F_GET_SEALS) >= 0;
 	case S_IFSOCK:
 		return worker_unix_self_idle(fd);
 	default:
