@@ -6,7 +6,8 @@
  * file through /proc at preserve (a check) and at retrieve: neither may
  * hold up the daemon (issue 8 item 9).  While each runs another client's
  * STATUS round trips stay under 10 ms; the retrieve is answered once the
- * holder lets go, and SIGTERM ends a daemon whose retrieve still waits.
+ * holder lets go, a client may give up waiting, and SIGTERM ends a daemon
+ * whose retrieve still waits.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -118,6 +119,23 @@ static void retrieve_leased(int dev, int ctl)
 	close(fd);
 }
 
+/* The client gives up while its retrieve waits: nothing is left behind. */
+static void retrieve_abandoned(int dev, int ctl)
+{
+	int fd = tmpfs_file(), sfd;
+
+	sfd = incoming_leased(dev, fd, "lease-abandoned");
+	send_retrieve(sfd);
+	stall_probe(ctl, "retrieve waiting");
+	close(sfd);	/* the session is finished on its close */
+	stall_probe(ctl, "retrieve abandoned");
+	fcntl(fd, F_SETLEASE, F_UNLCK);
+	stall_probe(ctl, "lease let go");
+	sfd = luo_retrieve_session(dev, "lease-abandoned");
+	dh_check_eq(sfd, -ENOENT);
+	close(fd);
+}
+
 static void sigterm(struct dh_daemon *d, int dev, int ctl)
 {
 	int fd = tmpfs_file(), sfd;
@@ -145,6 +163,7 @@ int main(void)
 	stall_probe(ctl, "no attack");
 	preserve_leased(dev, ctl);
 	retrieve_leased(dev, ctl);
+	retrieve_abandoned(dev, ctl);
 	sigterm(&d, dev, ctl);
 	close(ctl);
 	close(dev);
