@@ -2,6 +2,7 @@
 /* The orchestrator instance: creation, teardown, logging, counters. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "core_internal.h"
 
@@ -96,6 +97,22 @@ void luo_core_log(struct luo_core *core, int level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	core->host.log(core->host.ctx, level, msg);
+}
+
+/**
+ * luo_core_close_fd() - close an fd of a client's file that the core owns
+ * @core: the core
+ * @fd:   the fd; always taken over
+ *
+ * Through the host's @close_fd when it has one: a close may block (the last
+ * close of a socket with SO_LINGER), and a daemon must not block on it.
+ */
+void luo_core_close_fd(struct luo_core *core, int fd)
+{
+	if (core->host.close_fd)
+		core->host.close_fd(core->host.ctx, fd);
+	else
+		close(fd);
 }
 
 /**

@@ -255,4 +255,6 @@ int luo_ext_status(struct luo_core *core, struct luo_status *st,
 int luo_ext_list(struct luo_core *core, struct luo_list *l,
 		 struct luo_call *call);
 
+void luo_core_close_fd(struct luo_core *core, int fd);
+
 #endif /* LUO_CORE_INTERNAL_H */

@@ -292,9 +292,9 @@ void luo_file_unlink(struct luo_core *core, struct luo_file *f)
 	core->nr_files--;
 	f->handler->nr_files--;
 	if (f->retrieved_fd >= 0)
-		close(f->retrieved_fd);
+		luo_core_close_fd(core, f->retrieved_fd);
 	if (f->fd >= 0)
-		close(f->fd);
+		luo_core_close_fd(core, f->fd);
 	free(f);
 }
 
@@ -407,7 +407,7 @@ int luo_file_preserve(struct luo_core *core, struct luo_session *s, int fd,
 	ret = f ? preserve_into(core, f, fd) : -ENOMEM;
 	if (ret) {
 		if (f && f->fd >= 0)
-			close(f->fd);
+			luo_core_close_fd(core, f->fd);
 		free(f);
 		luo_flb_file_unpreserve(core, h);
 		return ret;
@@ -426,6 +426,9 @@ static int retrieve_once(struct luo_core *core, struct luo_file *f)
 	args_load(f, &args);
 	args.retrieved_fd = -1;
 	ret = f->handler->ops->retrieve(&args);
+	/* A file that cannot be opened yet (a lease) is no failure. */
+	if (ret == -EWOULDBLOCK)
+		return ret;
 	if (ret || args.retrieved_fd < 0) {
 		f->retrieve_status = ret < 0 ? ret : -EIO;
 		luo_core_log(core, LUO_LOG_WARNING,
@@ -454,7 +457,7 @@ static int retrieve_once(struct luo_core *core, struct luo_file *f)
 	 * per retrieved file, and 10,000 retrieved sockets ran the daemon
 	 * out of fds.
 	 */
-	close(f->fd);
+	luo_core_close_fd(core, f->fd);
 	f->fd = -1;
 	return 0;
 }
@@ -470,7 +473,9 @@ static int retrieve_once(struct luo_core *core, struct luo_file *f)
  * description, and a failure is returned again without retrying.
  *
  * Return: 0; -ENOENT unknown token (or finished session); the sticky
- * retrieve errno; -EMFILE if the core cannot duplicate the file.
+ * retrieve errno; -EMFILE if the core cannot duplicate the file;
+ * -EWOULDBLOCK if the handler cannot open the file yet (a lease is being
+ * broken), which is not sticky: the caller waits and asks again.
  */
 int luo_file_retrieve(struct luo_core *core, struct luo_session *s,
 		      uint64_t token, int *out_fd)

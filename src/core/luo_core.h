@@ -45,6 +45,9 @@ enum luo_log_level {
  * @status: fills the fields of LUO_IOCTL_STATUS that the core does not know
  *          (flags, pid, last_reboot_ns, version)
  * @log:    a message from the core or a handler, no newline
+ * @close_fd: closes an fd of a client's file that the core owns; it may
+ *          block (a socket with SO_LINGER), so a daemon does it off its
+ *          loop.  Without it the core calls close(2).
  * @ctx:    passed to each callback
  * All callbacks are optional.
  */
@@ -52,6 +55,7 @@ struct luo_core_host {
 	int (*reboot)(void *ctx, struct luo_reboot *arg, int exec_fd);
 	void (*status)(void *ctx, struct luo_status *st);
 	void (*log)(void *ctx, int level, const char *msg);
+	void (*close_fd)(void *ctx, int fd);
 	void *ctx;
 };
 

@@ -16,6 +16,9 @@
 #include "luo_core.h"
 #include "msg.h"
 
+/* What a connection that can take a request waits for. */
+#define CONN_EVENTS	(EPOLLIN | EPOLLRDHUP)
+
 /**
  * struct conn - one connection
  * @src:     its place in the loop; @src.fd is the socket, owned
@@ -27,6 +30,8 @@
  * @closing: close once @pending is sent (an error reply to a handshake)
  * @peer:    who is at the other end (access.h)
  * @conns:   its count among its uid's connections (connlimit.h), or NULL
+ * @deferred: a request waiting for a client's file (defer.c), or NULL;
+ *           while it is there nothing more is read from this connection
  * @link:    in transport.conns
  * @dev_link: CONN_DEVICE: in transport.devices
  */
@@ -39,6 +44,7 @@ struct conn {
 	bool closing;
 	struct access_peer peer;
 	struct connlimit_user *conns;
+	struct defer *deferred;
 	struct list_head link;
 	struct list_head dev_link;
 };
@@ -92,5 +98,8 @@ void conn_reply_error(struct conn *c, int result);
 struct conn *transport_device_of(const struct transport *t, uid_t uid);
 
 void request_handle(struct conn *c, struct msg_req *req);
+
+bool defer_request(struct conn *c, struct msg_req *req, int *result);
+void defer_drop(struct conn *c);
 
 #endif /* LUOD_CONN_H */

@@ -28,6 +28,7 @@
 #include "luo_wire.h"
 #include "privs.h"
 #include "transport.h"
+#include "worker.h"
 
 /**
  * luod_now_ns() - CLOCK_MONOTONIC in nanoseconds; it runs on across exec
@@ -104,6 +105,22 @@ static int luod_signals(struct luod *d)
 	return loop_add(d->loop, &d->sig, EPOLLIN);
 }
 
+/*
+ * Closes of clients' files, and waits for opens that a lease holds up, go
+ * to the worker's threads: the loop never blocks on a file a client chose.
+ */
+static int luod_worker(struct luod *d)
+{
+	static const struct luo_handler_host host = {
+		.close_fd = worker_close_cb, .open_wait = worker_open_wait,
+	};
+	int r = worker_start(d->loop);
+
+	if (!r)
+		luo_handlers_set_host(&host);
+	return r;
+}
+
 static int luod_new_core(struct luod *d)
 {
 	struct luo_core_config cfg = {
@@ -113,7 +130,7 @@ static int luod_new_core(struct luod *d)
 		.max_files_per_user = d->opt.acc.lim.files_per_user,
 		.host = {
 			.reboot = host_reboot, .status = host_status,
-			.log = host_log, .ctx = d,
+			.log = host_log, .close_fd = worker_close_cb, .ctx = d,
 		},
 	};
 	int r = 0;
@@ -144,6 +161,8 @@ static int luod_setup(struct luod *d)
 	if (!d->loop)
 		return -errno;
 	r = luod_signals(d);
+	if (!r)
+		r = luod_worker(d);
 	if (!r)
 		r = luod_new_core(d);
 	if (!r && !(d->tp = transport_new(d->core, d->loop)))
@@ -209,6 +228,8 @@ static void luod_teardown(struct luod *d)
 	transport_free(d->tp);
 	luo_core_free(d->core);
 	luo_fault_free(d->fault);
+	worker_stop(WORKER_STOP_MS);
+	luo_handlers_set_host(NULL);
 	if (d->sig.fd >= 0) {
 		loop_remove(d->loop, &d->sig);
 		close(d->sig.fd);

@@ -16,13 +16,19 @@
 #include <luo/luo-ext.h>
 #include "luo_core.h"
 #include "msg.h"
+#include "worker.h"
 
-/* Room for more fds than allowed, to tell "too many" from "one". */
-#define MSG_MAX_FDS	8
+/*
+ * Room for every fd one message can carry (the kernel's SCM_MAX_FD): the
+ * kernel closes those that do not fit itself, in the receiving thread, and
+ * the last close of a lingering socket would then block the loop.
+ */
+#define MSG_MAX_FDS	253
 
 union msg_cmsg {
 	struct cmsghdr align;
-	char buf[CMSG_SPACE(sizeof(int) * MSG_MAX_FDS)];
+	char buf[CMSG_SPACE(sizeof(struct ucred)) +
+		 CMSG_SPACE(sizeof(int) * MSG_MAX_FDS)];
 };
 
 /* Collects the SCM_RIGHTS fds of @mh; returns how many there were. */
@@ -45,7 +51,7 @@ static int msg_take_fds(struct msghdr *mh, int *fds, int max)
 static void msg_close_fds(int *fds, int n)
 {
 	while (n-- > 0)
-		close(fds[n]);
+		worker_close(fds[n]);
 }
 
 /**
@@ -170,6 +176,47 @@ int msg_recv(int sock, struct msg_req *req)
 }
 
 /**
+ * msg_close_socket() - close a connection's socket without blocking
+ * @sock: the socket, or -1; always closed
+ *
+ * Messages still queued on it may carry fds (a TCP socket with SO_LINGER
+ * whose sender closed its own copy): closing the socket would close them in
+ * this thread, and the last close of a lingering socket blocks.  So the
+ * socket is shut down first (the peer can queue nothing more) and drained,
+ * the fds it held closed by the worker.  SO_PASSCRED gives every queued
+ * message, an empty one too, a control message, which tells it from the
+ * end of the queue.
+ */
+void msg_close_socket(int sock)
+{
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	union msg_cmsg cbuf;
+	struct msghdr mh;
+	int fds[MSG_MAX_FDS], nfds, on = 1;
+	ssize_t n;
+
+	if (sock < 0)
+		return;
+	if (!shutdown(sock, SHUT_RDWR) &&
+	    !setsockopt(sock, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on))) {
+		for (;;) {
+			memset(&mh, 0, sizeof(mh));
+			mh.msg_iov = &iov;
+			mh.msg_iovlen = 1;
+			mh.msg_control = cbuf.buf;
+			mh.msg_controllen = sizeof(cbuf.buf);
+			n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+			if (n < 0 || (n == 0 && mh.msg_controllen == 0))
+				break;
+			nfds = msg_take_fds(&mh, fds, MSG_MAX_FDS);
+			msg_close_fds(fds, nfds);
+		}
+	}
+	close(sock);
+}
+
+/**
  * msg_send() - send one message, with an fd if @fd >= 0
  * @sock: the connection
  * @iov:  the message parts
@@ -257,7 +304,6 @@ void msg_buf_clear(struct msg_buf *buf)
 	free(buf->data);
 	buf->data = NULL;
 	buf->len = 0;
-	if (buf->fd >= 0)
-		close(buf->fd);
+	worker_close(buf->fd);
 	buf->fd = -1;
 }

@@ -69,5 +69,6 @@ int msg_buf_fill(struct msg_buf *buf, const struct iovec *iov, int niov,
 		 int fd);
 int msg_buf_send(int sock, struct msg_buf *buf);
 void msg_buf_clear(struct msg_buf *buf);
+void msg_close_socket(int sock);
 
 #endif /* LUOD_MSG_H */

@@ -15,6 +15,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "worker.h"
 
 /* A new connection's first message; any error closes it. */
 static void request_open(struct conn *c, struct msg_req *req)
@@ -33,8 +34,7 @@ static void request_open(struct conn *c, struct msg_req *req)
 	    transport_device_of(t, c->peer.uid))
 		r = -EBUSY;
 	if (r) {
-		if (req->fd >= 0)
-			close(req->fd);
+		worker_close(req->fd);
 		log_debug("connection %d: open refused: %s", c->src.fd,
 			  strerror(-r));
 		c->closing = true;
@@ -164,8 +164,7 @@ static void request_call(struct conn *c, struct msg_req *req)
 	if (!r && d.makes_session)
 		r = request_reserve(c, sv);
 	if (r) {
-		if (req->fd >= 0)
-			close(req->fd);
+		worker_close(req->fd);
 		conn_reply_error(c, r);
 		return;
 	}
@@ -174,8 +173,11 @@ static void request_call(struct conn *c, struct msg_req *req)
 	call.extra = t->extra;
 	call.extra_cap = sizeof(t->extra);
 	r = request_run(c, req, &call);
-	if (req->fd >= 0)
-		close(req->fd);
+	if (defer_request(c, req, &r)) {
+		request_close_pair(sv);
+		return;
+	}
+	worker_close(req->fd);
 	if (r > 0)	/* LUO_CALL_DEFERRED: never asked for by this daemon */
 		r = -EIO;
 	if (!r && call.out_session)

@@ -18,8 +18,8 @@
 #include "listen.h"
 #include "log.h"
 #include "transport.h"
+#include "worker.h"
 
-#define CONN_EVENTS	(EPOLLIN | EPOLLRDHUP)
 #define CONN_BLOCKED	(EPOLLOUT | EPOLLRDHUP)
 #define ACCEPT_BATCH	16
 
@@ -52,6 +52,7 @@ void conn_close(struct conn *c)
 		return;
 	log_debug("connection %d: %s closed", c->src.fd, conn_names[c->type]);
 	msg_buf_clear(&c->pending);
+	defer_drop(c);
 	if (c->type == CONN_NEW)
 		t->nr_pending--;
 	access_peer_release(&c->peer);
@@ -64,7 +65,7 @@ void conn_close(struct conn *c)
 		list_del(&c->dev_link);
 	list_del(&c->link);
 	loop_source_kill(t->loop, &c->src);
-	close(c->src.fd);
+	msg_close_socket(c->src.fd);
 	c->src.fd = -1;
 	connlimit_refill(&t->connlimit);
 	transport_resume(t);
@@ -109,8 +110,18 @@ void conn_reply(struct conn *c, int result, const void *arg, uint32_t len,
 	if (r == -EAGAIN && !msg_buf_fill(&c->pending, iov, 3, fd) &&
 	    !loop_modify(c->t->loop, &c->src, CONN_BLOCKED))
 		return;
-	if (fd >= 0 && c->pending.fd != fd)
-		close(fd);
+	/*
+	 * A sent fd is held by the message until the client takes it, and
+	 * what a reply carries is held by the daemon besides (a retrieved
+	 * file by the core, a new session's socket by its connection, with
+	 * nothing queued on it yet): closing it here is never the last close.
+	 */
+	if (fd >= 0 && c->pending.fd != fd) {
+		if (r)
+			worker_close(fd);
+		else
+			close(fd);
+	}
 	if (r)
 		log_debug("%s connection %d: reply not sent: %s",
 			  conn_names[c->type], c->src.fd, strerror(-r));
@@ -238,7 +249,7 @@ static void transport_accepted(struct transport *t, int fd)
 	if (r) {
 		log_warn("connection %d: no peer credentials: %s", fd,
 			 strerror(-r));
-		close(fd);
+		msg_close_socket(fd);
 		return;
 	}
 	conns = connlimit_get(&t->connlimit, peer.uid);
@@ -246,7 +257,7 @@ static void transport_accepted(struct transport *t, int fd)
 	if (!c) {
 		log_warn("cannot serve a connection: %m");
 		connlimit_put(&t->connlimit, conns);
-		close(fd);
+		msg_close_socket(fd);
 		return;
 	}
 	c->peer = peer;
@@ -285,7 +296,7 @@ static int transport_accept_reserve(struct transport *t, int lfd)
 	else
 		r = -errno;
 	if (fd >= 0)
-		close(fd);
+		msg_close_socket(fd);
 	connlimit_refill(&t->connlimit);
 	return r;
 }
@@ -446,7 +457,7 @@ int transport_adopt_reply(struct transport *t, int fd, int result,
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
 	    !(c = conn_new(t, fd, CONN_CONTROL))) {
-		close(fd);
+		msg_close_socket(fd);
 		return -ENOTSOCK;
 	}
 	r = access_peer_init(t->access, &c->peer, fd);

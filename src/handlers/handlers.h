@@ -27,6 +27,24 @@ struct luo_core;
 
 struct luo_fault;
 
+/**
+ * struct luo_handler_host - blocking work the handlers leave to the process
+ * @close_fd:  closes an fd a handler opened of a client's file; may block
+ * @open_wait: an open of @fd's file with @flags would block (EWOULDBLOCK: a
+ *             lease is being broken): start waiting for it elsewhere and
+ *             return 0, or -errno; the handler then answers -EWOULDBLOCK
+ *             and is called again once the wait is over
+ * @ctx:       passed to each callback
+ * Both optional: without them a close is close(2) and the open blocks.
+ */
+struct luo_handler_host {
+	void (*close_fd)(void *ctx, int fd);
+	int (*open_wait)(void *ctx, int fd, int flags);
+	void *ctx;
+};
+
+void luo_handlers_set_host(const struct luo_handler_host *host);
+
 struct luo_file_handler *luo_memfd_handler(void);
 void luo_memfd_handler_init(struct luo_file_handler *h);
 struct luo_file_handler *luo_socket_handler(void);
