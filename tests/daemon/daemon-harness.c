@@ -21,6 +21,22 @@
 /* Daemons to kill if a test fails half-way. */
 static struct dh_daemon *dh_live[DH_MAX_LIVE];
 
+/**
+ * dh_under_valgrind() - does this test run under meson's valgrind setup?
+ *
+ * The daemons it starts then run under valgrind too (--trace-children),
+ * which keeps RLIMIT_NOFILE's hard limit for itself and runs everything
+ * far slower.
+ *
+ * Return: true if valgrind's preload library is in LD_PRELOAD.
+ */
+bool dh_under_valgrind(void)
+{
+	const char *pre = getenv("LD_PRELOAD");
+
+	return pre && strstr(pre, "vgpreload");
+}
+
 /* RLIMIT_NOFILE for the daemons started next (dh_set_nofile()). */
 static struct rlimit dh_nofile;
 static bool dh_nofile_set;

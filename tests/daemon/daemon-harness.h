@@ -43,6 +43,7 @@ int dh_exit_code(int status);
 void dh_cleanup(struct dh_daemon *d);
 int dh_count_fds(pid_t pid);
 void dh_set_nofile(rlim_t soft, rlim_t hard);
+bool dh_under_valgrind(void);
 
 /* Test helpers: report and exit. */
 #define dh_check(cond) do {						\

@@ -37,9 +37,7 @@ static uint64_t now_ns(void)
  */
 unsigned int stall_scale(void)
 {
-	const char *pre = getenv("LD_PRELOAD");
-
-	return pre && strstr(pre, "vgpreload") ? 100 : 1;
+	return dh_under_valgrind() ? 100 : 1;
 }
 
 /**
