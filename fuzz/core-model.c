@@ -278,6 +278,12 @@ void m_expect(struct model *m, const struct m_req *r, struct m_expect *e)
 		e->ret = -EINVAL;
 		return;
 	}
+	/* The dispatch table's rule: an fd only where one is taken. */
+	if (r->fd && nr != (r->s ? LIVEUPDATE_CMD_SESSION_PRESERVE_FD :
+				   LUO_CMD_REBOOT)) {
+		e->ret = -EINVAL;
+		return;
+	}
 	e->ret = generic(c, r);
 	if (!e->ret)
 		e->ret = execute(m, r, nr, e);

@@ -10,8 +10,10 @@
  * match), then the message as it arrived: a struct luo_wire_req and its
  * argument bytes.
  *
- * Checks: the framing and the transport's rules give exactly the errno
- * luo_wire.h and DESIGN.md section 4 say; every fd of a refused message is
+ * Checks: the framing gives exactly the errno luo_wire.h says, and the
+ * core's dispatch table the transport's rules of DESIGN.md section 4 (an
+ * fd only on PRESERVE_FD and REBOOT, the kernel's commands not on a
+ * control open); every fd of a refused message is
  * closed and the one fd of an accepted one is kept; a decoded handshake is
  * what was sent; the core copies back no more than was received; no fd
  * leaks.
@@ -82,21 +84,30 @@ static int want_open(const struct msg_req *req)
 	return 0;
 }
 
-/* The transport's rules of DESIGN.md section 4, restated. */
+/* The decoder's rules: framing and the handshake; the rest is the core's. */
 static int want_decode(enum conn_type type, const struct msg_req *req)
 {
-	uint32_t nr = _IOC_NR(req->hdr.cmd);
-	bool fd_ok;
-
 	if (req->error)
 		return req->error;
 	if (type == CONN_NEW)
 		return want_open(req);
+	return 0;
+}
+
+/*
+ * The transport's rules of DESIGN.md section 4, restated: the core's
+ * dispatch table must answer them first, or 0 if they let the request in.
+ */
+static int want_transport(enum conn_type type, const struct msg_req *req)
+{
+	uint32_t nr = _IOC_NR(req->hdr.cmd);
+	bool fd_ok;
+
 	fd_ok = type == CONN_SESSION ? nr == LIVEUPDATE_CMD_SESSION_PRESERVE_FD :
 		nr == LUO_CMD_REBOOT;
 	if (req->fd >= 0 && !fd_ok)
 		return -EINVAL;
-	if (type == CONN_CONTROL && nr < LUO_CMD_EXT_BASE)
+	if (type == CONN_CONTROL && nr <= LIVEUPDATE_CMD_RETRIEVE_SESSION)
 		return -EPERM;
 	return 0;
 }
@@ -119,9 +130,14 @@ static void run_core(enum conn_type type, struct msg_req *req)
 	FZ_CHECK(!luo_core_device_ioctl(core, &call), "a session");
 	s = call.out_session;
 	luo_call_init(&call, req->hdr.cmd, req->arg, req->hdr.len, req->fd);
+	if (type == CONN_CONTROL)
+		call.caller.kind = LUO_CALLER_CONTROL;
 	ret = type == CONN_SESSION ? luo_core_session_ioctl(core, s, &call) :
 	      luo_core_device_ioctl(core, &call);
 	FZ_CHECK(ret <= 0, "the core answered %d without a reboot host", ret);
+	FZ_CHECK(!want_transport(type, req) || ret == want_transport(type, req),
+		 "the core answered %d, the transport's rules %d", ret,
+		 want_transport(type, req));
 	FZ_CHECK(call.copy_len <= req->hdr.len,
 		 "%u bytes copied back of %u received", call.copy_len,
 		 req->hdr.len);

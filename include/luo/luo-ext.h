@@ -7,6 +7,13 @@
  * be zero (E2BIG), copy-back of min(user size, struct size).  Their numbers
  * start at 0x80 so that a kernel growing new commands cannot collide.
  * Every one of them is accepted on a device open and on a control open.
+ *
+ * Who may send them (DESIGN.md section 7a): REBOOT and SET_EVENT change
+ * the machine as a whole and are the administrator's (peer uid 0, or the
+ * daemon's own uid for a daemon that does not run as root); anyone else
+ * gets EPERM, after the size checks (EFAULT, ENOTTY, EINVAL, E2BIG).
+ * STATUS, LIST and GET_STATE are anyone's; LIST shows a non-administrator
+ * only the sessions its uid owns.
  */
 #ifndef _LUO_LUO_EXT_H
 #define _LUO_LUO_EXT_H
@@ -32,8 +39,11 @@ enum {
 #define LUO_IOCTL_SET_EVENT	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_SET_EVENT)
 
 /* struct luo_status.flags */
-#define LUO_STATUS_DEVICE_OPEN	(1u << 0)	/* an agent holds the device */
+/* the device is held by the caller's uid */
+#define LUO_STATUS_DEVICE_OPEN	(1u << 0)
 #define LUO_STATUS_REBOOTING	(1u << 1)	/* a REBOOT is under way */
+/* only the kernel's file handler, memfd-v2 (liveupdated --handlers=kernel) */
+#define LUO_STATUS_KERNEL_HANDLERS	(1u << 2)
 
 #define LUO_VERSION_LENGTH	32
 #define LUO_REBOOT_FAILURE_LENGTH	64
@@ -46,6 +56,8 @@ enum {
  * @nr_outgoing:     out: outgoing sessions
  * @nr_incoming:     out: incoming sessions (retrieved or not)
  * @nr_files:        out: files held, outgoing and incoming
+ *                   (these three: the caller's uid's own, unless the caller
+ *                   is the administrator)
  * @pid:             out: the daemon's process id
  * @max_sessions:    out: session limit (ENOSPC past it)
  * @max_files:       out: per-session file limit (ENOSPC past it)
@@ -82,15 +94,21 @@ struct luo_status {
  * struct luo_list - LUO_IOCTL_LIST: one page of the session listing
  * @size:       sizeof(struct luo_list) or more
  * @flags:      must be zero (EINVAL otherwise)
- * @session:    in/out: index of the session to start at; out: where the
- *              next page starts
- * @file:       in/out: index of the file within @session to start at
+ * @session:    in/out: cursor, 0 to start; out: where the next page
+ *              starts (opaque: the key of a session, not an index)
+ * @file:       in/out: where to start within @session: 0 its own record,
+ *              else an opaque file cursor
  * @nr_records: out: number of struct luo_list_record that follow the reply
  * @done:       out: 1 if this page ends the listing
  *
  * Outgoing sessions are listed first, in creation order, then incoming ones.
  * Each session record is followed by the records of its files.  A page holds
- * at most LUO_LIST_PAGE_RECORDS records.
+ * at most LUO_LIST_PAGE_RECORDS records and costs what it holds, wherever
+ * its cursor is.  The administrator lists every uid's sessions, anyone
+ * else only its own.  Between pages the listing may change: a session
+ * that went is not listed (the cursor moves on to the next one), one that
+ * joined a direction the walk has not passed yet is, and the walk always
+ * ends.
  */
 struct luo_list {
 	__u32 size;
@@ -128,6 +146,9 @@ enum luo_session_state {
  * @reserved:        zero
  * @retrieve_status: files: 0 never retrieved, 1 retrieved, -errno failed
  * @nr_files:        sessions: number of files
+ * @owner:           the uid that created the session (for a file, its
+ *                   session's); 0 for a session from a handover written
+ *                   without owners
  * @token:           files: the token
  * @name:            sessions: the name; files: the handler's compatible
  */
@@ -138,7 +159,7 @@ struct luo_list_record {
 	__u8 reserved;
 	__s32 retrieve_status;
 	__u32 nr_files;
-	__u32 reserved2;
+	__u32 owner;
 	__aligned_u64 token;
 	char name[LIVEUPDATE_SESSION_NAME_LENGTH];
 };
@@ -156,6 +177,7 @@ struct luo_list_record {
  * daemon (its own image, or the executable attached with
  * LUO_REBOOT_EXEC_FD).  The reply comes from the new image once it serves.
  * On failure nothing changes and the errno of the failing step is returned.
+ * The administrator's alone, with or without an image: EPERM otherwise.
  */
 struct luo_reboot {
 	__u32 size;
@@ -243,6 +265,8 @@ struct luo_ioctl_get_state {
  * @size:  sizeof(struct luo_ioctl_set_event) or more
  * @event: enum liveupdate_event: PREPARE, FINISH or CANCEL
  *
+ * The administrator's alone (EPERM otherwise): PREPARE seals everyone's
+ * sessions and the global FINISH discards every unretrieved one.
  * EINVAL for FREEZE, an unknown event, or an event the state does not
  * allow; EBUSY if a handler refuses FINISH (nothing changed).  In
  * PREPARED, CREATE_SESSION and PRESERVE_FD get EBUSY.

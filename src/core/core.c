@@ -2,6 +2,7 @@
 /* The orchestrator instance: creation, teardown, logging, counters. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "core_internal.h"
 
@@ -25,7 +26,14 @@ struct luo_core *luo_core_new(const struct luo_core_config *cfg)
 			     LUO_DEFAULT_MAX_SESSIONS;
 	core->max_files = cfg && cfg->max_files ? cfg->max_files :
 			  LUO_DEFAULT_MAX_FILES;
+	if (cfg) {
+		core->max_sessions_per_user = cfg->max_sessions_per_user;
+		core->max_files_per_user = cfg->max_files_per_user;
+	}
 	core->update_number = 1;
+	core->next_seq = 1;
+	luo_tree_init(&core->by_key);
+	luo_hmap_init(&core->owners);
 	list_init(&core->outgoing);
 	list_init(&core->incoming);
 	list_init(&core->handlers);
@@ -65,6 +73,7 @@ void luo_core_free(struct luo_core *core)
 		list_del(&h->list);
 	luo_hmap_free(&core->outgoing_names);
 	luo_hmap_free(&core->incoming_names);
+	luo_hmap_free(&core->owners);
 	luo_hmap_free(&core->preserved);
 	luo_hmap_free(&core->ofds);
 	free(core->flbs_in);
@@ -88,6 +97,22 @@ void luo_core_log(struct luo_core *core, int level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	core->host.log(core->host.ctx, level, msg);
+}
+
+/**
+ * luo_core_close_fd() - close an fd of a client's file that the core owns
+ * @core: the core
+ * @fd:   the fd; always taken over
+ *
+ * Through the host's @close_fd when it has one: a close may block (the last
+ * close of a socket with SO_LINGER), and a daemon must not block on it.
+ */
+void luo_core_close_fd(struct luo_core *core, int fd)
+{
+	if (core->host.close_fd)
+		core->host.close_fd(core->host.ctx, fd);
+	else
+		close(fd);
 }
 
 /**
@@ -153,4 +178,16 @@ const char *luo_session_name(const struct luo_session *s)
 bool luo_session_is_incoming(const struct luo_session *s)
 {
 	return s->incoming;
+}
+
+/**
+ * luo_session_owner() - who owns a session
+ * @s: the session
+ *
+ * Return: the uid that created it (0 for one from a handover that did not
+ * record owners).
+ */
+uint32_t luo_session_owner(const struct luo_session *s)
+{
+	return s->owner->uid;
 }

@@ -5,6 +5,7 @@
 
 #include "hmap.h"
 #include "luo_core.h"
+#include "seqtree.h"
 
 struct luo_ofd_bucket;
 
@@ -24,6 +25,7 @@ struct luo_file_key {
 /**
  * struct luo_file - a preserved file
  * @list:            in the session's files, preservation order
+ * @list_node:       in the session's files by LIST key (ext.c)
  * @token_node:      in the session's token table
  * @key_node:        in the core's table of preserved files
  * @key:             the identity @key_node is filed under
@@ -46,6 +48,7 @@ struct luo_file_key {
  */
 struct luo_file {
 	struct list_head list;
+	struct luo_tnode list_node;
 	struct luo_hnode token_node;
 	struct luo_hnode key_node;
 	struct luo_file_key key;
@@ -66,9 +69,39 @@ struct luo_file {
 };
 
 /**
+ * struct luo_owner - one uid's sessions and what they are charged
+ * @node:        in the core's owner table, by uid
+ * @uid:         the uid
+ * @nr_sessions: sessions it owns, every direction (its limit's count)
+ * @nr_incoming: of which incoming
+ * @nr_files:    files in them (its limit's count)
+ * @outgoing:    its outgoing sessions, by struct luo_session.owner_link,
+ *               in the order of the core's outgoing list
+ * @incoming:    its incoming sessions, likewise
+ * @by_key:      its sessions by LIST key (struct luo_session.owner_tnode)
+ *
+ * Freed with its last session.
+ */
+struct luo_owner {
+	struct luo_hnode node;
+	uint32_t uid;
+	uint32_t nr_sessions;
+	uint32_t nr_incoming;
+	uint64_t nr_files;
+	struct list_head outgoing;
+	struct list_head incoming;
+	struct luo_tree by_key;
+};
+
+/**
  * struct luo_session - a named group of preserved files
  * @list:      in the core's outgoing or incoming list, creation order
- * @name_node: in the core's name table of its direction
+ * @owner_link: in its owner's list of the same direction
+ * @name_node: in the core's name table of its direction, by (owner, name)
+ * @tnode:     in the core's LIST order (@core->by_key)
+ * @owner_tnode: in its owner's LIST order
+ * @owner:     the uid that created it, its namespace and its charges
+ * @seq:       its place in LIST order within its direction (see ext.c)
  * @name:      NUL-terminated
  * @incoming:  came from the previous image
  * @retrieved: incoming: handed out by RETRIEVE_SESSION
@@ -79,13 +112,20 @@ struct luo_file {
  * @released:  incoming: its fd was closed but the implicit FINISH was
  *             refused, so no fd holds it
  * @files:     struct luo_file, preservation order
+ * @files_by_key: the same by LIST key, increasing along @files (ext.c)
+ * @next_file_key: the LIST key of the next file preserved
  * @nr_files:  entries of @files
  * @tokens:    the files by token
  * @hidx:      its index in the handover being written or read
  */
 struct luo_session {
 	struct list_head list;
+	struct list_head owner_link;
 	struct luo_hnode name_node;
+	struct luo_tnode tnode;
+	struct luo_tnode owner_tnode;
+	struct luo_owner *owner;
+	uint32_t seq;
 	char name[LIVEUPDATE_SESSION_NAME_LENGTH];
 	bool incoming;
 	bool retrieved;
@@ -94,6 +134,8 @@ struct luo_session {
 	bool keep_on_close;
 	bool released;
 	struct list_head files;
+	struct luo_tree files_by_key;
+	uint32_t next_file_key;
 	uint32_t nr_files;
 	struct luo_hmap tokens;
 	uint32_t hidx;
@@ -115,6 +157,8 @@ struct luo_core {
 	struct luo_core_host host;
 	uint32_t max_sessions;
 	uint32_t max_files;
+	uint32_t max_sessions_per_user;	/* 0: no limit */
+	uint32_t max_files_per_user;	/* 0: no limit */
 	uint64_t update_number;
 
 	struct list_head outgoing;
@@ -124,6 +168,10 @@ struct luo_core {
 	uint32_t nr_outgoing;
 	uint32_t nr_incoming;
 	uint64_t nr_files;
+	struct luo_hmap owners;		/* struct luo_owner by uid */
+	struct luo_tree by_key;		/* every session by LIST key */
+	uint32_t next_seq;		/* ext.c: the next session's seq */
+	uint64_t list_steps;		/* ext.c: LIST's work, for tests */
 	struct luo_hmap preserved;	/* struct luo_file by get_id() key */
 	struct luo_hmap ofds;		/* struct luo_ofd_bucket by inode */
 
@@ -139,14 +187,22 @@ struct luo_core {
 
 /* session.c */
 struct luo_session *luo_session_new(struct luo_core *core, const char *name,
-				    bool incoming);
+				    bool incoming, uint32_t uid);
 void luo_session_destroy(struct luo_core *core, struct luo_session *s);
 struct luo_session *luo_session_find(struct luo_core *core, const void *name,
-				     bool incoming);
+				     bool incoming, uint32_t uid);
+uint64_t luo_session_name_hash(const void *name, uint32_t uid);
 int luo_session_create(struct luo_core *core, const uint8_t *name,
-		       struct luo_session **out);
+		       uint32_t uid, struct luo_session **out);
 int luo_session_retrieve(struct luo_core *core, const uint8_t *name,
-			 struct luo_session **out);
+			 uint32_t uid, struct luo_session **out);
+
+/* owner.c */
+struct luo_owner *luo_owner_find(const struct luo_core *core, uint32_t uid);
+struct luo_owner *luo_owner_get(struct luo_core *core, uint32_t uid);
+void luo_owner_put(struct luo_core *core, struct luo_owner *o);
+int luo_owner_check(const struct luo_core *core, uint32_t uid,
+		    uint32_t sessions, uint32_t files);
 int luo_session_finish(struct luo_core *core, struct luo_session *s);
 
 /* session_handover.c */
@@ -198,8 +254,15 @@ int luo_state_unpreserve_fd(struct luo_core *core, struct luo_session *s,
 			    const struct luo_session_unpreserve_fd *arg);
 
 /* ext.c */
-int luo_ext_status(struct luo_core *core, struct luo_status *st);
+void luo_list_add(struct luo_core *core, struct luo_session *s);
+void luo_list_del(struct luo_core *core, struct luo_session *s);
+void luo_list_file_add(struct luo_session *s, struct luo_file *f);
+void luo_list_file_del(struct luo_session *s, struct luo_file *f);
+int luo_ext_status(struct luo_core *core, struct luo_status *st,
+		   const struct luo_caller *who);
 int luo_ext_list(struct luo_core *core, struct luo_list *l,
 		 struct luo_call *call);
+
+void luo_core_close_fd(struct luo_core *core, int fd);
 
 #endif /* LUO_CORE_INTERNAL_H */

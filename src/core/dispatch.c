@@ -2,6 +2,13 @@
 /*
  * The ioctl dispatch: one table per fd type, size-checked structs, and the
  * kernel's exact order of checks (SPEC.md 2.1 and 2.2).
+ *
+ * The tables are also the policy (DESIGN.md section 7a), declared per
+ * request as the kernel's iommufd and fwctl declare theirs, and checked
+ * here only: which kinds of fd may send it, whether it may carry an fd,
+ * whether it needs the administrator, and what it charges to the owner's
+ * limits.  A request without an entry cannot be sent; an entry cannot
+ * forget its policy.
  */
 #include <errno.h>
 #include <string.h>
@@ -31,21 +38,59 @@ enum {
 	DIR_IN = 1 << 1,	/* valid on an incoming session */
 };
 
+/* Who may send a request: enum luo_caller_kind bits. */
+#define ON_DEVICE	LUO_CALLER_DEVICE
+#define ON_ANY_DEVICE	(LUO_CALLER_DEVICE | LUO_CALLER_CONTROL)
+#define ON_SESSION	LUO_CALLER_SESSION
+
+/* struct luo_ioctl_op.flags */
+enum {
+	OP_FD = 1 << 0,		/* may carry an fd; without it, EINVAL */
+	OP_ADMIN = 1 << 1,	/* the administrator's alone; EPERM */
+	OP_NEW_SESSION = 1 << 2,/* answers with a session fd */
+};
+
+/* What a request charges to the owner's limits (owner.c); ENOSPC. */
+enum {
+	CHARGE_NONE,
+	CHARGE_SESSION,		/* the caller gains a session */
+	CHARGE_FILE,		/* the session's owner gains a file */
+};
+
+/**
+ * struct luo_ioctl_op - one request and its policy
+ * @cmd:      the full command word
+ * @size:     the struct as the core knows it
+ * @min_size: offsetofend of its last member
+ * @dirs:     session commands: DIR_*
+ * @callers:  the kinds of fd it may come on (enum luo_caller_kind): EPERM
+ *            from any other, as the kernel's commands from a control fd
+ * @flags:    OP_*
+ * @charge:   CHARGE_*; given back when the session or file goes
+ * @execute:  the command
+ */
 struct luo_ioctl_op {
 	uint32_t cmd;
-	uint32_t size;		/* the struct as the core knows it */
-	uint32_t min_size;	/* offsetofend of its last member */
-	unsigned int dirs;	/* session commands: DIR_* */
+	uint32_t size;
+	uint32_t min_size;
+	unsigned int dirs;
+	unsigned int callers;
+	unsigned int flags;
+	unsigned int charge;
 	int (*execute)(struct luo_core *core, struct luo_session *s,
 		       union luo_ucmd *u, struct luo_call *call);
 };
 
-#define IOCTL_OP(_cmd, _struct, _last, _dirs, _fn) {			\
+#define IOCTL_OP(_cmd, _struct, _last, _dirs, _callers, _flags,	\
+		 _charge, _fn) {					\
 	.cmd = (_cmd),							\
 	.size = sizeof(_struct),					\
 	.min_size = offsetof(_struct, _last) +				\
 		    sizeof(((_struct *)0)->_last),			\
 	.dirs = (_dirs),						\
+	.callers = (_callers),						\
+	.flags = (_flags),						\
+	.charge = (_charge),						\
 	.execute = (_fn),						\
 }
 
@@ -55,13 +100,14 @@ static int do_create(struct luo_core *core, struct luo_session *unused,
 	u->create.fd = -1;	/* the transport installs the real fd */
 	if (luo_state_sealed(core))
 		return -EBUSY;
-	return luo_session_create(core, u->create.name, &call->out_session);
+	return luo_session_create(core, u->create.name, call->caller.uid,
+				  &call->out_session);
 }
 
 static int do_retrieve(struct luo_core *core, struct luo_session *unused,
 		       union luo_ucmd *u, struct luo_call *call)
 {
-	int ret = luo_session_retrieve(core, u->retrieve.name,
+	int ret = luo_session_retrieve(core, u->retrieve.name, call->caller.uid,
 				       &call->out_session);
 
 	u->retrieve.fd = -1;
@@ -102,7 +148,7 @@ static int do_get_name(struct luo_core *core, struct luo_session *s,
 static int do_status(struct luo_core *core, struct luo_session *unused,
 		     union luo_ucmd *u, struct luo_call *call)
 {
-	return luo_ext_status(core, &u->status);
+	return luo_ext_status(core, &u->status, &call->caller);
 }
 
 static int do_list(struct luo_core *core, struct luo_session *unused,
@@ -159,33 +205,44 @@ static int do_unpreserve(struct luo_core *core, struct luo_session *s,
 
 static const struct luo_ioctl_op device_ops[] = {
 	IOCTL_OP(LIVEUPDATE_IOCTL_CREATE_SESSION,
-		 struct liveupdate_ioctl_create_session, name, 0, do_create),
+		 struct liveupdate_ioctl_create_session, name, 0,
+		 ON_DEVICE, OP_NEW_SESSION, CHARGE_SESSION, do_create),
 	IOCTL_OP(LIVEUPDATE_IOCTL_RETRIEVE_SESSION,
-		 struct liveupdate_ioctl_retrieve_session, name, 0, do_retrieve),
+		 struct liveupdate_ioctl_retrieve_session, name, 0,
+		 ON_DEVICE, OP_NEW_SESSION, CHARGE_NONE, do_retrieve),
 };
 
+/*
+ * luo's own requests.  REBOOT (with or without an image to execute) and
+ * SET_EVENT (the RFC's PREPARE, CANCEL and a global FINISH) change the
+ * machine as a whole: the administrator's, as kexec needs CAP_SYS_BOOT.
+ * UPGRADE will take the next slot, OP_ADMIN too.
+ */
 static const struct luo_ioctl_op device_ext_ops[LUO_CMD_EXT_COUNT] = {
-	IOCTL_OP(LUO_IOCTL_STATUS, struct luo_status, version, 0, do_status),
-	IOCTL_OP(LUO_IOCTL_LIST, struct luo_list, done, 0, do_list),
+	IOCTL_OP(LUO_IOCTL_STATUS, struct luo_status, version, 0,
+		 ON_ANY_DEVICE, 0, CHARGE_NONE, do_status),
+	IOCTL_OP(LUO_IOCTL_LIST, struct luo_list, done, 0,
+		 ON_ANY_DEVICE, 0, CHARGE_NONE, do_list),
 	IOCTL_OP(LUO_IOCTL_REBOOT, struct luo_reboot, update_number, 0,
-		 do_reboot),
+		 ON_ANY_DEVICE, OP_FD | OP_ADMIN, CHARGE_NONE, do_reboot),
 	IOCTL_OP(LUO_IOCTL_GET_STATE, struct luo_ioctl_get_state, state, 0,
-		 do_get_state),
+		 ON_ANY_DEVICE, 0, CHARGE_NONE, do_get_state),
 	IOCTL_OP(LUO_IOCTL_SET_EVENT, struct luo_ioctl_set_event, event, 0,
-		 do_set_event),
+		 ON_ANY_DEVICE, OP_ADMIN, CHARGE_NONE, do_set_event),
 };
 
 static const struct luo_ioctl_op session_ops[] = {
 	IOCTL_OP(LIVEUPDATE_SESSION_PRESERVE_FD,
 		 struct liveupdate_session_preserve_fd, token, DIR_OUT,
-		 do_preserve),
+		 ON_SESSION, OP_FD, CHARGE_FILE, do_preserve),
 	IOCTL_OP(LIVEUPDATE_SESSION_RETRIEVE_FD,
 		 struct liveupdate_session_retrieve_fd, token, DIR_IN,
-		 do_retrieve_fd),
+		 ON_SESSION, 0, CHARGE_NONE, do_retrieve_fd),
 	IOCTL_OP(LIVEUPDATE_SESSION_FINISH, struct liveupdate_session_finish,
-		 reserved, DIR_IN, do_finish),
+		 reserved, DIR_IN, ON_SESSION, 0, CHARGE_NONE, do_finish),
 	IOCTL_OP(LIVEUPDATE_SESSION_GET_NAME, struct liveupdate_session_get_name,
-		 name, DIR_OUT | DIR_IN, do_get_name),
+		 name, DIR_OUT | DIR_IN, ON_SESSION, 0, CHARGE_NONE,
+		 do_get_name),
 };
 
 /* Sparse: a slot without an execute is not a command (EINVAL). */
@@ -193,10 +250,11 @@ static const struct luo_ioctl_op session_ext_ops[] = {
 	[LUO_CMD_SESSION_UNPRESERVE_FD - LUO_CMD_SESSION_EXT_BASE] =
 		IOCTL_OP(LUO_SESSION_UNPRESERVE_FD,
 			 struct luo_session_unpreserve_fd, token, DIR_OUT,
-			 do_unpreserve),
+			 ON_SESSION, 0, CHARGE_NONE, do_unpreserve),
 	[LUO_CMD_HANDOVER - LUO_CMD_SESSION_EXT_BASE] =
 		IOCTL_OP(LUO_IOCTL_HANDOVER, struct luo_session_handover,
-			 flags, DIR_OUT, do_handover),
+			 flags, DIR_OUT, ON_SESSION, 0, CHARGE_NONE,
+			 do_handover),
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -232,13 +290,51 @@ static int copy_in(const struct luo_ioctl_op *op, struct luo_call *call,
 	return 0;
 }
 
+/*
+ * The transport's rules, before anything of the request is read: an fd
+ * only where the request takes one, and the kernel's commands only on a
+ * device (a control fd is luo's).
+ */
+static int check_transport(const struct luo_ioctl_op *op,
+			   const struct luo_call *call, unsigned int kind)
+{
+	if (call->in_fd >= 0 && !(op->flags & OP_FD))
+		return -EINVAL;
+	if (!(op->callers & kind))
+		return -EPERM;
+	return 0;
+}
+
+/* After the size checks: who may, and whether the owner has room. */
+static int check_policy(struct luo_core *core, struct luo_session *s,
+			const struct luo_ioctl_op *op,
+			const struct luo_call *call)
+{
+	if ((op->flags & OP_ADMIN) && !call->caller.admin)
+		return -EPERM;
+	switch (op->charge) {
+	case CHARGE_SESSION:
+		if (!call->caller.session_room)
+			return -ENOSPC;
+		return luo_owner_check(core, call->caller.uid, 1, 0);
+	case CHARGE_FILE:
+		return luo_owner_check(core, s->owner->uid, 0, 1);
+	default:
+		return 0;
+	}
+}
+
 static int run(struct luo_core *core, struct luo_session *s,
-	       const struct luo_ioctl_op *op, struct luo_call *call)
+	       const struct luo_ioctl_op *op, struct luo_call *call,
+	       unsigned int kind)
 {
 	union luo_ucmd u;
 	uint32_t usize;
 	int ret;
 
+	ret = check_transport(op, call, kind);
+	if (ret)
+		return ret;
 	if (call->arg_len < sizeof(usize))
 		return -EFAULT;
 	memcpy(&usize, call->arg, sizeof(usize));
@@ -251,6 +347,9 @@ static int run(struct luo_core *core, struct luo_session *s,
 	ret = copy_in(op, call, usize, &u);
 	if (ret)
 		return ret;
+	ret = check_policy(core, s, op, call);
+	if (ret)
+		return ret;
 	ret = op->execute(core, s, &u, call);
 	if (ret < 0)
 		return ret;
@@ -261,7 +360,8 @@ static int run(struct luo_core *core, struct luo_session *s,
 
 /**
  * luo_call_init() - prepare a request
- * @call:    the request
+ * @call:    the request; its caller is root on /dev/liveupdate until the
+ *           transport says who it is (@call->caller)
  * @cmd:     the ioctl request code
  * @arg:     the caller's struct, updated in place on success
  * @arg_len: bytes available at @arg
@@ -271,6 +371,10 @@ void luo_call_init(struct luo_call *call, uint32_t cmd, void *arg,
 		   uint32_t arg_len, int in_fd)
 {
 	memset(call, 0, sizeof(*call));
+	call->caller.uid = 0;
+	call->caller.admin = true;
+	call->caller.kind = LUO_CALLER_DEVICE;
+	call->caller.session_room = UINT32_MAX;
 	call->cmd = cmd;
 	call->arg = arg;
 	call->arg_len = arg_len;
@@ -283,9 +387,12 @@ void luo_call_init(struct luo_call *call, uint32_t cmd, void *arg,
  * @core: the core
  * @call: the request; its outputs are set on success
  *
- * EINVAL for a number outside the table, EFAULT for a missing size word,
- * ENOTTY for a mismatched command word, EINVAL for a short size, E2BIG for
- * non-zero bytes past the struct, then the command's own result.
+ * EINVAL for a number outside the table; the transport's rules: EINVAL
+ * for an fd the command does not take, EPERM for a command this kind of
+ * fd may not send; EFAULT for a missing size word, ENOTTY for a mismatched
+ * command word, EINVAL for a short size, E2BIG for non-zero bytes past the
+ * struct; EPERM for an administrator's command from anyone else, ENOSPC
+ * past the owner's limits; then the command's own result.
  *
  * Return: 0, LUO_CALL_DEFERRED (REBOOT answered later) or -errno.
  */
@@ -300,7 +407,25 @@ int luo_core_device_ioctl(struct luo_core *core, struct luo_call *call)
 			    ARRAY_SIZE(device_ext_ops));
 	if (!op)
 		return -EINVAL;
-	return run(core, NULL, op, call);
+	return run(core, NULL, op, call, call->caller.kind);
+}
+
+/**
+ * luo_core_makes_session() - does a device request answer with a session?
+ * @cmd: the request code
+ *
+ * For the transport, which reserves the session fd before the core runs
+ * (SPEC.md 2.1, step 7).
+ *
+ * Return: true for CREATE_SESSION and RETRIEVE_SESSION.
+ */
+bool luo_core_makes_session(uint32_t cmd)
+{
+	const struct luo_ioctl_op *op;
+
+	op = lookup(cmd & 0xff, LIVEUPDATE_CMD_BASE, device_ops,
+		    ARRAY_SIZE(device_ops));
+	return op && (op->flags & OP_NEW_SESSION);
 }
 
 /**
@@ -309,8 +434,9 @@ int luo_core_device_ioctl(struct luo_core *core, struct luo_call *call)
  * @s:    the session the fd stands for
  * @call: the request; its outputs are set on success
  *
- * As luo_core_device_ioctl(), plus the direction check (EINVAL) between
- * the command word and the size checks.  After a successful HANDOVER
+ * As luo_core_device_ioctl() for a caller of kind LUO_CALLER_SESSION,
+ * plus the direction check (EINVAL) between the command word and the size
+ * checks.  After a successful HANDOVER
  * @call->detach is set: @s is no longer the fd's session.
  *
  * Return: 0 or -errno.
@@ -328,5 +454,5 @@ int luo_core_session_ioctl(struct luo_core *core, struct luo_session *s,
 			    ARRAY_SIZE(session_ext_ops));
 	if (!op)
 		return -EINVAL;
-	return run(core, s, op, call);
+	return run(core, s, op, call, LUO_CALLER_SESSION);
 }

@@ -267,8 +267,9 @@ int luo_file_link(struct luo_core *core, struct luo_file *f, bool in_table)
 		luo_hmap_remove(&s->tokens, &f->token_node);
 		return -ENOMEM;
 	}
-	list_add_tail(&f->list, &s->files);
+	luo_list_file_add(s, f);
 	s->nr_files++;
+	s->owner->nr_files++;
 	core->nr_files++;
 	f->handler->nr_files++;
 	return 0;
@@ -285,14 +286,15 @@ void luo_file_unlink(struct luo_core *core, struct luo_file *f)
 
 	luo_hmap_remove(&s->tokens, &f->token_node);
 	table_del(core, f);
-	list_del(&f->list);
+	luo_list_file_del(s, f);
 	s->nr_files--;
+	s->owner->nr_files--;
 	core->nr_files--;
 	f->handler->nr_files--;
 	if (f->retrieved_fd >= 0)
-		close(f->retrieved_fd);
+		luo_core_close_fd(core, f->retrieved_fd);
 	if (f->fd >= 0)
-		close(f->fd);
+		luo_core_close_fd(core, f->fd);
 	free(f);
 }
 
@@ -405,7 +407,7 @@ int luo_file_preserve(struct luo_core *core, struct luo_session *s, int fd,
 	ret = f ? preserve_into(core, f, fd) : -ENOMEM;
 	if (ret) {
 		if (f && f->fd >= 0)
-			close(f->fd);
+			luo_core_close_fd(core, f->fd);
 		free(f);
 		luo_flb_file_unpreserve(core, h);
 		return ret;
@@ -424,6 +426,9 @@ static int retrieve_once(struct luo_core *core, struct luo_file *f)
 	args_load(f, &args);
 	args.retrieved_fd = -1;
 	ret = f->handler->ops->retrieve(&args);
+	/* A file that cannot be opened yet (a lease) is no failure. */
+	if (ret == -EWOULDBLOCK)
+		return ret;
 	if (ret || args.retrieved_fd < 0) {
 		f->retrieve_status = ret < 0 ? ret : -EIO;
 		luo_core_log(core, LUO_LOG_WARNING,
@@ -452,7 +457,7 @@ static int retrieve_once(struct luo_core *core, struct luo_file *f)
 	 * per retrieved file, and 10,000 retrieved sockets ran the daemon
 	 * out of fds.
 	 */
-	close(f->fd);
+	luo_core_close_fd(core, f->fd);
 	f->fd = -1;
 	return 0;
 }
@@ -468,7 +473,9 @@ static int retrieve_once(struct luo_core *core, struct luo_file *f)
  * description, and a failure is returned again without retrying.
  *
  * Return: 0; -ENOENT unknown token (or finished session); the sticky
- * retrieve errno; -EMFILE if the core cannot duplicate the file.
+ * retrieve errno; -EMFILE if the core cannot duplicate the file;
+ * -EWOULDBLOCK if the handler cannot open the file yet (a lease is being
+ * broken), which is not sticky: the caller waits and asks again.
  */
 int luo_file_retrieve(struct luo_core *core, struct luo_session *s,
 		      uint64_t token, int *out_fd)

@@ -11,8 +11,9 @@
  *       [reply-fd = <u32>; reply-size = <u32>;] [self-fd = <u32>;]
  *       [listen-id, reply-id, self-id = struct handover_fdid;]
  *       [rfc-state = <u32>;] [connections = [the daemon's, opaque];]
- *       sessions { session@N { name = ".."; files = [struct handover_file...]; }; };
- *       [sessions-in { session@N { name; flags = <u32>; files;
+ *       sessions { session@N { name = ".."; owner = <u32>;
+ *                              files = [struct handover_file...]; }; };
+ *       [sessions-in { session@N { name; owner; flags = <u32>; files;
  *                                  files-in = [struct handover_file_in...]; }; };]
  *       flbs { flb@N { compatible = ".."; data = <u64>; count = <u64>; }; };
  *       [flbs-in { flb@N { ... }; };]
@@ -26,6 +27,9 @@
  * (LUO_HANDOVER_RESTORE) restores everything as it was.  A reader of the
  * first version of this format ignores what it does not know and takes
  * over exactly as before.
+ *
+ * A session's owner is the uid that created it; a handover without it (an
+ * older image's) means uid 0.
  *
  * Sessions are in creation order and files in preservation order.  Every
  * fd crosses the exec under the number recorded here, beside the identity
@@ -238,6 +242,7 @@ static int write_session(void *fdt, const struct luo_session *s)
 	snprintf(node, sizeof(node), "session@%u", s->hidx);
 	err = fdt_begin_node(fdt, node);
 	err = err ?: fdt_property_string(fdt, "name", s->name);
+	err = err ?: put_u32(fdt, "owner", s->owner->uid);
 	if (!err && s->incoming)
 		err = put_u32(fdt, "flags", session_flags(s));
 	err = err ?: fdt_property_placeholder(fdt, "files",
@@ -676,18 +681,18 @@ static int read_file(struct reader *r, struct luo_session *s, const void *rec,
 
 /* The session a node describes, made in the direction @mode gives it. */
 static int new_session(struct reader *r, const char *name, bool incoming,
-		       uint32_t flags, struct luo_session **out)
+		       uint32_t owner, uint32_t flags, struct luo_session **out)
 {
 	struct luo_core *core = r->core;
 	uint32_t nr = incoming ? core->nr_incoming : core->nr_outgoing;
 	struct luo_session *s;
 
-	if (luo_session_find(core, name, incoming))
-		return fail(r, "session '%s' twice", name);
+	if (luo_session_find(core, name, incoming, owner))
+		return fail(r, "session '%s' of uid %u twice", name, owner);
 	if (nr >= core->max_sessions)
 		return fail(r, "more sessions than this image allows (%u)",
 			    core->max_sessions);
-	s = luo_session_new(core, name, incoming);
+	s = luo_session_new(core, name, incoming, owner);
 	if (!s)
 		return -ENOMEM;
 	s->retrieved = flags & HS_RETRIEVED;
@@ -706,41 +711,43 @@ static int new_session(struct reader *r, const char *name, bool incoming,
  */
 static int read_session(struct reader *r, int node, bool was_incoming)
 {
-	struct prop p[4] = {
-		{ .name = "name" }, { .name = "files" }, { .name = "flags" },
-		{ .name = "files-in" },
+	struct prop p[5] = {
+		{ .name = "name" }, { .name = "files" }, { .name = "owner" },
+		{ .name = "flags" }, { .name = "files-in" },
 	};
 	struct luo_session *s = NULL;
 	const uint8_t *files, *in = NULL;
 	const char *name;
-	uint32_t flags = 0, idx = r->info->nr_sessions++;
+	uint32_t flags = 0, owner = 0, idx = r->info->nr_sessions++;
 	size_t n;
 	int ret;
 
-	collect(r, node, p, 4);
+	collect(r, node, p, 5);
 	name = get_str(r, node, &p[0], LIVEUPDATE_SESSION_NAME_LENGTH);
 	if (!name)
 		return -EINVAL;
 	if (!p[1].val || p[1].len % sizeof(struct handover_file))
 		return malformed(r, node, &p[1]);
+	if (p[2].val && get_u32(r, node, &p[2], &owner))
+		return -EINVAL;
 	files = p[1].val;
 	n = (size_t)p[1].len / sizeof(struct handover_file);
 	if (was_incoming) {
-		if (get_u32(r, node, &p[2], &flags))
+		if (get_u32(r, node, &p[3], &flags))
 			return -EINVAL;
 		if (flags & ~HS_ALL)
-			return malformed(r, node, &p[2]);
-		if (!p[3].val ||
-		    (size_t)p[3].len != n * sizeof(struct handover_file_in))
 			return malformed(r, node, &p[3]);
-		in = p[3].val;
+		if (!p[4].val ||
+		    (size_t)p[4].len != n * sizeof(struct handover_file_in))
+			return malformed(r, node, &p[4]);
+		in = p[4].val;
 	}
 	if (n > r->core->max_files)
 		return fail(r, "session '%s': more files than this image allows (%u)",
 			    name, r->core->max_files);
 	if (r->mode == LUO_HANDOVER_RESTORE || !was_incoming) {
 		ret = new_session(r, name, r->mode == LUO_HANDOVER_TAKEOVER ||
-				  was_incoming, flags, &s);
+				  was_incoming, owner, flags, &s);
 		if (ret)
 			return ret;
 		s->hidx = idx;
@@ -1040,15 +1047,17 @@ void luo_handover_info_release(struct luo_handover_info *info)
 
 /**
  * luo_handover_discard() - close the files a take-over discards
+ * @core: the core (its host closes clients' files off the loop)
  * @info: as luo_handover_read_mode() filled it
  *
  * Each was checked to be the file written down.  Called once the image
  * keeps the handover: until then a rollback still needs them.
  */
-void luo_handover_discard(struct luo_handover_info *info)
+void luo_handover_discard(struct luo_core *core,
+			  struct luo_handover_info *info)
 {
 	for (uint32_t i = 0; i < info->nr_discard; i++)
-		close(info->discard[i]);
+		luo_core_close_fd(core, info->discard[i]);
 	info->nr_discard = 0;
 }
 
@@ -1130,7 +1139,7 @@ int luo_handover_read(struct luo_core *core, const void *blob, size_t len,
 					 why_len);
 
 	if (!ret) {
-		luo_handover_discard(info);
+		luo_handover_discard(core, info);
 		luo_handover_info_release(info);
 	}
 	return ret;

@@ -45,6 +45,9 @@ enum luo_log_level {
  * @status: fills the fields of LUO_IOCTL_STATUS that the core does not know
  *          (flags, pid, last_reboot_ns, version)
  * @log:    a message from the core or a handler, no newline
+ * @close_fd: closes an fd of a client's file that the core owns; it may
+ *          block (a socket with SO_LINGER), so a daemon does it off its
+ *          loop.  Without it the core calls close(2).
  * @ctx:    passed to each callback
  * All callbacks are optional.
  */
@@ -52,23 +55,58 @@ struct luo_core_host {
 	int (*reboot)(void *ctx, struct luo_reboot *arg, int exec_fd);
 	void (*status)(void *ctx, struct luo_status *st);
 	void (*log)(void *ctx, int level, const char *msg);
+	void (*close_fd)(void *ctx, int fd);
 	void *ctx;
 };
 
 /**
  * struct luo_core_config - settings
- * @max_sessions: outgoing sessions allowed (ENOSPC past it); 0: default
- * @max_files:    files allowed per session (ENOSPC past it); 0: default
- * @host:         host callbacks, copied
+ * @max_sessions:          outgoing sessions allowed (ENOSPC past it);
+ *                         0: default
+ * @max_files:             files allowed per session (ENOSPC past it);
+ *                         0: default
+ * @max_sessions_per_user: sessions one uid may own, outgoing, handed over
+ *                         or incoming (ENOSPC past it); 0: no limit
+ * @max_files_per_user:    files in the sessions one uid owns (ENOSPC past
+ *                         it); 0: no limit
+ * @host:                  host callbacks, copied
  */
 struct luo_core_config {
 	uint32_t max_sessions;
 	uint32_t max_files;
+	uint32_t max_sessions_per_user;
+	uint32_t max_files_per_user;
 	struct luo_core_host host;
+};
+
+/* struct luo_caller.kind: the kind of fd a request came on. */
+enum luo_caller_kind {
+	LUO_CALLER_DEVICE = 1 << 0,	/* /dev/liveupdate */
+	LUO_CALLER_CONTROL = 1 << 1,	/* luo's control fd */
+	LUO_CALLER_SESSION = 1 << 2,	/* a session fd */
+};
+
+/**
+ * struct luo_caller - who sends a request
+ * @uid:          the peer's uid: it owns the sessions it creates and sees
+ *                only its own names
+ * @admin:        may change the machine as a whole (REBOOT, SET_EVENT) and
+ *                list every user's sessions; EPERM otherwise
+ * @kind:         enum luo_caller_kind, for luo_core_device_ioctl();
+ *                luo_core_session_ioctl() takes LUO_CALLER_SESSION
+ * @session_room: sessions this caller may still create (its transport's
+ *                per-connection limit), ENOSPC at 0; UINT32_MAX: no limit
+ */
+struct luo_caller {
+	uint32_t uid;
+	bool admin;
+	uint8_t kind;
+	uint32_t session_room;
 };
 
 /**
  * struct luo_call - one ioctl-shaped request
+ * @caller:      who sends it; luo_call_init() makes it root on the device
  * @cmd:         the request code as the caller passed it
  * @arg:         the caller's struct; updated in place (copy-back)
  * @arg_len:     bytes available at @arg (see LUO_WIRE_MAX_ARG)
@@ -83,6 +121,7 @@ struct luo_core_config {
  *               (HANDOVER): never release that session for it
  */
 struct luo_call {
+	struct luo_caller caller;
 	uint32_t cmd;
 	void *arg;
 	uint32_t arg_len;
@@ -110,11 +149,49 @@ void luo_core_session_release(struct luo_core *core, struct luo_session *s);
 
 const char *luo_session_name(const struct luo_session *s);
 bool luo_session_is_incoming(const struct luo_session *s);
+uint32_t luo_session_owner(const struct luo_session *s);
+bool luo_core_makes_session(uint32_t cmd);
 
 uint64_t luo_core_update_number(const struct luo_core *core);
 void luo_core_set_update_number(struct luo_core *core, uint64_t number);
 void luo_core_counts(const struct luo_core *core, uint32_t *outgoing,
 		     uint32_t *incoming, uint64_t *files);
+
+/* census.c: every session, for the host's report. */
+enum luo_census_kind {
+	LUO_CENSUS_OUTGOING,
+	LUO_CENSUS_INCOMING,	/* from the handover */
+	LUO_CENSUS_PARKED,	/* handed over with LUO_IOCTL_HANDOVER */
+	LUO_CENSUS_KINDS,
+};
+
+/**
+ * struct luo_census_session - one session, as luo_core_census() sees it
+ * @name:      its name
+ * @kind:      enum luo_census_kind
+ * @retrieved: an incoming or parked session a client retrieved
+ * @nr_files:  files in it
+ */
+struct luo_census_session {
+	const char *name;
+	enum luo_census_kind kind;
+	bool retrieved;
+	uint32_t nr_files;
+};
+
+/**
+ * struct luo_census_totals - what luo_core_census() counted
+ * @sessions: sessions of each enum luo_census_kind
+ * @files:    files in them
+ */
+struct luo_census_totals {
+	uint32_t sessions[LUO_CENSUS_KINDS];
+	uint64_t files;
+};
+
+typedef int (*luo_census_fn)(const struct luo_census_session *s, void *ctx);
+int luo_core_census(const struct luo_core *core, luo_census_fn fn, void *ctx,
+		    struct luo_census_totals *totals);
 
 /*
  * REBOOT support: freeze every outgoing session, FIFO, undoing on failure;
@@ -213,7 +290,8 @@ int luo_handover_read_mode(struct luo_core *core, const void *blob,
 			   size_t len, enum luo_handover_mode mode,
 			   struct luo_handover_info *info, char *why,
 			   size_t why_len);
-void luo_handover_discard(struct luo_handover_info *info);
+void luo_handover_discard(struct luo_core *core,
+			  struct luo_handover_info *info);
 void luo_handover_info_release(struct luo_handover_info *info);
 
 #endif /* LUO_CORE_H */

@@ -13,30 +13,41 @@ static struct luo_hmap *names(struct luo_core *core, bool incoming)
 	return incoming ? &core->incoming_names : &core->outgoing_names;
 }
 
-/* Names compare as strncmp over the full 64 bytes. */
-static uint64_t name_hash(const void *name)
+/**
+ * luo_session_name_hash() - where a name of one owner is filed
+ * @name: 64 bytes, compared as strncmp over the full 64
+ * @uid:  the owner: each uid has its own namespace
+ *
+ * Return: the hash.
+ */
+uint64_t luo_session_name_hash(const void *name, uint32_t uid)
 {
-	return luo_hash_bytes(name, strnlen(name, LIVEUPDATE_SESSION_NAME_LENGTH));
+	size_t len = strnlen(name, LIVEUPDATE_SESSION_NAME_LENGTH);
+
+	return luo_hash_bytes(name, len) ^ luo_hash_u64(uid);
 }
 
 /**
- * luo_session_find() - look a session up by name in one direction
+ * luo_session_find() - look a session up by owner and name in one direction
  * @core:     the core
  * @name:     64 bytes, not necessarily terminated
  * @incoming: which list
+ * @uid:      the owner whose namespace is searched
  *
  * Return: the session, or NULL.
  */
 struct luo_session *luo_session_find(struct luo_core *core, const void *name,
-				     bool incoming)
+				     bool incoming, uint32_t uid)
 {
 	struct luo_hnode *n;
 
-	luo_hmap_for_each_hash(n, names(core, incoming), name_hash(name)) {
+	luo_hmap_for_each_hash(n, names(core, incoming),
+			       luo_session_name_hash(name, uid)) {
 		struct luo_session *s = container_of(n, struct luo_session,
 						     name_node);
 
-		if (!strncmp(s->name, name, LIVEUPDATE_SESSION_NAME_LENGTH))
+		if (s->owner->uid == uid &&
+		    !strncmp(s->name, name, LIVEUPDATE_SESSION_NAME_LENGTH))
 			return s;
 	}
 	return NULL;
@@ -47,26 +58,35 @@ struct luo_session *luo_session_find(struct luo_core *core, const void *name,
  * @core:     the core
  * @name:     a terminated name of 1 to 63 characters
  * @incoming: which list
+ * @uid:      its owner, charged one session
  *
  * Return: the session, or NULL when out of memory.
  */
 struct luo_session *luo_session_new(struct luo_core *core, const char *name,
-				    bool incoming)
+				    bool incoming, uint32_t uid)
 {
 	struct luo_session *s = calloc(1, sizeof(*s));
+	struct luo_owner *o = s ? luo_owner_get(core, uid) : NULL;
 
-	if (!s)
-		return NULL;
-	strncpy(s->name, name, sizeof(s->name) - 1);
-	s->incoming = incoming;
-	list_init(&s->files);
-	luo_hmap_init(&s->tokens);
-	if (luo_hmap_insert(names(core, incoming), &s->name_node,
-			    name_hash(s->name))) {
+	if (!o) {
 		free(s);
 		return NULL;
 	}
-	list_add_tail(&s->list, incoming ? &core->incoming : &core->outgoing);
+	strncpy(s->name, name, sizeof(s->name) - 1);
+	s->incoming = incoming;
+	s->owner = o;
+	list_init(&s->files);
+	luo_tree_init(&s->files_by_key);
+	s->next_file_key = 1;
+	luo_hmap_init(&s->tokens);
+	if (luo_hmap_insert(names(core, incoming), &s->name_node,
+			    luo_session_name_hash(s->name, uid))) {
+		luo_owner_put(core, o);
+		free(s);
+		return NULL;
+	}
+	o->nr_sessions++;
+	luo_list_add(core, s);
 	if (incoming)
 		core->nr_incoming++;
 	else
@@ -77,11 +97,13 @@ struct luo_session *luo_session_new(struct luo_core *core, const char *name,
 static void session_free(struct luo_core *core, struct luo_session *s)
 {
 	luo_hmap_remove(names(core, s->incoming), &s->name_node);
-	list_del(&s->list);
+	luo_list_del(core, s);
 	if (s->incoming)
 		core->nr_incoming--;
 	else
 		core->nr_outgoing--;
+	s->owner->nr_sessions--;
+	luo_owner_put(core, s->owner);
 	luo_hmap_free(&s->tokens);
 	free(s);
 }
@@ -111,14 +133,16 @@ void luo_session_destroy(struct luo_core *core, struct luo_session *s)
  * luo_session_create() - CREATE_SESSION
  * @core: the core
  * @name: the caller's 64 name bytes
+ * @uid:  the caller: the session's owner, whose namespace is searched
  * @out:  out: the new outgoing session
  *
  * Return: 0; -EINVAL for an empty or unterminated name; -ENOSPC at the
  * session limit (checked first, as G4 grows its capacity before looking for
- * a duplicate); -EEXIST for a duplicate outgoing name; -ENOMEM.
+ * a duplicate); -EEXIST for a duplicate outgoing name of the same owner
+ * (another uid's names are never seen); -ENOMEM.
  */
 int luo_session_create(struct luo_core *core, const uint8_t *name,
-		       struct luo_session **out)
+		       uint32_t uid, struct luo_session **out)
 {
 	size_t len = strnlen((const char *)name, LIVEUPDATE_SESSION_NAME_LENGTH);
 
@@ -126,12 +150,13 @@ int luo_session_create(struct luo_core *core, const uint8_t *name,
 		return -EINVAL;
 	if (core->nr_outgoing >= core->max_sessions)
 		return -ENOSPC;
-	if (luo_session_find(core, name, false))
+	if (luo_session_find(core, name, false, uid))
 		return -EEXIST;
-	*out = luo_session_new(core, (const char *)name, false);
+	*out = luo_session_new(core, (const char *)name, false, uid);
 	if (!*out)
 		return -ENOMEM;
-	luo_core_log(core, LUO_LOG_DEBUG, "session '%s' created", (*out)->name);
+	luo_core_log(core, LUO_LOG_DEBUG, "session '%s' of uid %u created",
+		     (*out)->name, uid);
 	return 0;
 }
 
@@ -139,15 +164,16 @@ int luo_session_create(struct luo_core *core, const uint8_t *name,
  * luo_session_retrieve() - RETRIEVE_SESSION
  * @core: the core
  * @name: the caller's 64 name bytes, not validated
+ * @uid:  the caller: only its own sessions are found, root's included
  * @out:  out: the incoming session
  *
- * Return: 0; -ENOENT if no incoming session has that name; -EINVAL if it
- * was retrieved already (once per session per boot).
+ * Return: 0; -ENOENT if no incoming session of @uid has that name; -EINVAL
+ * if it was retrieved already (once per session per boot).
  */
 int luo_session_retrieve(struct luo_core *core, const uint8_t *name,
-			 struct luo_session **out)
+			 uint32_t uid, struct luo_session **out)
 {
-	struct luo_session *s = luo_session_find(core, name, true);
+	struct luo_session *s = luo_session_find(core, name, true, uid);
 
 	if (!s)
 		return -ENOENT;

@@ -47,7 +47,7 @@ static int handover_freeze(struct luo_core *core, struct luo_session *s)
 /* Re-file the session under the incoming names; nothing changes on -ENOMEM. */
 static int handover_move(struct luo_core *core, struct luo_session *s)
 {
-	uint64_t hash = luo_hash_bytes(s->name, strlen(s->name));
+	uint64_t hash = luo_session_name_hash(s->name, s->owner->uid);
 
 	luo_hmap_remove(&core->outgoing_names, &s->name_node);
 	if (luo_hmap_insert(&core->incoming_names, &s->name_node, hash)) {
@@ -55,11 +55,11 @@ static int handover_move(struct luo_core *core, struct luo_session *s)
 		luo_hmap_insert(&core->outgoing_names, &s->name_node, hash);
 		return -ENOMEM;
 	}
-	list_del(&s->list);
-	list_add_tail(&s->list, &core->incoming);
+	luo_list_del(core, s);
+	s->incoming = true;
+	luo_list_add(core, s);
 	core->nr_outgoing--;
 	core->nr_incoming++;
-	s->incoming = true;
 	s->retrieved = false;
 	s->finished = false;
 	s->handed_over = true;
@@ -72,8 +72,12 @@ static int handover_move(struct luo_core *core, struct luo_session *s)
  * @s:    the session, outgoing (the dispatch table checked it)
  * @arg:  the request, size already checked
  *
+ * The session keeps its owner, and its charge: a parked session counts
+ * toward its owner's limits as an outgoing one does.
+ *
  * Return: 0; -EOPNOTSUPP for unknown flags; -EEXIST if an incoming session
- * has the same name; a handler's freeze errno (nothing left frozen);
+ * of the same owner has the same name; a handler's freeze errno (nothing
+ * left frozen);
  * -ENOMEM (nothing changed).
  */
 int luo_session_handover(struct luo_core *core, struct luo_session *s,
@@ -83,7 +87,7 @@ int luo_session_handover(struct luo_core *core, struct luo_session *s,
 
 	if (arg->flags & ~LUO_HANDOVER_KEEP_ON_CLOSE)
 		return -EOPNOTSUPP;
-	if (luo_session_find(core, s->name, true))
+	if (luo_session_find(core, s->name, true, s->owner->uid))
 		return -EEXIST;
 	ret = handover_freeze(core, s);
 	if (ret)

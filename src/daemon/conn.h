@@ -9,10 +9,15 @@
 #include <limits.h>
 
 #include "access.h"
+#include "connlimit.h"
 #include "list.h"
+#include "listen.h"
 #include "loop.h"
 #include "luo_core.h"
 #include "msg.h"
+
+/* What a connection that can take a request waits for. */
+#define CONN_EVENTS	(EPOLLIN | EPOLLRDHUP)
 
 /**
  * struct conn - one connection
@@ -23,8 +28,12 @@
  * @pending: a reply that could not be sent yet; while it is there nothing
  *           more is read from this connection
  * @closing: close once @pending is sent (an error reply to a handshake)
- * @peer:    who is at the other end, and what it is charged (access.h)
+ * @peer:    who is at the other end (access.h)
+ * @conns:   its count among its uid's connections (connlimit.h), or NULL
+ * @deferred: a request waiting for a client's file (defer.c), or NULL;
+ *           while it is there nothing more is read from this connection
  * @link:    in transport.conns
+ * @dev_link: CONN_DEVICE: in transport.devices
  */
 struct conn {
 	struct loop_source src;
@@ -34,7 +43,10 @@ struct conn {
 	struct msg_buf pending;
 	bool closing;
 	struct access_peer peer;
+	struct connlimit_user *conns;
+	struct defer *deferred;
 	struct list_head link;
+	struct list_head dev_link;
 };
 
 /**
@@ -43,8 +55,9 @@ struct conn {
  * @loop:         the loop
  * @listener:     the listening socket's source (fd -1 if none)
  * @path:         the socket's path, unlinked at shut-down ("" if none)
+ * @file:         the socket file at @path, removed only if still there
  * @paused:       accept() ran out of fds; resumed when a connection closes
- * @device:       the connection holding the device open, or NULL
+ * @devices:      the connections holding the device open, one per uid
  * @conns:        every live connection
  * @cur:          the connection whose request the core is running
  * @cur_size:     that request's size word
@@ -55,14 +68,16 @@ struct conn {
  *                oldest is closed (0: no limit)
  * @nr_pending:   connections before their handshake
  * @evicted:      connections closed for want of a handshake
+ * @connlimit:    connections per uid, and root's reserve of fds
  */
 struct transport {
 	struct luo_core *core;
 	struct loop *loop;
 	struct loop_source listener;
 	char path[PATH_MAX];
+	struct listen_file file;
 	bool paused;
-	struct conn *device;
+	struct list_head devices;
 	struct list_head conns;
 	struct conn *cur;
 	uint32_t cur_size;
@@ -72,6 +87,7 @@ struct transport {
 	uint32_t max_pending;
 	uint32_t nr_pending;
 	uint64_t evicted;
+	struct connlimit connlimit;
 };
 
 struct conn *conn_new(struct transport *t, int fd, enum conn_type type);
@@ -79,7 +95,11 @@ void conn_close(struct conn *c);
 void conn_reply(struct conn *c, int result, const void *arg, uint32_t len,
 		const void *extra, uint32_t extra_len, int fd);
 void conn_reply_error(struct conn *c, int result);
+struct conn *transport_device_of(const struct transport *t, uid_t uid);
 
 void request_handle(struct conn *c, struct msg_req *req);
+
+bool defer_request(struct conn *c, struct msg_req *req, int *result);
+void defer_drop(struct conn *c);
 
 #endif /* LUOD_CONN_H */

@@ -5,8 +5,8 @@
  * The daemon's end of every connection (new, device, control, session)
  * crosses the exec with the listening socket, recorded in the handover's
  * "connections" property: its fd with the identity of its socket, its
- * type, its peer's credentials, the session it serves (by handover index),
- * whether it holds the device, and a reply not yet sent.  The image that
+ * type (a device open holds its uid's device), its peer's credentials, the
+ * session it serves (by handover index), and a reply not yet sent.  The image that
  * takes over keeps only the connection awaiting REBOOT's answer (a kexec
  * ends every process); an image that a REBOOT rolled back to serves every
  * one of them as before, so a failed REBOOT changes nothing a client sees.
@@ -30,16 +30,17 @@
 #include "conn.h"
 #include "log.h"
 #include "transport.h"
+#include "worker.h"
 
 #define CONNS_MAGIC	"LUOCONN1"
 #define NO_SESSION	0xffffffffu
 
 enum {
 	CR_ALLOWED = 1u << 0,	/* the peer passed the access check */
-	CR_DEVICE = 1u << 1,	/* holds the device open */
+	CR_ADMIN = 1u << 1,	/* the peer is the administrator */
 	CR_CLOSING = 1u << 2,	/* closes once its pending reply is sent */
 	CR_DETACHED = 1u << 3,	/* a session connection HANDOVER detached */
-	CR_ALL = CR_ALLOWED | CR_DEVICE | CR_CLOSING | CR_DETACHED,
+	CR_ALL = CR_ALLOWED | CR_ADMIN | CR_CLOSING | CR_DETACHED,
 };
 
 /**
@@ -126,7 +127,7 @@ static int record_of(const struct conn *c, struct conn_record *rec)
 	rec->uid = c->peer.uid;
 	rec->gid = c->peer.gid;
 	rec->flags = (c->peer.allowed ? CR_ALLOWED : 0) |
-		     (c->t->device == c ? CR_DEVICE : 0) |
+		     (c->peer.admin ? CR_ADMIN : 0) |
 		     (c->closing ? CR_CLOSING : 0) |
 		     (c->type == CONN_SESSION && !c->session ? CR_DETACHED : 0);
 	rec->pending_len = c->pending.data ? (uint32_t)c->pending.len : 0;
@@ -184,6 +185,24 @@ static int set_cloexec(int fd, bool on)
 	if (fd < 0)
 		return 0;
 	return fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0) < 0 ? -errno : 0;
+}
+
+/**
+ * transport_busy() - is a request waiting for a client's file (defer.c)?
+ * @t: the transport
+ *
+ * Such a request cannot cross an exec: a REBOOT waits for it (EBUSY).
+ *
+ * Return: true if one is.
+ */
+bool transport_busy(const struct transport *t)
+{
+	const struct conn *c;
+
+	list_for_each_entry(c, &t->conns, link)
+		if (c->deferred)
+			return true;
+	return false;
 }
 
 /**
@@ -361,7 +380,7 @@ static void answer_queued_reboot(struct transport *t, int fd, uint32_t type)
 	if (msg_recv(fd, &t->req) <= 0)
 		return;
 	if (t->req.fd >= 0)
-		close(t->req.fd);
+		worker_close(t->req.fd);
 	t->req.fd = -1;
 	if (msg_send(fd, &iov, 1, -1))
 		log_debug("connection %d: EBUSY not sent", fd);
@@ -384,7 +403,7 @@ static void restore_pending(struct conn *c, const struct conn_record *rec,
 	    loop_modify(c->t->loop, &c->src, EPOLLOUT | EPOLLRDHUP)) {
 		log_warn("connection %d: its pending reply is lost", c->src.fd);
 		if (fd >= 0 && c->pending.fd != fd)
-			close(fd);
+			worker_close(fd);
 		conn_close(c);
 	}
 }
@@ -397,27 +416,32 @@ static struct conn *restore_one(struct transport *t,
 {
 	struct conn *c;
 
+	struct connlimit_user *conns = connlimit_get(&t->connlimit, rec->uid);
+
 	set_cloexec(rec->sock.fd, true);
-	c = conn_new(t, rec->sock.fd, rec->type);
+	c = conns ? conn_new(t, rec->sock.fd, rec->type) : NULL;
 	if (!c) {
 		log_warn("connection %d: cannot serve it again: %m",
 			 rec->sock.fd);
+		connlimit_put(&t->connlimit, conns);
 		if (rec->pending_fd.fd >= 0)
-			close(rec->pending_fd.fd);
-		close(rec->sock.fd);
+			worker_close(rec->pending_fd.fd);
+		msg_close_socket(rec->sock.fd);
 		return NULL;
 	}
+	c->conns = conns;
 	c->peer.pid = rec->pid;
 	c->peer.uid = rec->uid;
 	c->peer.gid = rec->gid;
 	c->peer.allowed = rec->flags & CR_ALLOWED;
+	c->peer.admin = rec->flags & CR_ADMIN;
 	c->closing = rec->flags & CR_CLOSING;
 	if (rec->type == CONN_NEW)
 		t->nr_pending++;
 	if (rec->type == CONN_SESSION && rec->session != NO_SESSION)
 		c->session = info->sessions[rec->session];
-	if (rec->flags & CR_DEVICE)
-		t->device = c;
+	if (rec->type == CONN_DEVICE)
+		list_add_tail(&c->dev_link, &t->devices);
 	if (rec->pending_len)
 		restore_pending(c, rec, pending);
 	return c;
@@ -455,13 +479,13 @@ int transport_adopt_conns(struct transport *t,
 			answer_queued_reboot(t, rec.sock.fd, rec.type);
 		if (!restore && !is_reply) {
 			if (rec.pending_fd.fd >= 0)
-				close(rec.pending_fd.fd);
-			close(rec.sock.fd);
+				worker_close(rec.pending_fd.fd);
+			msg_close_socket(rec.sock.fd);
 			continue;
 		}
 		if (!restore) {
 			rec.type = CONN_CONTROL;
-			rec.flags &= ~(CR_DEVICE | CR_CLOSING);
+			rec.flags &= ~(CR_CLOSING | CR_DETACHED);
 			rec.session = NO_SESSION;
 		}
 		c = restore_one(t, info, &rec, pending);

@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The listening socket.  AF_UNIX SOCK_SEQPACKET, mode 0600, backlog
- * SOMAXCONN, O_CLOEXEC and non-blocking.  A socket file left behind by a
- * dead daemon is replaced; a live daemon's is never touched.
+ * SOMAXCONN, O_CLOEXEC and non-blocking.  Its directory is reached without
+ * following another user's symlink and must be one nobody else controls;
+ * it is changed (--group) only through its fd.  A socket file left behind
+ * by a dead daemon of ours is replaced; a live daemon's, or another
+ * user's, is never touched.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,29 +63,196 @@ static int listen_addr(const char *path, struct sockaddr_un *sa)
 	return 0;
 }
 
-/* Creates the socket's directory (one level, 0755) if it is missing. */
-static int listen_mkdir(const char *path)
+/* Splits @path into its directory and its last component. */
+static int listen_split(const char *path, char *dir, size_t dlen,
+			const char **name)
 {
-	char *copy = strdup(path);
-	int r = 0;
+	const char *slash = strrchr(path, '/');
+	size_t n;
 
-	if (!copy)
-		return -ENOMEM;
-	if (mkdir(dirname(copy), 0755) < 0 && errno != EEXIST) {
-		r = -errno;
-		log_err("cannot create %s: %s", copy, strerror(-r));
+	*name = slash ? slash + 1 : path;
+	n = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
+	if (n >= dlen)
+		return -ENAMETOOLONG;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	if (!**name || !strcmp(*name, ".") || !strcmp(*name, "..")) {
+		log_err("socket path %s names no file", path);
+		return -EINVAL;
 	}
-	free(copy);
-	return r;
+	return 0;
 }
 
-/* 0 if nobody listens at @sa (removed if stale), -EADDRINUSE if a daemon does. */
-static int listen_clear_stale(const struct sockaddr_un *sa)
+/*
+ * A directory on the way to the socket: root's or ours, and writable by
+ * nobody else unless sticky (/tmp: others cannot rename or remove what is
+ * not theirs).  Otherwise someone else could swap what comes after it.
+ */
+static int listen_check_parent(int fd, const char *what)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		log_err("socket path: %s is owned by uid %u, not by root or "
+			"us; refusing it", what, (unsigned int)st.st_uid);
+		return -EPERM;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		log_err("socket path: %s is writable by others (mode %04o); "
+			"refusing it", what, (unsigned int)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * The socket's own directory: ours and writable by nobody else (then
+ * *@ours, and --group may change it), or a sticky directory of root's or
+ * ours such as /tmp (used as it is).
+ */
+static int listen_check_dir(int fd, const char *what, bool *ours)
+{
+	struct stat st;
+
+	*ours = false;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_mode & S_ISVTX) {
+		if (st.st_uid == 0 || st.st_uid == geteuid())
+			return 0;
+	} else if (st.st_uid == geteuid()) {
+		*ours = !(st.st_mode & (S_IWGRP | S_IWOTH));
+		if (*ours)
+			return 0;
+		log_err("socket directory %s is writable by others (mode "
+			"%04o); refusing it", what,
+			(unsigned int)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	log_err("socket directory %s is owned by uid %u, not by us (uid %u); "
+		"refusing it", what, (unsigned int)st.st_uid,
+		(unsigned int)geteuid());
+	return -EPERM;
+}
+
+/*
+ * Opens directory @name in @dir without following a symlink, unless the
+ * symlink is root's or ours (such as /var/run -> /run).
+ */
+static int listen_open_parent(int dir, const char *name, const char *what)
+{
+	const int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+	struct stat st;
+	int fd = openat(dir, name, flags | O_NOFOLLOW);
+
+	if (fd >= 0)
+		return fd;
+	if (errno == ELOOP || errno == ENOTDIR) {
+		if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		if (!S_ISLNK(st.st_mode))
+			return -ENOTDIR;
+		if (st.st_uid != 0 && st.st_uid != geteuid()) {
+			log_err("socket path: %s is a symlink owned by uid %u; "
+				"refusing to follow it", what,
+				(unsigned int)st.st_uid);
+			return -ELOOP;
+		}
+		fd = openat(dir, name, flags);
+		if (fd >= 0)
+			return fd;
+	}
+	log_err("socket path: cannot open %s: %m", what);
+	return -errno;
+}
+
+/* The socket's directory, made (0755) if missing; never a symlink. */
+static int listen_open_last(int dir, const char *name, const char *what)
 {
 	struct stat st;
 	int fd, r;
 
-	if (lstat(sa->sun_path, &st) < 0)
+	if (mkdirat(dir, name, 0755) < 0 && errno != EEXIST) {
+		r = -errno;
+		log_err("cannot create %s: %s", what, strerror(-r));
+		return r;
+	}
+	fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	r = -errno;
+	if ((r == -ELOOP || r == -ENOTDIR) &&
+	    !fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) &&
+	    S_ISLNK(st.st_mode))
+		log_err("socket directory %s is a symlink (owned by uid %u); "
+			"refusing it", what, (unsigned int)st.st_uid);
+	else if (r == -ELOOP || r == -ENOTDIR)
+		log_err("socket directory %s is not a directory", what);
+	else
+		log_err("cannot open %s: %s", what, strerror(-r));
+	return r;
+}
+
+/*
+ * Walks @dir one component at a time from / or the working directory,
+ * each directory on the way checked (listen_check_parent()), and returns
+ * an fd of its last one, the socket's directory (listen_check_dir()).
+ */
+static int listen_walk(const char *dir, char *what, bool *ours)
+{
+	char *copy = strdup(dir), *comp, *next, *save = NULL;
+	size_t used;
+	int cur, fd, r;
+
+	if (!copy)
+		return -ENOMEM;
+	used = (size_t)snprintf(what, PATH_MAX, "%s",
+				dir[0] == '/' ? "/" : ".");
+	cur = open(what, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = cur < 0 ? -errno : 0;
+	for (comp = strtok_r(copy, "/", &save); !r && comp; comp = next) {
+		next = strtok_r(NULL, "/", &save);
+		r = listen_check_parent(cur, what);
+		if (r)
+			break;
+		if (dir[0] != '/' && used == 1)
+			used = 0;	/* "a/b", not "./a/b" */
+		used += (size_t)snprintf(what + used, PATH_MAX - used, "%s%s",
+					 used > 1 ? "/" : "", comp);
+		if (used >= PATH_MAX) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		fd = next ? listen_open_parent(cur, comp, what) :
+			    listen_open_last(cur, comp, what);
+		close(cur);
+		cur = fd;
+		r = fd < 0 ? fd : 0;
+	}
+	free(copy);
+	if (!r)
+		r = listen_check_dir(cur, what, ours);
+	if (!r && used == 1)
+		*ours = false;	/* never change / or the working directory */
+	if (r && cur >= 0)
+		close(cur);
+	return r ? r : cur;
+}
+
+/*
+ * 0 if nobody listens on @name in @dir (removed if it is a stale socket
+ * of ours), -EADDRINUSE if a daemon does, -EEXIST if it is something else
+ * or someone else's.
+ */
+static int listen_clear_stale(int dir, const char *name,
+			      const struct sockaddr_un *sa)
+{
+	struct stat st;
+	int fd, r;
+
+	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISSOCK(st.st_mode)) {
 		log_err("%s exists and is not a socket; not touching it",
@@ -93,19 +264,32 @@ static int listen_clear_stale(const struct sockaddr_un *sa)
 		return -errno;
 	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 ? -errno : 0;
 	close(fd);
-	if (r == -ECONNREFUSED) {
-		log_info("removing stale socket %s", sa->sun_path);
-		return unlink(sa->sun_path) < 0 && errno != ENOENT ? -errno : 0;
-	}
 	if (r == -ENOENT)
 		return 0;
-	log_err("another liveupdated is live on %s; refusing to start",
-		sa->sun_path);
-	return -EADDRINUSE;
+	if (r != -ECONNREFUSED) {
+		log_err("another liveupdated is live on %s; refusing to start",
+			sa->sun_path);
+		return -EADDRINUSE;
+	}
+	if (st.st_uid != geteuid()) {
+		log_err("%s is a stale socket of uid %u, not ours; not "
+			"removing it", sa->sun_path, (unsigned int)st.st_uid);
+		return -EEXIST;
+	}
+	log_info("removing stale socket %s", sa->sun_path);
+	return unlinkat(dir, name, 0) < 0 && errno != ENOENT ? -errno : 0;
 }
 
-static int listen_bind(const struct sockaddr_un *sa)
+/*
+ * Binds by path (so that getsockname() names it for the next image), then
+ * checks that the file landed in the directory walked (@dir): every
+ * directory on the way is root's or ours, so nobody else can have swapped
+ * one meanwhile, and this proves it.
+ */
+static int listen_bind(int dir, const char *name, const struct sockaddr_un *sa,
+		       struct listen_file *file)
 {
+	struct stat st;
 	mode_t old;
 	int fd, r = 0;
 
@@ -116,39 +300,125 @@ static int listen_bind(const struct sockaddr_un *sa)
 	if (bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
 		r = -errno;
 	umask(old);
+	if (!r && fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		r = -errno;
+	if (!r && (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid())) {
+		log_err("%s is not the socket just made; its directory "
+			"changed under us", sa->sun_path);
+		r = -EPERM;
+	}
 	if (!r && listen(fd, SOMAXCONN) < 0)
 		r = -errno;
 	if (r) {
-		log_err("cannot listen on %s: %s", sa->sun_path, strerror(-r));
+		if (r != -EPERM)
+			log_err("cannot listen on %s: %s", sa->sun_path,
+				strerror(-r));
 		close(fd);
 		return r;
 	}
+	file->dev = st.st_dev;
+	file->ino = st.st_ino;
 	return fd;
+}
+
+/*
+ * --group: the socket becomes owner:@gid 0660; its directory owner:@gid
+ * 0750 if it is ours (@ours: never a sticky directory such as /tmp), both
+ * through the directory's fd.
+ */
+static int listen_set_group(int dir, const char *name, bool ours,
+			    const char *path, gid_t gid)
+{
+	int r = 0;
+
+	if (fchownat(dir, name, (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(dir, name, 0660, 0) < 0)
+		r = -errno;
+	if (!r && ours && (fchown(dir, (uid_t)-1, gid) < 0 ||
+			   fchmod(dir, 0750) < 0))
+		r = -errno;
+	if (r)
+		log_err("cannot open %s to gid %u: %s", path, (unsigned int)gid,
+			strerror(-r));
+	else
+		log_info("socket %s open to gid %u (0660)", path,
+			 (unsigned int)gid);
+	return r;
 }
 
 /**
  * listen_open() - make the listening socket at @path
  * @path: where
+ * @gid:  --group: the group to open it to, or (gid_t)-1
+ * @file: out: the socket file made, for listen_unlink()
  *
- * Creates the directory if missing, removes a stale socket file after
- * checking that nobody listens on it, refuses if a daemon does.  Logs why
- * it failed.
+ * Walks to the socket's directory without following another user's
+ * symlinks, creating its last level if missing; refuses a directory on
+ * the way that is neither root's nor ours or that others may write to,
+ * and a socket directory that is not ours (unless sticky, like /tmp).
+ * Removes a stale socket of ours after checking that nobody listens on
+ * it, refuses if a daemon does.  The socket is 0600, or 0660 and group
+ * @gid with its directory 0750 if that directory is ours.  Logs why it
+ * failed.
  *
  * Return: the socket fd, or -errno.
  */
-int listen_open(const char *path)
+int listen_open(const char *path, gid_t gid, struct listen_file *file)
 {
+	char dir[PATH_MAX], what[PATH_MAX];
 	struct sockaddr_un sa;
-	int r;
+	const char *name;
+	bool ours = false;
+	int dfd, fd, r;
 
 	r = listen_addr(path, &sa);
 	if (!r)
-		r = listen_mkdir(path);
-	if (!r)
-		r = listen_clear_stale(&sa);
+		r = listen_split(path, dir, sizeof(dir), &name);
 	if (r)
 		return r;
-	return listen_bind(&sa);
+	dfd = listen_walk(dir, what, &ours);
+	if (dfd < 0)
+		return dfd;
+	r = listen_clear_stale(dfd, name, &sa);
+	fd = r ? r : listen_bind(dfd, name, &sa, file);
+	if (fd >= 0 && gid != (gid_t)-1) {
+		r = listen_set_group(dfd, name, ours, path, gid);
+		if (r) {
+			close(fd);
+			unlinkat(dfd, name, 0);
+			fd = r;
+		}
+	}
+	close(dfd);
+	return fd;
+}
+
+/**
+ * listen_unlink() - remove the socket file at shut-down if it is ours
+ * @path: its path
+ * @file: what listen_open() or listen_adopt() found there
+ *
+ * A file that is not the one recorded (removed and replaced since, or
+ * never known) is left alone.
+ */
+void listen_unlink(const char *path, const struct listen_file *file)
+{
+	struct stat st;
+
+	if (!path[0] || !file->ino)
+		return;
+	if (lstat(path, &st) < 0) {
+		if (errno != ENOENT)
+			log_warn("cannot remove %s: %m", path);
+		return;
+	}
+	if (!S_ISSOCK(st.st_mode) || st.st_dev != file->dev ||
+	    st.st_ino != file->ino) {
+		log_warn("%s is no longer our socket; not removing it", path);
+		return;
+	}
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn("cannot remove %s: %m", path);
 }
 
 static int listen_sockopt(int fd, int opt)
@@ -162,53 +432,20 @@ static int listen_sockopt(int fd, int opt)
 }
 
 /**
- * listen_set_group() - open the socket to one group (--group)
- * @path: the socket, just made (mode 0600)
- * @gid:  the group
- *
- * The socket becomes owner:@gid 0660.  Its directory becomes owner:@gid
- * 0750 if the daemon owns it and it is not sticky (never /tmp); any other
- * directory is left as it is and must let the group through.
- *
- * Return: 0 or -errno (logged).
- */
-int listen_set_group(const char *path, gid_t gid)
-{
-	char *copy = strdup(path), *dir;
-	struct stat st;
-	int r = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	if (chown(path, (uid_t)-1, gid) < 0 || chmod(path, 0660) < 0)
-		r = -errno;
-	dir = dirname(copy);
-	if (!r && !stat(dir, &st) && st.st_uid == geteuid() &&
-	    !(st.st_mode & S_ISVTX) &&
-	    (chown(dir, (uid_t)-1, gid) < 0 || chmod(dir, 0750) < 0))
-		r = -errno;
-	if (r)
-		log_err("cannot open %s to gid %u: %s", path, (unsigned int)gid,
-			strerror(-r));
-	else
-		log_info("socket %s open to gid %u (0660)", path,
-			 (unsigned int)gid);
-	free(copy);
-	return r;
-}
-
-/**
  * listen_adopt() - check and take over a listening socket inherited
  * @fd:   the inherited fd
  * @path: out: its path, for unlinking at shut-down ("" if unnamed)
  * @len:  size of @path
+ * @file: out: the socket file found at @path if it is ours, for
+ *        listen_unlink() (zero if not)
  *
  * Return: 0, -ENOTSOCK if @fd is not a listening AF_UNIX SOCK_SEQPACKET
  * socket, or another -errno.
  */
-int listen_adopt(int fd, char *path, size_t len)
+int listen_adopt(int fd, char *path, size_t len, struct listen_file *file)
 {
 	struct sockaddr_un sa;
+	struct stat st;
 	socklen_t salen = sizeof(sa);
 	int fl;
 
@@ -224,5 +461,11 @@ int listen_adopt(int fd, char *path, size_t len)
 	if (getsockname(fd, (struct sockaddr *)&sa, &salen) < 0)
 		return -errno;
 	snprintf(path, len, "%.*s", (int)sizeof(sa.sun_path), sa.sun_path);
+	memset(file, 0, sizeof(*file));
+	if (path[0] && !lstat(path, &st) && S_ISSOCK(st.st_mode) &&
+	    st.st_uid == geteuid()) {
+		file->dev = st.st_dev;
+		file->ino = st.st_ino;
+	}
 	return 0;
 }

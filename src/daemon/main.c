@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "discard.h"
+#include "fdlimit.h"
 #include "handlers.h"
 #include "listen.h"
 #include "log.h"
@@ -27,6 +29,7 @@
 #include "luo_wire.h"
 #include "privs.h"
 #include "transport.h"
+#include "worker.h"
 
 /**
  * luod_now_ns() - CLOCK_MONOTONIC in nanoseconds; it runs on across exec
@@ -55,6 +58,8 @@ static void host_status(void *ctx, struct luo_status *st)
 		st->flags |= LUO_STATUS_DEVICE_OPEN;
 	if (d->rebooting)
 		st->flags |= LUO_STATUS_REBOOTING;
+	if (d->opt.handlers == LUO_HANDLERS_KERNEL)
+		st->flags |= LUO_STATUS_KERNEL_HANDLERS;
 	st->pid = (uint32_t)getpid();
 	st->last_reboot_ns = d->last_reboot_ns;
 	snprintf(st->version, sizeof(st->version), "%s", LUO_VERSION);
@@ -101,14 +106,32 @@ static int luod_signals(struct luod *d)
 	return loop_add(d->loop, &d->sig, EPOLLIN);
 }
 
+/*
+ * Closes of clients' files, and waits for opens that a lease holds up, go
+ * to the worker's threads: the loop never blocks on a file a client chose.
+ */
+static int luod_worker(struct luod *d)
+{
+	static const struct luo_handler_host host = {
+		.close_fd = worker_close_cb, .open_wait = worker_open_wait,
+	};
+	int r = worker_start(d->loop);
+
+	if (!r)
+		luo_handlers_set_host(&host);
+	return r;
+}
+
 static int luod_new_core(struct luod *d)
 {
 	struct luo_core_config cfg = {
 		.max_sessions = d->opt.max_sessions,
 		.max_files = d->opt.max_files,
+		.max_sessions_per_user = d->opt.acc.lim.sessions_per_user,
+		.max_files_per_user = d->opt.acc.lim.files_per_user,
 		.host = {
 			.reboot = host_reboot, .status = host_status,
-			.log = host_log, .ctx = d,
+			.log = host_log, .close_fd = worker_close_cb, .ctx = d,
 		},
 	};
 	int r = 0;
@@ -121,7 +144,11 @@ static int luod_new_core(struct luod *d)
 		r = luo_register_fault_handler(d->core, &d->fault);
 	if (!r && d->fault)
 		log_warn("fault injection on: memfds named luo-fault:* fail on purpose");
-	return r ?: luo_register_builtin_handlers(d->core);
+	r = r ?: luo_register_handler_set(d->core, d->opt.handlers);
+	if (!r)
+		log_info("file handlers: %s (--handlers)",
+			 luo_handler_set_name(d->opt.handlers));
+	return r;
 }
 
 static int luod_setup(struct luod *d)
@@ -136,12 +163,15 @@ static int luod_setup(struct luod *d)
 		return -errno;
 	r = luod_signals(d);
 	if (!r)
+		r = luod_worker(d);
+	if (!r)
 		r = luod_new_core(d);
 	if (!r && !(d->tp = transport_new(d->core, d->loop)))
 		r = -ENOMEM;
 	if (!r) {
 		access_init(&d->access, &d->opt.acc.lim);
 		transport_set_access(d->tp, &d->access, d->opt.acc.max_pending);
+		transport_set_conn_limit(d->tp, d->opt.conns_per_user);
 	}
 	if (r)
 		log_err("cannot start: %s", strerror(-r));
@@ -162,10 +192,7 @@ static int luod_listen(struct luod *d)
 			LUO_SOCKET_ENV);
 		return r;
 	}
-	r = transport_listen(d->tp, path);
-	if (!r && d->opt.acc.lim.group != (gid_t)-1)
-		r = listen_set_group(path, d->opt.acc.lim.group);
-	return r;
+	return transport_listen(d->tp, path, d->opt.acc.lim.group);
 }
 
 static void luod_ready(struct luod *d)
@@ -201,9 +228,10 @@ static int luod_start(struct luod *d)
 static void luod_teardown(struct luod *d)
 {
 	transport_free(d->tp);
-	access_fini(&d->access);
 	luo_core_free(d->core);
 	luo_fault_free(d->fault);
+	worker_stop(WORKER_STOP_MS);
+	luo_handlers_set_host(NULL);
 	if (d->sig.fd >= 0) {
 		loop_remove(d->loop, &d->sig);
 		close(d->sig.fd);
@@ -235,13 +263,16 @@ int main(int argc, char **argv)
 		return r > 0 ? 0 : 1;
 	}
 	log_init(d.opt.log_level);
+	fdlimit_clamp(fdlimit_raise(), &d.opt.max_sessions, &d.opt.max_files);
 	r = luod_setup(&d);
 	if (r && d.opt.handover_fd >= 0)
 		reboot_refuse(&d, r, "cannot start");
 	if (!r)
 		r = luod_start(&d);
-	if (!r)
+	if (!r) {
 		r = loop_run(d.loop);
+		discard_log(d.core, "stopping");
+	}
 	luod_teardown(&d);
 	return r ? 1 : 0;
 }

@@ -10,19 +10,25 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <luo/luo-ext.h>
+#include "luo_core.h"
 #include "msg.h"
+#include "worker.h"
 
-/* Room for more fds than allowed, to tell "too many" from "one". */
-#define MSG_MAX_FDS	8
+/*
+ * Room for every fd one message can carry (the kernel's SCM_MAX_FD): the
+ * kernel closes those that do not fit itself, in the receiving thread, and
+ * the last close of a lingering socket would then block the loop.
+ */
+#define MSG_MAX_FDS	253
 
 union msg_cmsg {
 	struct cmsghdr align;
-	char buf[CMSG_SPACE(sizeof(int) * MSG_MAX_FDS)];
+	char buf[CMSG_SPACE(sizeof(struct ucred)) +
+		 CMSG_SPACE(sizeof(int) * MSG_MAX_FDS)];
 };
 
 /* Collects the SCM_RIGHTS fds of @mh; returns how many there were. */
@@ -45,7 +51,7 @@ static int msg_take_fds(struct msghdr *mh, int *fds, int max)
 static void msg_close_fds(int *fds, int n)
 {
 	while (n-- > 0)
-		close(fds[n]);
+		worker_close(fds[n]);
 }
 
 /**
@@ -84,14 +90,6 @@ int msg_frame(struct msg_req *req, size_t n, int msg_flags, int *fds,
 	return 0;
 }
 
-/* Only PRESERVE_FD (on a session) and REBOOT (on a device) carry an fd. */
-static bool msg_takes_fd(enum conn_type type, uint32_t cmd)
-{
-	if (type == CONN_SESSION)
-		return _IOC_NR(cmd) == LIVEUPDATE_CMD_SESSION_PRESERVE_FD;
-	return _IOC_NR(cmd) == LUO_CMD_REBOOT;
-}
-
 /* Returns 0 or -EINVAL for a bad handshake; fills @op. */
 static int msg_check_open(const struct msg_req *req, struct luo_wire_open *op)
 {
@@ -113,47 +111,30 @@ static int msg_check_open(const struct msg_req *req, struct luo_wire_open *op)
 	return 0;
 }
 
-/* The transport's checks of a request; 0 if the core may run it. */
-static int msg_check_call(enum conn_type type, const struct msg_req *req)
-{
-	if (req->fd >= 0 && !msg_takes_fd(type, req->hdr.cmd))
-		return -EINVAL;
-	if (type == CONN_CONTROL && _IOC_NR(req->hdr.cmd) < LUO_CMD_EXT_BASE)
-		return -EPERM;
-	return 0;
-}
-
 /**
  * msg_decode() - what a framed request asks of a connection of @type
  * @type: the connection's type
  * @req:  a request from msg_frame(), whatever its @req->error
  * @d:    out: the decoded handshake, whether a session fd is to be made
  *
- * A pure function: it applies the transport's rules (DESIGN.md section 4)
- * that need no state, i.e. everything but "one device open at a time".
- * On a new connection only a well-formed LUO_WIRE_OPEN without an fd is
- * accepted; elsewhere only PRESERVE_FD and REBOOT may carry an fd, and a
- * control connection sends luo's requests only.  The fd, if any, stays
- * with the caller.
+ * A pure function.  On a new connection only a well-formed LUO_WIRE_OPEN
+ * without an fd is accepted.  Any other request goes to the core, whose
+ * dispatch table says who may send it and whether it may carry an fd;
+ * here it is only told whether a session fd is to be made for the reply.
+ * The fd, if any, stays with the caller.
  *
- * Return: 0, @req->error, -EINVAL or -EPERM.
+ * Return: 0, @req->error or -EINVAL.
  */
 int msg_decode(enum conn_type type, const struct msg_req *req,
 	       struct msg_decoded *d)
 {
-	int r;
-
 	memset(d, 0, sizeof(*d));
 	if (req->error)
 		return req->error;
 	if (type == CONN_NEW)
 		return msg_check_open(req, &d->open);
-	r = msg_check_call(type, req);
-	if (r)
-		return r;
 	d->makes_session = type == CONN_DEVICE &&
-		(_IOC_NR(req->hdr.cmd) == LIVEUPDATE_CMD_CREATE_SESSION ||
-		 _IOC_NR(req->hdr.cmd) == LIVEUPDATE_CMD_RETRIEVE_SESSION);
+			   luo_core_makes_session(req->hdr.cmd);
 	return 0;
 }
 
@@ -192,6 +173,47 @@ int msg_recv(int sock, struct msg_req *req)
 	}
 	msg_frame(req, (size_t)n, mh.msg_flags, fds, nfds);
 	return n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
+/**
+ * msg_close_socket() - close a connection's socket without blocking
+ * @sock: the socket, or -1; always closed
+ *
+ * Messages still queued on it may carry fds (a TCP socket with SO_LINGER
+ * whose sender closed its own copy): closing the socket would close them in
+ * this thread, and the last close of a lingering socket blocks.  So the
+ * socket is shut down first (the peer can queue nothing more) and drained,
+ * the fds it held closed by the worker.  SO_PASSCRED gives every queued
+ * message, an empty one too, a control message, which tells it from the
+ * end of the queue.
+ */
+void msg_close_socket(int sock)
+{
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	union msg_cmsg cbuf;
+	struct msghdr mh;
+	int fds[MSG_MAX_FDS], nfds, on = 1;
+	ssize_t n;
+
+	if (sock < 0)
+		return;
+	if (!shutdown(sock, SHUT_RDWR) &&
+	    !setsockopt(sock, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on))) {
+		for (;;) {
+			memset(&mh, 0, sizeof(mh));
+			mh.msg_iov = &iov;
+			mh.msg_iovlen = 1;
+			mh.msg_control = cbuf.buf;
+			mh.msg_controllen = sizeof(cbuf.buf);
+			n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+			if (n < 0 || (n == 0 && mh.msg_controllen == 0))
+				break;
+			nfds = msg_take_fds(&mh, fds, MSG_MAX_FDS);
+			msg_close_fds(fds, nfds);
+		}
+	}
+	close(sock);
 }
 
 /**
@@ -282,7 +304,6 @@ void msg_buf_clear(struct msg_buf *buf)
 	free(buf->data);
 	buf->data = NULL;
 	buf->len = 0;
-	if (buf->fd >= 0)
-		close(buf->fd);
+	worker_close(buf->fd);
 	buf->fd = -1;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * One wire message in, one wire message out (luo_wire.h): framing checks,
- * fd passing, and the transport's rules of what each connection type may
- * send.  Nothing here knows the core.
+ * fd passing and the open handshake.  What each connection type may send
+ * is the core's dispatch table's to say.
  */
 #ifndef LUOD_MSG_H
 #define LUOD_MSG_H
@@ -69,5 +69,6 @@ int msg_buf_fill(struct msg_buf *buf, const struct iovec *iov, int niov,
 		 int fd);
 int msg_buf_send(int sock, struct msg_buf *buf);
 void msg_buf_clear(struct msg_buf *buf);
+void msg_close_socket(int sock);
 
 #endif /* LUOD_MSG_H */

@@ -23,6 +23,8 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_HANDOVER_FD,
 	OPT_FAULT_INJECTION,
+	OPT_HANDLERS,
+	OPT_CONNS_PER_USER,
 	OPT_RB_FIRST,
 	OPT_TAKEOVER_TIMEOUT = OPT_RB_FIRST,
 	OPT_ROLLBACK_FD,
@@ -44,6 +46,7 @@ enum {
 
 #define DEFAULT_TAKEOVER_MS	30000
 #define DEFAULT_MAX_PENDING	1024
+#define DEFAULT_CONNS_PER_USER	4096
 
 static const struct option options[] = {
 	{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -53,6 +56,7 @@ static const struct option options[] = {
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "handover-fd", required_argument, NULL, OPT_HANDOVER_FD },
 	{ "fault-injection", no_argument, NULL, OPT_FAULT_INJECTION },
+	{ "handlers", required_argument, NULL, OPT_HANDLERS },
 	{ "takeover-timeout", required_argument, NULL, OPT_TAKEOVER_TIMEOUT },
 	{ "rollback-fd", required_argument, NULL, OPT_ROLLBACK_FD },
 	{ "keeper-fd", required_argument, NULL, OPT_KEEPER_FD },
@@ -68,6 +72,8 @@ static const struct option options[] = {
 	{ "max-sessions-per-connection", required_argument, NULL,
 	  OPT_SESSIONS_PER_CONN },
 	{ "max-pending", required_argument, NULL, OPT_MAX_PENDING },
+	{ "max-connections-per-user", required_argument, NULL,
+	  OPT_CONNS_PER_USER },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{}
@@ -85,14 +91,19 @@ static void usage(FILE *f)
 		"  --max-files N       files allowed per session\n"
 		"  --ready-fd N        write \"READY=1\\n\" to fd N once listening\n"
 		"  --log-level LEVEL   err, warning, notice, info (default), debug\n"
+		"  --handlers SET      file handlers: luo (default: memfd, socket,\n"
+		"                      pipe, eventfd, file) or kernel (memfd only,\n"
+		"                      refusing what the kernel's LUO refuses)\n"
 		"  --fault-injection   testing aid: the fault-v1 handler\n"
 		"  --takeover-timeout MS  a new image that has not taken over\n"
 		"                      after MS ms is killed and rolled back (30000)\n"
 		"  --group NAME        open the socket to group NAME (0660)\n"
-		"  --max-sessions-per-user N  outgoing sessions per uid\n"
+		"  --max-sessions-per-user N  sessions one uid owns\n"
 		"  --max-files-per-user N     files in one uid's sessions\n"
 		"  --max-sessions-per-connection N  per device open\n"
 		"  --max-pending N     connections before their handshake (1024)\n"
+		"  --max-connections-per-user N  connections and sessions of\n"
+		"                      one uid other than root's and ours (4096)\n"
 		"  --help              show this help\n"
 		"  --version           show the version\n");
 }
@@ -253,6 +264,18 @@ static int parse_one(struct luod_options *o, int c, const char *arg)
 	case OPT_FAULT_INJECTION:
 		o->fault_injection = true;
 		break;
+	case OPT_HANDLERS:
+		r = luo_handler_set_parse(arg, &o->handlers);
+		if (r)
+			fprintf(stderr,
+				"liveupdated: bad --handlers: %s (luo or kernel)\n",
+				arg);
+		break;
+	case OPT_CONNS_PER_USER:
+		r = parse_num("--max-connections-per-user", arg, 0, UINT32_MAX,
+			      &v);
+		o->conns_per_user = (uint32_t)v;
+		break;
 	case OPT_LOG_LEVEL:
 		o->log_level = log_parse_level(arg);
 		if (o->log_level < 0)
@@ -282,6 +305,8 @@ int options_parse(struct luod_options *o, int argc, char **argv)
 
 	*o = (struct luod_options){
 		.ready_fd = -1, .handover_fd = -1, .log_level = LUO_LOG_INFO,
+		.handlers = LUO_HANDLERS_LUO,
+		.conns_per_user = DEFAULT_CONNS_PER_USER,
 		.rb = {
 			.takeover_ms = DEFAULT_TAKEOVER_MS, .rollback_fd = -1,
 			.keeper_fd = -1, .exec.fd = -1,

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "access.h"
+#include "handlers.h"
 #include "luo_core.h"
 
 /**
@@ -75,6 +76,8 @@ struct luod_acc_options {
  * @handover_fd:  --handover-fd, or -1
  * @log_level:    --log-level
  * @fault_injection: --fault-injection (the fault-v1 handler, for tests)
+ * @handlers:     --handlers: luo's file handlers or the kernel's
+ * @conns_per_user: --max-connections-per-user (0: no limit)
  * @rb:           the self-upgrade's options (rollback and keeper)
  * @acc:          access control
  */
@@ -86,6 +89,8 @@ struct luod_options {
 	int handover_fd;
 	int log_level;
 	bool fault_injection;
+	enum luo_handler_set handlers;
+	uint32_t conns_per_user;
 	struct luod_rb_options rb;
 	struct luod_acc_options acc;
 };

@@ -242,7 +242,8 @@ static void reboot_failed(struct luod *d, int err, const char *why)
  * Does not return on success: the new image answers the request, or, if
  * it cannot take over, the rolled-back old image does.
  *
- * Return: -EBUSY if a REBOOT is under way, the errno of a failed freeze
+ * Return: -EBUSY if a REBOOT is under way or a request waits for a
+ * client's file, the errno of a failed freeze
  * (every session unfrozen), or the errno of a failed handover, keeper or
  * exec (everything put back; counted in STATUS).
  */
@@ -254,6 +255,11 @@ int reboot_run(struct luod *d, struct luo_reboot *arg, int exec_fd)
 
 	if (d->rebooting)
 		return -EBUSY;
+	/* A request waiting for a client's file cannot cross the exec. */
+	if (transport_busy(d->tp)) {
+		log_notice("reboot: a request waits for a client's file: EBUSY");
+		return -EBUSY;
+	}
 	d->rebooting = true;
 	r = luo_core_freeze(d->core);
 	if (!r)
@@ -408,7 +414,7 @@ static void reboot_confirm(struct luod *d, struct luo_handover_info *info,
 		return;
 	}
 	/* Outgoing sessions are incoming now; the rest of the old is gone. */
-	luo_handover_discard(info);
+	luo_handover_discard(d->core, info);
 	d->last_reboot_ns = luod_now_ns() - info->reboot_start_ns;
 	reboot_reply(d, info, false, 0);
 	reboot_log_takeover(d);

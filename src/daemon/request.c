@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * What a request does: the LUO_WIRE_OPEN handshake on a new connection,
- * device and control requests, session requests.  Everything ioctl-shaped
- * is given to the core, which applies the kernel's rules; this file only
- * applies the transport's own: which connection may send what, and which
- * requests may carry an fd.
+ * device and control requests, session requests.  A request is framed
+ * (msg.c), its caller identified (who, on what kind of fd) and given to
+ * the core, whose dispatch table holds every rule of who may send what,
+ * with which fd, and what it charges.  Only the handshake's rules are
+ * here: who may open at all, and one device open per uid at a time.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "worker.h"
 
 /* A new connection's first message; any error closes it. */
 static void request_open(struct conn *c, struct msg_req *req)
@@ -25,11 +27,14 @@ static void request_open(struct conn *c, struct msg_req *req)
 	r = msg_decode(c->type, req, &d);
 	if (!r && t->access)
 		r = access_check_open(&c->peer, c->src.fd);
-	if (!r && d.open.mode == LUO_WIRE_MODE_DEVICE && t->device)
+	if (!r)
+		r = connlimit_check(&t->connlimit, c->peer.uid, c->peer.pid,
+				    0);
+	if (!r && d.open.mode == LUO_WIRE_MODE_DEVICE &&
+	    transport_device_of(t, c->peer.uid))
 		r = -EBUSY;
 	if (r) {
-		if (req->fd >= 0)
-			close(req->fd);
+		worker_close(req->fd);
 		log_debug("connection %d: open refused: %s", c->src.fd,
 			  strerror(-r));
 		c->closing = true;
@@ -38,7 +43,7 @@ static void request_open(struct conn *c, struct msg_req *req)
 	}
 	if (d.open.mode == LUO_WIRE_MODE_DEVICE) {
 		c->type = CONN_DEVICE;
-		t->device = c;
+		list_add_tail(&c->dev_link, &t->devices);
 	} else {
 		c->type = CONN_CONTROL;
 	}
@@ -50,11 +55,16 @@ static void request_open(struct conn *c, struct msg_req *req)
 /*
  * The session fd is made before the core runs, as the kernel reserves the
  * fd number before it creates or retrieves: failing to make it (EMFILE,
- * ENFILE) then changes nothing, where a release afterwards would finish a
- * retrieved session.
+ * ENFILE, or EMFILE for a uid at --max-connections-per-user) then changes
+ * nothing, where a release afterwards would finish a retrieved session.
  */
-static int request_reserve(int sv[2])
+static int request_reserve(struct conn *c, int sv[2])
 {
+	int r = connlimit_check(&c->t->connlimit, c->peer.uid, c->peer.pid,
+				1);
+
+	if (r)
+		return r;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	if (!fcntl(sv[0], F_SETFL, O_NONBLOCK))
@@ -68,6 +78,7 @@ static int request_reserve(int sv[2])
 static int request_bind_session(struct conn *c, struct luo_call *call,
 				int sv[2])
 {
+	bool created = _IOC_NR(call->cmd) == LIVEUPDATE_CMD_CREATE_SESSION;
 	struct conn *s = sv[0] >= 0 ? conn_new(c->t, sv[0], CONN_SESSION) : NULL;
 
 	if (!s) {
@@ -78,10 +89,8 @@ static int request_bind_session(struct conn *c, struct luo_call *call,
 		return -ENOMEM;
 	}
 	s->session = call->out_session;
-	if (c->t->access &&
-	    access_bind_session(c->t->access, &c->peer, &s->peer,
-				_IOC_NR(call->cmd) == LIVEUPDATE_CMD_CREATE_SESSION,
-				luo_session_name(call->out_session))) {
+	s->conns = connlimit_get(&c->t->connlimit, c->peer.uid);
+	if (!s->conns || access_bind_session(&c->peer, &s->peer, created)) {
 		log_err("cannot serve session %s: out of memory",
 			luo_session_name(call->out_session));
 		conn_close(s);	/* releases the session */
@@ -89,6 +98,11 @@ static int request_bind_session(struct conn *c, struct luo_call *call,
 		sv[0] = -1;
 		return -ENOMEM;
 	}
+	log_info("session '%s' of uid %u %s by pid %d uid %u",
+		 luo_session_name(call->out_session),
+		 (unsigned int)luo_session_owner(call->out_session),
+		 created ? "created" : "retrieved", (int)c->peer.pid,
+		 (unsigned int)c->peer.uid);
 	call->out_fd = sv[1];
 	sv[0] = -1;
 	sv[1] = -1;
@@ -127,28 +141,15 @@ static void request_close_pair(int sv[2])
 		close(sv[1]);
 }
 
-/* Per-user and per-connection limits (access.c): 0 or -ENOSPC. */
-static int request_limits(const struct conn *c, const struct msg_req *req)
+/* Who sends the request, for the core's policy (dispatch.c). */
+static void request_caller(const struct conn *c, struct luo_caller *who)
 {
-	const struct access *a = c->t->access;
-	uint32_t nr = _IOC_NR(req->hdr.cmd);
-
-	if (!a)
-		return 0;
-	if (c->type == CONN_DEVICE && nr == LIVEUPDATE_CMD_CREATE_SESSION)
-		return access_check_create(a, &c->peer);
-	if (c->type == CONN_SESSION && nr == LIVEUPDATE_CMD_SESSION_PRESERVE_FD)
-		return access_check_preserve(a, &c->peer);
-	return 0;
-}
-
-/* A session gained or lost a file: its creator's count follows. */
-static void request_charge(struct conn *c, uint32_t cmd)
-{
-	if (_IOC_NR(cmd) == LIVEUPDATE_CMD_SESSION_PRESERVE_FD)
-		access_charge_file(&c->peer);
-	else if (_IOC_NR(cmd) == LUO_CMD_SESSION_UNPRESERVE_FD)
-		access_uncharge_file(&c->peer);
+	who->uid = c->peer.uid;
+	who->admin = c->peer.admin;
+	who->kind = c->type == CONN_CONTROL ? LUO_CALLER_CONTROL :
+		    c->type == CONN_SESSION ? LUO_CALLER_SESSION :
+		    LUO_CALLER_DEVICE;
+	who->session_room = access_session_room(c->t->access, &c->peer);
 }
 
 /* A request on a device, control or session connection. */
@@ -160,24 +161,23 @@ static void request_call(struct conn *c, struct msg_req *req)
 	struct luo_call call;
 
 	r = msg_decode(c->type, req, &d);
-	if (!r)
-		r = request_limits(c, req);
 	if (!r && d.makes_session)
-		r = request_reserve(sv);
+		r = request_reserve(c, sv);
 	if (r) {
-		if (req->fd >= 0)
-			close(req->fd);
+		worker_close(req->fd);
 		conn_reply_error(c, r);
 		return;
 	}
 	luo_call_init(&call, req->hdr.cmd, req->arg, req->hdr.len, req->fd);
+	request_caller(c, &call.caller);
 	call.extra = t->extra;
 	call.extra_cap = sizeof(t->extra);
 	r = request_run(c, req, &call);
-	if (!r && t->access && c->type == CONN_SESSION)
-		request_charge(c, req->hdr.cmd);
-	if (req->fd >= 0)
-		close(req->fd);
+	if (defer_request(c, req, &r)) {
+		request_close_pair(sv);
+		return;
+	}
+	worker_close(req->fd);
 	if (r > 0)	/* LUO_CALL_DEFERRED: never asked for by this daemon */
 		r = -EIO;
 	if (!r && call.out_session)

@@ -18,8 +18,8 @@
 #include "listen.h"
 #include "log.h"
 #include "transport.h"
+#include "worker.h"
 
-#define CONN_EVENTS	(EPOLLIN | EPOLLRDHUP)
 #define CONN_BLOCKED	(EPOLLOUT | EPOLLRDHUP)
 #define ACCEPT_BATCH	16
 
@@ -41,8 +41,8 @@ static void transport_resume(struct transport *t)
  * @c: the connection; freed after the current loop batch
  *
  * A session connection's close is the kernel's last close of the session
- * fd: the session is released.  Closing the device holder frees the
- * device for the next open.
+ * fd: the session is released.  Closing a device holder frees the device
+ * for its uid's next open.
  */
 void conn_close(struct conn *c)
 {
@@ -52,19 +52,22 @@ void conn_close(struct conn *c)
 		return;
 	log_debug("connection %d: %s closed", c->src.fd, conn_names[c->type]);
 	msg_buf_clear(&c->pending);
+	defer_drop(c);
 	if (c->type == CONN_NEW)
 		t->nr_pending--;
-	if (t->access)
-		access_peer_release(t->access, &c->peer);
+	access_peer_release(&c->peer);
+	connlimit_put(&t->connlimit, c->conns);
+	c->conns = NULL;
 	if (c->session)
 		luo_core_session_release(t->core, c->session);
 	c->session = NULL;
-	if (t->device == c)
-		t->device = NULL;
+	if (c->type == CONN_DEVICE)
+		list_del(&c->dev_link);
 	list_del(&c->link);
 	loop_source_kill(t->loop, &c->src);
-	close(c->src.fd);
+	msg_close_socket(c->src.fd);
 	c->src.fd = -1;
+	connlimit_refill(&t->connlimit);
 	transport_resume(t);
 }
 
@@ -107,8 +110,18 @@ void conn_reply(struct conn *c, int result, const void *arg, uint32_t len,
 	if (r == -EAGAIN && !msg_buf_fill(&c->pending, iov, 3, fd) &&
 	    !loop_modify(c->t->loop, &c->src, CONN_BLOCKED))
 		return;
-	if (fd >= 0 && c->pending.fd != fd)
-		close(fd);
+	/*
+	 * A sent fd is held by the message until the client takes it, and
+	 * what a reply carries is held by the daemon besides (a retrieved
+	 * file by the core, a new session's socket by its connection, with
+	 * nothing queued on it yet): closing it here is never the last close.
+	 */
+	if (fd >= 0 && c->pending.fd != fd) {
+		if (r)
+			worker_close(fd);
+		else
+			close(fd);
+	}
 	if (r)
 		log_debug("%s connection %d: reply not sent: %s",
 			  conn_names[c->type], c->src.fd, strerror(-r));
@@ -179,6 +192,7 @@ struct conn *conn_new(struct transport *t, int fd, enum conn_type type)
 	c->t = t;
 	c->type = type;
 	c->pending.fd = -1;
+	list_init(&c->dev_link);
 	c->src.fd = fd;
 	c->src.ready = conn_ready;
 	c->src.hangup = conn_hangup;
@@ -228,24 +242,63 @@ static void transport_evict(struct transport *t)
 static void transport_accepted(struct transport *t, int fd)
 {
 	struct access_peer peer = { 0 };
+	struct connlimit_user *conns;
 	struct conn *c;
-	int r = t->access ? access_peer_init(t->access, &peer, fd) : 0;
+	int r = access_peer_init(t->access, &peer, fd);
 
 	if (r) {
 		log_warn("connection %d: no peer credentials: %s", fd,
 			 strerror(-r));
-		close(fd);
+		msg_close_socket(fd);
 		return;
 	}
-	c = conn_new(t, fd, CONN_NEW);
+	conns = connlimit_get(&t->connlimit, peer.uid);
+	c = conns ? conn_new(t, fd, CONN_NEW) : NULL;
 	if (!c) {
 		log_warn("cannot serve a connection: %m");
-		close(fd);
+		connlimit_put(&t->connlimit, conns);
+		msg_close_socket(fd);
 		return;
 	}
 	c->peer = peer;
+	c->conns = conns;
 	t->nr_pending++;
 	transport_evict(t);
+}
+
+/*
+ * Out of fds: one of root's reserve is given up for the next connection,
+ * served if it is root's and closed at once otherwise (its client sees the
+ * connection closed), so root is never stuck behind the others.
+ *
+ * Return: root's connection; -ECONNREFUSED if another was closed (or the
+ * accept was interrupted), -EAGAIN if there was none (accept() reports
+ * EMFILE before it looks), -EMFILE if the reserve is used up, or another
+ * -errno of accept().
+ */
+static int transport_accept_reserve(struct transport *t, int lfd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	int fd, r;
+
+	if (!connlimit_spare(&t->connlimit))
+		return -EMFILE;
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd >= 0 && !getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) &&
+	    cr.uid == 0) {
+		log_info("out of fds: serving root's connection from the "
+			 "reserve");
+		return fd;
+	}
+	if (fd >= 0 || errno == ECONNABORTED || errno == EINTR)
+		r = -ECONNREFUSED;	/* go on accepting */
+	else
+		r = -errno;
+	if (fd >= 0)
+		msg_close_socket(fd);
+	connlimit_refill(&t->connlimit);
+	return r;
 }
 
 static void listener_ready(struct loop_source *src, uint32_t events)
@@ -257,6 +310,13 @@ static void listener_ready(struct loop_source *src, uint32_t events)
 		fd = accept4(src->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0 && (errno == ECONNABORTED || errno == EINTR))
 			continue;
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			fd = transport_accept_reserve(t, src->fd);
+			if (fd == -ECONNREFUSED)
+				continue;
+			if (fd < 0)
+				errno = -fd;
+		}
 		if (fd < 0) {
 			if (errno != EAGAIN)
 				transport_pause(t, errno);
@@ -284,6 +344,8 @@ struct transport *transport_new(struct luo_core *core, struct loop *loop)
 	t->listener.fd = -1;
 	t->listener.ready = listener_ready;
 	list_init(&t->conns);
+	connlimit_init(&t->connlimit, 0);
+	list_init(&t->devices);
 	return t;
 }
 
@@ -306,8 +368,8 @@ void transport_free(struct transport *t)
 		loop_remove(t->loop, &t->listener);
 		close(t->listener.fd);
 	}
-	if (t->path[0] && unlink(t->path) < 0)
-		log_warn("cannot remove %s: %m", t->path);
+	listen_unlink(t->path, &t->file);
+	connlimit_fini(&t->connlimit);
 	free(t);
 }
 
@@ -326,12 +388,13 @@ static int transport_watch(struct transport *t, int fd)
  * transport_listen() - listen on @path
  * @t:    the transport
  * @path: the socket path
+ * @gid:  --group: the group to open the socket to, or (gid_t)-1
  *
  * Return: 0 or -errno (logged).
  */
-int transport_listen(struct transport *t, const char *path)
+int transport_listen(struct transport *t, const char *path, gid_t gid)
 {
-	int fd = listen_open(path);
+	int fd = listen_open(path, gid, &t->file);
 	int r;
 
 	if (fd < 0)
@@ -339,7 +402,7 @@ int transport_listen(struct transport *t, const char *path)
 	r = transport_watch(t, fd);
 	if (r) {
 		close(fd);
-		unlink(path);
+		listen_unlink(path, &t->file);
 		return r;
 	}
 	snprintf(t->path, sizeof(t->path), "%s", path);
@@ -358,7 +421,7 @@ int transport_listen(struct transport *t, const char *path)
 int transport_adopt_listener(struct transport *t, int fd)
 {
 	char path[PATH_MAX];
-	int r = listen_adopt(fd, path, sizeof(path));
+	int r = listen_adopt(fd, path, sizeof(path), &t->file);
 
 	if (!r)
 		r = transport_watch(t, fd);
@@ -385,7 +448,7 @@ int transport_adopt_listener(struct transport *t, int fd)
 int transport_adopt_reply(struct transport *t, int fd, int result,
 			  const void *arg, uint32_t len)
 {
-	int type = 0, fl;
+	int type = 0, fl, r;
 	socklen_t tl = sizeof(type);
 	struct conn *c;
 
@@ -394,9 +457,13 @@ int transport_adopt_reply(struct transport *t, int fd, int result,
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
 	    !(c = conn_new(t, fd, CONN_CONTROL))) {
-		close(fd);
+		msg_close_socket(fd);
 		return -ENOTSOCK;
 	}
+	r = access_peer_init(t->access, &c->peer, fd);
+	if (r)
+		log_warn("connection %d: no peer credentials: %s", fd,
+			 strerror(-r));
 	conn_reply(c, result, arg, len, NULL, 0, -1);
 	return 0;
 }
@@ -414,6 +481,16 @@ void transport_set_access(struct transport *t, struct access *a,
 	t->max_pending = max_pending;
 }
 
+/**
+ * transport_set_conn_limit() - connections one uid may hold
+ * @t:        the transport
+ * @per_user: --max-connections-per-user, 0 for no limit
+ */
+void transport_set_conn_limit(struct transport *t, uint32_t per_user)
+{
+	t->connlimit.per_user = per_user;
+}
+
 /** transport_listen_fd() - the listening socket, or -1 */
 int transport_listen_fd(const struct transport *t)
 {
@@ -426,10 +503,40 @@ const char *transport_path(const struct transport *t)
 	return t->path;
 }
 
-/** transport_device_held() - true while a device open is held */
+/**
+ * transport_device_of() - the device open a uid holds
+ * @t:   the transport
+ * @uid: the uid
+ *
+ * Each uid has its own device hold, as the kernel has one per machine:
+ * a second open by the same uid gets EBUSY, another uid's does not.
+ *
+ * Return: the connection, or NULL.
+ */
+struct conn *transport_device_of(const struct transport *t, uid_t uid)
+{
+	struct conn *c;
+
+	list_for_each_entry(c, &t->devices, dev_link)
+		if (c->peer.uid == uid)
+			return c;
+	return NULL;
+}
+
+/**
+ * transport_device_held() - is the device held open?
+ * @t: the transport
+ *
+ * Within a request, by the caller's own uid (a user does not learn whether
+ * another one holds its device); outside of one, by anyone.
+ *
+ * Return: true if held.
+ */
 bool transport_device_held(const struct transport *t)
 {
-	return t->device != NULL;
+	if (t->cur)
+		return transport_device_of(t, t->cur->peer.uid) != NULL;
+	return !list_empty(&t->devices);
 }
 
 /**

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct access;
 struct luo_core;
@@ -19,10 +20,11 @@ struct transport;
 
 struct transport *transport_new(struct luo_core *core, struct loop *loop);
 void transport_free(struct transport *t);
-int transport_listen(struct transport *t, const char *path);
+int transport_listen(struct transport *t, const char *path, gid_t gid);
 int transport_adopt_listener(struct transport *t, int fd);
 void transport_set_access(struct transport *t, struct access *a,
 			  uint32_t max_pending);
+void transport_set_conn_limit(struct transport *t, uint32_t per_user);
 int transport_listen_fd(const struct transport *t);
 const char *transport_path(const struct transport *t);
 bool transport_device_held(const struct transport *t);
@@ -32,6 +34,7 @@ int transport_adopt_reply(struct transport *t, int fd, int result,
 
 /* conn_handover.c: connections across a REBOOT's exec */
 int transport_save(struct transport *t, void **blob, size_t *len);
+bool transport_busy(const struct transport *t);
 int transport_inherit(struct transport *t, bool on);
 int transport_check_conns(struct transport *t,
 			  const struct luo_handover_info *info, bool restore,

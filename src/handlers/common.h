@@ -3,9 +3,13 @@
 #ifndef LUO_HANDLERS_COMMON_H
 #define LUO_HANDLERS_COMMON_H
 
+#include <stdbool.h>
+
 #include "luo_handler.h"
 
 void luo_handler_release_nothing(struct luo_file_op_args *args);
 int luo_handler_retrieve_same(struct luo_file_op_args *args);
+int luo_handler_reopen(int fd, int flags, bool wait);
+void luo_handler_close(int fd);
 
 #endif /* LUO_HANDLERS_COMMON_H */

@@ -23,6 +23,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -124,15 +125,13 @@ static int file_capture(int fd, struct file_luo_ser *ser)
 	return 0;
 }
 
-/* A new open file description of @fd's inode with @flags. */
-static int file_reopen(int fd, uint32_t flags)
+/*
+ * A new open file description of @fd's inode with @flags; see host.c for
+ * what happens when the open would wait for a lease, and for @wait.
+ */
+static int file_reopen(int fd, uint32_t flags, bool wait)
 {
-	char path[sizeof("/proc/self/fd/") + 12];
-	int nfd;
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	nfd = open(path, (int)flags | O_LARGEFILE | O_CLOEXEC | O_NOCTTY);
-	return nfd < 0 ? -errno : nfd;
+	return luo_handler_reopen(fd, (int)flags | O_LARGEFILE, wait);
 }
 
 static bool file_can_preserve(struct luo_file_handler *h, int fd)
@@ -142,7 +141,10 @@ static bool file_can_preserve(struct luo_file_handler *h, int fd)
 	return file_check(fd, &st) == 0;
 }
 
-/* preserve: records position and flags, and tries the reopen once. */
+/*
+ * preserve: records position and flags, and tries the reopen once.  An open
+ * that would wait for a lease passed the permission checks: enough here.
+ */
 static int file_preserve(struct luo_file_op_args *args)
 {
 	struct file_luo_ser ser;
@@ -151,10 +153,10 @@ static int file_preserve(struct luo_file_op_args *args)
 	err = file_capture(args->fd, &ser);
 	if (err)
 		return err;
-	nfd = file_reopen(args->fd, ser.flags);
-	if (nfd < 0)
+	nfd = file_reopen(args->fd, ser.flags, false);
+	if (nfd < 0 && nfd != -EWOULDBLOCK)
 		return nfd;
-	close(nfd);
+	luo_handler_close(nfd);
 	file_ser_store(args, &ser);
 	args->private_data = NULL;
 	return 0;
@@ -179,6 +181,8 @@ static int file_freeze(struct luo_file_op_args *args)
 /*
  * retrieve: a new open file description of the inherited fd's inode, with
  * the recorded access mode and flags, O_CLOEXEC, at the recorded position.
+ * An open that would wait for a lease answers -EWOULDBLOCK while the host
+ * waits for it.
  */
 static int file_retrieve(struct luo_file_op_args *args)
 {
@@ -192,7 +196,7 @@ static int file_retrieve(struct luo_file_op_args *args)
 		return err;
 	if (file_check(args->fd, &st))
 		return -EINVAL;
-	nfd = file_reopen(args->fd, ser.flags);
+	nfd = file_reopen(args->fd, ser.flags, true);
 	if (nfd < 0)
 		return nfd;
 	if (fstat(nfd, &nst) < 0) {
@@ -211,7 +215,7 @@ static int file_retrieve(struct luo_file_op_args *args)
 	return 0;
 
 err_close:
-	close(nfd);
+	luo_handler_close(nfd);
 	return err;
 }
 

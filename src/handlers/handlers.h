@@ -3,7 +3,7 @@
  * The built-in file handlers.  Each handler only implements the callbacks of
  * struct luo_file_handler_ops (luo_handler.h); it calls nothing of the core.
  * Registering them with a core is the daemon's job, through
- * luo_register_builtin_handlers().
+ * luo_register_handler_set() or luo_register_builtin_handlers().
  */
 #ifndef LUO_HANDLERS_H
 #define LUO_HANDLERS_H
@@ -27,12 +27,48 @@ struct luo_core;
 
 struct luo_fault;
 
+/**
+ * struct luo_handler_host - blocking work the handlers leave to the process
+ * @close_fd:  closes an fd a handler opened of a client's file; may block
+ * @open_wait: an open of @fd's file with @flags would block (EWOULDBLOCK: a
+ *             lease is being broken): start waiting for it elsewhere and
+ *             return 0, or -errno; the handler then answers -EWOULDBLOCK
+ *             and is called again once the wait is over
+ * @ctx:       passed to each callback
+ * Both optional: without them a close is close(2) and the open blocks.
+ */
+struct luo_handler_host {
+	void (*close_fd)(void *ctx, int fd);
+	int (*open_wait)(void *ctx, int fd, int flags);
+	void *ctx;
+};
+
+void luo_handlers_set_host(const struct luo_handler_host *host);
+
 struct luo_file_handler *luo_memfd_handler(void);
 void luo_memfd_handler_init(struct luo_file_handler *h);
 struct luo_file_handler *luo_socket_handler(void);
 struct luo_file_handler *luo_pipe_handler(void);
 struct luo_file_handler *luo_eventfd_handler(void);
 struct luo_file_handler *luo_file_handler(void);
+
+/**
+ * enum luo_handler_set - which built-in handlers a core gets
+ * @LUO_HANDLERS_LUO:    all of luo's: memfd-v2, socket-v1, pipe-v1,
+ *                       eventfd-v1, file-v1 (DESIGN.md section 5)
+ * @LUO_HANDLERS_KERNEL: the kernel's: memfd-v2 only, so that everything
+ *                       else is refused with ENOENT as the kernel does
+ */
+enum luo_handler_set {
+	LUO_HANDLERS_LUO,
+	LUO_HANDLERS_KERNEL,
+};
+
+const char *luo_handler_set_name(enum luo_handler_set set);
+int luo_handler_set_parse(const char *name, enum luo_handler_set *set);
+int luo_register_handler_set(struct luo_core *core, enum luo_handler_set set);
+void luo_unregister_handler_set(struct luo_core *core,
+				enum luo_handler_set set);
 
 int luo_register_builtin_handlers(struct luo_core *core);
 void luo_unregister_builtin_handlers(struct luo_core *core);

@@ -8,7 +8,9 @@
  * re-exec of the daemon, and the daemon holds a duplicate of the preserved
  * fd across it, so the memory simply stays alive: nothing is pinned and
  * nothing is copied.  Retrieve opens a new open file description of the
- * same inode through /proc/self/fd and restores the recorded position.
+ * same inode through /proc/self/fd, with the access mode of the preserved
+ * one (a read-only fd comes back read-only), and restores the recorded
+ * position.
  *
  * Differences from the kernel that user space cannot avoid (man/luo-memfd.7):
  *  - the size is not locked while preserved: the kernel fails resizes with
@@ -165,19 +167,31 @@ static int memfd_capture(int fd, struct memfd_luo_ser *ser, bool seals)
 }
 
 /*
- * Opens a new open file description of @fd's inode.  Seals do not matter
- * here: a memfd with F_SEAL_WRITE or F_SEAL_FUTURE_WRITE reopens O_RDWR and
- * only its writes fail (EPERM).  The inode's mode does: unless the process
- * has CAP_DAC_OVERRIDE, the reopen is checked against it like any open.
+ * The open flags of a new description that is no more than @fd's: its access
+ * mode and O_APPEND.  A memfd preserved through a read-only fd comes back
+ * read-only (DESIGN.md section 7a); the daemon's own privileges would let
+ * it reopen any memfd read-write.
  */
-static int memfd_reopen(int fd, int flags)
+static int memfd_open_flags(int fd)
 {
-	char path[sizeof("/proc/self/fd/") + 12];
-	int nfd;
+	int fl = fcntl(fd, F_GETFL);
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	nfd = open(path, flags | O_LARGEFILE | O_CLOEXEC);
-	return nfd < 0 ? -errno : nfd;
+	if (fl < 0)
+		return -errno;
+	return fl & (O_ACCMODE | O_APPEND);
+}
+
+/*
+ * Opens a new open file description of @fd's inode with @flags.  Seals do
+ * not matter here: a memfd with F_SEAL_WRITE or F_SEAL_FUTURE_WRITE reopens
+ * O_RDWR and only its writes fail (EPERM).  The inode's mode does: unless
+ * the process has CAP_DAC_OVERRIDE, the reopen is checked against it like
+ * any open.  A lease on the inode makes the open wait: see host.c for what
+ * @wait means.
+ */
+static int memfd_reopen(int fd, int flags, bool wait)
+{
+	return luo_handler_reopen(fd, flags | O_LARGEFILE, wait);
 }
 
 /*
@@ -201,22 +215,27 @@ static bool memfd_can_preserve(struct luo_file_handler *h, int fd)
 
 /*
  * preserve: records position, size and seals.  It also checks once that the
- * inode can be reopened read-write through /proc (it cannot if its mode
- * denies the daemon write access), so that such a file fails now, with
- * EACCES, rather than at retrieve after the reboot.
+ * inode can be reopened with the caller's access mode through /proc (it
+ * cannot if its mode denies the daemon that access), so that such a file
+ * fails now, with EACCES, rather than at retrieve after the reboot.  An open
+ * that would wait for a lease to be broken passed the permission checks
+ * already: that is enough here, and nothing waits.
  */
 static int memfd_preserve(struct luo_file_op_args *args)
 {
 	struct memfd_luo_ser ser = { 0 };
-	int err, nfd;
+	int err, flags, nfd;
 
 	err = memfd_capture(args->fd, &ser, true);
 	if (err)
 		return err;
-	nfd = memfd_reopen(args->fd, O_RDWR);
-	if (nfd < 0)
+	flags = memfd_open_flags(args->fd);
+	if (flags < 0)
+		return flags;
+	nfd = memfd_reopen(args->fd, flags, false);
+	if (nfd < 0 && nfd != -EWOULDBLOCK)
 		return nfd;
-	close(nfd);
+	luo_handler_close(nfd);
 
 	memfd_ser_store(args, &ser);
 	args->private_data = NULL;
@@ -247,18 +266,21 @@ static int memfd_freeze(struct luo_file_op_args *args)
 }
 
 /*
- * retrieve: a new open file description of the same memory, O_RDWR (see
- * below), O_CLOEXEC, at the recorded position.  The size is whatever the
- * file has now, which can differ from @size.
+ * retrieve: a new open file description of the same memory, with the access
+ * mode and O_APPEND of the preserved description (which the daemon holds,
+ * across a reboot too), O_CLOEXEC, at the recorded position.  The size is
+ * whatever the file has now, which can differ from @size.
  *
  * If the daemon may no longer write the inode (its mode was changed after
- * preserve), the new description is O_RDONLY instead of failing.
+ * preserve), the new description is O_RDONLY instead of failing.  If the
+ * open would wait for a lease to be broken, the host waits for it and this
+ * answers -EWOULDBLOCK, which is not a failure of the retrieve.
  */
 static int memfd_retrieve(struct luo_file_op_args *args)
 {
 	struct memfd_luo_ser ser = { 0 };
 	struct stat st, nst;
-	int err, nfd, seals;
+	int err, flags, nfd, seals;
 
 	args->retrieved_fd = -1;
 	err = memfd_ser_load(args, &ser);
@@ -286,9 +308,12 @@ static int memfd_retrieve(struct luo_file_op_args *args)
 	if (((uint32_t)seals & ser.seals) != ser.seals)
 		return -EINVAL;
 
-	nfd = memfd_reopen(args->fd, O_RDWR);
-	if (nfd == -EACCES)
-		nfd = memfd_reopen(args->fd, O_RDONLY);
+	flags = memfd_open_flags(args->fd);
+	if (flags < 0)
+		return flags;
+	nfd = memfd_reopen(args->fd, flags, true);
+	if (nfd == -EACCES && (flags & O_ACCMODE) != O_RDONLY)
+		nfd = memfd_reopen(args->fd, O_RDONLY, true);
 	if (nfd < 0)
 		return nfd;
 
@@ -309,7 +334,7 @@ static int memfd_retrieve(struct luo_file_op_args *args)
 	return 0;
 
 err_close:
-	close(nfd);
+	luo_handler_close(nfd);
 	return err;
 }
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -384,6 +385,62 @@ LUO_EXPORT int luo_default_socket_path(char *buf, size_t len)
 	return 0;
 }
 
+/* How long an open waits for the orchestrator to answer (LUO_OPEN_TIMEOUT). */
+#define LUO_OPEN_TIMEOUT_S	120
+
+static int luo_open_timeout_ms(void)
+{
+	const char *env = secure_getenv("LUO_OPEN_TIMEOUT");
+	char *end;
+	long s;
+
+	if (!env || !*env)
+		return LUO_OPEN_TIMEOUT_S * 1000;
+	s = strtol(env, &end, 10);
+	if (*end || s <= 0 || s > INT32_MAX / 1000)
+		return LUO_OPEN_TIMEOUT_S * 1000;
+	return (int)s * 1000;
+}
+
+/* SO_SNDTIMEO, which bounds a connect() to a listener whose queue is full. */
+static int luo_set_sndtimeo(int fd, int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000 };
+
+	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ?
+	       -errno : 0;
+}
+
+/* Waits up to @ms for the handshake's answer: 0 or -ETIMEDOUT. */
+static int luo_wait_answer(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int r;
+
+	while ((r = poll(&p, 1, ms)) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return r ? 0 : -ETIMEDOUT;
+}
+
+/*
+ * Who listens: root or we ourselves, nobody else.  A socket in a directory
+ * another user controls would otherwise hand them our files (a root
+ * client therefore only talks to root's daemon).
+ */
+static int luo_check_peer(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -errno;
+	if (len < sizeof(cred) || (cred.uid != 0 && cred.uid != geteuid()))
+		return -EPERM;
+	return 0;
+}
+
 /**
  * luo_open_at() - open the orchestrator, as open("/dev/liveupdate") would
  * @socket_path: the orchestrator's socket, NULL for the default
@@ -391,12 +448,17 @@ LUO_EXPORT int luo_default_socket_path(char *buf, size_t len)
  * @mode:        LUO_OPEN_DEVICE for the exclusive device open,
  *               LUO_OPEN_CONTROL for luo's administrative requests only
  *
- * Connects and performs the open handshake.  A connection made while the
- * orchestrator re-executes itself waits until the new image serves.
+ * Connects, checks that the listener is root or the caller's own effective
+ * uid (SO_PEERCRED) before sending anything, and performs the open
+ * handshake.  A connection made while the orchestrator re-executes itself
+ * waits until the new image serves, but no open waits longer than
+ * $LUO_OPEN_TIMEOUT seconds (120 by default) for its answer.
  *
  * Return: the fd (close-on-exec), or -ENOENT if no orchestrator listens
  * there, -EBUSY if another device open is held, -EIO if the orchestrator
- * could not read its handover, -EACCES, -ENAMETOOLONG, -EINVAL for a bad
+ * could not read its handover, -EPERM if the listener is neither root nor
+ * the caller's own uid, -ETIMEDOUT if the orchestrator did not answer in
+ * time, -EACCES, -ENAMETOOLONG, -EINVAL for a bad
  * mode, -EPROTO for a malformed answer, another negative errno of socket(2)
  * or connect(2).
  */
@@ -418,8 +480,8 @@ LUO_EXPORT int luo_open_at(const char *socket_path, int mode)
 		.len = sizeof(op),
 	};
 	char path[PATH_MAX];
+	int fd, ret, rfd, ms = luo_open_timeout_ms();
 	ssize_t n;
-	int fd, ret, rfd;
 
 	if (mode != LUO_OPEN_DEVICE && mode != LUO_OPEN_CONTROL)
 		return -EINVAL;
@@ -438,15 +500,25 @@ LUO_EXPORT int luo_open_at(const char *socket_path, int mode)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	ret = luo_set_sndtimeo(fd, ms);
+	if (ret)
+		goto fail;
 	while (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		if (errno == EINTR)
 			continue;
-		ret = (errno == ECONNREFUSED || errno == ENOENT) ?
-			-ENOENT : -errno;
+		ret = (errno == ECONNREFUSED || errno == ENOENT) ? -ENOENT :
+		      errno == EAGAIN ? -ETIMEDOUT : -errno;
 		goto fail;
 	}
+	ret = luo_set_sndtimeo(fd, 0);
+	if (!ret)
+		ret = luo_check_peer(fd);
+	if (ret)
+		goto fail;
 
 	ret = luo_send(fd, &req, &op, -1);
+	if (!ret)
+		ret = luo_wait_answer(fd, ms);
 	if (ret)
 		goto fail;
 	n = luo_recv(fd, rep.buf, sizeof(rep.buf), &rfd);

@@ -136,6 +136,7 @@ static int cmd_status(struct ctl *c, int fd)
 {
 	struct luo_status st;
 	char version[LUO_VERSION_LENGTH + 1];
+	const char *handlers;
 	bool held, rebooting;
 	int ret;
 
@@ -148,6 +149,7 @@ static int cmd_status(struct ctl *c, int fd)
 	version[LUO_VERSION_LENGTH] = '\0';
 	held = st.flags & LUO_STATUS_DEVICE_OPEN;
 	rebooting = st.flags & LUO_STATUS_REBOOTING;
+	handlers = st.flags & LUO_STATUS_KERNEL_HANDLERS ? "kernel" : "luo";
 
 	if (c->json) {
 		struct json_object *o = json_object_new_object();
@@ -169,6 +171,8 @@ static int cmd_status(struct ctl *c, int fd)
 				       json_object_new_boolean(held));
 		json_object_object_add(o, "rebooting",
 				       json_object_new_boolean(rebooting));
+		json_object_object_add(o, "handlers",
+				       json_object_new_string(handlers));
 		json_object_object_add(o, "max_sessions",
 				       json_object_new_int64(st.max_sessions));
 		json_object_object_add(o, "max_files_per_session",
@@ -188,6 +192,7 @@ static int cmd_status(struct ctl *c, int fd)
 	printf("files:           %" PRIu64 "\n", (uint64_t)st.nr_files);
 	printf("device held:     %s\n", held ? "yes" : "no");
 	printf("rebooting:       %s\n", rebooting ? "yes" : "no");
+	printf("file handlers:   %s\n", handlers);
 	printf("limits:          %u sessions, %u files per session\n",
 	       st.max_sessions, st.max_files);
 	if (st.last_reboot_ns)
@@ -253,6 +258,7 @@ static void list_session_json(struct list_ctx *l,
 	struct json_object *s = json_object_new_object();
 
 	json_object_object_add(s, "name", json_object_new_string(r->name));
+	json_object_object_add(s, "owner", json_object_new_int64(r->owner));
 	json_object_object_add(s, "direction",
 		json_object_new_string(direction_name(r->direction)));
 	json_object_object_add(s, "state",
@@ -293,9 +299,9 @@ static int list_record(const struct luo_list_record *r, void *p)
 			return 0;
 		}
 		if (l->nr_sessions == 1)
-			printf("%-40s %-9s %-9s %6s\n", "SESSION", "DIRECTION",
-			       "STATE", "FILES");
-		printf("%-40s %-9s %-9s %6u\n", r->name,
+			printf("%-40s %10s %-9s %-9s %6s\n", "SESSION",
+			       "OWNER", "DIRECTION", "STATE", "FILES");
+		printf("%-40s %10u %-9s %-9s %6u\n", r->name, r->owner,
 		       direction_name(r->direction), state_name(r->state),
 		       r->nr_files);
 		return 0;

@@ -4,7 +4,9 @@
  * liveupdated (DESIGN.md section 2).  It puts libluo-preload in front of
  * LD_PRELOAD, sets LUO_SOCKET, and execs the program; with --private it
  * first starts a liveupdated of its own, runs the program as a child and
- * stops the daemon when the program is done.  See luo-run(1).
+ * stops the daemon when the program is done.  That daemon has the kernel's
+ * file handlers only (memfd-v2), so that what the kernel refuses fails
+ * here too; --luo-handlers gives it all of luo's.  See luo-run(1).
  *
  * Exit codes: the program's; 125 for luo-run's own failures, 126 if the
  * program cannot be executed, 127 if it is not found.
@@ -31,6 +33,7 @@
 
 struct run {
 	bool private;
+	bool luo_handlers;		/* --luo-handlers */
 	const char *socket;		/* --socket, or NULL */
 	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char tmpdir[PATH_MAX];		/* --private without --socket */
@@ -44,9 +47,14 @@ static volatile sig_atomic_t child_pid;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: luo-run [--private] [--socket PATH] [--] PROGRAM [ARG]...\n"
+		"Usage: luo-run [--private [--luo-handlers]] [--socket PATH] [--]\n"
+		"               PROGRAM [ARG]...\n"
 		"Run PROGRAM with /dev/liveupdate served by liveupdated.\n\n"
-		"  -p, --private       start a liveupdated of our own for the run\n"
+		"  -p, --private       start a liveupdated of our own for the run,\n"
+		"                      preserving only what the kernel preserves\n"
+		"                      (memfds)\n"
+		"  -l, --luo-handlers  (with --private) luo's file handlers too:\n"
+		"                      sockets, pipes, eventfds, regular files\n"
 		"  -s, --socket PATH   the daemon's socket (default: $LUO_SOCKET,\n"
 		"                      /run/liveupdate/liveupdate.sock for root,\n"
 		"                      $XDG_RUNTIME_DIR/liveupdate/liveupdate.sock)\n"
@@ -58,6 +66,7 @@ static int parse(struct run *r, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "private", no_argument, NULL, 'p' },
+		{ "luo-handlers", no_argument, NULL, 'l' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -66,10 +75,13 @@ static int parse(struct run *r, int argc, char **argv)
 	int c;
 
 	/* "+": the first word that is no option is PROGRAM. */
-	while ((c = getopt_long(argc, argv, "+ps:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+pls:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			r->private = true;
+			break;
+		case 'l':
+			r->luo_handlers = true;
 			break;
 		case 's':
 			r->socket = optarg;
@@ -84,6 +96,12 @@ static int parse(struct run *r, int argc, char **argv)
 			usage(stderr);
 			return -EINVAL;
 		}
+	}
+	if (r->luo_handlers && !r->private) {
+		fprintf(stderr, "luo-run: --luo-handlers needs --private "
+			"(a running daemon has its own handlers)\n");
+		usage(stderr);
+		return -EINVAL;
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "luo-run: no PROGRAM given\n");
@@ -188,7 +206,8 @@ static void exec_daemon(const struct run *r, int ready)
 	const char *bin = daemon_path();
 	char *argv[] = {
 		(char *)bin, "--socket", (char *)r->sock, "--ready-fd", fdarg,
-		"--log-level", "warning", NULL,
+		"--log-level", "warning",
+		r->luo_handlers ? "--handlers=luo" : "--handlers=kernel", NULL,
 	};
 
 	snprintf(fdarg, sizeof(fdarg), "%d", ready);

@@ -25,8 +25,9 @@ static void test_order(void)
 	CHECK_ERR(kst_preserve(sfd, 9999, 2), EBADF);
 	/*
 	 * Then a handler: none for /dev/null, epoll, session fds or the
-	 * device.  (Sockets, the kernel's other example, are preservable
-	 * in luo: DESIGN.md section 5.)
+	 * device.  (Sockets, the kernel's other example, are refused too
+	 * under luo-run's default, the kernel's handler set, and taken with
+	 * luo's: test-handlers.c.)
 	 */
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	CHECK_OK(null);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +20,41 @@
 
 /* Daemons to kill if a test fails half-way. */
 static struct dh_daemon *dh_live[DH_MAX_LIVE];
+
+/**
+ * dh_under_valgrind() - does this test run under meson's valgrind setup?
+ *
+ * The daemons it starts then run under valgrind too (--trace-children),
+ * which keeps RLIMIT_NOFILE's hard limit for itself and runs everything
+ * far slower.
+ *
+ * Return: true if valgrind's preload library is in LD_PRELOAD.
+ */
+bool dh_under_valgrind(void)
+{
+	const char *pre = getenv("LD_PRELOAD");
+
+	return pre && strstr(pre, "vgpreload");
+}
+
+/* RLIMIT_NOFILE for the daemons started next (dh_set_nofile()). */
+static struct rlimit dh_nofile;
+static bool dh_nofile_set;
+
+/**
+ * dh_set_nofile() - start the next daemons under another RLIMIT_NOFILE
+ * @soft: its soft limit
+ * @hard: its hard limit; 0 and 0 go back to the test's own limits
+ *
+ * Set in the child before the exec, so the test keeps its own limits
+ * (raising a hard limit again needs CAP_SYS_RESOURCE).
+ */
+void dh_set_nofile(rlim_t soft, rlim_t hard)
+{
+	dh_nofile.rlim_cur = soft;
+	dh_nofile.rlim_max = hard;
+	dh_nofile_set = soft || hard;
+}
 
 static void dh_track(struct dh_daemon *d, bool on)
 {
@@ -114,7 +150,9 @@ static void dh_exec(const struct dh_daemon *d, int ready,
 	while (args && *args && n < DH_MAX_ARGS)
 		argv[n++] = *args++;
 	argv[n] = NULL;
-	if (fcntl(ready, F_SETFD, 0) == 0)
+	if (dh_nofile_set && setrlimit(RLIMIT_NOFILE, &dh_nofile) < 0)
+		perror("setrlimit");
+	else if (fcntl(ready, F_SETFD, 0) == 0)
 		execv(argv[0], (char *const *)argv);
 	perror(argv[0]);
 	_exit(127);

@@ -11,6 +11,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 /* Exit codes of the test protocol (meson: 77 is a skip). */
@@ -41,6 +42,8 @@ int dh_wait(struct dh_daemon *d);
 int dh_exit_code(int status);
 void dh_cleanup(struct dh_daemon *d);
 int dh_count_fds(pid_t pid);
+void dh_set_nofile(rlim_t soft, rlim_t hard);
+bool dh_under_valgrind(void);
 
 /* Test helpers: report and exit. */
 #define dh_check(cond) do {						\

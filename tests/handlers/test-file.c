@@ -5,6 +5,7 @@
  * of pseudo filesystems, directories and devices are not taken.
  */
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -170,6 +171,56 @@ static int test_unreopenable_fails_at_preserve(void)
 	return TEST_PASS;
 }
 
+/* What the lease test's host was asked. */
+static int waits;
+
+static int count_wait(void *ctx, int fd, int flags)
+{
+	waits++;
+	return 0;
+}
+
+/*
+ * Issue 8 item 9: a lease on the file made preserve's check and retrieve
+ * wait in open(2) until it was broken (45 s).  Preserve does not wait;
+ * retrieve leaves the wait to the host and answers -EWOULDBLOCK, then
+ * succeeds once the lease is gone.  alarm() ends the test if anything
+ * waits.
+ */
+static int test_lease_never_waits(void)
+{
+	const struct luo_handler_host host = { .open_wait = count_wait };
+	char path[PATH_MAX];
+	struct sim s;
+	int fd = make_file(path, sizeof(path));
+
+	CHECK(fd >= 0);
+	if (fcntl(fd, F_SETLEASE, F_WRLCK) < 0) {
+		close(fd);
+		unlink(path);
+		SKIP("no write lease on this filesystem");
+	}
+	signal(SIGIO, SIG_IGN);
+	alarm(10);
+	luo_handlers_set_host(&host);
+	waits = 0;
+	CHECK_EQ(sim_preserve(&s, H(), fd), 0);
+	CHECK_EQ(waits, 0);
+	CHECK_EQ(sim_reboot(&s), 0);
+	CHECK_EQ(sim_retrieve(&s), -EWOULDBLOCK);
+	CHECK_EQ(s.in.retrieved_fd, -1);
+	CHECK_EQ(waits, 1);
+	CHECK_EQ(fcntl(fd, F_SETLEASE, F_UNLCK), 0);
+	CHECK_EQ(sim_retrieve(&s), 0);
+	CHECK_EQ(fcntl(s.in.retrieved_fd, F_GETFL) & O_ACCMODE, O_RDWR);
+	luo_handlers_set_host(NULL);
+	alarm(0);
+	sim_finish(&s);
+	close(fd);
+	unlink(path);
+	return TEST_PASS;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
@@ -179,6 +230,7 @@ int main(int argc, char **argv)
 		TEST_CASE(test_read_only_stays_read_only),
 		TEST_CASE(test_retrieve_checks_the_file),
 		TEST_CASE(test_unreopenable_fails_at_preserve),
+		TEST_CASE(test_lease_never_waits),
 	};
 
 	return test_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv, NULL);

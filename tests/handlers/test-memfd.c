@@ -9,6 +9,8 @@
 #include <endian.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -947,6 +949,173 @@ static int test_mode_denies_reopen(void)
 	return TEST_PASS;
 }
 
+/* A new description of @fd's file with @flags, as a client could open. */
+static int reopen_as(int fd, int flags)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, flags | O_CLOEXEC);
+}
+
+/* One read-only description of @fd's file through a whole cycle. */
+static int read_only_cycle(int fd)
+{
+	struct sim s;
+	char c;
+	int ro = reopen_as(fd, O_RDONLY);
+
+	CHECK(ro >= 0);
+	CHECK(fill(fd, 100) == 0);
+	CHECK(can_preserve(ro));
+	CHECK_EQ(sim_preserve(&s, ro), 0);
+	CHECK_EQ(sim_reboot(&s), 0);
+	CHECK_EQ(sim_retrieve(&s), 0);
+	CHECK_EQ(fcntl(s.in.retrieved_fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	CHECK_EQ(write(s.in.retrieved_fd, "x", 1), -1);
+	CHECK_EQ(errno, EBADF);
+	CHECK_EQ(pread(s.in.retrieved_fd, &c, 1, 0), 1);
+	sim_finish(&s);
+	close(ro);
+	return TEST_PASS;
+}
+
+/* Issue 8 item 3: a read-only memfd came back O_RDWR. */
+static int test_read_only_memfd_stays_read_only(void)
+{
+	int fd = memfd_create("ro", MFD_CLOEXEC), r;
+
+	CHECK(fd >= 0);
+	r = read_only_cycle(fd);
+	close(fd);
+	return r;
+}
+
+static int test_read_only_tmpfile_stays_read_only(void)
+{
+	int fd = open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600), r;
+
+	if (fd < 0 || !is_on_tmpfs(fd)) {
+		if (fd >= 0)
+			close(fd);
+		SKIP("no O_TMPFILE on tmpfs in /dev/shm");
+	}
+	r = read_only_cycle(fd);
+	close(fd);
+	return r;
+}
+
+static int test_write_only_and_append_kept(void)
+{
+	struct sim s;
+	int fd = memfd_create("wo", MFD_CLOEXEC), wo;
+	char c;
+
+	CHECK(fd >= 0);
+	CHECK(fill(fd, 10) == 0);
+	wo = reopen_as(fd, O_WRONLY | O_APPEND);
+	CHECK(wo >= 0);
+	CHECK_EQ(sim_preserve(&s, wo), 0);
+	CHECK_EQ(sim_reboot(&s), 0);
+	CHECK_EQ(sim_retrieve(&s), 0);
+	CHECK_EQ(fcntl(s.in.retrieved_fd, F_GETFL) & (O_ACCMODE | O_APPEND),
+		 O_WRONLY | O_APPEND);
+	CHECK_EQ(read(s.in.retrieved_fd, &c, 1), -1);
+	CHECK_EQ(errno, EBADF);
+	CHECK_EQ(write(s.in.retrieved_fd, "z", 1), 1);
+	CHECK_EQ(lseek(fd, 0, SEEK_END), 11);
+	sim_finish(&s);
+	close(wo);
+	close(fd);
+	return TEST_PASS;
+}
+
+/* A write-sealed memfd preserved read-only: read-only, and sealed still. */
+static int test_sealed_read_only_keeps_seals(void)
+{
+	const int seals = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW |
+			  F_SEAL_SEAL;
+	struct sim s;
+	int fd = memfd_create("sealed-ro", MFD_CLOEXEC | MFD_ALLOW_SEALING), ro;
+
+	CHECK(fd >= 0);
+	CHECK(fill(fd, 100) == 0);
+	CHECK_EQ(fcntl(fd, F_ADD_SEALS, seals), 0);
+	ro = reopen_as(fd, O_RDONLY);
+	CHECK(ro >= 0);
+	CHECK_EQ(sim_preserve(&s, ro), 0);
+	CHECK_EQ(sim_reboot(&s), 0);
+	CHECK_EQ(sim_retrieve(&s), 0);
+	CHECK_EQ(fcntl(s.in.retrieved_fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	CHECK_EQ(fcntl(s.in.retrieved_fd, F_GET_SEALS) & seals, seals);
+	CHECK(verify(s.in.retrieved_fd, 100) == 0);
+	sim_finish(&s);
+	close(ro);
+	close(fd);
+	return TEST_PASS;
+}
+
+/* What the lease tests' host was asked. */
+static struct {
+	int calls;
+	int flags;
+	struct stat st;
+} waited;
+
+static int record_wait(void *ctx, int fd, int flags)
+{
+	waited.calls++;
+	waited.flags = flags;
+	return fstat(fd, &waited.st) < 0 ? -errno : 0;
+}
+
+/*
+ * Issue 8 item 9: a lease on the file made preserve and retrieve wait in
+ * open(2) until it was broken (45 s).  Preserve does not wait; retrieve
+ * leaves the wait to the host and answers -EWOULDBLOCK, then succeeds once
+ * the lease is gone.  alarm() ends the test if anything waits.
+ */
+static int test_lease_never_waits(void)
+{
+	const struct luo_handler_host host = { .open_wait = record_wait };
+	int fd = open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	struct stat st;
+	struct sim s;
+
+	if (fd < 0 || !is_on_tmpfs(fd)) {
+		if (fd >= 0)
+			close(fd);
+		SKIP("no O_TMPFILE on tmpfs in /dev/shm");
+	}
+	if (fcntl(fd, F_SETLEASE, F_WRLCK) < 0) {
+		close(fd);
+		SKIP("no write lease on /dev/shm");
+	}
+	signal(SIGIO, SIG_IGN);
+	alarm(10);
+	luo_handlers_set_host(&host);
+	memset(&waited, 0, sizeof(waited));
+	CHECK_EQ(sim_preserve(&s, fd), 0);
+	CHECK_EQ(waited.calls, 0);
+	CHECK_EQ(sim_reboot(&s), 0);
+	CHECK_EQ(sim_retrieve(&s), -EWOULDBLOCK);
+	CHECK_EQ(s.in.retrieved_fd, -1);
+	CHECK_EQ(waited.calls, 1);
+	CHECK_EQ(waited.flags & O_ACCMODE, O_RDWR);
+	CHECK_EQ(fstat(fd, &st), 0);
+	CHECK(waited.st.st_ino == st.st_ino && waited.st.st_dev == st.st_dev);
+	CHECK_EQ(fcntl(fd, F_SETLEASE, F_UNLCK), 0);
+	s.in.retrieve_status = 0;
+	CHECK_EQ(sim_retrieve(&s), 0);
+	CHECK_EQ(waited.calls, 1);
+	CHECK_EQ(fcntl(s.in.retrieved_fd, F_GETFL) & O_ACCMODE, O_RDWR);
+	luo_handlers_set_host(NULL);
+	alarm(0);
+	sim_finish(&s);
+	close(fd);
+	return TEST_PASS;
+}
+
 static const struct test_case cases[] = {
 	TEST_CASE(test_handler_struct),
 	TEST_CASE(test_can_preserve_memfd),
@@ -980,6 +1149,11 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_one_gib),
 	TEST_CASE(test_efbig),
 	TEST_CASE(test_mode_denies_reopen),
+	TEST_CASE(test_read_only_memfd_stays_read_only),
+	TEST_CASE(test_read_only_tmpfile_stays_read_only),
+	TEST_CASE(test_write_only_and_append_kept),
+	TEST_CASE(test_sealed_read_only_keeps_seals),
+	TEST_CASE(test_lease_never_waits),
 };
 
 int main(int argc, char **argv)

@@ -5,7 +5,9 @@
  * that a failure unregisters what it had registered.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
+#include <unistd.h>
 
 #include "handlers.h"
 #include "../common/check.h"
@@ -70,8 +72,50 @@ static int test_failure_unwinds(void)
 	return TEST_PASS;
 }
 
+/* The kernel's set is memfd-v2 alone; luo's has five, memfd first. */
+static int test_sets(void)
+{
+	struct luo_core *core = (struct luo_core *)&nr_registered;
+	struct luo_file_handler *h;
+	enum luo_handler_set set;
+	int p[2];
+
+	reset(-1);
+	CHECK_EQ(luo_register_handler_set(core, LUO_HANDLERS_KERNEL), 0);
+	CHECK_EQ(nr_registered, 1);
+	h = registered[0];
+	CHECK(!strcmp(h->compatible, "memfd-v2"));
+	CHECK(h->ops->preserve == luo_memfd_handler()->ops->preserve);
+	/* Its reason for refusing a pipe names luo's set. */
+	CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+	CHECK(!h->ops->can_preserve(h, p[0]));
+	CHECK(strstr(h->ops->refuse_reason(h, p[0]), "--handlers=luo"));
+	close(p[0]);
+	close(p[1]);
+	luo_unregister_handler_set(core, LUO_HANDLERS_KERNEL);
+	CHECK_EQ(nr_registered, 0);
+
+	CHECK_EQ(luo_register_handler_set(core, LUO_HANDLERS_LUO), 0);
+	CHECK_EQ(nr_registered, 5);
+	CHECK(registered[0] == luo_memfd_handler());
+	CHECK(registered[4] == luo_file_handler());
+	luo_unregister_handler_set(core, LUO_HANDLERS_LUO);
+	CHECK_EQ(nr_registered, 0);
+
+	CHECK_EQ(luo_register_handler_set(core, (enum luo_handler_set)7),
+		 -EINVAL);
+	CHECK_EQ(luo_handler_set_parse("kernel", &set), 0);
+	CHECK_EQ(set, LUO_HANDLERS_KERNEL);
+	CHECK_EQ(luo_handler_set_parse("luo", &set), 0);
+	CHECK_EQ(set, LUO_HANDLERS_LUO);
+	CHECK_EQ(luo_handler_set_parse("memfd", &set), -EINVAL);
+	CHECK(!strcmp(luo_handler_set_name(LUO_HANDLERS_KERNEL), "kernel"));
+	return TEST_PASS;
+}
+
 static const struct test_case cases[] = {
 	TEST_CASE(test_registers_memfd),
+	TEST_CASE(test_sets),
 	TEST_CASE(test_failure_unwinds),
 };
 

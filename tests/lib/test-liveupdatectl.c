@@ -73,6 +73,7 @@ static int srv_one(int lfd, void *ctx)
 		recs[0].direction = LUO_INCOMING;
 		recs[0].state = LUO_SESSION_RETRIEVED;
 		recs[0].nr_files = 2;
+		recs[0].owner = 4711;
 		strcpy(recs[0].name, "vm-1");
 		recs[1].type = LUO_LIST_FILE;
 		recs[1].direction = LUO_INCOMING;
@@ -147,6 +148,8 @@ int main(int argc, char **argv)
 				     "list", NULL }, out, sizeof(out)), 0);
 	CHECK_SERVER(pid);
 	expect(out, "vm-1");
+	expect(out, "OWNER");
+	expect(out, " 4711 ");
 	expect(out, "incoming");
 	expect(out, "retrieved");
 	expect(out, "255 (0xff)");
@@ -159,6 +162,7 @@ int main(int argc, char **argv)
 			 sizeof(out)), 0);
 	CHECK_SERVER(pid);
 	expect(out, "\"token_hex\":\"0xff\"");
+	expect(out, "\"owner\":4711");
 	expect(out, "\"handler\":\"memfd-v2\"");
 
 	pid = fake_start_listener(lfd, srv_one, NULL);

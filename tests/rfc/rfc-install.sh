@@ -6,6 +6,7 @@
 # through test-rfc-examples.
 #
 # Usage: rfc-install.sh MESON BUILD_ROOT CC SANITIZE EXAMPLES_DIR DRIVER
+# (CC is the compiler command, split on spaces: "ccache gcc" works)
 set -eu
 # Under valgrind (--trace-children) the system's own tools would be checked
 # too; the examples themselves run under it in the rfc-examples test.
@@ -29,7 +30,7 @@ san=
 [ "$sanitize" = none ] || san="-fsanitize=$sanitize"
 for e in rfc-preserve rfc-prepare; do
 	# shellcheck disable=SC2086
-	"$cc" -std=c11 -Wall -Wextra -Werror $san -I"$inc" \
+	$cc -std=c11 -Wall -Wextra -Werror $san -I"$inc" \
 		"$examples/$e.c" -L"$libdir" -lluo -o "$tmp/$e"
 done
 
