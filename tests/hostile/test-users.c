@@ -333,10 +333,17 @@ static int lister(int stop)
 	return 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static void test_list_load(void)
 {
 	const char *const args[] = { "--log-level", "notice", NULL };
-	uint64_t ns, worst = 0, total = 0;
+	uint64_t ns, samples[STATUS_SAMPLES], total = 0;
 	pid_t pids[LISTERS];
 	struct dh_daemon d;
 	int stop[2], dev, status;
@@ -377,18 +384,25 @@ static void test_list_load(void)
 	for (int i = 0; i < STATUS_SAMPLES; i++) {
 		dh_check_eq(hostile_status_rtt(d.socket, &ns), 0);
 		total += ns;
-		if (ns > worst)
-			worst = ns;
+		samples[i] = ns;
 	}
+	qsort(samples, STATUS_SAMPLES, sizeof(samples[0]), cmp_u64);
 	close(stop[1]);
 	for (int i = 0; i < LISTERS; i++) {
 		dh_check_eq(waitpid(pids[i], &status, 0), pids[i]);
 		dh_check(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
 	fprintf(stderr, "STATUS with %d listers over %d sessions: mean %.3f ms, "
-		"worst %.3f ms\n", LISTERS, LIST_SESSIONS,
-		total / 1e6 / STATUS_SAMPLES, worst / 1e6);
-	dh_check(worst < STATUS_MAX_NS);
+		"90th percentile %.3f ms, worst %.3f ms\n", LISTERS,
+		LIST_SESSIONS, total / 1e6 / STATUS_SAMPLES,
+		samples[STATUS_SAMPLES * 9 / 10] / 1e6,
+		samples[STATUS_SAMPLES - 1] / 1e6);
+	/*
+	 * 17 busy processes share two CPUs with the daemon here, so a single
+	 * round trip can wait for the scheduler alone; nine in ten must be
+	 * fast.  A quadratic LIST made every one of them slow (1.8 s).
+	 */
+	dh_check(samples[STATUS_SAMPLES * 9 / 10] < STATUS_MAX_NS);
 	dh_check_eq(dh_stop(&d), 0);
 	dh_cleanup(&d);
 }
