@@ -21,6 +21,7 @@
 #include "kvd.h"
 
 #define READ_CHUNK	(64 * 1024)
+#define READ_TURN	(16 * READ_CHUNK)	/* read per turn, at most */
 #define OUT_HIGH	KVD_OUT_HIGH	/* stop reading past this much unsent */
 
 static int64_t now_s(void)
@@ -135,12 +136,18 @@ static int execute(struct kvd *k, struct kvd_conn *c)
 	return r < 0 ? r : r == KVD_QUIT;
 }
 
+/*
+ * What the socket has, up to READ_TURN: a client that sends faster than
+ * kvd reads cannot make one turn's input grow without end (the rest is
+ * read at the next turn, EPOLLIN being level-triggered).
+ */
 static int conn_read(struct kvd_conn *c)
 {
 	char buf[READ_CHUNK];
+	size_t got = 0;
 	ssize_t n;
 
-	for (;;) {
+	while (got < READ_TURN) {
 		n = recv(c->fd, buf, sizeof(buf), 0);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -152,7 +159,9 @@ static int conn_read(struct kvd_conn *c)
 			return -ENOMEM;
 		if (n < (ssize_t)sizeof(buf))
 			return 0;
+		got += (size_t)n;
 	}
+	return 0;
 }
 
 static void conn_event(struct kvd *k, struct kvd_conn *c, uint32_t ev)
