@@ -18,7 +18,10 @@
 # blackout is the longest gap between two replies (CLOCK_MONOTONIC). Series:
 # state size (BLACKOUT_SIZES, MiB) and idle connections held open across the
 # update (BLACKOUT_CONNS, at 1 MiB, luo and floor). Prints a table, writes
-# results/blackout.txt, results/raw.txt and results/blackout.png.
+# results/blackout.txt, results/raw.txt and results/blackout.png.  What
+# cannot run stops the benchmark with the reason (the fd limit or local
+# ports the connection series needs, a server that does not start and why,
+# who holds the port), or goes into the table (a failed update).
 #
 #   bench/blackout/blackout.sh [BUILD_DIR]     (default: build-release)
 #
@@ -118,6 +121,23 @@ start_daemon() {
 	read -r _ <"$W/ld.ready" || die "liveupdated did not start"
 }
 
+# Who listens on the port, if anyone: "; held by ..." or nothing.
+port_users() {
+	local who
+
+	who=$(ss -Hltnp "sport = :$PORT" 2>/dev/null |
+		grep -o 'users:.*' | paste -sd ' ' -)
+	[ -z "$who" ] || printf '; port %s held by %s' "$PORT" "$who"
+}
+
+# Before a server starts on the port: nothing else may listen there.
+port_free() {
+	local who
+
+	who=$(port_users)
+	[ -z "$who" ] || die "$1 cannot start${who}"
+}
+
 # In a server started during a measurement: not the probe's pipes.
 close_probe_fds() {
 	[ -z "$PIN" ] || exec {PIN}>&- {POUT}<&-
@@ -132,6 +152,7 @@ kvd_start() {
 		exec {KERR}<&-
 		KERR=""
 	fi
+	port_free kvd
 	rm -f "$W/kvd.err" "$W/kvd.ready"
 	mkfifo "$W/kvd.err" "$W/kvd.ready"
 	(close_probe_fds
@@ -140,7 +161,15 @@ kvd_start() {
 		"$@" --ready-fd 9 2>"$W/kvd.err" 9>"$W/kvd.ready") &
 	KPID=$!
 	exec {KERR}<"$W/kvd.err"
-	read -r port <"$W/kvd.ready" || die "kvd did not start"
+	if ! read -r port <"$W/kvd.ready"; then
+		local st=0
+
+		wait "$KPID" || st=$?
+		KPID=""
+		cat <&"$KERR" >>"$W/kvd.log"
+		die "kvd did not start (exit status $st):" \
+		    "$(grep -o 'fatal: .*' "$W/kvd.log" | tail -1)$(port_users)"
+	fi
 	[ "$port" = "$PORT" ] || die "kvd serves on $port"
 }
 
@@ -151,15 +180,22 @@ kvd_stop() {
 	KERR=""
 }
 
-# Read kvd's log until a line with $1.
+# Read kvd's log until a line with $1; a line with $2 (if given) or a fatal
+# error fails, and so do kvd's exit and 900 s without the line.
 kvd_wait_line() {
-	local line
+	local line why
 
 	while read -r -t 900 -u "$KERR" line; do
 		printf '%s\n' "$line" >>"$W/kvd.log"
 		[[ $line == *"$1"* ]] && return 0
+		if [[ $line == *"fatal: "* ]] ||
+		   { [ -n "${2:-}" ] && [[ $line == *"$2"* ]]; }; then
+			log "  kvd: no \"$1\": ${line#*: }"
+			return 1
+		fi
 	done
-	log "  kvd: no \"$1\": $(grep -o 'fatal: .*' "$W/kvd.log" | tail -1)"
+	why=$(grep -o 'fatal: .*' "$W/kvd.log" | tail -1)
+	log "  kvd: no \"$1\": ${why:-kvd exited or was silent for 900 s}"
 	return 1
 }
 
@@ -233,7 +269,7 @@ took_over() { kvd_wait_line "took over" || return 1; }
 # After a luo update: the new kvd has finished the incoming session and
 # preserved everything into its next one (off the critical path: the
 # next update would otherwise do what is left of it inside its blackout).
-settled() { kvd_wait_line "luo: session" || return 1; }
+settled() { kvd_wait_line "luo: session kvd ready" "not kept current"; }
 
 # One cold restart: stop (kvd saves), start again from the file.
 cold_restart() {
@@ -276,6 +312,7 @@ series_kvd() {
 }
 
 mc_start() {
+	port_free memcached
 	(close_probe_fds
 	 exec memcached -u root -l 127.0.0.1 -p "$PORT" -m "$MC_MEM" -c 4096 \
 		-e "$MC_FILE" 2>>"$W/memcached.log") &
@@ -397,14 +434,14 @@ holders_stop() {
 	HOUT=()
 }
 
-# A failed update: its reason goes into the table, kvd is gone, and the
-# daemon, which keeps the session for a next retriever, starts afresh.
+# A failed update: its reason goes into the table, kvd is stopped, and
+# the daemon, which keeps the session for a next retriever, starts afresh.
 conns_failed() {
 	local why
 
-	why=$(grep -o 'fatal: .*' "$W/kvd.log" | tail -1)
+	why=$(grep -oE '(fatal|not kept current): .*' "$W/kvd.log" | tail -1)
 	printf '%s %s %s\n' "$1" "$2" "kvd-v2 ${why:-died}" >>"$FAILF"
-	wait "$KPID" || true
+	stop_pid "$KPID"
 	KPID=""
 	exec {KERR}<&-
 	KERR=""
@@ -435,6 +472,31 @@ series_conns() {
 	done
 	check_items "$method" 1
 	kvd_stop
+}
+
+# What the connection series needs, checked before the hour it takes:
+# kvd and liveupdated each hold every connection and a few fds of their
+# own, and every connection takes a local port.  kvd and liveupdated
+# inherit the soft fd limit (often 1024): it is raised to the hard one.
+preflight() {
+	local max=0 c hard need lo hi
+
+	for c in $CONNS; do
+		[ "$c" -le "$max" ] || max=$c
+	done
+	need=$((max + 64))
+	hard=$(ulimit -Hn)
+	[ "$hard" != unlimited ] || hard=$(cat /proc/sys/fs/nr_open)
+	[ "$hard" -ge "$need" ] ||
+		die "$max connections need $need fds in kvd and in liveupdated;" \
+		    "the hard limit is $hard (ulimit -Hn): raise it, or leave" \
+		    "the larger counts out of BLACKOUT_CONNS"
+	ulimit -n "$hard" ||
+		die "cannot raise the fd limit to $hard (ulimit -n)"
+	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+	[ $((hi - lo + 1)) -ge $((max + 1024)) ] ||
+		die "$max connections need as many local ports; the range is" \
+		    "$lo-$hi (net.ipv4.ip_local_port_range)"
 }
 
 # --- the report ----------------------------------------------------------
@@ -549,6 +611,10 @@ plot() {
 	add memcached "memcached -e restart"
 	add mcless "memcached -e, less its clock wait"
 	add criu "CRIU dump + restore"
+	if [ -z "$series" ]; then
+		log "plot: no state series was measured (BLACKOUT_SIZES)"
+		return 0
+	fi
 	gnuplot <<-EOF
 	set terminal pngcairo size 900,600 noenhanced
 	set output '$OUT/blackout.png'
@@ -562,6 +628,7 @@ plot() {
 	$([ -z "$CRIU_WHY" ] || echo "set label 1 'CRIU: cannot run here (${CRIU_WHY//\'/})' at graph 0.01, graph 0.97 font ',8'")
 	plot $series
 	EOF
+	echo "plot: $OUT/blackout.png"
 }
 
 main() {
@@ -580,6 +647,7 @@ main() {
 	: >"$RAW"
 	: >"$KEPT"
 	: >"$ALIVEF"
+	preflight
 	CRIU_WHY=""
 	if ! criu check >"$W/criu-check" 2>&1; then
 		CRIU_WHY="criu check: $(grep 'Error' "$W/criu-check" |
@@ -596,7 +664,6 @@ main() {
 	done
 	report | tee "$OUT/blackout.txt"
 	plot
-	echo "plot: $OUT/blackout.png"
 }
 
 main "$@"

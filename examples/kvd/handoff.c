@@ -98,6 +98,7 @@ static int state_write(struct kvd *k, int *out)
 		r->fd = inherited(c->keep, c->fd);
 		r->inlen = (uint32_t)c->in.len;
 		r->outlen = (uint32_t)c->out.len;
+		r->proto = c->proto.flags;
 		if (c->in.len)
 			memcpy(r + 1, c->in.p, c->in.len);
 		if (c->out.len)

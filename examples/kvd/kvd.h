@@ -34,6 +34,7 @@ enum kvd_keep {
  * @token: its token there, when KVD_KEEP_KEPT
  * @in:    received bytes not yet executed
  * @out:   answers not yet sent
+ * @proto: its place in a get line executed as it arrives
  */
 struct kvd_conn {
 	struct list_head link;
@@ -43,6 +44,7 @@ struct kvd_conn {
 	uint64_t token;
 	struct kvd_buf in;
 	struct kvd_buf out;
+	struct kvd_proto proto;
 };
 
 /**
@@ -175,13 +177,15 @@ struct state_hdr {
  * @fd:     an inherited fd, or -1 (retrieve @token)
  * @inlen:  unexecuted input
  * @outlen: unsent output
+ * @proto:  its struct kvd_proto flags: the input may go on with a get
+ *          line's keys (0 from a kvd that wrote no flags here)
  */
 struct state_conn {
 	uint64_t token;
 	int32_t fd;
 	uint32_t inlen;
 	uint32_t outlen;
-	uint32_t pad;
+	uint32_t proto;
 };
 
 int kvd_adopt_next(struct kvd *k);

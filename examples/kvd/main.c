@@ -170,8 +170,32 @@ static int start_fresh(struct kvd *k, const struct opts *o)
 	return k->listen_fd < 0 ? k->listen_fd : 0;
 }
 
-static void shutdown_all(struct kvd *k)
+/*
+ * A stop, not an upgrade: the orchestrator holds a duplicate of the
+ * listening socket and of every connection in the outgoing session, and
+ * closes them only when it gets round to discarding that session, after
+ * kvd has exited.  Until then the port stayed bound to a listener nobody
+ * serves (a kvd started at once on it failed with EADDRINUSE: the
+ * benchmark's floor after 10,000 connections) and clients waited on
+ * connections nobody answers.  shutdown() ends them now, whoever else
+ * holds them: the listener leaves the LISTEN state, which frees the port
+ * for the next server's SO_REUSEADDR bind, and each client sees its
+ * connection end.
+ */
+static void end_sockets(struct kvd *k)
 {
+	struct kvd_conn *c;
+
+	if (k->listen_fd >= 0)
+		shutdown(k->listen_fd, SHUT_RDWR);
+	list_for_each_entry(c, &k->conns, link)
+		shutdown(c->fd, SHUT_RDWR);
+}
+
+static void shutdown_all(struct kvd *k, bool stopped)
+{
+	if (stopped)
+		end_sockets(k);
 	kvd_keep_free(k);
 	while (!list_empty(&k->conns))
 		kvd_conn_close(k, list_entry(k->conns.next, struct kvd_conn,
@@ -193,6 +217,7 @@ int main(int argc, char **argv)
 	struct kvd k = { .listen_fd = -1, .sigfd = -1, .ctl_fd = -1,
 			 .session = "kvd", .ready_fd = -1, .argv = argv,
 			 .store.fd = -1 };
+	bool served = false;
 	int ret;
 
 	if (argc > 1 && !strcmp(argv[1], "upgrade"))
@@ -220,11 +245,17 @@ int main(int argc, char **argv)
 		else
 			kvd_log("kvd %s took over", KVD_VERSION);
 		ret = kvd_serve(&k);
+		/*
+		 * Only a server stopped after serving ends its sockets: after
+		 * a failed take-over they stay in the incoming session for
+		 * the next retriever.
+		 */
+		served = !ret;
 	}
 	if (!ret && o.save)
 		ret = kvd_store_save(&k.store, o.save);
 	if (ret)
 		kvd_log("fatal: %s", strerror(-ret));
-	shutdown_all(&k);
+	shutdown_all(&k, served);
 	return ret ? 1 : 0;
 }

@@ -181,30 +181,120 @@ static int value_out(struct cmd *c, struct kvd_item *it, bool cas)
 	return ret ?: kvd_buf_put(c->out, "\r\n", 2);
 }
 
-/* get and gets take every key of the line, not just MAX_TOKENS of them. */
-static int do_get(struct cmd *c, char *keys, bool cas)
+/* One key of a get line. */
+static int get_one(struct cmd *c, const char *key, size_t n, bool cas)
 {
 	struct kvd_counters *s = &c->st->hdr->stats;
-	char *save = NULL, *k;
-	int ret = 0;
+	struct kvd_item *it = kvd_store_get(c->st, key, n, c->now);
 
-	for (k = strtok_r(keys, " ", &save); k && !ret;
-	     k = strtok_r(NULL, " ", &save)) {
-		size_t n = strlen(k);
-		struct kvd_item *it;
-
-		if (n > KVD_KEY_MAX)
-			return kvd_buf_printf(c->out, "CLIENT_ERROR bad command line format\r\n");
-		it = kvd_store_get(c->st, k, n, c->now);
-		s->cmd_get++;
-		if (it)
-			s->get_hits++;
-		else
-			s->get_misses++;
-		if (it)
-			ret = value_out(c, it, cas);
+	s->cmd_get++;
+	if (!it) {
+		s->get_misses++;
+		return 0;
 	}
-	return ret ?: kvd_buf_put(c->out, "END\r\n", 5);
+	s->get_hits++;
+	return value_out(c, it, cas);
+}
+
+/* The length of the key at @in (ending at a space or @len). */
+static size_t key_len(const char *in, size_t len)
+{
+	const char *sp = memchr(in, ' ', len);
+
+	return sp ? (size_t)(sp - in) : len;
+}
+
+/* Whether every key of @in (the rest of a line, @len bytes) is short. */
+static bool keys_ok(const char *in, size_t len)
+{
+	size_t off = 0, n;
+
+	while (off < len) {
+		n = key_len(in + off, len - off);
+		if (n > KVD_KEY_MAX)
+			return false;
+		off += n + 1;
+	}
+	return true;
+}
+
+/*
+ * A key too long: memcached's error, and the rest of the line is dropped
+ * (at once if it is here, else as it arrives).
+ */
+static int get_refuse(struct cmd *c, struct kvd_proto *p, size_t skip,
+		      bool eol, size_t *used)
+{
+	int ret = kvd_buf_printf(c->out, "CLIENT_ERROR bad command line format\r\n");
+
+	*used = skip;
+	p->flags = eol ? 0 : KVD_IN_SKIP;
+	if (ret)
+		return ret;
+	return eol ? KVD_DONE : KVD_PART;
+}
+
+/*
+ * The keys of a get line, from wherever the previous call stopped: those
+ * that are complete are answered and consumed, an unfinished one waits.
+ * A line that is all here is checked first, so that a key too long gets
+ * memcached's error alone; a line that arrives in parts has its earlier
+ * keys answered already.  The output pauses past KVD_OUT_HIGH.
+ */
+static int get_keys(struct cmd *c, struct kvd_proto *p, const char *in,
+		    size_t len, size_t *used)
+{
+	const char *nl = memchr(in, '\n', len);
+	size_t end = nl ? (size_t)(nl - in) : len, lim = end, off = 0, n;
+	bool cas = p->flags & KVD_IN_GETS;
+	int ret;
+
+	if (nl && end && in[end - 1] == '\r')
+		lim = end - 1;
+	if (p->flags & KVD_IN_SKIP) {
+		*used = nl ? end + 1 : len;
+		p->flags = nl ? 0 : KVD_IN_SKIP;
+		return nl ? KVD_DONE : KVD_PART;
+	}
+	if (nl && !keys_ok(in, lim))
+		return get_refuse(c, p, end + 1, true, used);
+	for (;;) {
+		while (off < lim && in[off] == ' ')
+			off++;
+		if (off == lim)
+			break;
+		n = key_len(in + off, lim - off);
+		if (n > KVD_KEY_MAX)
+			return get_refuse(c, p, len, false, used);
+		if (off + n == lim && !nl)
+			break;		/* the key may go on */
+		ret = get_one(c, in + off, n, cas);
+		if (ret)
+			return ret;
+		p->flags |= KVD_GOT_KEY;
+		off += n;
+		if (c->out->len > KVD_OUT_HIGH)
+			break;
+	}
+	*used = off;
+	if (!nl || off < lim)
+		return off ? KVD_PART : KVD_MORE;
+	*used = end + 1;
+	/* memcached: a get without a key is an unknown command. */
+	ret = p->flags & KVD_GOT_KEY ? kvd_buf_put(c->out, "END\r\n", 5) :
+				       kvd_buf_put(c->out, "ERROR\r\n", 7);
+	p->flags = 0;
+	return ret ?: KVD_DONE;
+}
+
+/* "get " or "gets ": the line goes to get_keys(), however long it is. */
+static size_t get_prefix(const char *in, size_t len)
+{
+	if (len >= 4 && !memcmp(in, "get ", 4))
+		return 4;
+	if (len >= 5 && !memcmp(in, "gets ", 5))
+		return 5;
+	return 0;
 }
 
 enum store_op { OP_SET, OP_ADD, OP_REPLACE, OP_APPEND, OP_PREPEND, OP_CAS };
@@ -551,12 +641,6 @@ static int step_line(struct cmd *c, char *line, const char *in, size_t len,
 {
 	int op, ret;
 
-	/* get and gets take every key of the line: no token limit. */
-	if (!strncmp(line, "get ", 4) || !strncmp(line, "gets ", 5)) {
-		*used = eol;
-		ret = do_get(c, line + (line[3] == 's' ? 5 : 4), line[3] == 's');
-		return ret < 0 ? ret : KVD_DONE;
-	}
 	tokenize(c, line);
 	if (!c->ntok || c->ntok > MAX_TOKENS) {
 		*used = eol;
@@ -575,8 +659,19 @@ static int step_line(struct cmd *c, char *line, const char *in, size_t len,
 	return ret < 0 ? ret : ret ? KVD_QUIT : KVD_DONE;
 }
 
+/* The next part of a get line: the prefix consumed counts as progress. */
+static int step_get(struct cmd *c, struct kvd_proto *p, const char *in,
+		    size_t len, size_t skip, size_t *used)
+{
+	int ret = get_keys(c, p, in + skip, len - skip, used);
+
+	*used += skip;
+	return ret == KVD_MORE && *used ? KVD_PART : ret;
+}
+
 /**
  * kvd_proto_step() - execute the first complete command of @in
+ * @p:    the connection's place in a get line
  * @st:   the store
  * @in:   the bytes received and not yet consumed
  * @len:  how many
@@ -584,31 +679,44 @@ static int step_line(struct cmd *c, char *line, const char *in, size_t len,
  * @out:  the answer is appended here
  * @now:  unix time
  *
+ * A get or gets line is executed as it arrives, whatever its length:
+ * KVD_PART says that the keys complete so far were answered and consumed,
+ * the rest of the line to come in a later call.  Every other command waits
+ * for its whole line, at most KVD_LINE_MAX bytes.
+ *
  * Return: enum kvd_step, or -ENOMEM.
  */
-int kvd_proto_step(struct kvd_store *st, const char *in, size_t len,
-		   size_t *used, struct kvd_buf *out, int64_t now)
+int kvd_proto_step(struct kvd_proto *p, struct kvd_store *st, const char *in,
+		   size_t len, size_t *used, struct kvd_buf *out, int64_t now)
 {
 	struct cmd c = { .st = st, .out = out, .now = now };
-	const char *nl = memchr(in, '\n', len < KVD_LINE_MAX ? len : KVD_LINE_MAX);
+	const char *nl;
 	char line[KVD_LINE_MAX + 1];
 	size_t eol, n;
 	int ret;
 
 	*used = 0;
-	if (!nl) {
-		if (len < KVD_LINE_MAX)
-			return KVD_MORE;
-		kvd_buf_printf(out, "CLIENT_ERROR line too long\r\n");
-		return KVD_QUIT;
+	if (p->flags & (KVD_IN_GET | KVD_IN_SKIP))
+		ret = step_get(&c, p, in, len, 0, used);
+	else if ((n = get_prefix(in, len))) {
+		p->flags = KVD_IN_GET | (n == 5 ? KVD_IN_GETS : 0);
+		ret = step_get(&c, p, in, len, n, used);
+	} else {
+		nl = memchr(in, '\n', len < KVD_LINE_MAX ? len : KVD_LINE_MAX);
+		if (!nl) {
+			if (len < KVD_LINE_MAX)
+				return KVD_MORE;
+			kvd_buf_printf(out, "CLIENT_ERROR line too long\r\n");
+			return KVD_QUIT;
+		}
+		eol = (size_t)(nl - in) + 1;
+		n = eol - 1;
+		if (n && in[n - 1] == '\r')
+			n--;
+		memcpy(line, in, n);
+		line[n] = '\0';
+		ret = step_line(&c, line, in, len, eol, used);
 	}
-	eol = (size_t)(nl - in) + 1;
-	n = eol - 1;
-	if (n && in[n - 1] == '\r')
-		n--;
-	memcpy(line, in, n);
-	line[n] = '\0';
-	ret = step_line(&c, line, in, len, eol, used);
 	if (ret == KVD_DONE || ret == KVD_QUIT)
 		st->hdr->stats.requests++;
 	return ret;

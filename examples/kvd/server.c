@@ -21,7 +21,8 @@
 #include "kvd.h"
 
 #define READ_CHUNK	(64 * 1024)
-#define OUT_HIGH	(4u << 20)	/* stop reading past this much unsent */
+#define READ_TURN	(16 * READ_CHUNK)	/* read per turn, at most */
+#define OUT_HIGH	KVD_OUT_HIGH	/* stop reading past this much unsent */
 
 static int64_t now_s(void)
 {
@@ -87,8 +88,12 @@ void kvd_conn_close(struct kvd *k, struct kvd_conn *c)
 	free(c);
 }
 
-/* Send what can be sent; EPOLLOUT while something is left. */
-static int flush_out(struct kvd *k, struct kvd_conn *c)
+/*
+ * Send what can be sent; EPOLLOUT while something is left, or while
+ * commands received wait for the output to go down (@held): the next turn
+ * executes them, not just the next bytes the client sends.
+ */
+static int flush_out(struct kvd *k, struct kvd_conn *c, bool held)
 {
 	uint32_t ev = EPOLLIN | EPOLLRDHUP;
 
@@ -103,8 +108,10 @@ static int flush_out(struct kvd *k, struct kvd_conn *c)
 			break;
 		kvd_buf_consume(&c->out, (size_t)n);
 	}
-	if (c->out.len)
-		ev = c->out.len > OUT_HIGH ? EPOLLOUT : EPOLLIN | EPOLLOUT;
+	if (c->out.len > OUT_HIGH)
+		ev = EPOLLOUT;
+	else if (c->out.len || held)
+		ev = EPOLLIN | EPOLLOUT;
 	return watch(k, EPOLL_CTL_MOD, c->fd, ev, c);
 }
 
@@ -116,8 +123,8 @@ static int execute(struct kvd *k, struct kvd_conn *c)
 	int r = KVD_DONE;
 
 	while (off < c->in.len && c->out.len <= OUT_HIGH) {
-		r = kvd_proto_step(&k->store, c->in.p + off, c->in.len - off,
-				   &used, &c->out, now);
+		r = kvd_proto_step(&c->proto, &k->store, c->in.p + off,
+				   c->in.len - off, &used, &c->out, now);
 		if (r < 0 || r == KVD_MORE)
 			break;
 		off += used;
@@ -129,12 +136,18 @@ static int execute(struct kvd *k, struct kvd_conn *c)
 	return r < 0 ? r : r == KVD_QUIT;
 }
 
+/*
+ * What the socket has, up to READ_TURN: a client that sends faster than
+ * kvd reads cannot make one turn's input grow without end (the rest is
+ * read at the next turn, EPOLLIN being level-triggered).
+ */
 static int conn_read(struct kvd_conn *c)
 {
 	char buf[READ_CHUNK];
+	size_t got = 0;
 	ssize_t n;
 
-	for (;;) {
+	while (got < READ_TURN) {
 		n = recv(c->fd, buf, sizeof(buf), 0);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -146,7 +159,9 @@ static int conn_read(struct kvd_conn *c)
 			return -ENOMEM;
 		if (n < (ssize_t)sizeof(buf))
 			return 0;
+		got += (size_t)n;
 	}
+	return 0;
 }
 
 static void conn_event(struct kvd *k, struct kvd_conn *c, uint32_t ev)
@@ -160,8 +175,9 @@ static void conn_event(struct kvd *k, struct kvd_conn *c, uint32_t ev)
 		eof = conn_read(c);
 	if (eof >= 0)
 		r = execute(k, c);
+	/* execute() stopped with input left only for the output's sake. */
 	if (eof >= 0 && r >= 0)
-		r = flush_out(k, c) ?: r;
+		r = flush_out(k, c, c->in.len && c->out.len > OUT_HIGH) ?: r;
 	/* A client that half-closed still gets the answers it asked for. */
 	if (eof < 0 || r || (eof > 0 && !c->out.len) ||
 	    (ev & (EPOLLERR | EPOLLHUP)))

@@ -63,6 +63,7 @@ static int add_conn(struct kvd *k, struct source *src,
 	c = kvd_conn_add(k, fd, r->inlen || r->outlen);
 	if (!c)
 		return -ENOMEM;
+	c->proto.flags = r->proto & KVD_PROTO_FLAGS;
 	if (kvd_buf_put(&c->in, bytes, r->inlen) ||
 	    kvd_buf_put(&c->out, bytes + r->inlen, r->outlen))
 		return -ENOMEM;

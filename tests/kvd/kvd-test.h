@@ -3,6 +3,7 @@
 #ifndef KVD_TEST_H
 #define KVD_TEST_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 /**
@@ -17,8 +18,26 @@ struct kt_kvd {
 	char ctl[128];
 };
 
+/**
+ * struct kt_args - how to start kvd
+ * @luo_socket: liveupdated's socket, or NULL for none
+ * @port:       its TCP port on 127.0.0.1, 0 for any free one
+ * @handoff:    "luo" (the default when NULL) or "unix"
+ * @memory_mib: its dataset, 16 MiB when 0
+ * @must_start: fail the test if kvd does not start (else it is skipped)
+ */
+struct kt_args {
+	const char *luo_socket;
+	int port;
+	const char *handoff;
+	unsigned int memory_mib;
+	bool must_start;
+};
+
 /* Start $KVD with @luo_socket (or none); skips the test if it cannot. */
 void kt_start(struct kt_kvd *k, const char *luo_socket);
+/* Start $KVD as @a says. */
+void kt_start_with(struct kt_kvd *k, const struct kt_args *a);
 /* SIGTERM and reap; returns the exit code. */
 int kt_stop(struct kt_kvd *k);
 /* A connection to it. */

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * A live update of kvd under clients in the middle of a conversation: one
- * has sent half a "set", one has answers it has not read yet.  After the
+ * has sent half a "set", one has answers it has not read yet, one is in the
+ * middle of a get line longer than any other command's (its first keys
+ * answered already, the rest of the line still to come).  After the
  * update (to kvd-v2, by SIGUSR2 and then by "kvd upgrade") both carry on
  * on the same connections and the data is all there.  kvd keeps its
  * outgoing session current: once the new image has finished the incoming
@@ -95,7 +97,9 @@ int main(void)
 {
 	struct dh_daemon d;
 	struct kt_kvd k;
-	int a, b;
+	char line[8192];
+	size_t n;
+	int a, b, c;
 
 	if (dh_start(&d, NULL))
 		dh_skip("cannot start liveupdated");
@@ -107,6 +111,12 @@ int main(void)
 	kt_send(a, "set two 0 0 3\r\ndo");		/* half a command */
 	kt_send(b, "get one\r\nversion\r\n");		/* answers left unread */
 	kt_expect(b, "VALUE one 7 3\r\nuno\r\nEND\r\n");
+	c = kt_connect(&k);
+	n = (size_t)snprintf(line, sizeof(line), "get one");
+	for (int i = 0; i < 500; i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " miss%d", i);
+	kt_send(c, line);
+	kt_expect(c, "VALUE one 7 3\r\nuno\r\n");
 
 	dh_check_eq(kill(k.pid, SIGUSR2), 0);
 	kt_expect(b, "VERSION 1.0\r\n");
@@ -114,6 +124,10 @@ int main(void)
 	kt_send(a, "s\r\nget two one\r\nversion\r\n");
 	kt_expect(a, "STORED\r\nVALUE two 0 3\r\ndos\r\n"
 		     "VALUE one 7 3\r\nuno\r\nEND\r\nVERSION 2.0\r\n");
+	/* The new image goes on with the get line where the old one left. */
+	kt_send(c, " miss one\r\nversion\r\n");
+	kt_expect(c, "VALUE one 7 3\r\nuno\r\nEND\r\nVERSION 2.0\r\n");
+	close(c);
 	/* The dataset, the listener and both connections, preserved again. */
 	wait_session(d.socket, b, 4);
 	close(a);
