@@ -44,6 +44,8 @@ enum {
 #define LUO_STATUS_REBOOTING	(1u << 1)	/* a REBOOT is under way */
 /* only the kernel's file handler, memfd-v2 (liveupdated --handlers=kernel) */
 #define LUO_STATUS_KERNEL_HANDLERS	(1u << 2)
+/* closes or opens of clients' files are still under way off the loop */
+#define LUO_STATUS_WORKING	(1u << 3)
 
 #define LUO_VERSION_LENGTH	32
 #define LUO_REBOOT_FAILURE_LENGTH	64

@@ -60,6 +60,8 @@ static void host_status(void *ctx, struct luo_status *st)
 		st->flags |= LUO_STATUS_REBOOTING;
 	if (d->opt.handlers == LUO_HANDLERS_KERNEL)
 		st->flags |= LUO_STATUS_KERNEL_HANDLERS;
+	if (worker_busy())
+		st->flags |= LUO_STATUS_WORKING;
 	st->pid = (uint32_t)getpid();
 	st->last_reboot_ns = d->last_reboot_ns;
 	snprintf(st->version, sizeof(st->version), "%s", LUO_VERSION);
