@@ -356,8 +356,9 @@ struct luo_session_unpreserve_fd {
  *
  * On any session fd, outgoing or incoming.  The record belongs to the
  * session, is replaced by the next failed PRESERVE_FD on it (a
- * successful one leaves it), and lives as long as the session in this
- * image (a REBOOT does not carry it).
+ * successful one leaves it), is cleared when RETRIEVE_SESSION hands the
+ * session to a new holder, and lives in this image only (a REBOOT does
+ * not carry it).
  */
 struct luo_session_error {
 	__u32 size;

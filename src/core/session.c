@@ -182,6 +182,10 @@ int luo_session_retrieve(struct luo_core *core, const uint8_t *name,
 	if (s->retrieved)
 		return -EINVAL;
 	s->retrieved = true;
+	/* A new holder: the previous one's refusals are not its own. */
+	s->err_errno = 0;
+	s->err_token = 0;
+	s->err_reason[0] = '\0';
 	*out = s;
 	luo_core_log(core, LUO_LOG_DEBUG, "session '%s' retrieved", s->name);
 	return 0;
