@@ -50,7 +50,7 @@ enum {
 	OP_FD = 1 << 0,		/* may carry an fd; without it, EINVAL */
 	OP_ADMIN = 1 << 1,	/* the administrator's alone; EPERM */
 	OP_NEW_SESSION = 1 << 2,/* answers with a session fd */
-	OP_NOTE_ERROR = 1 << 3,	/* a failure is the session's last error */
+	OP_NOTE_ERROR = 1 << 3,	/* failures: the session's last error */
 };
 
 /* What a request charges to the owner's limits (owner.c); ENOSPC. */

@@ -280,7 +280,8 @@ void luo_core_session_release(struct luo_core *core, struct luo_session *s)
 int luo_session_drop(struct luo_core *core, const uint8_t *name,
 		     uint32_t uid, uint32_t *nr_files)
 {
-	size_t len = strnlen((const char *)name, LIVEUPDATE_SESSION_NAME_LENGTH);
+	size_t len = strnlen((const char *)name,
+			     LIVEUPDATE_SESSION_NAME_LENGTH);
 	struct luo_session *s;
 	int ret;
 

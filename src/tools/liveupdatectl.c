@@ -372,7 +372,7 @@ struct show_ctx {
 	bool has_owner;
 	uint32_t owner;
 	bool match;		/* the current session is shown */
-	unsigned long nr_files;	/* files printed of the current session */
+	unsigned long nr_files;	/* the current session's files shown */
 };
 
 static int show_record(const struct luo_list_record *r, void *p)
@@ -528,8 +528,10 @@ static int cmd_drop(struct ctl *c, int fd)
 	if (c->json) {
 		struct json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "dropped", json_object_new_string(name));
-		json_object_object_add(o, "owner", json_object_new_int64(owner));
+		json_object_object_add(o, "dropped",
+				       json_object_new_string(name));
+		json_object_object_add(o, "owner",
+				       json_object_new_int64(owner));
 		json_object_object_add(o, "nr_files",
 				       json_object_new_int64(nr_files));
 		return print_json(o);
@@ -583,7 +585,8 @@ static bool check_one(struct ctl *c, int sfd, const char *arg,
 	if (ret) {
 		int r = luo_session_last_error(sfd, &err);
 
-		if (!r && err.error == -ret && err.token == token && *err.reason)
+		if (!r && err.error == -ret && err.token == token &&
+		    *err.reason)
 			snprintf(why, sizeof(why), "%s: %s", strerror(-ret),
 				 err.reason);
 		else
