@@ -66,7 +66,10 @@ enum {
  * @pid:             out: the daemon's process id
  * @max_sessions:    out: session limit (ENOSPC past it)
  * @max_files:       out: per-session file limit (ENOSPC past it)
- * @reserved:        zero
+ * @takeover_ms:     out: how long a REBOOT waits for the new image to take
+ *                   over before the old one is run again (milliseconds;
+ *                   0 from a daemon older than this field, which was
+ *                   reserved and zero)
  * @last_reboot_ns:  out: duration of the last successful reboot, from the
  *                   REBOOT request to the new image serving, 0 if none
  * @version:         out: the daemon's version string, NUL-terminated
@@ -76,10 +79,6 @@ enum {
  * @last_reboot_error: out: the errno (positive) the last failed REBOOT
  *                   answered, 0 if none in this image
  * @last_reboot_failure: out: why it failed, NUL-terminated, "" if none
- * @takeover_ms:     out: how long a REBOOT waits for the new image to take
- *                   over before the old one is run again (milliseconds;
- *                   0 from a daemon older than this field)
- * @reserved2:       zero
  */
 struct luo_status {
 	__u32 size;
@@ -91,14 +90,12 @@ struct luo_status {
 	__u32 pid;
 	__u32 max_sessions;
 	__u32 max_files;
-	__u32 reserved;
+	__u32 takeover_ms;
 	__aligned_u64 last_reboot_ns;
 	char version[LUO_VERSION_LENGTH];
 	__u32 failed_reboots;
 	__s32 last_reboot_error;
 	char last_reboot_failure[LUO_REBOOT_FAILURE_LENGTH];
-	__u32 takeover_ms;
-	__u32 reserved2;
 };
 
 /**
@@ -226,7 +223,7 @@ struct luo_drop_session {
 };
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__cplusplus)
-_Static_assert(sizeof(struct luo_status) == 168, "luo_status layout");
+_Static_assert(sizeof(struct luo_status) == 160, "luo_status layout");
 _Static_assert(sizeof(struct luo_list) == 24, "luo_list layout");
 _Static_assert(sizeof(struct luo_list_record) == 88, "luo_list_record layout");
 _Static_assert(sizeof(struct luo_reboot) == 16, "luo_reboot layout");
