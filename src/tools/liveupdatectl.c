@@ -783,7 +783,7 @@ static int bad_option(char **argv, int opt)
 			optopt);
 	else
 		fprintf(stderr, "liveupdatectl: unknown option '%s'\n", arg);
-	fprintf(stderr, "Try 'liveupdatectl --help'.\n");
+	fprintf(stderr, "liveupdatectl: see 'liveupdatectl --help'\n");
 	return EXIT_USAGE;
 }
 
