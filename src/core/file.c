@@ -378,31 +378,47 @@ int luo_file_preserve(struct luo_core *core, struct luo_session *s, int fd,
 	struct luo_file_handler *h;
 	struct luo_file_key key;
 	struct luo_file *f;
+	const char *why;
 	int ret;
 
-	if (luo_file_find(s, token))
+	if (luo_file_find(s, token)) {
+		luo_session_note_error(s, token, -EEXIST,
+				       "the token is in use in this session");
 		return -EEXIST;
-	if (s->nr_files >= core->max_files)
+	}
+	if (s->nr_files >= core->max_files) {
+		luo_session_note_error(s, token, -ENOSPC,
+				       "the session holds the most files allowed (%u)",
+				       core->max_files);
 		return -ENOSPC;
+	}
 	/* fget() never yields an O_PATH file: it is no fd to preserve. */
-	if (fd < 0 || (fcntl(fd, F_GETFL) & O_PATH))
+	if (fd < 0 || (fcntl(fd, F_GETFL) & O_PATH)) {
+		luo_session_note_error(s, token, -EBADF,
+				       "no open file came with the request");
 		return -EBADF;
+	}
 	h = handler_for(core, fd);
 	if (!h) {
+		why = refuse_reason(core, fd);
 		luo_core_log(core, LUO_LOG_INFO,
 			     "session '%s': no handler takes the file of token %llu: %s",
-			     s->name, (unsigned long long)token,
-			     refuse_reason(core, fd));
+			     s->name, (unsigned long long)token, why);
+		luo_session_note_error(s, token, -ENOENT, "%s", why);
 		return -ENOENT;
 	}
 	ret = luo_file_key_of(h, fd, &key);
 	if (ret)
-		return ret;
-	if (table_find(core, &key))
+		goto fail;
+	if (table_find(core, &key)) {
+		luo_session_note_error(s, token, -EBUSY,
+				       "%s: the file is preserved already, or retrieved and not finished",
+				       h->compatible);
 		return -EBUSY;
+	}
 	ret = luo_flb_file_preserve(core, h);
 	if (ret)
-		return ret;
+		goto fail;
 	f = luo_file_alloc(s, h, token);
 	ret = f ? preserve_into(core, f, fd) : -ENOMEM;
 	if (ret) {
@@ -410,11 +426,18 @@ int luo_file_preserve(struct luo_core *core, struct luo_session *s, int fd,
 			luo_core_close_fd(core, f->fd);
 		free(f);
 		luo_flb_file_unpreserve(core, h);
-		return ret;
+		goto fail;
 	}
 	luo_core_log(core, LUO_LOG_DEBUG, "session '%s': token %llu preserved by %s",
 		     s->name, (unsigned long long)token, h->compatible);
 	return 0;
+fail:
+	/* EWOULDBLOCK: the daemon runs the request again once it can. */
+	if (ret != -EWOULDBLOCK)
+		luo_session_note_error(s, token, ret,
+				       "%s could not preserve it",
+				       h->compatible);
+	return ret;
 }
 
 static int retrieve_once(struct luo_core *core, struct luo_file *f)

@@ -69,6 +69,7 @@ static void host_status(void *ctx, struct luo_status *st)
 	st->last_reboot_error = d->last_error;
 	snprintf(st->last_reboot_failure, sizeof(st->last_reboot_failure),
 		 "%s", d->last_failure);
+	st->takeover_ms = d->opt.rb.takeover_ms;
 }
 
 static void host_log(void *ctx, int level, const char *msg)

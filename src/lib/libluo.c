@@ -833,3 +833,63 @@ LUO_EXPORT int luo_reboot(int fd, int exec_fd, uint64_t *update_number)
 		*update_number = arg.update_number;
 	return ret;
 }
+
+/**
+ * luo_session_last_error() - LUO_SESSION_LAST_ERROR: why a file was refused
+ * @sfd: a session fd, outgoing or incoming
+ * @err: receives the session's record; the library sets its size
+ *
+ * The orchestrator remembers, per session, the last PRESERVE_FD that
+ * failed: its errno (positive, in @err->error; 0 if none failed), its token
+ * and the reason in words, e.g. why no file handler takes the file that
+ * got ENOENT.
+ *
+ * Return: 0 or a negative errno (-EINVAL from an orchestrator that does
+ * not know the request, as for any unknown command).
+ */
+LUO_EXPORT int luo_session_last_error(int sfd, struct luo_session_error *err)
+{
+	int ret;
+
+	if (!err)
+		return -EINVAL;
+	memset(err, 0, sizeof(*err));
+	err->size = sizeof(*err);
+	ret = luo_ioctl(sfd, LUO_SESSION_LAST_ERROR, err);
+	err->reason[sizeof(err->reason) - 1] = '\0';
+	return ret;
+}
+
+/**
+ * luo_drop_session() - LUO_IOCTL_DROP_SESSION: end a stale incoming session
+ * @fd:       a device or control fd of the administrator
+ * @name:     the incoming session's name
+ * @owner:    the uid that owns it
+ * @nr_files: receives the number of files it held; may be NULL
+ *
+ * Ends an incoming session that no session fd holds, by FINISH's rules:
+ * files never retrieved are discarded, retrieved ones stay with their
+ * retriever.
+ *
+ * Return: 0 or a negative errno: -EPERM for anyone but the administrator,
+ * -ENOENT for no such session, -EBUSY if a session fd holds it or a
+ * handler refuses FINISH, -EINVAL for a bad name.
+ */
+LUO_EXPORT int luo_drop_session(int fd, const char *name, uint32_t owner,
+				uint32_t *nr_files)
+{
+	struct luo_drop_session arg = {
+		.size = sizeof(arg),
+		.owner = owner,
+	};
+	int ret;
+
+	if (!name)
+		return -EINVAL;
+	/* A longer name goes out unterminated and is judged by the daemon. */
+	memcpy(arg.name, name, strnlen(name, sizeof(arg.name)));
+	ret = luo_ioctl(fd, LUO_IOCTL_DROP_SESSION, &arg);
+	if (!ret && nr_files)
+		*nr_files = arg.nr_files;
+	return ret;
+}

@@ -113,7 +113,7 @@ static int test_session_nr_outside_table(void)
 	uint8_t buf[256] = { 0 };
 	struct luo_call call;
 	uint32_t nrs[] = { 0x00, 0x01, 0x02, 0x20, 0x3f, 0x44, 0x45, 0x7f,
-			   0x82, 0x83, 0xff };
+			   0x83, 0x84, 0xff };
 	struct luo_session *ss[2];
 
 	CHECK(!fixture_init(&fx));
