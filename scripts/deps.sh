@@ -2,7 +2,8 @@
 # Install what building and testing luo needs on Debian 12.
 set -eu
 pkgs="gcc meson ninja-build pkg-config libfdt-dev libjson-c-dev zlib1g-dev
-      valgrind groff-base python3 libmemcached-tools iproute2"
+      valgrind groff-base python3 libmemcached-tools iproute2
+      abigail-tools"
 # The fuzz targets (fuzz/README.md): clang (the package "clang" gives
 # /usr/bin/clang), and libclang_rt.fuzzer.
 pkgs="$pkgs clang clang-14 libclang-rt-14-dev"
