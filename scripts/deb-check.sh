@@ -10,6 +10,8 @@
 #     some are missing (apt-get build-dep);
 #  2. dpkg-source -b (the source package, for lintian's source checks) and
 #     dpkg-buildpackage -us -uc -b;
+#     then no build path may be in an installed binary, and a second build
+#     of the same tree in another directory must give identical .debs;
 #  3. lintian with pedantic, info and experimental tags: no error allowed,
 #     every tag shown;
 #  4. debootstrap a minimal Debian 12 root (or unpack $LUO_DEB_ROOT_TARBALL
@@ -72,6 +74,7 @@ fi
 
 step "dpkg-source -b"
 (cd "$tmp" && dpkg-source -b luo)
+cp -a "$tmp/luo" "$tmp/luo.clean"
 
 step "dpkg-buildpackage -us -uc -b"
 # ccache (which meson uses when it finds it) stays out of the package.
@@ -79,6 +82,29 @@ step "dpkg-buildpackage -us -uc -b"
 	>"$tmp/build.log" 2>&1 || { tail -n 40 "$tmp/build.log"; exit 1; }
 grep -E "warning|dpkg-gensymbols" "$tmp/build.log" || true
 ls -l "$tmp"/*.deb
+
+step "no build path in the binaries; a second build elsewhere is identical"
+mkdir -p "$tmp/x" "$tmp/again/in/another/directory"
+for deb in "$tmp"/*.deb; do
+	dpkg-deb -x "$deb" "$tmp/x"
+done
+bad=$(find "$tmp/x" -type f \( -perm -u+x -o -name '*.so*' \) \
+	-exec grep -l -F -e "$tmp" -e obj- {} +) || true
+[ -z "$bad" ] || { echo "build paths in: $bad"; exit 1; }
+echo "no build path in: $(find "$tmp/x" -type f \( -perm -u+x -o -name '*.so*' \) \
+	! -path '*/debug/*' -printf '%P ')"
+cp -a "$tmp/luo.clean" "$tmp/again/in/another/directory/luo"
+(cd "$tmp/again/in/another/directory/luo" &&
+ CCACHE_DISABLE=1 dpkg-buildpackage -us -uc -b) >"$tmp/again.log" 2>&1 ||
+	{ tail -n 40 "$tmp/again.log"; exit 1; }
+for deb in "$tmp"/*.deb; do
+	if cmp -s "$deb" "$tmp/again/in/another/directory/${deb##*/}"; then
+		echo "identical: ${deb##*/}"
+	else
+		echo "differs: ${deb##*/}"
+		exit 1
+	fi
+done
 
 step "lintian"
 lintian --allow-root -EIL +pedantic --tag-display-limit 0 --fail-on error \
