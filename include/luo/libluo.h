@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <uapi/linux/liveupdate.h>
+#include <luo/liveupdate.h>
 #include <luo/luo-ext.h>
 
 #ifdef __cplusplus

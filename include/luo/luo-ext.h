@@ -20,7 +20,7 @@
 #define _LUO_LUO_EXT_H
 
 #include <linux/types.h>
-#include <uapi/linux/liveupdate.h>
+#include <luo/liveupdate.h>
 
 enum {
 	LUO_CMD_EXT_BASE = 0x80,
