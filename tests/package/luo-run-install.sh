@@ -22,7 +22,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/luo-run-install.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 "$meson" install -C "$build" --no-rebuild --quiet --destdir "$tmp/root" >/dev/null
-run=$(find "$tmp/root" -type f -name luo-run | head -n 1)
+run=$(find "$tmp/root" -type f -path "*/bin/luo-run" | head -n 1)
 lib=$(find "$tmp/root" -name libluo-preload.so | head -n 1)
 [ -n "$run" ] || { echo "luo-run was not installed"; exit 1; }
 [ -n "$lib" ] || { echo "libluo-preload.so was not installed"; exit 1; }
