@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <luo/libluo.h>
@@ -30,6 +31,19 @@ int listen_wait_ms(int pidfd, int ms)
 	if (r < 0)
 		return errno == EINTR ? 0 : -errno;
 	return r > 0;
+}
+
+/**
+ * listen_now_ms() - CLOCK_MONOTONIC in milliseconds
+ *
+ * Return: the time.
+ */
+long listen_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
 }
 
 static bool device_busy(int err, bool wait_daemon)
@@ -59,18 +73,17 @@ static bool device_busy(int err, bool wait_daemon)
 int listen_open_device(const char *path, int timeout_ms, int pidfd,
 		       bool wait_daemon)
 {
-	int ms = LISTEN_BACKOFF_MIN_MS, waited = 0, fd, r;
+	long end = listen_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int ms = LISTEN_BACKOFF_MIN_MS, fd;
 
 	for (;;) {
 		fd = luo_open_at(path, LUO_OPEN_DEVICE);
 		if (fd >= 0 || !device_busy(fd, wait_daemon))
 			return fd;
-		if (timeout_ms >= 0 && waited >= timeout_ms)
+		if (timeout_ms >= 0 && listen_now_ms() >= end)
 			return fd;
-		r = listen_wait_ms(pidfd, ms);
-		if (r)
+		if (listen_wait_ms(pidfd, ms))
 			return fd;
-		waited += ms;
 		if (ms < LISTEN_BACKOFF_MAX_MS)
 			ms *= 2;
 	}

@@ -13,6 +13,7 @@
 #define LISTEN_BACKOFF_MIN_MS	1
 #define LISTEN_BACKOFF_MAX_MS	64
 
+long listen_now_ms(void);
 int listen_wait_ms(int pidfd, int ms);
 int listen_open_device(const char *path, int timeout_ms, int pidfd,
 		       bool wait_daemon);

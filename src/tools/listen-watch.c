@@ -38,35 +38,43 @@
 /* How long a watcher whose service is gone still tries to park. */
 #define WATCH_LAST_PARK_MS	10000
 
-/* Parks the sockets again after the orchestrator restarted. */
+/* One try: the session held again (or its -errno). */
+static int park_once(struct listen_watch *w, int timeout_ms, int pidfd)
+{
+	int dev = listen_open_device(w->socket_path, timeout_ms, pidfd, true);
+	int sfd;
+
+	if (dev < 0)
+		return dev;
+	sfd = luo_retrieve_session(dev, w->session);
+	/* Gone with the restart, as a REBOOT discards parked sessions. */
+	if (sfd == -ENOENT)
+		sfd = listen_session_park(dev, w->session, w->fds, w->nr);
+	luo_close(dev);
+	return sfd;
+}
+
+/*
+ * Parks the sockets again after the orchestrator restarted: for as long
+ * as the service runs, then for WATCH_LAST_PARK_MS more.
+ */
 static void repark(struct listen_watch *w)
 {
-	int ms = LISTEN_BACKOFF_MIN_MS, waited = 0, dev, sfd = -ENOENT;
-	int gone = listen_wait_ms(w->pidfd, 0);
+	int ms = LISTEN_BACKOFF_MIN_MS, sfd;
+	long deadline = -1;
 
 	for (;;) {
-		/* Once the service is gone, still try, for a while. */
-		dev = listen_open_device(w->socket_path,
-					 gone ? WATCH_LAST_PARK_MS : -1,
-					 gone ? -1 : w->pidfd, true);
-		if (dev >= 0) {
-			sfd = luo_retrieve_session(dev, w->session);
-			if (sfd == -ENOENT)
-				sfd = listen_session_park(dev, w->session,
-							  w->fds, w->nr);
-			luo_close(dev);
-		} else {
-			sfd = dev;
-		}
-		if (sfd >= 0 || sfd == -EINVAL)
-			break;
-		if (gone && waited >= WATCH_LAST_PARK_MS)
-			break;
-		if (!gone)
-			gone = listen_wait_ms(w->pidfd, ms);
+		if (deadline < 0 && listen_wait_ms(w->pidfd, 0))
+			deadline = listen_now_ms() + WATCH_LAST_PARK_MS;
+		if (deadline < 0)
+			sfd = park_once(w, -1, w->pidfd);
 		else
-			listen_wait_ms(-1, ms);
-		waited += ms;
+			sfd = park_once(w, (int)(deadline - listen_now_ms() > 0 ?
+						 deadline - listen_now_ms() : 0), -1);
+		if (sfd >= 0 || sfd == -EINVAL ||
+		    (deadline >= 0 && listen_now_ms() >= deadline))
+			break;
+		listen_wait_ms(deadline < 0 ? w->pidfd : -1, ms);
 		if (ms < LISTEN_BACKOFF_MAX_MS)
 			ms *= 2;
 	}

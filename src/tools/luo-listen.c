@@ -264,11 +264,14 @@ static int create_all(const struct listen_opts *o, int *fds)
  */
 static int get_sockets(const struct listen_opts *o, int *fds)
 {
-	int ms = LISTEN_BACKOFF_MIN_MS, waited = 0, dev, sfd, kept = 0, err;
+	long end = listen_now_ms() + o->timeout_ms;
+	int ms = LISTEN_BACKOFF_MIN_MS, dev, sfd, kept = 0, err;
 
 	for (;;) {
-		dev = listen_open_device(o->socket, o->timeout_ms - waited, -1,
-					 false);
+		long left = end - listen_now_ms();
+
+		dev = listen_open_device(o->socket, left > 0 ? (int)left : 0,
+					 -1, false);
 		if (dev < 0) {
 			fprintf(stderr, "%s: cannot open liveupdated: %s\n",
 				o->label, strerror(-dev));
@@ -276,11 +279,10 @@ static int get_sockets(const struct listen_opts *o, int *fds)
 		}
 		sfd = listen_session_retrieve(dev, o->session, fds, o->nr + 1,
 					      &kept);
-		if (sfd != -EINVAL || waited >= o->timeout_ms)
+		if (sfd != -EINVAL || listen_now_ms() >= end)
 			break;
 		luo_close(dev);
 		listen_wait_ms(-1, ms);
-		waited += ms;
 		if (ms < LISTEN_BACKOFF_MAX_MS)
 			ms *= 2;
 	}

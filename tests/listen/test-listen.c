@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -103,6 +104,35 @@ static int read_line(int fd, char *buf, size_t len)
 	return (int)n;
 }
 
+/* The watcher: the process of @pgid's group that is not @pgid. */
+static pid_t find_watcher(pid_t pgid)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *e;
+	pid_t found = 0;
+
+	dh_check(proc != NULL);
+	while (!found && (e = readdir(proc))) {
+		char path[64], buf[512], *p;
+		int pgrp = 0;
+		FILE *f;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' ||
+		    atoi(e->d_name) == pgid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", atoi(e->d_name));
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		fclose(f);
+		if (p && sscanf(p, ") %*c %*d %d", &pgrp) == 1 && pgrp == pgid)
+			found = atoi(e->d_name);
+	}
+	closedir(proc);
+	return found;
+}
+
 /* Waits for the service's "ready" line; checks LISTEN_PID was its pid. */
 static void svc_ready(struct svc *s, int nfds, const char *names)
 {
@@ -117,6 +147,8 @@ static void svc_ready(struct svc *s, int nfds, const char *names)
 	if (strcmp(line, want))
 		fprintf(stderr, "got \"%s\", want \"%s\"\n", line, want);
 	dh_check(!strcmp(line, want));
+	/* Started before the exec, the watcher runs by now. */
+	dh_check(find_watcher(s->pid) > 0);
 }
 
 /* Reads stderr until a line has @needle; every line is echoed. */
@@ -132,14 +164,29 @@ static void svc_expect(struct svc *s, const char *needle)
 	}
 }
 
-/* Sends @sig, reaps, closes the pipes; returns the wait status. */
+/*
+ * Sends @sig (SIGKILL to the whole group: the service and its watcher),
+ * reaps, closes the pipes; after a SIGTERM, waits for the watcher to
+ * exit too, as it must once the service has.  Returns the wait status.
+ */
 static int svc_stop(struct svc *s, int sig)
 {
-	int status;
+	pid_t watcher = sig == SIGTERM ? find_watcher(s->pid) : 0;
+	int pidfd = -1, status;
 
+	if (watcher) {
+		pidfd = (int)syscall(SYS_pidfd_open, watcher, 0);
+		dh_check(pidfd >= 0);
+	}
 	if (sig)
 		dh_check_eq(kill(sig == SIGKILL ? -s->pid : s->pid, sig), 0);
 	dh_check_eq(waitpid(s->pid, &status, 0), s->pid);
+	if (pidfd >= 0) {
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+		dh_check_eq(poll(&p, 1, LINE_TIMEOUT_MS), 1);
+		close(pidfd);
+	}
 	close(s->out);
 	close(s->err);
 	return status;
