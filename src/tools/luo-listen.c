@@ -416,16 +416,18 @@ int main(int argc, char **argv)
 
 	parse(argc, argv, &o);
 	sfd = get_sockets(&o, fds);
-	if (sfd < 0)
+	if (sfd < 0) {
+		free(o.specs);
 		return EXIT_LISTEN;
+	}
 	err = hand_over(&o, fds, sfd);
 	luo_close(sfd);
+	free(o.specs);
 	if (err) {
 		fprintf(stderr, "%s: cannot start the service: %s\n", o.label,
 			strerror(-err));
 		return EXIT_LISTEN;
 	}
-	free(o.specs);
 	execvp(o.argv[0], o.argv);
 	err = errno;
 	fprintf(stderr, "%s: %s: %s\n", o.label, o.argv[0], strerror(err));
