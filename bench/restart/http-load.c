@@ -7,14 +7,22 @@
  *   requests=N refused=N reset=N failed=N
  *
  * requests: answered with a 200 status line; refused: connect() failed
- * with ECONNREFUSED (no listener); reset: ECONNRESET or EPIPE at any step
- * (a listener closed with the connection in its backlog, or a server that
- * died while serving it); failed: anything else (another errno, a reply
- * that is not 200, no reply within 10 s).
+ * with ECONNREFUSED (no listener); reset: the connection ended without an
+ * answer, by ECONNRESET, EPIPE or an end of file (a listener closed with
+ * the connection in its backlog, or a server that stopped while serving
+ * it); failed: anything else (another errno, a reply that is not 200, no
+ * reply within 10 s).
+ *
+ * With $HTTP_LOAD_DEBUG set, every error but a refusal is also told on
+ * stderr.
  *
  * Usage: http-load ADDR PORT CLIENTS [PATH]  (ADDR an IPv4 or IPv6 literal)
  *        http-load unix:/SOCKET CLIENTS [PATH]
  * Exit codes: 0, 2 for usage, 1 if the clients cannot start.
+ *
+ * With --probe first and CLIENTS 1, it makes one request instead, again
+ * while it is refused, for up to 10 s: a wait for a server to be up.
+ * Exit codes: 0 when answered, 1 otherwise.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,6 +36,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 static union {
@@ -87,9 +96,14 @@ static int one_request(void)
 		have += (size_t)n;
 	}
 	buf[have] = '\0';
-	if (strncmp(buf, "HTTP/1.", 7) || strncmp(buf + 8, " 200", 4))
+	if (!have)
+		err = ECONNRESET;
+	else if (strncmp(buf, "HTTP/1.", 7) || strncmp(buf + 8, " 200", 4))
 		err = -1;
 out:
+	if (err && err != ECONNREFUSED && getenv("HTTP_LOAD_DEBUG"))
+		fprintf(stderr, "http-load: %d %s: %.80s\n", err,
+			err > 0 ? strerror(err) : "bad reply", err < 0 ? buf : "");
 	close(fd);
 	return err;
 }
@@ -137,12 +151,32 @@ static int parse_addr(int argc, char **argv, int *next)
 	return -1;
 }
 
+/* One request, repeated while refused: 0 once answered 200. */
+static int probe(void)
+{
+	struct timespec ms = { .tv_nsec = 1000000 };
+
+	for (int i = 0; i < 10000; i++) {
+		int err = one_request();
+
+		if (err != ECONNREFUSED)
+			return err ? 1 : 0;
+		nanosleep(&ms, NULL);
+	}
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
+	bool once = argc > 1 && !strcmp(argv[1], "--probe");
 	pthread_t *t;
 	sigset_t set;
 	int next, nr, sig;
 
+	if (once) {
+		argc--;
+		argv++;
+	}
 	if (argc < 3 || parse_addr(argc, argv, &next) || next >= argc ||
 	    (nr = atoi(argv[next])) < 1 || nr > 1024) {
 		fprintf(stderr, "usage: http-load ADDR PORT CLIENTS [PATH] | "
@@ -152,6 +186,8 @@ int main(int argc, char **argv)
 	snprintf(request, sizeof(request),
 		 "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n",
 		 next + 1 < argc ? argv[next + 1] : "/");
+	if (once)
+		return probe();
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
