@@ -120,16 +120,29 @@ int listen_spec_parse(const char *arg, const char *defname,
 	return -EINVAL;
 }
 
-/* A socket file left by an earlier listener may go; nothing else may. */
-static int unlink_stale(const char *path)
+/*
+ * A socket file left by an earlier listener may go; nothing else may, nor
+ * a socket something still listens on (a watcher parking it again after
+ * liveupdated restarted, another program).
+ */
+static int unlink_stale(const struct sockaddr_un *un, socklen_t len)
 {
 	struct stat st;
+	int fd, live;
 
-	if (lstat(path, &st) < 0)
+	if (lstat(un->sun_path, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISSOCK(st.st_mode))
 		return -EADDRINUSE;
-	return unlink(path) < 0 ? -errno : 0;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	live = connect(fd, (const struct sockaddr *)un, len) == 0 ||
+	       errno == EAGAIN;
+	close(fd);
+	if (live)
+		return -EADDRINUSE;
+	return unlink(un->sun_path) < 0 ? -errno : 0;
 }
 
 /**
@@ -140,7 +153,8 @@ static int unlink_stale(const char *path)
  * TCP sockets get SO_REUSEADDR (a restart binds while connections of the
  * previous listener are in TIME_WAIT), IPv6 ones IPV6_V6ONLY (so that
  * "tcp:" and "tcp6:" may share a port).  A Unix socket file left at the
- * path is replaced; any other file there is EADDRINUSE.
+ * path is replaced unless something listens on it; any other file there
+ * is EADDRINUSE.
  *
  * Return: the fd, close-on-exec, or a negative errno.
  */
@@ -158,7 +172,7 @@ int listen_spec_create(const struct listen_spec *s, int backlog)
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
 		err = -errno;
 	if (!err && s->family == AF_UNIX)
-		err = unlink_stale(s->addr.un.sun_path);
+		err = unlink_stale(&s->addr.un, s->len);
 	if (!err && bind(fd, &s->addr.sa, s->len) < 0)
 		err = -errno;
 	if (!err && listen(fd, backlog) < 0)

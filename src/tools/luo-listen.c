@@ -238,15 +238,17 @@ static int check_kept(const struct listen_opts *o, int *fds, int kept)
 	return 0;
 }
 
-static int create_all(const struct listen_opts *o, int *fds)
+/* Reports every failure but EADDRINUSE, which is told only if @last. */
+static int create_all(const struct listen_opts *o, int *fds, bool last)
 {
 	for (int i = 0; i < o->nr; i++) {
 		fds[i] = listen_spec_create(&o->specs[i], o->backlog);
 		if (fds[i] < 0) {
 			int err = fds[i];
 
-			fprintf(stderr, "%s: %s: %s\n", o->label,
-				o->specs[i].text, strerror(-err));
+			if (err != -EADDRINUSE || last)
+				fprintf(stderr, "%s: %s: %s\n", o->label,
+					o->specs[i].text, strerror(-err));
 			close_all(fds, i);
 			return err;
 		}
@@ -255,9 +257,53 @@ static int create_all(const struct listen_opts *o, int *fds)
 }
 
 /*
+ * One try with the device held: the sockets of the parked session, or new
+ * ones parked.  *@retry is set when a later try may do better: the session
+ * is held by another process, or it is missing while an address is in
+ * use: a watcher still parking the sockets again after liveupdated
+ * restarted holds them until it has.
+ */
+static int take_once(const struct listen_opts *o, int dev, int *fds,
+		     bool last, bool *retry)
+{
+	int kept = 0, err, sfd;
+
+	sfd = listen_session_retrieve(dev, o->session, fds, o->nr + 1, &kept);
+	*retry = sfd == -EINVAL;
+	if (sfd >= 0) {
+		err = check_kept(o, fds, kept);
+		if (err) {
+			close_all(fds, kept);
+			/* Parked again, intact (KEEP_ON_CLOSE). */
+			luo_close(sfd);
+			return err;
+		}
+		return sfd;
+	}
+	if (sfd != -ENOENT) {
+		if (sfd != -EINVAL)
+			fprintf(stderr, "%s: session %s: %s\n", o->label,
+				o->session, strerror(-sfd));
+		return sfd;
+	}
+	err = create_all(o, fds, last);
+	*retry = err == -EADDRINUSE;
+	if (err)
+		return err;
+	sfd = listen_session_park(dev, o->session, fds, o->nr);
+	if (sfd < 0) {
+		fprintf(stderr, "%s: cannot keep the sockets in session %s: "
+			"%s\n", o->label, o->session, strerror(-sfd));
+		close_all(fds, o->nr);
+	}
+	return sfd;
+}
+
+/*
  * Takes the sockets from the parked session, or creates them and parks
  * them on the first start.  A session held by another process (a running
- * instance, or the watcher of one that just exited) is waited for.
+ * instance, or the watcher of one that just exited) is waited for, up to
+ * --timeout.
  *
  * Return: the session fd, retrieved, with @fds filled; or a negative errno
  * (reported).
@@ -265,7 +311,8 @@ static int create_all(const struct listen_opts *o, int *fds)
 static int get_sockets(const struct listen_opts *o, int *fds)
 {
 	long end = listen_now_ms() + o->timeout_ms;
-	int ms = LISTEN_BACKOFF_MIN_MS, dev, sfd, kept = 0, err;
+	int ms = LISTEN_BACKOFF_MIN_MS, dev, sfd;
+	bool retry;
 
 	for (;;) {
 		long left = end - listen_now_ms();
@@ -277,43 +324,18 @@ static int get_sockets(const struct listen_opts *o, int *fds)
 				o->label, strerror(-dev));
 			return dev;
 		}
-		sfd = listen_session_retrieve(dev, o->session, fds, o->nr + 1,
-					      &kept);
-		if (sfd != -EINVAL || listen_now_ms() >= end)
-			break;
+		sfd = take_once(o, dev, fds, left <= 0, &retry);
 		luo_close(dev);
+		if (!retry || left <= 0)
+			break;
 		listen_wait_ms(-1, ms);
 		if (ms < LISTEN_BACKOFF_MAX_MS)
 			ms *= 2;
 	}
-	if (sfd >= 0) {
-		err = check_kept(o, fds, kept);
-		if (err) {
-			close_all(fds, kept);
-			/* Parked again, intact (KEEP_ON_CLOSE). */
-			luo_close(sfd);
-			sfd = err;
-		}
-	} else if (sfd == -ENOENT) {
-		sfd = create_all(o, fds);
-		if (!sfd) {
-			sfd = listen_session_park(dev, o->session, fds, o->nr);
-			if (sfd < 0) {
-				fprintf(stderr, "%s: cannot keep the sockets "
-					"in session %s: %s\n", o->label,
-					o->session, strerror(-sfd));
-				close_all(fds, o->nr);
-			}
-		}
-	} else if (sfd == -EINVAL) {
+	if (sfd == -EINVAL)
 		fprintf(stderr, "%s: session %s is still held by another "
 			"luo-listen (an instance of %s is running)\n",
 			o->label, o->session, o->name);
-	} else {
-		fprintf(stderr, "%s: session %s: %s\n", o->label, o->session,
-			strerror(-sfd));
-	}
-	luo_close(dev);
 	return sfd;
 }
 
@@ -372,7 +394,10 @@ static int set_env(const struct listen_opts *o)
 	return err ? -errno : 0;
 }
 
-/* The watcher holds the session from now on; then we become the service. */
+/*
+ * The watcher holds the session from now on (@sfd is closed here); then
+ * we become the service.
+ */
 static int hand_over(const struct listen_opts *o, int *fds, int sfd)
 {
 	struct listen_watch w = {
@@ -390,6 +415,8 @@ static int hand_over(const struct listen_opts *o, int *fds, int sfd)
 		return -errno;
 	err = listen_watch_start(&w);
 	close(w.pidfd);
+	/* The watcher's now; its number may be one the sockets move to. */
+	luo_close(sfd);
 	if (err)
 		return err;
 	for (int i = 0; i < o->nr && !err; i++)
@@ -421,7 +448,6 @@ int main(int argc, char **argv)
 		return EXIT_LISTEN;
 	}
 	err = hand_over(&o, fds, sfd);
-	luo_close(sfd);
 	free(o.specs);
 	if (err) {
 		fprintf(stderr, "%s: cannot start the service: %s\n", o.label,

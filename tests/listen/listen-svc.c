@@ -83,6 +83,9 @@ int main(void)
 		for (int i = 0; i < n; i++) {
 			int c;
 
+			/* Not an fd of ours: LISTEN_FDS lied. */
+			if (p[i].revents & POLLNVAL)
+				return 3;
 			if (!(p[i].revents & POLLIN))
 				continue;
 			c = accept4(p[i].fd, NULL, NULL, SOCK_CLOEXEC);

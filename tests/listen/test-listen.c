@@ -11,7 +11,8 @@
  *    while nothing runs waits in the backlog and is answered by the next
  *    start;
  *  - a REBOOT of liveupdated while the service runs, then a restart under
- *    load: the same sockets, nothing refused;
+ *    load: the same sockets, nothing refused; the same with the restart
+ *    at once, before the watcher has parked the sockets again;
  *  - a changed command line fails and leaves the session intact;
  *  - a second instance waits for the first to exit, or fails after
  *    --timeout.
@@ -464,6 +465,39 @@ static void test_reboot(void)
 	dh_check_eq(svc_stop(&s, SIGTERM), 0);
 }
 
+/*
+ * A restart right after a REBOOT, before the watcher has parked the sockets
+ * again: the next start waits for it instead of creating other sockets.
+ */
+static void test_reboot_at_once(void)
+{
+	char tcp[64], unx[PATH_MAX + 16];
+	const char *opts[] = { "-l", tcp, "-l", unx, NULL };
+	int port = free_port(), c;
+	unsigned long ino, uino;
+	struct load l;
+	struct svc s;
+
+	dh_check(strlen(d.dir) + sizeof("unix:/at-once.sock") <= 108);
+	snprintf(unx, sizeof(unx), "unix:%s/at-once.sock", d.dir);
+	spec(tcp, sizeof(tcp), port, NULL);
+	svc_start(&s, "at-once", opts);
+	svc_ready(&s, 2, "at-once:at-once");
+	ino = socket_inode(s.pid, 3);
+	uino = socket_inode(s.pid, 4);
+	load_start(&l, port);
+	reboot_daemon();
+	dh_check_eq(svc_stop(&s, SIGTERM), 0);
+	c = http_send(port);
+	svc_start(&s, "at-once", opts);
+	svc_ready(&s, 2, "at-once:at-once");
+	dh_check_eq(socket_inode(s.pid, 3), ino);
+	dh_check_eq(socket_inode(s.pid, 4), uino);
+	http_answered(c);
+	load_stop_clean(&l);
+	dh_check_eq(svc_stop(&s, SIGTERM), 0);
+}
+
 /* Another command line fails; the session stays as it was. */
 static void test_changed(void)
 {
@@ -526,6 +560,7 @@ int main(void)
 		{ "restarts", test_restarts },
 		{ "crash", test_crash },
 		{ "reboot", test_reboot },
+		{ "reboot-at-once", test_reboot_at_once },
 		{ "changed", test_changed },
 		{ "second", test_second },
 	};
