@@ -15,7 +15,10 @@
  *    at once, before the watcher has parked the sockets again;
  *  - a changed command line fails and leaves the session intact;
  *  - a second instance waits for the first to exit, or fails after
- *    --timeout.
+ *    --timeout;
+ *  - a user's service: the session is that user's, the sockets outlive a
+ *    restart, another user's luo-listen of the same name cannot reach
+ *    them.
  *
  * $LUO_LISTEN, $LISTEN_SVC and $HTTP_LOAD name the programs.
  */
@@ -28,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -37,6 +41,7 @@
 #include <luo/libluo.h>
 
 #include "daemon-harness.h"
+#include "testusers.h"
 
 #define LINE_TIMEOUT_MS	20000
 #define RESTARTS	10
@@ -44,6 +49,9 @@
 
 static struct dh_daemon d;
 static const char *listen_bin, *svc_bin, *load_bin;
+/* The daemon luo-listen talks to, and the user it runs as (NULL: root). */
+static const char *sock;
+static const struct tu_user *run_as;
 
 /* A luo-listen run: its pid (the service's once it execs), its output. */
 struct svc {
@@ -61,7 +69,7 @@ static void svc_start(struct svc *s, const char *name,
 
 	argv[n++] = listen_bin;
 	argv[n++] = "--socket";
-	argv[n++] = d.socket;
+	argv[n++] = sock;
 	argv[n++] = "--name";
 	argv[n++] = name;
 	while (*opts)
@@ -77,6 +85,10 @@ static void svc_start(struct svc *s, const char *name,
 		/* Its own group: the service and its watcher, killable. */
 		setpgid(0, 0);
 		if (dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
+			_exit(126);
+		if (run_as && (initgroups(run_as->name, run_as->gid) < 0 ||
+			       setgid(run_as->gid) < 0 ||
+			       setuid(run_as->uid) < 0))
 			_exit(126);
 		execv(listen_bin, (char *const *)argv);
 		_exit(127);
@@ -550,6 +562,73 @@ static void test_second(void)
 	dh_check_eq(svc_stop(&b, SIGTERM), 0);
 }
 
+static int owner_of(const struct luo_list_record *r, void *ctx)
+{
+	if (r->type == LUO_LIST_SESSION && !strcmp(r->name, "listen:web"))
+		*(int64_t *)ctx = r->owner;
+	return 0;
+}
+
+/*
+ * A user's service: its session is its own (owner, names), it keeps its
+ * sockets across a restart, and another user's luo-listen of the same
+ * name cannot reach them.
+ */
+static void test_users(void)
+{
+	const char *const args[] = { "--group", NULL, "--log-level", "notice",
+				     NULL };
+	char tcp[64];
+	const char *opts[] = { "-l", tcp, NULL };
+	const char *now[] = { "-l", tcp, "--timeout", "0", NULL };
+	struct tu_user ua, ub;
+	struct dh_daemon d2;
+	struct tu_group g;
+	int64_t owner = -1;
+	unsigned long ino;
+	struct svc s;
+	int ctl;
+
+	if (!tu_available()) {
+		fprintf(stderr, "  skipped: needs useradd and groupadd\n");
+		return;
+	}
+	dh_check_eq(tu_group_create(&g, "lsn"), 0);
+	dh_check_eq(tu_user_create(&ua, "la", &g), 0);
+	dh_check_eq(tu_user_create(&ub, "lb", &g), 0);
+	((const char **)args)[1] = g.name;
+	dh_check_eq(dh_start(&d2, args), 0);
+	sock = d2.socket;
+	spec(tcp, sizeof(tcp), free_port(), NULL);
+
+	run_as = &ua;
+	svc_start(&s, "web", opts);
+	svc_ready(&s, 1, "web");
+	ino = socket_inode(s.pid, 3);
+	ctl = luo_open_at(d2.socket, LUO_OPEN_CONTROL);
+	dh_check(ctl >= 0);
+	dh_check_eq(luo_list(ctl, owner_of, &owner), 0);
+	luo_close(ctl);
+	dh_check_eq(owner, ua.uid);
+	dh_check_eq(svc_stop(&s, SIGTERM), 0);
+	svc_start(&s, "web", opts);
+	svc_ready(&s, 1, "web");
+	dh_check_eq(socket_inode(s.pid, 3), ino);
+	dh_check_eq(svc_stop(&s, SIGTERM), 0);
+
+	/* B's "web" is another session: A's parked socket holds the port. */
+	run_as = &ub;
+	svc_refused("web", now, "Address already in use");
+	run_as = NULL;
+
+	dh_check_eq(dh_stop(&d2), 0);
+	dh_cleanup(&d2);
+	sock = d.socket;
+	tu_user_remove(&ub);
+	tu_user_remove(&ua);
+	tu_group_remove(&g);
+}
+
 int main(void)
 {
 	static const struct {
@@ -563,6 +642,7 @@ int main(void)
 		{ "reboot-at-once", test_reboot_at_once },
 		{ "changed", test_changed },
 		{ "second", test_second },
+		{ "users", test_users },
 	};
 
 	listen_bin = getenv("LUO_LISTEN");
@@ -573,6 +653,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	if (dh_start(&d, NULL))
 		dh_fail(__FILE__, __LINE__, "daemon start");
+	sock = d.socket;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		fprintf(stderr, "%s\n", cases[i].name);
 		cases[i].fn();
