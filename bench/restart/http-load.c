@@ -103,7 +103,8 @@ static int one_request(void)
 out:
 	if (err && err != ECONNREFUSED && getenv("HTTP_LOAD_DEBUG"))
 		fprintf(stderr, "http-load: %d %s: %.80s\n", err,
-			err > 0 ? strerror(err) : "bad reply", err < 0 ? buf : "");
+			err > 0 ? strerror(err) : "bad reply",
+			err < 0 ? buf : "");
 	close(fd);
 	return err;
 }

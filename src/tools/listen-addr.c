@@ -270,7 +270,8 @@ int listen_spec_check(const struct listen_spec *s, int fd, char *why,
 	if (getsockname(fd, (struct sockaddr *)&a, &alen) < 0)
 		return -errno;
 	if (family != s->family || type != SOCK_STREAM) {
-		snprintf(why, len, "another kind of socket (family %d, type %d)",
+		snprintf(why, len,
+			 "another kind of socket (family %d, type %d)",
 			 family, type);
 		return -ESTALE;
 	}

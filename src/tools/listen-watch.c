@@ -61,16 +61,16 @@ static int park_once(struct listen_watch *w, int timeout_ms, int pidfd)
 static void repark(struct listen_watch *w)
 {
 	int ms = LISTEN_BACKOFF_MIN_MS, sfd;
-	long deadline = -1;
+	long deadline = -1, left;
 
 	for (;;) {
 		if (deadline < 0 && listen_wait_ms(w->pidfd, 0))
 			deadline = listen_now_ms() + WATCH_LAST_PARK_MS;
+		left = deadline - listen_now_ms();
 		if (deadline < 0)
 			sfd = park_once(w, -1, w->pidfd);
 		else
-			sfd = park_once(w, (int)(deadline - listen_now_ms() > 0 ?
-						 deadline - listen_now_ms() : 0), -1);
+			sfd = park_once(w, left > 0 ? (int)left : 0, -1);
 		if (sfd >= 0 || sfd == -EINVAL ||
 		    (deadline >= 0 && listen_now_ms() >= deadline))
 			break;

@@ -339,7 +339,7 @@ static int get_sockets(const struct listen_opts *o, int *fds)
 	return sfd;
 }
 
-/* Sockets at 3, 4, ... without close-on-exec; every other fd from 3 on closed. */
+/* Sockets at 3, 4, ... without close-on-exec; every other fd from 3 closed. */
 static int place_fds(int *fds, int nr)
 {
 	for (int i = 0; i < nr; i++) {
