@@ -175,7 +175,8 @@ int listen_watch_start(struct listen_watch *w)
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGPIPE, SIG_IGN);
 		prctl(PR_SET_NAME, "luo-listen:watch");
-		if (keep_only(w) < 0)
+		/* Holding no directory busy for as long as the service runs. */
+		if (chdir("/") < 0 || keep_only(w) < 0)
 			_exit(EXIT_FAILURE);
 		_exit(watch(w));
 	}

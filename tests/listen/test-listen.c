@@ -205,9 +205,9 @@ static int svc_stop(struct svc *s, int sig)
 	return status;
 }
 
-/* A run that must fail: its exit code; stderr must have @needle. */
-static void svc_refused(const char *name, const char *const *opts,
-			const char *needle)
+/* A run that must fail with exit code @code; stderr must have @needle. */
+static void svc_fails(const char *name, const char *const *opts,
+		      const char *needle, int code)
 {
 	struct svc s;
 	int status;
@@ -216,7 +216,14 @@ static void svc_refused(const char *name, const char *const *opts,
 	svc_expect(&s, needle);
 	status = svc_stop(&s, 0);
 	dh_check(WIFEXITED(status));
-	dh_check_eq(WEXITSTATUS(status), 125);
+	dh_check_eq(WEXITSTATUS(status), code);
+}
+
+/* A run that luo-listen itself refuses (exit code 125). */
+static void svc_refused(const char *name, const char *const *opts,
+			const char *needle)
+{
+	svc_fails(name, opts, needle, 125);
 }
 
 static unsigned long socket_inode(pid_t pid, int fd)
@@ -538,6 +545,66 @@ static void test_changed(void)
 	dh_check_eq(svc_stop(&s, SIGTERM), 0);
 }
 
+/* Usage errors: exit code 2 and what is wrong. */
+static void test_usage(void)
+{
+	const char *bogus[] = { "-l", "tcp:localhost:80", NULL };
+	const char *badname[] = { "-l", "tcp:127.0.0.1:80,name=a:b", NULL };
+	const char *none[] = { NULL };
+	const char *port[] = { "-l", "tcp:127.0.0.1:65536", NULL };
+	const char *backlog[] = { "-l", "unix:/x", "-b", "0", NULL };
+
+	svc_fails("usage", bogus, "tcp:localhost:80: not tcp:ADDR:PORT", 2);
+	svc_fails("usage", badname, "a:b: not tcp:ADDR:PORT", 2);
+	svc_fails("usage", port, "65536: not tcp:ADDR:PORT", 2);
+	svc_fails("usage", none, "no --listen socket given", 2);
+	svc_fails("usage", backlog, "-b 0: not a valid number", 2);
+}
+
+/* An IPv6 loopback to test tcp6: on, or 0 if the machine has none. */
+static int free_port6(void)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6,
+				  .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0), port = 0;
+
+	if (fd < 0)
+		return 0;
+	if (!bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
+	    !getsockname(fd, (struct sockaddr *)&a, &len))
+		port = ntohs(a.sin6_port);
+	close(fd);
+	return port;
+}
+
+/* tcp6: kept across a restart, refused when it names another port. */
+static void test_tcp6(void)
+{
+	char tcp6[64], other[64];
+	const char *opts[] = { "-l", tcp6, NULL };
+	const char *moved[] = { "-l", other, NULL };
+	int port = free_port6();
+	unsigned long ino;
+	struct svc s;
+
+	if (!port) {
+		fprintf(stderr, "  skipped: no IPv6 loopback\n");
+		return;
+	}
+	snprintf(tcp6, sizeof(tcp6), "tcp6:[::1]:%d,name=v6", port);
+	snprintf(other, sizeof(other), "tcp6:[::1]:%d", free_port6());
+	svc_start(&s, "tcp6", opts);
+	svc_ready(&s, 1, "v6");
+	ino = socket_inode(s.pid, 3);
+	dh_check_eq(svc_stop(&s, SIGTERM), 0);
+	svc_refused("tcp6", moved, "is the socket of tcp6:[::1]:");
+	svc_start(&s, "tcp6", opts);
+	svc_ready(&s, 1, "v6");
+	dh_check_eq(socket_inode(s.pid, 3), ino);
+	dh_check_eq(svc_stop(&s, SIGTERM), 0);
+}
+
 /* One instance per name: a second waits for the first, or gives up. */
 static void test_second(void)
 {
@@ -636,11 +703,13 @@ int main(void)
 		void (*fn)(void);
 	} cases[] = {
 		{ "env", test_env },
+		{ "usage", test_usage },
 		{ "restarts", test_restarts },
 		{ "crash", test_crash },
 		{ "reboot", test_reboot },
 		{ "reboot-at-once", test_reboot_at_once },
 		{ "changed", test_changed },
+		{ "tcp6", test_tcp6 },
 		{ "second", test_second },
 		{ "users", test_users },
 	};
