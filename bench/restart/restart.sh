@@ -13,7 +13,9 @@
 # Usage: sh bench/restart/restart.sh [RESTARTS [CLIENTS]]   (as root)
 # Environment: BUILD (build directory, default build-restart), PORT
 # (default 18080), HOLD (default 0.2), SIGNAL (default TERM; INT is
-# lighttpd's graceful stop, which answers what it has accepted).
+# lighttpd's graceful stop, which answers what it has accepted),
+# REBOOT_EVERY (default 10: a REBOOT of liveupdated before every tenth
+# restart through luo-listen, the service running; 0 for none).
 # Installs lighttpd if it is missing, without starting its system service.
 set -eu
 
@@ -22,6 +24,8 @@ CLIENTS=${2:-16}
 PORT=${PORT:-18080}
 HOLD=${HOLD:-0.2}
 SIGNAL=${SIGNAL:-TERM}
+REBOOT_EVERY=${REBOOT_EVERY:-10}
+reboots=0
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$top/build-restart}
 
@@ -95,7 +99,8 @@ run() {
 		if [ "$mode" = luo ]; then
 			"$BUILD/src/tools/luo-listen" --name restart-bench \
 				--listen "tcp:127.0.0.1:$PORT" -- \
-				lighttpd -D -f "$tmp/luo.conf" &
+				lighttpd -D -f "$tmp/luo.conf" \
+				2>> "$tmp/luo-listen.err" &
 		else
 			lighttpd -D -f "$tmp/plain.conf" &
 		fi
@@ -104,6 +109,13 @@ run() {
 			{ echo "lighttpd did not answer ($mode)" >&2; exit 1; }
 		sleep "$HOLD"
 		i=$((i + 1))
+		# A REBOOT of liveupdated now and then, under the running
+		# service: the next restart must find the sockets all the same.
+		if [ "$mode" = luo ] && [ "$REBOOT_EVERY" -gt 0 ] &&
+		   [ $((i % REBOOT_EVERY)) -eq 0 ]; then
+			"$BUILD/src/tools/liveupdatectl" reboot >/dev/null
+			reboots=$((reboots + 1))
+		fi
 		# The last instance serves until the clients stop: none waits.
 		if [ $i -gt "$RESTARTS" ]; then
 			kill -TERM "$loadpid"
@@ -127,6 +139,8 @@ for mode in plain luo; do
 	printf '%-22s %10s %8s %8s %8s\n' "$label" "$2" "$4" "$6" "$8"
 	eval "refused_$mode=$4"
 done
+touch "$tmp/luo-listen.err"
+echo "REBOOTs of liveupdated during the luo-listen run: $reboots; sockets parked again by the watcher: $(grep -c 'parked again' "$tmp/luo-listen.err")"
 if [ "$refused_luo" -eq 0 ]; then
 	echo "OK: 0 refused connections through luo-listen ($refused_plain on plain restarts)"
 else
