@@ -52,6 +52,7 @@ typedef int (*luo_list_fn)(const struct luo_list_record *rec, void *ctx);
 int luo_list(int fd, luo_list_fn fn, void *ctx);
 
 int luo_reboot(int fd, int exec_fd, uint64_t *update_number);
+int luo_upgrade(int fd, int exec_fd);
 
 #ifdef __cplusplus
 }

@@ -27,7 +27,7 @@ struct ctl {
 	const char *socket;	/* --socket, or NULL for the default */
 	char path[PATH_MAX];	/* the socket actually used, for messages */
 	bool json;
-	const char *exec;	/* reboot --exec */
+	const char *exec;	/* reboot and upgrade --exec */
 };
 
 static void usage(FILE *f)
@@ -38,8 +38,11 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  status               the orchestrator at a glance\n"
 		"  list                 sessions and their files\n"
-		"  reboot [--exec PATH] live-update the orchestrator itself,\n"
-		"                       into PATH or the same binary\n"
+		"  reboot [--exec PATH] the kexec stand-in: re-execute the\n"
+		"                       orchestrator (PATH or the same binary),\n"
+		"                       every session incoming\n"
+		"  upgrade [--exec PATH] upgrade the orchestrator itself to PATH\n"
+		"                       or the same binary; nothing else changes\n"
 		"  help                 this text\n"
 		"\n"
 		"Options:\n"
@@ -47,7 +50,7 @@ static void usage(FILE *f)
 		"                       /run/liveupdate/liveupdate.sock for root,\n"
 		"                       $XDG_RUNTIME_DIR/liveupdate/liveupdate.sock)\n"
 		"  -j, --json           print JSON\n"
-		"  -e, --exec PATH      (reboot) the new image\n"
+		"  -e, --exec PATH      (reboot, upgrade) the new image\n"
 		"  -h, --help           this text\n"
 		"  -V, --version        print the version\n");
 }
@@ -344,19 +347,29 @@ static int cmd_list(struct ctl *c, int fd)
 	return fflush(stdout) ? 1 : 0;
 }
 
+/* --exec PATH opened O_PATH, or -1 without it; -2 after an error. */
+static int open_exec(const struct ctl *c)
+{
+	int fd;
+
+	if (!c->exec)
+		return -1;
+	fd = open(c->exec, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "liveupdatectl: %s: %s\n", c->exec,
+			strerror(errno));
+		return -2;
+	}
+	return fd;
+}
+
 static int cmd_reboot(struct ctl *c, int fd)
 {
 	uint64_t update;
-	int exec_fd = -1, ret;
+	int exec_fd = open_exec(c), ret;
 
-	if (c->exec) {
-		exec_fd = open(c->exec, O_PATH | O_CLOEXEC);
-		if (exec_fd < 0) {
-			fprintf(stderr, "liveupdatectl: %s: %s\n", c->exec,
-				strerror(errno));
-			return 1;
-		}
-	}
+	if (exec_fd == -2)
+		return 1;
 	ret = luo_reboot(fd, exec_fd, &update);
 	if (exec_fd >= 0)
 		close(exec_fd);
@@ -372,6 +385,30 @@ static int cmd_reboot(struct ctl *c, int fd)
 		return print_json(o);
 	}
 	printf("reboot done: update number %" PRIu64 "\n", update);
+	return fflush(stdout) ? 1 : 0;
+}
+
+static int cmd_upgrade(struct ctl *c, int fd)
+{
+	int exec_fd = open_exec(c), ret;
+
+	if (exec_fd == -2)
+		return 1;
+	ret = luo_upgrade(fd, exec_fd);
+	if (exec_fd >= 0)
+		close(exec_fd);
+	if (ret) {
+		ctl_error("upgrade", ret);
+		return 1;
+	}
+	if (c->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "upgraded",
+				       json_object_new_boolean(true));
+		return print_json(o);
+	}
+	printf("upgrade done\n");
 	return fflush(stdout) ? 1 : 0;
 }
 
@@ -424,13 +461,14 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(cmd, "status") && strcmp(cmd, "list") &&
-	    strcmp(cmd, "reboot")) {
+	    strcmp(cmd, "reboot") && strcmp(cmd, "upgrade")) {
 		fprintf(stderr, "liveupdatectl: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (c.exec && strcmp(cmd, "reboot")) {
-		fprintf(stderr, "liveupdatectl: --exec is for reboot only\n");
+	if (c.exec && strcmp(cmd, "reboot") && strcmp(cmd, "upgrade")) {
+		fprintf(stderr,
+			"liveupdatectl: --exec is for reboot and upgrade only\n");
 		return EXIT_USAGE;
 	}
 	if (c.socket && !*c.socket) {
@@ -445,6 +483,8 @@ int main(int argc, char **argv)
 		ret = cmd_status(&c, fd);
 	else if (!strcmp(cmd, "list"))
 		ret = cmd_list(&c, fd);
+	else if (!strcmp(cmd, "upgrade"))
+		ret = cmd_upgrade(&c, fd);
 	else
 		ret = cmd_reboot(&c, fd);
 	luo_close(fd);
