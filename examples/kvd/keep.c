@@ -24,8 +24,7 @@
  * An UPGRADE of liveupdated itself changes nothing here: the session fd,
  * its files and the device keep working across it, so nothing is rebuilt
  * (tests/kvd/test-luo-upgrade.c).  Only a REBOOT of liveupdated (the kexec
- * stand-in) ends the session fd; the next request on it fails, and the
- * session is built again at kvd's next upgrade.
+ * stand-in) ends the session fd, as a kexec ends the process holding it.
  */
 #include <errno.h>
 #include <stdlib.h>
