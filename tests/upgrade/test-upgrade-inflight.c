@@ -9,6 +9,9 @@
  * in their sockets, and the new image answers every one of them; the
  * UPGRADE itself is answered 0 by the new image.
  *
+ * Unsent: replies the daemon could not send yet (the client reads
+ * nothing) cross the exec with the requests queued behind them.
+ *
  * Deferred: a RETRIEVE_FD that waits for a client's file (a tmpfs file
  * whose write lease its holder has not given up) cannot cross the exec;
  * UPGRADE gets EBUSY and changes nothing, the RETRIEVE_FD is answered once
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -194,11 +198,65 @@ static void test_deferred(void)
 	dh_cleanup(&d);
 }
 
+/*
+ * Replies not yet sent: with 300 sessions a LIST page is 22 KiB.  A
+ * control connection sends LIST after LIST without reading, until its
+ * socket is full; the daemon answers until the client's receive queue is
+ * full, keeps the next reply pending and stops reading the rest.  Across
+ * an UPGRADE from another connection every request is answered, in order,
+ * exactly once.
+ */
+static void test_unsent(void)
+{
+	struct luo_list list = { .size = sizeof(list) };
+	struct dh_daemon d;
+	int ctl, dev, fl, sent = 0, r, sfd[300];
+	char name[16];
+
+	dh_check_eq(dh_start(&d, NULL), 0);
+	dev = luo_open_at(d.socket, LUO_OPEN_DEVICE);
+	dh_check(dev >= 0);
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "s%d", i);
+		sfd[i] = luo_create_session(dev, name);
+		dh_check(sfd[i] >= 0);
+	}
+	ctl = wc_open(d.socket, LUO_WIRE_MODE_CONTROL);
+	dh_check(ctl >= 0);
+	fl = fcntl(ctl, F_GETFL);
+	dh_check_eq(fcntl(ctl, F_SETFL, fl | O_NONBLOCK), 0);
+	while (sent < 100000) {
+		r = wc_send(ctl, LUO_IOCTL_LIST, &list, sizeof(list), NULL, 0);
+		if (r == -EAGAIN)
+			break;
+		dh_check_eq(r, 0);
+		sent++;
+	}
+	dh_check(sent > 0 && sent < 100000);
+	dh_check_eq(fcntl(ctl, F_SETFL, fl), 0);
+	dh_check_eq(up_upgrade(d.socket, NULL), 0);
+	for (int i = 0; i < sent; i++) {
+		memset(&list, 0, sizeof(list));
+		dh_check_eq(reply(ctl, &list, sizeof(list), NULL), 0);
+		dh_check_eq(list.nr_records, LUO_LIST_PAGE_RECORDS);
+	}
+	/* Nothing more: exactly one answer per request. */
+	dh_check_eq(recv(ctl, &list, sizeof(list), MSG_DONTWAIT), -1);
+	dh_check_eq(errno, EAGAIN);
+	close(ctl);
+	for (int i = 0; i < 300; i++)
+		close(sfd[i]);
+	luo_close(dev);
+	dh_check_eq(dh_stop(&d), 0);
+	dh_cleanup(&d);
+}
+
 int main(void)
 {
 	if (!getenv("LUO_RB_IMAGE_PATH"))
 		dh_skip("LUO_RB_IMAGE_PATH is not set");
 	test_queued();
+	test_unsent();
 	/* A lease holder gets SIGIO when its lease is to be broken. */
 	signal(SIGIO, SIG_IGN);
 	test_deferred();
