@@ -32,10 +32,9 @@ struct transport;
  * @failed_reboots: REBOOTs that failed after the freeze, all images
  * @last_error:     the errno the last failed REBOOT answered, 0 if none
  * @last_failure:   why it failed, "" if none
- * @last_upgrade_ns: how long the UPGRADE that started this image took,
- *                  from the request to serving, 0 if none (logged)
- * @failed_upgrades: UPGRADEs of this image that failed before the exec
- *                  (logged; REBOOT's counters are apart)
+ * @failed_upgrades: UPGRADEs of this image that failed before the exec,
+ *                  for the log (REBOOT's counters are apart; an UPGRADE's
+ *                  duration is logged by the image that serves after it)
  */
 struct luod {
 	struct luod_options opt;
@@ -52,7 +51,6 @@ struct luod {
 	uint32_t failed_reboots;
 	int last_error;
 	char last_failure[64];
-	uint64_t last_upgrade_ns;
 	uint32_t failed_upgrades;
 };
 

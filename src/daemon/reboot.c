@@ -330,8 +330,8 @@ int upgrade_run(struct luod *d, struct luo_upgrade *arg, int exec_fd)
 	notify_reloading();
 	r = reboot_exec(d, exec_fd, start, true, &why);
 	d->failed_upgrades++;
-	log_warn("upgrade failed: %s: %s; nothing changed", why,
-		 strerror(-r));
+	log_warn("upgrade failed: %s: %s; nothing changed (%u failed in this image)",
+		 why, strerror(-r), d->failed_upgrades);
 	notify_serving();
 	d->rebooting = false;
 	return r;
@@ -470,7 +470,6 @@ static void upgrade_confirm(struct luod *d, struct luo_handover_info *info,
 			 (unsigned long long)files);
 		return;
 	}
-	d->last_upgrade_ns = took;
 	log_notice("upgraded in %.3f ms: update %llu, %u outgoing and %u incoming sessions, %llu files, every connection kept",
 		   took / 1e6,
 		   (unsigned long long)luo_core_update_number(d->core), out,
