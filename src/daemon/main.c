@@ -49,6 +49,11 @@ static int host_reboot(void *ctx, struct luo_reboot *arg, int exec_fd)
 	return reboot_run(ctx, arg, exec_fd);
 }
 
+static int host_upgrade(void *ctx, struct luo_upgrade *arg, int exec_fd)
+{
+	return upgrade_run(ctx, arg, exec_fd);
+}
+
 static void host_status(void *ctx, struct luo_status *st)
 {
 	struct luod *d = ctx;
@@ -133,7 +138,8 @@ static int luod_new_core(struct luod *d)
 		.max_sessions_per_user = d->opt.acc.lim.sessions_per_user,
 		.max_files_per_user = d->opt.acc.lim.files_per_user,
 		.host = {
-			.reboot = host_reboot, .status = host_status,
+			.reboot = host_reboot, .upgrade = host_upgrade,
+			.status = host_status,
 			.log = host_log, .close_fd = worker_close_cb, .ctx = d,
 		},
 	};

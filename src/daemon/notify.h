@@ -9,5 +9,6 @@
 
 void notify_mainpid(pid_t pid);
 void notify_serving(void);
+void notify_reloading(void);
 
 #endif /* LUOD_NOTIFY_H */
