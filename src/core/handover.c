@@ -359,6 +359,7 @@ static int read_file(struct reader *r, struct luo_session *s, const void *rec)
 	uint64_t token;
 	struct stat st;
 	size_t clen;
+	int ret;
 
 	memcpy(&copy, rec, sizeof(copy));
 	fd = fdt32_to_cpu(in->fd);
@@ -392,9 +393,22 @@ static int read_file(struct reader *r, struct luo_session *s, const void *rec)
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
 	f->type = st.st_mode & S_IFMT;
-	if (luo_file_link(r->core, f, false)) {
+	/*
+	 * The inherited fd is a live description that a client which
+	 * outlived the re-exec may hold too: the file holds its identity
+	 * (EBUSY) from now until it is finished, retrieved or not.
+	 */
+	ret = luo_file_key_of(h, f->fd, &f->key);
+	if (!ret)
+		ret = luo_file_link(r->core, f, true);
+	if (ret) {
 		free(f);
-		return fail(r, "session '%s': out of memory", s->name);
+		if (ret == -ENOMEM)
+			return fail(r, "session '%s': out of memory", s->name);
+		return fail(r, "session '%s': token %llu: %s", s->name,
+			    (unsigned long long)token,
+			    ret == -EBUSY ? "a file preserved twice" :
+			    "no identity for its file");
 	}
 	return 0;
 }
