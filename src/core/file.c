@@ -474,10 +474,13 @@ static int retrieve_once(struct luo_core *core, struct luo_file *f)
 	args_load(f, &args);
 	args.retrieved_fd = -1;
 	ret = f->handler->ops->retrieve(&args);
-	if (!ret && args.retrieved_fd >= 0)
+	if (!ret && args.retrieved_fd >= 0) {
+		/* What the handler set up, finish() tears down. */
+		args_store(f, &args);
 		ret = refile_retrieved(core, f, args.retrieved_fd);
-	else if (ret >= 0)
+	} else if (ret >= 0) {
 		ret = -EIO;
+	}
 	if (ret < 0) {
 		if (args.retrieved_fd >= 0)
 			close(args.retrieved_fd);
@@ -488,7 +491,6 @@ static int retrieve_once(struct luo_core *core, struct luo_file *f)
 			     strerror(-f->retrieve_status));
 		return f->retrieve_status;
 	}
-	args_store(f, &args);
 	f->retrieved_fd = args.retrieved_fd;
 	f->retrieve_status = 1;
 	if (ret)
