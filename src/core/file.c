@@ -439,7 +439,9 @@ static bool key_same(const struct luo_file_key *a, const struct luo_file_key *b)
  * reopened one (file-v1) is a new description no other file can hold.
  *
  * Return: 0 (filed under @fd's key), 1 (no key of @fd: left under the old
- * key, @f->fd must stay open), -ENOMEM (filed under the old key).
+ * key, @f->fd must stay open), -ENOMEM (left under the old key; the
+ * retrieve fails), -EIO (another file holds the new key, which only a
+ * handler that hands out a file it does not own could cause).
  */
 static int refile_retrieved(struct luo_core *core, struct luo_file *f, int fd)
 {
