@@ -588,21 +588,19 @@ static int discard_fd(struct reader *r, int fd)
 }
 
 /*
- * Files the table of preserved files holds (the EBUSY rule) under the key
- * of their current fd: outgoing ones, retrieved ones, and handed-over ones
- * (still under their outgoing key).
+ * The key the table of preserved files (the EBUSY rule) holds a file
+ * under: that of its current fd.  Every file read from a handover is
+ * held until it is finished, outgoing or incoming, retrieved or not (a
+ * client that outlived the re-exec may hold the same description); a
+ * retrieved file under its retrieved fd.
  */
-static int restore_key(struct luo_file *f, bool *in_table)
+static int file_key(struct luo_file *f, bool *in_table)
 {
-	struct luo_session *s = f->session;
-	int fd = -1;
+	int fd = f->fd;
 
-	if (!s->incoming)
-		fd = f->fd;
-	else if (f->retrieve_status == 1 && f->retrieved_fd >= 0)
+	if (f->session->incoming && f->retrieve_status == 1 &&
+	    f->retrieved_fd >= 0)
 		fd = f->retrieved_fd;
-	else if (s->handed_over)
-		fd = f->fd;
 	*in_table = fd >= 0;
 	return fd >= 0 ? luo_file_key_of(f->handler, fd, &f->key) : 0;
 }
@@ -628,6 +626,7 @@ static int read_file(struct reader *r, struct luo_session *s, const void *rec,
 	const char *name = s ? s->name : "(discarded)";
 	int rfd = -1, status = 0;
 	size_t clen;
+	int ret;
 
 	memcpy(&copy, rec, sizeof(copy));
 	if (in_rec)
@@ -678,14 +677,23 @@ static int read_file(struct reader *r, struct luo_session *s, const void *rec,
 	f->type = fdt32_to_cpu(in->type);
 	/* Every outgoing file was frozen for a REBOOT, none for an UPGRADE. */
 	f->frozen = !s->incoming && !r->info->upgrade;
-	if (r->mode == LUO_HANDOVER_RESTORE && restore_key(f, &in_table)) {
+	/*
+	 * The inherited fd is a live description that a client which
+	 * outlived the re-exec may hold too: the file holds its identity
+	 * (EBUSY) from now until it is finished, retrieved or not, in
+	 * every mode.
+	 */
+	ret = file_key(f, &in_table);
+	if (!ret)
+		ret = luo_file_link(r->core, f, in_table);
+	if (ret) {
 		free(f);
-		return fail(r, "session '%s': token %llu: no identity",
-			    s->name, (unsigned long long)token);
-	}
-	if (luo_file_link(r->core, f, in_table)) {
-		free(f);
-		return fail(r, "session '%s': out of memory", s->name);
+		if (ret == -ENOMEM)
+			return fail(r, "session '%s': out of memory", s->name);
+		return fail(r, "session '%s': token %llu: %s", s->name,
+			    (unsigned long long)token,
+			    ret == -EBUSY ? "a file preserved twice" :
+			    "no identity for its file");
 	}
 	return 0;
 }
