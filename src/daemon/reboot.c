@@ -258,6 +258,23 @@ static void reboot_failed(struct luod *d, int err, const char *why)
 	log_warn("reboot failed: %s; nothing changed", d->last_failure);
 }
 
+/*
+ * Whether a REBOOT or an UPGRADE (@what, for the log) may start: not while
+ * one is under way, nor while a request waits for a client's file (it
+ * cannot cross the exec).  Returns 0 or -EBUSY.
+ */
+static int reboot_may_start(struct luod *d, const char *what)
+{
+	if (d->rebooting)
+		return -EBUSY;
+	if (transport_busy(d->tp)) {
+		log_notice("%s: a request waits for a client's file: EBUSY",
+			   what);
+		return -EBUSY;
+	}
+	return 0;
+}
+
 /**
  * reboot_run() - the REBOOT host callback
  * @d:       the daemon
@@ -278,13 +295,9 @@ int reboot_run(struct luod *d, struct luo_reboot *arg, int exec_fd)
 	const char *why = "";
 	int r;
 
-	if (d->rebooting)
-		return -EBUSY;
-	/* A request waiting for a client's file cannot cross the exec. */
-	if (transport_busy(d->tp)) {
-		log_notice("reboot: a request waits for a client's file: EBUSY");
-		return -EBUSY;
-	}
+	r = reboot_may_start(d, "reboot");
+	if (r)
+		return r;
 	d->rebooting = true;
 	r = luo_core_freeze(d->core);
 	if (!r)
@@ -320,12 +333,9 @@ int upgrade_run(struct luod *d, struct luo_upgrade *arg, int exec_fd)
 	const char *why = "";
 	int r;
 
-	if (d->rebooting)
-		return -EBUSY;
-	if (transport_busy(d->tp)) {
-		log_notice("upgrade: a request waits for a client's file: EBUSY");
-		return -EBUSY;
-	}
+	r = reboot_may_start(d, "upgrade");
+	if (r)
+		return r;
 	d->rebooting = true;
 	notify_reloading();
 	r = reboot_exec(d, exec_fd, start, true, &why);
