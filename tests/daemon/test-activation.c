@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -130,6 +131,9 @@ static void test_adopt(bool reboot)
 	/* A client connects before the daemon runs: it is in the backlog. */
 	early = wc_connect(path);
 	dh_check(early >= 0);
+	/* Not served (a daemon on a socket of its own): fail, never hang. */
+	dh_check_eq(setsockopt(early, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){
+		.tv_sec = 10 }, sizeof(struct timeval)), 0);
 	dh_check_eq(start_activated(&d, &lfd, 1, &err), 0);
 	dh_check_eq(wc_handshake(early, LUO_WIRE_MODE_CONTROL), 0);
 	dh_check_eq(wc_call(early, LUO_IOCTL_STATUS, &st, sizeof(st), -1,
