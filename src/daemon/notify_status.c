@@ -52,7 +52,7 @@ void notify_status_text(const struct luod *d, char *buf, size_t len)
 		snprintf(last, sizeof(last), "a REBOOT is under way");
 	else if (d->last_error)
 		snprintf(last, sizeof(last), "last REBOOT failed (%s): %s",
-			 strerror(-d->last_error), d->last_failure);
+			 strerror(d->last_error), d->last_failure);
 	else if (d->last_reboot_ns)
 		snprintf(last, sizeof(last), "last REBOOT took %" PRIu64 ".%03"
 			 PRIu64 " ms", d->last_reboot_ns / 1000000,
