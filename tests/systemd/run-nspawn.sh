@@ -16,7 +16,8 @@
 # 3. systemd-nspawn --boot runs it, with a private network, no
 #    registration with a host systemd, and a time limit; the verdict is
 #    read back from the root.
-# Exit 0 if inside.sh passed, 1 if not, 77 (skipped) without root.
+# Exit 0 if inside.sh passed, 1 if not (or systemd-nspawn or debootstrap
+# is missing: scripts/deps.sh installs them), 77 (skipped) without root.
 set -eu
 build=$(cd "$1" && pwd)
 hold=$2
@@ -38,15 +39,10 @@ start=$(date +%s)
 say() { printf 'run-nspawn: %s (%ss)\n' "$1" "$(($(date +%s) - start))"; }
 
 [ "$(id -u)" -eq 0 ] || { echo "run-nspawn: needs root"; exit 77; }
-need=""
-command -v systemd-nspawn >/dev/null || need="$need systemd-container"
-command -v debootstrap >/dev/null || need="$need debootstrap"
-if [ -n "$need" ]; then
-	say "installing$need"
-	# shellcheck disable=SC2086
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends $need >/dev/null
-fi
+for t in systemd-nspawn debootstrap flock; do
+	command -v "$t" >/dev/null ||
+		{ echo "run-nspawn: no $t (sh scripts/deps.sh installs it)"; exit 1; }
+done
 
 # No removal through a mount: a root still mounted somewhere is left alone.
 remove_root() {
