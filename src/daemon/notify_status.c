@@ -46,13 +46,15 @@ void notify_status_text(const struct luod *d, char *buf, size_t len)
 	uint32_t out = 0, in = 0;
 	uint64_t files = 0;
 	char last[128];
+	/* Positive as documented; some rollback paths record it negated. */
+	int err = d->last_error < 0 ? -d->last_error : d->last_error;
 
 	luo_core_counts(d->core, &out, &in, &files);
 	if (d->rebooting)
 		snprintf(last, sizeof(last), "a REBOOT is under way");
-	else if (d->last_error)
+	else if (err)
 		snprintf(last, sizeof(last), "last REBOOT failed (%s): %s",
-			 strerror(d->last_error), d->last_failure);
+			 strerror(err), d->last_failure);
 	else if (d->last_reboot_ns)
 		snprintf(last, sizeof(last), "last REBOOT took %" PRIu64 ".%03"
 			 PRIu64 " ms", d->last_reboot_ns / 1000000,

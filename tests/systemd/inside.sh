@@ -132,6 +132,40 @@ expect_prop ActiveState inactive
 	fail "the socket file is gone after the stop"
 liveupdatectl status >/dev/null || fail "no second activation"
 expect_prop ActiveState active
+systemctl stop liveupdated.service
+
+step "a new image that hangs: the keeper rolls back under its own pid"
+# NotifyAccess=all at work: the keeper, not the main process, says
+# MAINPID=; systemd follows it and sees no death of its main process.
+mkdir -p /etc/systemd/system/liveupdated.service.d
+printf '[Service]\nExecStart=\nExecStart=%s --takeover-timeout=500\n' \
+	"$sbin/liveupdated" \
+	>/etc/systemd/system/liveupdated.service.d/takeover.conf
+systemctl daemon-reload
+liveupdatectl status >/dev/null || fail "no third activation"
+pid=$(prop MainPID)
+rm -f "$out/ready"
+"$here/luo-hold" hold "$out/ready" s-keep keep-text /tmp &
+holder=$!
+wait_file "$out/ready"
+if liveupdatectl reboot --exec "$here/hang-image" >"$out/hung" 2>&1; then
+	cat "$out/hung"
+	fail "the REBOOT into a hanging image succeeded"
+fi
+cat "$out/hung"
+expect_prop ActiveState active
+expect_prop NRestarts 0
+keeper=$(prop MainPID)
+if [ "$keeper" = "$pid" ] || [ "$keeper" -le 0 ]; then
+	fail "the main pid is still $pid after a keeper rollback"
+fi
+echo "main pid $pid -> $keeper (the keeper serves)"
+liveupdatectl status | grep "daemon pid: *$keeper\$" ||
+	fail "the daemon does not run as the main pid $keeper"
+wait_status "update 1; sessions: 1 outgoing, 0 incoming; files: 3; last REBOOT failed"
+liveupdatectl show s-keep || fail "s-keep is gone after the keeper rollback"
+kill -TERM "$holder"
+wait "$holder"
 systemctl stop liveupdated.service liveupdated.socket
 
 echo PASS >"$out/result"

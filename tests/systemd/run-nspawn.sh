@@ -82,7 +82,8 @@ mkdir -p "$libexec" "$root/luo-test"
 cp "$hold" "$libexec/luo-hold"
 sed "s|@SBIN@|$sbin|g" "$src/inside.sh" >"$libexec/inside.sh"
 sed "s|@SBIN@|$sbin|g" "$src/refuse-handover.in" >"$libexec/refuse-handover"
-chmod 0755 "$libexec/inside.sh" "$libexec/refuse-handover"
+cp "$src/hang-image.in" "$libexec/hang-image"
+chmod 0755 "$libexec/inside.sh" "$libexec/refuse-handover" "$libexec/hang-image"
 units=$root/etc/systemd/system
 cat >"$units/luo-systemd-test.service" <<EOT
 [Unit]
