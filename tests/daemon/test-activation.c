@@ -121,6 +121,7 @@ static void test_adopt(bool reboot)
 	char path[PATH_MAX + 32], log[65536];
 	struct luo_status st = { .size = sizeof(st) };
 	struct stat before, after;
+	struct timeval limit = { .tv_sec = 10 };
 	struct dh_daemon d;
 	int lfd, early, dev, sfd, ctl, err, probe;
 	uint64_t upd;
@@ -132,8 +133,8 @@ static void test_adopt(bool reboot)
 	early = wc_connect(path);
 	dh_check(early >= 0);
 	/* Not served (a daemon on a socket of its own): fail, never hang. */
-	dh_check_eq(setsockopt(early, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){
-		.tv_sec = 10 }, sizeof(struct timeval)), 0);
+	dh_check_eq(setsockopt(early, SOL_SOCKET, SO_RCVTIMEO, &limit,
+			       sizeof(limit)), 0);
 	dh_check_eq(start_activated(&d, &lfd, 1, &err), 0);
 	dh_check_eq(wc_handshake(early, LUO_WIRE_MODE_CONTROL), 0);
 	dh_check_eq(wc_call(early, LUO_IOCTL_STATUS, &st, sizeof(st), -1,

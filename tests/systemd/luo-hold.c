@@ -36,7 +36,8 @@
 
 static int fail(const char *what, int err)
 {
-	fprintf(stderr, "luo-hold: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	fprintf(stderr, "luo-hold: %s: %s\n", what,
+		strerror(err < 0 ? -err : err));
 	exit(1);
 }
 
