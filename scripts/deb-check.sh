@@ -24,7 +24,7 @@
 #
 # Nothing is installed on this machine's own root but missing Build-Depends
 # (and debootstrap, lintian, dpkg-dev, if missing).  No service is started
-# in the root: the packages have no units yet, and policy-rc.d refuses.
+# in the root: policy-rc.d refuses to start the units the package enables.
 # Everything runs in a mount namespace of its own (unshare), so the /proc
 # and /dev mounted in the root vanish with it.
 set -eu

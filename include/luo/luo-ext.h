@@ -8,8 +8,8 @@
  * start at 0x80 so that a kernel growing new commands cannot collide.
  * Every one of them is accepted on a device open and on a control open.
  *
- * Who may send them (DESIGN.md section 7a): REBOOT and SET_EVENT change
- * the machine as a whole and are the administrator's (peer uid 0, or the
+ * Who may send them (DESIGN.md section 7a): REBOOT, UPGRADE and SET_EVENT
+ * change the machine as a whole and are the administrator's (peer uid 0, or the
  * daemon's own uid for a daemon that does not run as root); anyone else
  * gets EPERM, after the size checks (EFAULT, ENOTTY, EINVAL, E2BIG).
  * DROP_SESSION ends another user's stale session: the administrator's too.
@@ -29,7 +29,7 @@ enum {
 	LUO_CMD_REBOOT = 0x82,
 	LUO_CMD_GET_STATE = 0x83,
 	LUO_CMD_SET_EVENT = 0x84,
-	/* 0x85 is kept for UPGRADE */
+	LUO_CMD_UPGRADE = 0x85,
 	LUO_CMD_DROP_SESSION = 0x86,
 };
 
@@ -40,13 +40,15 @@ enum {
 #define LUO_IOCTL_REBOOT	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_REBOOT)
 #define LUO_IOCTL_GET_STATE	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_GET_STATE)
 #define LUO_IOCTL_SET_EVENT	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_SET_EVENT)
+#define LUO_IOCTL_UPGRADE	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_UPGRADE)
 #define LUO_IOCTL_DROP_SESSION	\
 	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_DROP_SESSION)
 
 /* struct luo_status.flags */
 /* the device is held by the caller's uid */
 #define LUO_STATUS_DEVICE_OPEN	(1u << 0)
-#define LUO_STATUS_REBOOTING	(1u << 1)	/* a REBOOT is under way */
+/* a REBOOT or an UPGRADE is under way */
+#define LUO_STATUS_REBOOTING	(1u << 1)
 /* only the kernel's file handler, memfd-v2 (liveupdated --handlers=kernel) */
 #define LUO_STATUS_KERNEL_HANDLERS	(1u << 2)
 /* closes or opens of clients' files are still under way off the loop */
@@ -195,6 +197,35 @@ struct luo_reboot {
 	__aligned_u64 update_number;
 };
 
+/* struct luo_upgrade.flags */
+#define LUO_UPGRADE_EXEC_FD	(1u << 0)	/* an executable fd is attached */
+
+/**
+ * struct luo_upgrade - LUO_IOCTL_UPGRADE: the orchestrator upgrades itself
+ * @size:          sizeof(struct luo_upgrade) or more
+ * @flags:         LUO_UPGRADE_*; unknown bits give EOPNOTSUPP
+ * @update_number: out: the update number, unchanged
+ *
+ * Writes the handover of the daemon's whole state, without freezing
+ * anything, and re-executes the daemon at the same pid (its own image, or
+ * the executable attached with LUO_UPGRADE_EXEC_FD).  The new image takes
+ * everything over as it was: outgoing sessions stay outgoing, incoming
+ * stay incoming, handed-over ones stay parked, retrieved files stay
+ * retrieved, the RFC state and the update number do not change, and every
+ * connection, device hold and session fd keeps working; requests queued
+ * meanwhile are answered by the new image.  The reply comes from the new
+ * image.  On failure (EBUSY while a REBOOT or UPGRADE is under way or a
+ * request waits for a client's file; the errno of the exec; EPROTO or
+ * the keeper's errno when the new image refused or died and the old one
+ * was rolled back to) nothing changed.  The administrator's alone: EPERM
+ * otherwise.
+ */
+struct luo_upgrade {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 update_number;
+};
+
 /* struct luo_drop_session.flags: none yet (EOPNOTSUPP for any bit) */
 
 /**
@@ -226,6 +257,7 @@ struct luo_drop_session {
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__cplusplus)
 _Static_assert(sizeof(struct luo_status) == 160, "luo_status layout");
+_Static_assert(sizeof(struct luo_upgrade) == 16, "luo_upgrade layout");
 _Static_assert(sizeof(struct luo_list) == 24, "luo_list layout");
 _Static_assert(sizeof(struct luo_list_record) == 88, "luo_list_record layout");
 _Static_assert(sizeof(struct luo_reboot) == 16, "luo_reboot layout");

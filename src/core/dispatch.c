@@ -27,6 +27,7 @@ union luo_ucmd {
 	struct luo_status status;
 	struct luo_list list;
 	struct luo_reboot reboot;
+	struct luo_upgrade upgrade;
 	struct luo_session_handover handover;
 	struct luo_ioctl_get_state get_state;
 	struct luo_ioctl_set_event set_event;
@@ -177,6 +178,20 @@ static int do_reboot(struct luo_core *core, struct luo_session *unused,
 	return core->host.reboot(core->host.ctx, &u->reboot, call->in_fd);
 }
 
+static int do_upgrade(struct luo_core *core, struct luo_session *unused,
+		      union luo_ucmd *u, struct luo_call *call)
+{
+	if (u->upgrade.flags & ~LUO_UPGRADE_EXEC_FD)
+		return -EOPNOTSUPP;
+	if ((u->upgrade.flags & LUO_UPGRADE_EXEC_FD) && call->in_fd < 0)
+		return -EBADF;
+	if (!(u->upgrade.flags & LUO_UPGRADE_EXEC_FD) && call->in_fd >= 0)
+		return -EINVAL;
+	if (!core->host.upgrade)
+		return -EOPNOTSUPP;
+	return core->host.upgrade(core->host.ctx, &u->upgrade, call->in_fd);
+}
+
 static int do_handover(struct luo_core *core, struct luo_session *s,
 		       union luo_ucmd *u, struct luo_call *call)
 {
@@ -240,11 +255,11 @@ static const struct luo_ioctl_op device_ops[] = {
 };
 
 /*
- * luo's own requests.  REBOOT (with or without an image to execute) and
- * SET_EVENT (the RFC's PREPARE, CANCEL and a global FINISH) change the
- * machine as a whole: the administrator's, as kexec needs CAP_SYS_BOOT.
- * UPGRADE will take the next slot (0x85), OP_ADMIN too.  DROP_SESSION
- * ends any user's stale incoming session: the administrator's as well.
+ * luo's own requests.  REBOOT and UPGRADE (with or without an image to
+ * execute) and SET_EVENT (the RFC's PREPARE, CANCEL and a global FINISH)
+ * change the machine as a whole: the administrator's, as kexec needs
+ * CAP_SYS_BOOT.  DROP_SESSION ends any user's stale incoming session: the
+ * administrator's as well.
  */
 static const struct luo_ioctl_op device_ext_ops[LUO_CMD_EXT_COUNT] = {
 	IOCTL_OP(LUO_IOCTL_STATUS, struct luo_status, version, 0,
@@ -257,6 +272,8 @@ static const struct luo_ioctl_op device_ext_ops[LUO_CMD_EXT_COUNT] = {
 		 ON_ANY_DEVICE, 0, CHARGE_NONE, do_get_state),
 	IOCTL_OP(LUO_IOCTL_SET_EVENT, struct luo_ioctl_set_event, event, 0,
 		 ON_ANY_DEVICE, OP_ADMIN, CHARGE_NONE, do_set_event),
+	IOCTL_OP(LUO_IOCTL_UPGRADE, struct luo_upgrade, update_number, 0,
+		 ON_ANY_DEVICE, OP_FD | OP_ADMIN, CHARGE_NONE, do_upgrade),
 	[LUO_CMD_DROP_SESSION - LUO_CMD_EXT_BASE] =
 		IOCTL_OP(LUO_IOCTL_DROP_SESSION, struct luo_drop_session, name,
 			 0, ON_ANY_DEVICE, OP_ADMIN, CHARGE_NONE, do_drop),
@@ -448,7 +465,8 @@ void luo_call_init(struct luo_call *call, uint32_t cmd, void *arg,
  * struct; EPERM for an administrator's command from anyone else, ENOSPC
  * past the owner's limits; then the command's own result.
  *
- * Return: 0, LUO_CALL_DEFERRED (REBOOT answered later) or -errno.
+ * Return: 0, LUO_CALL_DEFERRED (REBOOT or UPGRADE answered later) or
+ * -errno.
  */
 int luo_core_device_ioctl(struct luo_core *core, struct luo_call *call)
 {

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "activation.h"
 #include "daemon.h"
 #include "discard.h"
 #include "fdlimit.h"
@@ -47,6 +48,11 @@ uint64_t luod_now_ns(void)
 static int host_reboot(void *ctx, struct luo_reboot *arg, int exec_fd)
 {
 	return reboot_run(ctx, arg, exec_fd);
+}
+
+static int host_upgrade(void *ctx, struct luo_upgrade *arg, int exec_fd)
+{
+	return upgrade_run(ctx, arg, exec_fd);
 }
 
 static void host_status(void *ctx, struct luo_status *st)
@@ -133,7 +139,8 @@ static int luod_new_core(struct luod *d)
 		.max_sessions_per_user = d->opt.acc.lim.sessions_per_user,
 		.max_files_per_user = d->opt.acc.lim.files_per_user,
 		.host = {
-			.reboot = host_reboot, .status = host_status,
+			.reboot = host_reboot, .upgrade = host_upgrade,
+			.status = host_status,
 			.log = host_log, .close_fd = worker_close_cb, .ctx = d,
 		},
 	};
@@ -184,8 +191,10 @@ static int luod_setup(struct luod *d)
 static int luod_listen(struct luod *d)
 {
 	char path[PATH_MAX];
-	int r = 0;
+	int r = activation_adopt(d->tp);
 
+	if (r)
+		return r < 0 ? r : 0;
 	if (d->opt.socket)
 		snprintf(path, sizeof(path), "%s", d->opt.socket);
 	else
@@ -214,14 +223,21 @@ static int luod_start(struct luod *d)
 {
 	int r;
 
-	if (d->opt.handover_fd >= 0)
-		return reboot_takeover(d) ?: privs_drop();
+	if (d->opt.handover_fd >= 0) {
+		r = reboot_takeover(d) ?: privs_drop();
+		if (!r) {
+			activation_takeover(d->tp);
+			notify_status_start(d);
+		}
+		return r;
+	}
 	r = luod_listen(d);
 	if (!r)
 		r = privs_drop();
 	if (r)
 		return r;
 	notify_serving();	/* first: --ready-fd tells that all is said */
+	notify_status_start(d);
 	luod_ready(d);
 	log_notice("liveupdated %s serving, update %llu", LUO_VERSION,
 		   (unsigned long long)luo_core_update_number(d->core));
@@ -230,6 +246,7 @@ static int luod_start(struct luod *d)
 
 static void luod_teardown(struct luod *d)
 {
+	notify_status_stop(d);
 	transport_free(d->tp);
 	luo_core_free(d->core);
 	luo_fault_free(d->fault);

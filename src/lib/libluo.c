@@ -893,3 +893,41 @@ LUO_EXPORT int luo_drop_session(int fd, const char *name, uint32_t owner,
 		*nr_files = arg.nr_files;
 	return ret;
 }
+
+/**
+ * luo_upgrade() - LUO_IOCTL_UPGRADE: the orchestrator upgrades itself
+ * @fd:      a device or control fd
+ * @exec_fd: an fd of the executable to run as the new image (opened
+ *           O_PATH or read-only), or -1 to re-execute the same one
+ *
+ * The new image takes over the orchestrator's whole state: every session
+ * stays in its direction and state, and every connection, device hold and
+ * session fd, this one included, keeps working.  Blocks until the new
+ * image answers.  On failure nothing has changed.
+ *
+ * Return: 0 or a negative errno (EPERM unless the caller is the
+ * administrator, EBUSY while a REBOOT or UPGRADE is under way or a
+ * request waits for a client's file, EPROTO if the new image refused the
+ * handover and the old one was rolled back to).
+ */
+LUO_EXPORT int luo_upgrade(int fd, int exec_fd)
+{
+	union {
+		char buf[LUO_REP_SMALL];
+		struct luo_wire_rep align;
+	} rep;
+	struct luo_upgrade arg = { .size = sizeof(arg) };
+	struct luo_xfer x = {
+		.send_fd = -1,
+		.rep_buf = rep.buf,
+		.rep_size = sizeof(rep.buf),
+	};
+
+	if (exec_fd != -1) {
+		if (exec_fd < 0 || fcntl(exec_fd, F_GETFD) < 0)
+			return -EBADF;
+		arg.flags = LUO_UPGRADE_EXEC_FD;
+		x.send_fd = exec_fd;
+	}
+	return luo_xfer_ioctl(fd, LUO_IOCTL_UPGRADE, &arg, &x);
+}

@@ -47,8 +47,11 @@ static void usage(FILE *f)
 		"  show SESSION         one session: owner, direction, state, files\n"
 		"  drop SESSION         end a stale incoming session (root only)\n"
 		"  check FILE|fd:N...   can these files be preserved? if not, why\n"
-		"  reboot [--exec PATH] live-update the orchestrator itself,\n"
-		"                       into PATH or the same binary\n"
+		"  reboot [--exec PATH] the kexec stand-in: re-execute the\n"
+		"                       orchestrator (PATH or the same binary),\n"
+		"                       every session incoming\n"
+		"  upgrade [--exec PATH] upgrade the orchestrator itself to PATH\n"
+		"                       or the same binary; nothing else changes\n"
 		"  help                 this text\n"
 		"\n"
 		"Options:\n"
@@ -56,10 +59,10 @@ static void usage(FILE *f)
 		"                       /run/liveupdate/liveupdate.sock for root,\n"
 		"                       $XDG_RUNTIME_DIR/liveupdate/liveupdate.sock)\n"
 		"  -j, --json           print JSON\n"
-		"  -e, --exec PATH      (reboot) the new image\n"
+		"  -e, --exec PATH      (reboot, upgrade) the new image\n"
 		"  -o, --owner UID      (show, drop) the session's owner\n"
-		"  -v, --verbose        (reboot) say what it waits for, even when\n"
-		"                       standard error is no terminal\n"
+		"  -v, --verbose        (reboot, upgrade) say what it waits for,\n"
+		"                       even when standard error is no terminal\n"
 		"  -h, --help           this text\n"
 		"  -V, --version        print the version\n");
 }
@@ -698,20 +701,30 @@ static void reboot_failed(struct ctl *c, const struct luo_status *before,
 		st.pid, (uint64_t)st.update_number);
 }
 
+/* --exec PATH opened O_PATH, or -1 without it; -2 after an error. */
+static int open_exec(const struct ctl *c)
+{
+	int fd;
+
+	if (!c->exec)
+		return -1;
+	fd = open(c->exec, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "liveupdatectl: %s: %s\n", c->exec,
+			strerror(errno));
+		return -2;
+	}
+	return fd;
+}
+
 static int cmd_reboot(struct ctl *c, int fd)
 {
 	struct luo_status before;
 	uint64_t update;
-	int exec_fd = -1, ret;
+	int exec_fd = open_exec(c), ret;
 
-	if (c->exec) {
-		exec_fd = open(c->exec, O_PATH | O_CLOEXEC);
-		if (exec_fd < 0) {
-			fprintf(stderr, "liveupdatectl: %s: %s\n", c->exec,
-				strerror(errno));
-			return 1;
-		}
-	}
+	if (exec_fd == -2)
+		return 1;
 	/* What a failure changes: the count of failed reboots. */
 	if (luo_status(fd, &before))
 		memset(&before, 0, sizeof(before));
@@ -732,6 +745,41 @@ static int cmd_reboot(struct ctl *c, int fd)
 		return print_json(o);
 	}
 	printf("reboot done: update number %" PRIu64 "\n", update);
+	return fflush(stdout) ? 1 : 0;
+}
+
+/*
+ * UPGRADE: the daemon's failure is only an errno here (STATUS records
+ * REBOOT's reason, not UPGRADE's; the daemon's log says why).
+ */
+static int cmd_upgrade(struct ctl *c, int fd)
+{
+	struct luo_status st;
+	int exec_fd = open_exec(c), ret;
+
+	if (exec_fd == -2)
+		return 1;
+	if (luo_status(fd, &st))
+		memset(&st, 0, sizeof(st));
+	reboot_announce(c, &st);
+	ret = luo_upgrade(fd, exec_fd);
+	alarm(0);
+	if (exec_fd >= 0)
+		close(exec_fd);
+	if (ret) {
+		ctl_error("upgrade", ret);
+		fprintf(stderr,
+			"liveupdatectl: nothing changed; the orchestrator's log says why\n");
+		return 1;
+	}
+	if (c->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "upgraded",
+				       json_object_new_boolean(true));
+		return print_json(o);
+	}
+	printf("upgrade done\n");
 	return fflush(stdout) ? 1 : 0;
 }
 
@@ -758,6 +806,7 @@ static const struct ctl_cmd commands[] = {
 	{ "drop", 1, 1, cmd_drop, false },
 	{ "check", 1, INT32_MAX, cmd_check, true },
 	{ "reboot", 0, 0, cmd_reboot, false },
+	{ "upgrade", 0, 0, cmd_upgrade, false },
 };
 
 static const struct ctl_cmd *find_command(const char *name)
@@ -880,8 +929,10 @@ int main(int argc, char **argv)
 			cmd->name);
 		return EXIT_USAGE;
 	}
-	if (c.exec && strcmp(cmd->name, "reboot")) {
-		fprintf(stderr, "liveupdatectl: --exec is for reboot only\n");
+	if (c.exec && strcmp(cmd->name, "reboot") &&
+	    strcmp(cmd->name, "upgrade")) {
+		fprintf(stderr,
+			"liveupdatectl: --exec is for reboot and upgrade only\n");
 		return EXIT_USAGE;
 	}
 	if (c.has_owner && strcmp(cmd->name, "show") &&
