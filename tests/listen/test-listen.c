@@ -13,6 +13,8 @@
  *  - a REBOOT of liveupdated while the service runs, then a restart under
  *    load: the same sockets, nothing refused; the same with the restart
  *    at once, before the watcher has parked the sockets again;
+ *  - an UPGRADE of liveupdated while the service runs: the session stays
+ *    held, and the next start finds the same sockets;
  *  - a changed command line fails and leaves the session intact;
  *  - a second instance waits for the first to exit, or fails after
  *    --timeout;
@@ -517,6 +519,59 @@ static void test_reboot_at_once(void)
 	dh_check_eq(svc_stop(&s, SIGTERM), 0);
 }
 
+static int state_of(const struct luo_list_record *r, void *ctx)
+{
+	if (r->type == LUO_LIST_SESSION && !strcmp(r->name, "listen:upgrade"))
+		*(int *)ctx = r->state;
+	return 0;
+}
+
+/* luo-listen's session as LIST shows it: enum luo_session_state, or -1. */
+static int session_state(void)
+{
+	int ctl = luo_open_at(sock, LUO_OPEN_CONTROL), state = -1;
+
+	dh_check(ctl >= 0);
+	dh_check_eq(luo_list(ctl, state_of, &state), 0);
+	luo_close(ctl);
+	return state;
+}
+
+/*
+ * An UPGRADE of liveupdated between two starts: the watcher's session fd
+ * keeps working (the session stays held, nothing is parked again), and
+ * the next start finds the same sockets.
+ */
+static void test_upgrade(void)
+{
+	char tcp[64];
+	const char *opts[] = { "-l", tcp, NULL };
+	int port = free_port(), c, ctl;
+	unsigned long ino;
+	struct load l;
+	struct svc s;
+
+	spec(tcp, sizeof(tcp), port, NULL);
+	svc_start(&s, "upgrade", opts);
+	svc_ready(&s, 1, "upgrade");
+	ino = socket_inode(s.pid, 3);
+	load_start(&l, port);
+	ctl = luo_open_at(sock, LUO_OPEN_CONTROL);
+	dh_check(ctl >= 0);
+	dh_check_eq(luo_upgrade(ctl, -1), 0);
+	luo_close(ctl);
+	dh_check_eq(session_state(), LUO_SESSION_RETRIEVED);
+	http_answered(http_send(port));
+	dh_check_eq(svc_stop(&s, SIGTERM), 0);
+	c = http_send(port);
+	svc_start(&s, "upgrade", opts);
+	svc_ready(&s, 1, "upgrade");
+	dh_check_eq(socket_inode(s.pid, 3), ino);
+	http_answered(c);
+	load_stop_clean(&l);
+	dh_check_eq(svc_stop(&s, SIGTERM), 0);
+}
+
 /* Another command line fails; the session stays as it was. */
 static void test_changed(void)
 {
@@ -708,6 +763,7 @@ int main(void)
 		{ "crash", test_crash },
 		{ "reboot", test_reboot },
 		{ "reboot-at-once", test_reboot_at_once },
+		{ "upgrade", test_upgrade },
 		{ "changed", test_changed },
 		{ "tcp6", test_tcp6 },
 		{ "second", test_second },
