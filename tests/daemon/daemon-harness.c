@@ -326,3 +326,60 @@ int dh_count_fds(pid_t pid)
 	closedir(dir);
 	return n;
 }
+
+/**
+ * dh_run_output() - run a program and take what it prints
+ * @bin:  the program
+ * @args: its argv, NULL-terminated
+ * @fd3:  an fd it inherits as fd 3, or -1
+ * @fd4:  an fd it inherits as fd 4, or -1
+ * @out:  receives its standard output and error, NUL-terminated
+ * @len:  room at @out
+ *
+ * Return: its exit status, or -1 if a signal ended it.
+ */
+int dh_run_output(const char *bin, const char *const *args, int fd3, int fd4,
+		  char *out, size_t len)
+{
+	int p[2], status;
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+
+	dh_check_eq(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	dh_check(pid >= 0);
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		/* Out of the way first: dup2() onto itself keeps CLOEXEC. */
+		if ((fd3 >= 0 && dup2(fd3, 100) < 0) ||
+		    (fd4 >= 0 && dup2(fd4, 101) < 0) ||
+		    (fd3 >= 0 && dup2(100, 3) < 0) ||
+		    (fd4 >= 0 && dup2(101, 4) < 0))
+			_exit(126);
+		execv(bin, (char *const *)args);
+		_exit(127);
+	}
+	close(p[1]);
+	while (got < len - 1 &&
+	       (n = read(p[0], out + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	out[got] = '\0';
+	close(p[0]);
+	dh_check_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/**
+ * dh_expect_output() - fail the test unless @out contains @what
+ * @out:  what a program printed
+ * @what: the text it must contain
+ */
+void dh_expect_output(const char *out, const char *what)
+{
+	if (!strstr(out, what)) {
+		fprintf(stderr, "missing \"%s\" in:\n%s\n", what, out);
+		dh_fail(__FILE__, __LINE__, what);
+	}
+}

@@ -44,6 +44,9 @@ void dh_cleanup(struct dh_daemon *d);
 int dh_count_fds(pid_t pid);
 void dh_set_nofile(rlim_t soft, rlim_t hard);
 bool dh_under_valgrind(void);
+int dh_run_output(const char *bin, const char *const *args, int fd3, int fd4,
+		  char *out, size_t len);
+void dh_expect_output(const char *out, const char *what);
 
 /* Test helpers: report and exit. */
 #define dh_check(cond) do {						\

@@ -24,50 +24,14 @@
 
 static const char *ctl_bin;
 
-/*
- * Run liveupdatectl with @args, its stdout and stderr into @out; @fd3 and
- * @fd4, if not -1, are inherited as fds 3 and 4.
- */
+/* liveupdatectl with @args; fds 3 and 4 from @fd3 and @fd4 if not -1. */
 static int run_ctl(const char *const *args, int fd3, int fd4, char *out,
 		   size_t len)
 {
-	int p[2], status;
-	size_t got = 0;
-	ssize_t n;
-	pid_t pid;
-
-	dh_check_eq(pipe2(p, O_CLOEXEC), 0);
-	pid = fork();
-	dh_check(pid >= 0);
-	if (pid == 0) {
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		/* Out of the way first: dup2() onto itself keeps CLOEXEC. */
-		if ((fd3 >= 0 && dup2(fd3, 100) < 0) ||
-		    (fd4 >= 0 && dup2(fd4, 101) < 0) ||
-		    (fd3 >= 0 && dup2(100, 3) < 0) ||
-		    (fd4 >= 0 && dup2(101, 4) < 0))
-			_exit(126);
-		execv(ctl_bin, (char *const *)args);
-		_exit(127);
-	}
-	close(p[1]);
-	while (got < len - 1 &&
-	       (n = read(p[0], out + got, len - 1 - got)) > 0)
-		got += (size_t)n;
-	out[got] = '\0';
-	close(p[0]);
-	dh_check_eq(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return dh_run_output(ctl_bin, args, fd3, fd4, out, len);
 }
 
-static void expect(const char *out, const char *what)
-{
-	if (!strstr(out, what)) {
-		fprintf(stderr, "missing \"%s\" in:\n%s\n", what, out);
-		dh_fail(__FILE__, __LINE__, what);
-	}
-}
+#define expect dh_expect_output
 
 static void expect_not(const char *out, const char *what)
 {
