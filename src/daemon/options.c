@@ -274,7 +274,8 @@ static int parse_one(struct luod_options *o, int c, const char *arg)
 	case OPT_CONNS_PER_USER:
 		r = parse_num("--max-connections-per-user", arg, 0, UINT32_MAX,
 			      &v);
-		o->conns_per_user = (uint32_t)v;
+		if (!r)
+			o->conns_per_user = (uint32_t)v;
 		break;
 	case OPT_LOG_LEVEL:
 		o->log_level = log_parse_level(arg);
