@@ -31,6 +31,8 @@ struct loop {
 	int epfd;
 	bool quit;
 	struct list_head graves;
+	void (*after)(void *ctx);
+	void *after_ctx;
 };
 
 /**
@@ -200,9 +202,23 @@ int loop_run(struct loop *l)
 		}
 		loop_dispatch(ev, n);
 		loop_bury(l);
+		if (l->after)
+			l->after(l->after_ctx);
 	}
 	free(ev);
 	return 0;
+}
+
+/**
+ * loop_set_after() - call @fn after each batch of events
+ * @l:   the loop
+ * @fn:  the function, or NULL
+ * @ctx: passed to @fn
+ */
+void loop_set_after(struct loop *l, void (*fn)(void *ctx), void *ctx)
+{
+	l->after = fn;
+	l->after_ctx = ctx;
 }
 
 /**

@@ -45,5 +45,6 @@ void loop_remove(struct loop *l, struct loop_source *src);
 void loop_source_kill(struct loop *l, struct loop_source *src);
 int loop_run(struct loop *l);
 void loop_quit(struct loop *l);
+void loop_set_after(struct loop *l, void (*fn)(void *ctx), void *ctx);
 
 #endif /* LUOD_LOOP_H */
