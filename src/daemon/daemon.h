@@ -13,6 +13,7 @@
 struct luo_core;
 struct luo_fault;
 struct luo_reboot;
+struct records;
 struct transport;
 
 /**
@@ -31,6 +32,10 @@ struct transport;
  * @failed_reboots: REBOOTs that failed after the freeze, all images
  * @last_error:     the errno the last failed REBOOT answered, 0 if none
  * @last_failure:   why it failed, "" if none
+ * @rec:            the records and the link to the vault (--vault), or
+ *                  NULL
+ * @vault:          our end of the pair with the vault, watched for its
+ *                  death
  */
 struct luod {
 	struct luod_options opt;
@@ -47,11 +52,14 @@ struct luod {
 	uint32_t failed_reboots;
 	int last_error;
 	char last_failure[64];
+	struct records *rec;
+	struct loop_source vault;
 };
 
 uint64_t luod_now_ns(void);
 int reboot_run(struct luod *d, struct luo_reboot *arg, int exec_fd);
 int reboot_takeover(struct luod *d);
 void reboot_refuse(struct luod *d, int err, const char *why);
+int recover_run(struct luod *d);
 
 #endif /* LUOD_DAEMON_H */

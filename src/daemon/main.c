@@ -28,7 +28,9 @@
 #include "luo_core.h"
 #include "luo_wire.h"
 #include "privs.h"
+#include "records.h"
 #include "transport.h"
+#include "vault.h"
 #include "worker.h"
 
 /**
@@ -151,6 +153,62 @@ static int luod_new_core(struct luod *d)
 	return r;
 }
 
+/* Each turn of the loop that changed something ends with a commit. */
+static void luod_after_batch(void *ctx)
+{
+	struct luod *d = ctx;
+
+	transport_commit(d->tp);
+}
+
+static void vault_gone(struct loop_source *src)
+{
+	struct luod *d = container_of(src, struct luod, vault);
+
+	loop_remove(d->loop, src);
+	src->fd = -1;
+	records_lost(d->rec);
+}
+
+static void vault_ready(struct loop_source *src, uint32_t events)
+{
+	(void)events;
+	vault_gone(src);	/* the vault never writes: EOF */
+}
+
+/* --vault-fd: we are the vault's engine; records before every reply. */
+static int luod_records(struct luod *d)
+{
+	int r;
+
+	if (d->opt.vault_fd < 0)
+		return 0;
+	if (d->opt.records_fd < 0)
+		return -EINVAL;
+	r = records_open(&d->rec, d->opt.vault_fd, d->opt.records_fd);
+	if (r)
+		return r;
+	records_attach(d->rec, d->core, d->tp);
+	transport_set_records(d->tp, records_commit, d->rec,
+			      records_inflight_word(d->rec));
+	loop_set_after(d->loop, luod_after_batch, d);
+	d->vault.fd = d->opt.vault_fd;
+	d->vault.ready = vault_ready;
+	d->vault.hangup = vault_gone;
+	return loop_add(d->loop, &d->vault, EPOLLRDHUP);
+}
+
+/* The vault holds everything we serve with from now on. */
+static void luod_records_serving(struct luod *d)
+{
+	if (!d->rec)
+		return;
+	transport_mark_dirty(d->tp);
+	transport_commit(d->tp);
+	*records_inflight_word(d->rec) = -1;
+	records_serving(d->rec);
+}
+
 static int luod_setup(struct luod *d)
 {
 	int r;
@@ -172,6 +230,7 @@ static int luod_setup(struct luod *d)
 		access_init(&d->access, &d->opt.acc.lim);
 		transport_set_access(d->tp, &d->access, d->opt.acc.max_pending);
 		transport_set_conn_limit(d->tp, d->opt.conns_per_user);
+		r = luod_records(d);
 	}
 	if (r)
 		log_err("cannot start: %s", strerror(-r));
@@ -211,13 +270,24 @@ static int luod_start(struct luod *d)
 {
 	int r;
 
-	if (d->opt.handover_fd >= 0)
-		return reboot_takeover(d) ?: privs_drop();
+	if (d->opt.recover) {
+		r = recover_run(d) ?: privs_drop();
+		if (!r)
+			luod_records_serving(d);
+		return r;
+	}
+	if (d->opt.handover_fd >= 0) {
+		r = reboot_takeover(d) ?: privs_drop();
+		if (!r)
+			luod_records_serving(d);
+		return r;
+	}
 	r = luod_listen(d);
 	if (!r)
 		r = privs_drop();
 	if (r)
 		return r;
+	luod_records_serving(d);
 	notify_serving();	/* first: --ready-fd tells that all is said */
 	luod_ready(d);
 	log_notice("liveupdated %s serving, update %llu", LUO_VERSION,
@@ -245,12 +315,13 @@ static void luod_teardown(struct luod *d)
 		close(d->opt.rb.rollback_fd);
 	if (d->opt.rb.keeper_fd >= 0)
 		close(d->opt.rb.keeper_fd);
+	records_free(d->rec);
 	free(d->argv);
 }
 
 int main(int argc, char **argv)
 {
-	struct luod d = { .self_fd = -1, .sig.fd = -1 };
+	struct luod d = { .self_fd = -1, .sig.fd = -1, .vault.fd = -1 };
 	int r;
 
 	d.argv = calloc((size_t)argc + 1, sizeof(*d.argv));
@@ -263,6 +334,11 @@ int main(int argc, char **argv)
 		return r > 0 ? 0 : 1;
 	}
 	log_init(d.opt.log_level);
+	if (d.opt.vault && d.opt.vault_fd < 0) {
+		r = vault_main(&d.opt, d.argv);
+		free(d.argv);
+		return r;
+	}
 	fdlimit_clamp(fdlimit_raise(), &d.opt.max_sessions, &d.opt.max_files);
 	r = luod_setup(&d);
 	if (r && d.opt.handover_fd >= 0)

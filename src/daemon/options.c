@@ -25,6 +25,10 @@ enum {
 	OPT_FAULT_INJECTION,
 	OPT_HANDLERS,
 	OPT_CONNS_PER_USER,
+	OPT_VAULT,
+	OPT_VAULT_FD,
+	OPT_RECORDS_FD,
+	OPT_RECOVER,
 	OPT_RB_FIRST,
 	OPT_TAKEOVER_TIMEOUT = OPT_RB_FIRST,
 	OPT_ROLLBACK_FD,
@@ -74,6 +78,10 @@ static const struct option options[] = {
 	{ "max-pending", required_argument, NULL, OPT_MAX_PENDING },
 	{ "max-connections-per-user", required_argument, NULL,
 	  OPT_CONNS_PER_USER },
+	{ "vault", no_argument, NULL, OPT_VAULT },
+	{ "vault-fd", required_argument, NULL, OPT_VAULT_FD },
+	{ "records-fd", required_argument, NULL, OPT_RECORDS_FD },
+	{ "recover", no_argument, NULL, OPT_RECOVER },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{}
@@ -104,6 +112,9 @@ static void usage(FILE *f)
 		"  --max-pending N     connections before their handshake (1024)\n"
 		"  --max-connections-per-user N  connections and sessions of\n"
 		"                      one uid other than root's and ours (4096)\n"
+		"  --vault             run as two processes: a vault holding every\n"
+		"                      fd and the records, and the engine, which it\n"
+		"                      restarts with everything after a crash\n"
 		"  --help              show this help\n"
 		"  --version           show the version\n");
 }
@@ -276,6 +287,18 @@ static int parse_one(struct luod_options *o, int c, const char *arg)
 			      &v);
 		o->conns_per_user = (uint32_t)v;
 		break;
+	case OPT_VAULT:
+		o->vault = true;
+		break;
+	case OPT_VAULT_FD:
+		r = parse_fd("--vault-fd", arg, &o->vault_fd);
+		break;
+	case OPT_RECORDS_FD:
+		r = parse_fd("--records-fd", arg, &o->records_fd);
+		break;
+	case OPT_RECOVER:
+		o->recover = true;
+		break;
 	case OPT_LOG_LEVEL:
 		o->log_level = log_parse_level(arg);
 		if (o->log_level < 0)
@@ -305,6 +328,7 @@ int options_parse(struct luod_options *o, int argc, char **argv)
 
 	*o = (struct luod_options){
 		.ready_fd = -1, .handover_fd = -1, .log_level = LUO_LOG_INFO,
+		.vault_fd = -1, .records_fd = -1,
 		.handlers = LUO_HANDLERS_LUO,
 		.conns_per_user = DEFAULT_CONNS_PER_USER,
 		.rb = {
@@ -348,7 +372,7 @@ static bool options_one_shot(const char *arg, bool *skip)
 		{ "--rollback-fd", true }, { "--keeper-fd", true },
 		{ "--keeper-pid", true }, { "--rolled-back", true },
 		{ "--failed-reboots", true }, { "--refuse-handover", false },
-		{ "--exec-fd", true },
+		{ "--exec-fd", true }, { "--recover", false },
 	};
 	size_t i, n = strcspn(arg, "=");
 
@@ -446,6 +470,46 @@ char **options_exec_argv(char *const *argv, const struct luod_exec_args *a)
 			goto fail;
 	}
 	if (add_exec_args(out, j, a))
+		return out;
+fail:
+	options_free_argv(out);
+	return NULL;
+}
+
+/**
+ * options_engine_argv() - the command line of the vault's engine
+ * @argv:       the vault's original command line
+ * @first:      the first engine: keeps every option (--ready-fd too);
+ *              otherwise one-shot options go and --recover is added
+ * @vault_fd:   the engine's end of its pair with the vault
+ * @records_fd: the records memfd
+ *
+ * Return: a new NULL-terminated vector (options_free_argv()), or NULL.
+ */
+char **options_engine_argv(char *const *argv, bool first, int vault_fd,
+			   int records_fd)
+{
+	size_t n = 0, i, j = 0;
+	bool skip = false;
+	char **out;
+
+	while (argv[n])
+		n++;
+	out = calloc(n + 4, sizeof(*out));
+	if (!out)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (!first && i > 0 && options_one_shot(argv[i], &skip)) {
+			i += skip;
+			continue;
+		}
+		out[j] = strdup(argv[i]);
+		if (!out[j++])
+			goto fail;
+	}
+	if (add_word(out, &j, true, "vault-fd", vault_fd, NULL) &&
+	    add_word(out, &j, true, "records-fd", records_fd, NULL) &&
+	    (first || (out[j++] = strdup("--recover"))))
 		return out;
 fail:
 	options_free_argv(out);

@@ -66,6 +66,7 @@ void conn_close(struct conn *c)
 	list_del(&c->link);
 	loop_source_kill(t->loop, &c->src);
 	msg_close_socket(c->src.fd);
+	t->dirty = true;
 	c->src.fd = -1;
 	connlimit_refill(&t->connlimit);
 	transport_resume(t);
@@ -77,6 +78,7 @@ static void conn_flush(struct conn *c)
 
 	if (r == -EAGAIN || r == -EINTR)
 		return;
+	c->t->dirty = true;	/* no pending reply any more */
 	if (r || loop_modify(c->t->loop, &c->src, CONN_EVENTS) || c->closing)
 		conn_close(c);
 }
@@ -105,11 +107,19 @@ void conn_reply(struct conn *c, int result, const void *arg, uint32_t len,
 		{ .iov_base = (void *)arg, .iov_len = len },
 		{ .iov_base = (void *)extra, .iov_len = extra_len },
 	};
-	int r = msg_send(c->src.fd, iov, 3, fd);
+	int r;
 
+	/* Nothing is acknowledged before the vault's records say it. */
+	transport_commit(c->t);
+	r = msg_send(c->src.fd, iov, 3, fd);
+	/* Answered: a crash from here on owes it nothing. */
+	if (c->t->inflight && *c->t->inflight == c->src.fd)
+		*c->t->inflight = -1;
 	if (r == -EAGAIN && !msg_buf_fill(&c->pending, iov, 3, fd) &&
-	    !loop_modify(c->t->loop, &c->src, CONN_BLOCKED))
+	    !loop_modify(c->t->loop, &c->src, CONN_BLOCKED)) {
+		c->t->dirty = true;	/* the parked reply is recorded */
 		return;
+	}
 	/*
 	 * A sent fd is held by the message until the client takes it, and
 	 * what a reply carries is held by the daemon besides (a retrieved
@@ -161,7 +171,11 @@ static void conn_ready(struct loop_source *src, uint32_t events)
 	}
 	if (r == 0)	/* an empty message: the peer is still there */
 		req->error = -EINVAL;
+	if (c->t->inflight)
+		*c->t->inflight = src->fd;
 	request_handle(c, req);
+	if (c->t->inflight)
+		*c->t->inflight = -1;
 }
 
 static void conn_hangup(struct loop_source *src)
@@ -203,6 +217,7 @@ struct conn *conn_new(struct transport *t, int fd, enum conn_type type)
 		errno = -r;
 		return NULL;
 	}
+	t->dirty = true;
 	list_add_tail(&c->link, &t->conns);
 	log_debug("connection %d: %s", fd,
 		  type == CONN_NEW ? "accepted" : conn_names[type]);

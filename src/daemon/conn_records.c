@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The transport's part of the records a vault keeps (liveupdated(8),
+ * "Crash recovery"): what changed since the last commit, the commit
+ * before any reply, the fds of every connection, and the answer a new
+ * engine owes the request a crash interrupted.
+ */
+#include <errno.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
+#include "conn.h"
+#include "log.h"
+#include "transport.h"
+
+/**
+ * transport_set_records() - commit the records before every reply
+ * @t:        the transport
+ * @commit:   writes the records (records.c)
+ * @ctx:      passed to @commit
+ * @inflight: the records' word naming the connection whose request is
+ *            being handled
+ */
+void transport_set_records(struct transport *t, void (*commit)(void *ctx),
+			   void *ctx, volatile int32_t *inflight)
+{
+	t->commit = commit;
+	t->commit_ctx = ctx;
+	t->inflight = inflight;
+	t->dirty = true;
+}
+
+/**
+ * transport_mark_dirty() - the records must be written again
+ * @t: the transport
+ */
+void transport_mark_dirty(struct transport *t)
+{
+	t->dirty = true;
+}
+
+/**
+ * transport_commit() - write the records now if anything changed
+ * @t: the transport
+ *
+ * Called before every reply and after each turn of the loop.
+ */
+void transport_commit(struct transport *t)
+{
+	if (!t->commit || !t->dirty)
+		return;
+	t->dirty = false;
+	t->commit(t->commit_ctx);
+}
+
+/**
+ * transport_for_each_fd() - every fd a handover of the connections names
+ * @t:   the transport
+ * @fn:  called with each fd (the listening socket, every connection, every
+ *       pending reply's fd); a non-zero return stops the walk
+ * @ctx: passed to @fn
+ *
+ * Return: 0, or what @fn returned.
+ */
+int transport_for_each_fd(const struct transport *t,
+			  int (*fn)(void *ctx, int fd), void *ctx)
+{
+	const struct conn *c;
+	int r = 0;
+
+	if (t->listener.fd >= 0)
+		r = fn(ctx, t->listener.fd);
+	list_for_each_entry(c, &t->conns, link) {
+		if (r)
+			break;
+		r = fn(ctx, c->src.fd);
+		if (!r && c->pending.data && c->pending.fd >= 0)
+			r = fn(ctx, c->pending.fd);
+	}
+	return r;
+}
+
+/*
+ * Was the reply to the interrupted request sent?  It was if it still
+ * waits in the socket (SIOCOUTQ) or if the client already sent its next
+ * request (SIOCINQ: a client waits for each answer before asking again).
+ */
+static bool reply_was_sent(int fd)
+{
+	int out = 0, in = 0;
+
+	if (ioctl(fd, SIOCOUTQ, &out) < 0 || ioctl(fd, SIOCINQ, &in) < 0)
+		return false;
+	return out > 0 || in > 0;
+}
+
+/**
+ * transport_answer_inflight() - answer EIO to the request a crash cut off
+ * @t:  the transport, its connections adopted
+ * @fd: the connection the records say was being served, or -1
+ *
+ * The request may or may not have taken effect: EIO says so.  Nothing is
+ * sent if the reply evidently was (reply_was_sent()).
+ */
+void transport_answer_inflight(struct transport *t, int fd)
+{
+	struct conn *c;
+
+	if (fd < 0)
+		return;
+	list_for_each_entry(c, &t->conns, link) {
+		if (c->src.fd != fd)
+			continue;
+		if (c->pending.data || reply_was_sent(fd))
+			return;
+		log_notice("connection %d: the request a crash interrupted: EIO",
+			   fd);
+		conn_reply_error(c, -EIO);
+		return;
+	}
+}
