@@ -16,6 +16,9 @@
 #include "luo_core.h"
 #include "msg.h"
 
+/* The records' in-flight word: the reply is being sent (conn_reply()). */
+#define INFLIGHT_REPLYING	0x40000000
+
 /* What a connection that can take a request waits for. */
 #define CONN_EVENTS	(EPOLLIN | EPOLLRDHUP)
 

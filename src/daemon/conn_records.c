@@ -81,9 +81,10 @@ int transport_for_each_fd(const struct transport *t,
 }
 
 /*
- * Was the reply to the interrupted request sent?  It was if it still
- * waits in the socket (SIOCOUTQ) or if the client already sent its next
- * request (SIOCINQ: a client waits for each answer before asking again).
+ * Is the interrupted request still unread, or its reply already sent?
+ * The records name the connection before its request is read, so the
+ * request may still wait in the socket (SIOCINQ): the new engine reads
+ * it.  A reply still waiting for the client (SIOCOUTQ) was sent.
  */
 static bool reply_was_sent(int fd)
 {
@@ -100,7 +101,9 @@ static bool reply_was_sent(int fd)
  * @fd: the connection the records say was being served, or -1
  *
  * The request may or may not have taken effect: EIO says so.  Nothing is
- * sent if the reply evidently was (reply_was_sent()).
+ * sent if the crash came as its reply was being sent (INFLIGHT_REPLYING),
+ * or if the request is still unread or the reply evidently sent
+ * (reply_was_sent()).
  */
 void transport_answer_inflight(struct transport *t, int fd)
 {
@@ -108,6 +111,11 @@ void transport_answer_inflight(struct transport *t, int fd)
 
 	if (fd < 0)
 		return;
+	if (fd & INFLIGHT_REPLYING) {
+		log_debug("connection %d: the crash came as its reply was sent",
+			  fd & ~INFLIGHT_REPLYING);
+		return;
+	}
 	list_for_each_entry(c, &t->conns, link) {
 		if (c->src.fd != fd)
 			continue;

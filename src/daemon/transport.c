@@ -107,17 +107,27 @@ void conn_reply(struct conn *c, int result, const void *arg, uint32_t len,
 		{ .iov_base = (void *)arg, .iov_len = len },
 		{ .iov_base = (void *)extra, .iov_len = extra_len },
 	};
+	bool inflight;
 	int r;
 
 	/* Nothing is acknowledged before the vault's records say it. */
 	transport_commit(c->t);
+	/*
+	 * From here a crash counts the reply as sent: SIGKILL is taken on
+	 * the way out of sendmsg(), so only a kill in the few instructions
+	 * before it would leave the client waiting (liveupdated(8)).
+	 */
+	inflight = c->t->inflight && *c->t->inflight == c->src.fd;
+	if (inflight)
+		*c->t->inflight = c->src.fd | INFLIGHT_REPLYING;
 	r = msg_send(c->src.fd, iov, 3, fd);
-	/* Answered: a crash from here on owes it nothing. */
-	if (c->t->inflight && *c->t->inflight == c->src.fd)
+	if (inflight)
 		*c->t->inflight = -1;
 	if (r == -EAGAIN && !msg_buf_fill(&c->pending, iov, 3, fd) &&
 	    !loop_modify(c->t->loop, &c->src, CONN_BLOCKED)) {
-		c->t->dirty = true;	/* the parked reply is recorded */
+		/* The parked reply is recorded before anything else runs. */
+		c->t->dirty = true;
+		transport_commit(c->t);
 		return;
 	}
 	/*
@@ -162,17 +172,22 @@ static void conn_ready(struct loop_source *src, uint32_t events)
 	}
 	if (!(events & EPOLLIN))
 		return;
+	/*
+	 * Under a vault, the records name the connection before its request
+	 * leaves the socket: a crash after the read owes it an answer.
+	 */
+	if (c->t->inflight)
+		*c->t->inflight = src->fd;
 	r = msg_recv(src->fd, req);
-	if (r == -EAGAIN || r == -EINTR)
-		return;
-	if (r < 0) {
-		conn_close(c);
+	if (r == -EAGAIN || r == -EINTR || r < 0) {
+		if (c->t->inflight)
+			*c->t->inflight = -1;
+		if (r < 0 && r != -EAGAIN && r != -EINTR)
+			conn_close(c);
 		return;
 	}
 	if (r == 0)	/* an empty message: the peer is still there */
 		req->error = -EINVAL;
-	if (c->t->inflight)
-		*c->t->inflight = src->fd;
 	request_handle(c, req);
 	if (c->t->inflight)
 		*c->t->inflight = -1;

@@ -121,6 +121,8 @@ static void open_device(struct client *c)
 			return;
 		/* EIO: the handshake a crash cut off; EBUSY: the old holder's
 		 * close is not processed yet. */
+		if (c->dev != -EIO && c->dev != -EBUSY)
+			fprintf(stderr, "device open: %s\n", strerror(-c->dev));
 		dh_check(c->dev == -EIO || c->dev == -EBUSY);
 		usleep(1000);
 	}
