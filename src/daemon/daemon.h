@@ -4,6 +4,7 @@
 #define LUOD_DAEMON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "access.h"
@@ -36,6 +37,8 @@ struct transport;
  *                  NULL
  * @vault:          our end of the pair with the vault, watched for its
  *                  death
+ * @inherited:      --recover: the fds the vault put in place, by number
+ * @nr_inherited:   entries of @inherited
  */
 struct luod {
 	struct luod_options opt;
@@ -54,6 +57,8 @@ struct luod {
 	char last_failure[64];
 	struct records *rec;
 	struct loop_source vault;
+	uint8_t *inherited;
+	size_t nr_inherited;
 };
 
 uint64_t luod_now_ns(void);
@@ -61,5 +66,6 @@ int reboot_run(struct luod *d, struct luo_reboot *arg, int exec_fd);
 int reboot_takeover(struct luod *d);
 void reboot_refuse(struct luod *d, int err, const char *why);
 int recover_run(struct luod *d);
+int recover_inherited(uint8_t **out, size_t *n);
 
 #endif /* LUOD_DAEMON_H */

@@ -316,6 +316,7 @@ static void luod_teardown(struct luod *d)
 	if (d->opt.rb.keeper_fd >= 0)
 		close(d->opt.rb.keeper_fd);
 	records_free(d->rec);
+	free(d->inherited);
 	free(d->argv);
 }
 
@@ -334,6 +335,9 @@ int main(int argc, char **argv)
 		return r > 0 ? 0 : 1;
 	}
 	log_init(d.opt.log_level);
+	if (d.opt.recover &&
+	    recover_inherited(&d.inherited, &d.nr_inherited))
+		log_warn("recovery: cannot list the fds the vault gave");
 	if (d.opt.vault && d.opt.vault_fd < 0) {
 		r = vault_main(&d.opt, d.argv);
 		free(d.argv);

@@ -11,16 +11,99 @@
  * again.  The request the engine was handling when it died gets EIO
  * unless its reply was evidently sent (transport_answer_inflight()).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
 #include "luo_core.h"
 #include "records.h"
 #include "transport.h"
+
+/**
+ * recover_inherited() - the fds the vault put in place, before anything
+ * @out: out: a malloc'd array of bytes by fd number, 1 for inherited
+ * @n:   out: its size
+ *
+ * Called first thing in an engine started with --recover: every fd open
+ * then (but 0, 1, 2) came from the vault.
+ *
+ * Return: 0 or -errno.
+ */
+int recover_inherited(uint8_t **out, size_t *n)
+{
+	long max = sysconf(_SC_OPEN_MAX);
+	struct dirent *e;
+	uint8_t *seen;
+	DIR *dir;
+	long fd;
+
+	if (max <= 0)
+		return -EINVAL;
+	seen = calloc((size_t)max, 1);
+	if (!seen)
+		return -ENOMEM;
+	dir = opendir("/proc/self/fd");
+	if (!dir) {
+		free(seen);
+		return -errno;
+	}
+	while ((e = readdir(dir))) {
+		fd = strtol(e->d_name, NULL, 10);
+		if (fd > 2 && fd < max && fd != dirfd(dir))
+			seen[fd] = 1;
+	}
+	closedir(dir);
+	*out = seen;
+	*n = (size_t)max;
+	return 0;
+}
+
+struct named {
+	uint8_t *seen;
+	size_t n;
+};
+
+static int unmark(void *ctx, int fd)
+{
+	struct named *nm = ctx;
+
+	if (fd >= 0 && (size_t)fd < nm->n)
+		nm->seen[fd] = 0;
+	return 0;
+}
+
+/*
+ * What the vault still held that the records no longer name (a commit
+ * written, its drops not yet sent when the engine died) is closed.
+ */
+static void recover_close_unnamed(struct luod *d)
+{
+	struct named nm = { .seen = d->inherited, .n = d->nr_inherited };
+	unsigned int closed = 0;
+
+	if (!nm.seen)
+		return;
+	transport_for_each_fd(d->tp, unmark, &nm);
+	luo_core_for_each_fd(d->core, unmark, &nm);
+	unmark(&nm, d->opt.vault_fd);
+	unmark(&nm, d->opt.records_fd);
+	for (size_t i = 3; i < nm.n; i++) {
+		if (!nm.seen[i])
+			continue;
+		close((int)i);
+		closed++;
+	}
+	if (closed)
+		log_info("recovery: closed %u fds the records no longer name",
+			 closed);
+	free(d->inherited);
+	d->inherited = NULL;
+}
 
 static int recover_read(struct luod *d, struct luo_handover_info *info,
 			char *why, size_t why_len)
@@ -78,6 +161,7 @@ int recover_run(struct luod *d)
 	}
 	luo_core_finish_exec(d->core);
 	n = transport_adopt_all(d->tp, &info);
+	recover_close_unnamed(d);
 	transport_answer_inflight(d->tp, inflight);
 	luo_handover_info_release(&info);
 	luo_core_counts(d->core, &out, &in, &files);

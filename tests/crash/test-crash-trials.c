@@ -411,6 +411,34 @@ static pid_t engine_of(pid_t vault)
 	return pid;
 }
 
+static long rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* fds and memory of every luo process: the vault and its engine. */
+static void report(const char *when, pid_t vault)
+{
+	pid_t engine = engine_of(vault);
+
+	printf("%s: vault pid %d: %d fds, VmRSS %ld kB; engine pid %d: %d fds, VmRSS %ld kB\n",
+	       when, (int)vault, dh_count_fds(vault), rss_kb(vault),
+	       (int)engine, dh_count_fds(engine), rss_kb(engine));
+	fflush(stdout);
+}
+
 /* Waits until a new engine serves: STATUS from a pid other than @old. */
 static void wait_recovered(const char *socket, pid_t old)
 {
@@ -440,13 +468,16 @@ int main(void)
 {
 	static const char *const args[] = { "--vault", NULL };
 	const char *env = getenv("LUO_CRASH_TRIALS");
+	const char *ienv = getenv("LUO_CRASH_INTERVAL_MS");
 	unsigned long trials = env ? strtoul(env, NULL, 10) : 50;
+	/* Between kills: random up to 20 ms, or about this many ms. */
+	unsigned long interval = ienv ? strtoul(ienv, NULL, 10) : 0;
 	struct dh_daemon d;
 	int status, stop[2];
 	pid_t client, engine;
 	struct timespec ts;
 
-	alarm((unsigned int)(60 + trials / 2));
+	alarm((unsigned int)(60 + trials / 2 + trials * interval / 1000 * 2));
 	dh_check_eq(dh_start(&d, args), 0);
 	dh_check_eq(pipe(stop), 0);
 	client = fork();
@@ -457,9 +488,14 @@ int main(void)
 	}
 	close(stop[0]);
 	srandom((unsigned int)time(NULL));
+	report("start", d.pid);
 	for (unsigned long i = 0; i < trials; i++) {
-		ts.tv_sec = 0;
-		ts.tv_nsec = (long)rnd(20000) * 1000;
+		unsigned long us = interval ?
+			interval * 500 + rnd((unsigned int)interval * 1000) :
+			rnd(20000);
+
+		ts.tv_sec = (time_t)(us / 1000000);
+		ts.tv_nsec = (long)(us % 1000000) * 1000;
 		nanosleep(&ts, NULL);
 		engine = engine_of(d.pid);
 		dh_check(engine > 0);
@@ -467,6 +503,7 @@ int main(void)
 		wait_recovered(d.socket, engine);
 		dh_check_eq(waitpid(client, &status, WNOHANG), 0);
 	}
+	report("end", d.pid);
 	close(stop[1]);
 	dh_check_eq(waitpid(client, &status, 0), client);
 	dh_check(WIFEXITED(status) && WEXITSTATUS(status) == 0);
