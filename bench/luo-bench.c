@@ -7,20 +7,26 @@
  *     pages (fallocate), all three held at once (9 GiB of memory);
  *  3. the round trip of a session ioctl against a bare SOCK_SEQPACKET
  *     request and reply carrying one fd, with both ends on one CPU and on
- *     two.
+ *     two;
+ *  4. UPGRADE's pause (request to answer, as the client sees it) against
+ *     REBOOT's, with 1 file, 10,000 files and 10,000 idle connections
+ *     (the bench raises its soft RLIMIT_NOFILE for them).
  *
  * It starts its own liveupdated (path in $LIVEUPDATED or argv[1]) on a
- * private socket and prints a table headed by the machine's description.
+ * private socket and prints a table headed by the machine's description;
+ * with --restarts after the path, part 4 only.
  * Figures are medians over repeated runs.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -30,6 +36,9 @@
 #include <luo/libluo.h>
 
 #define REBOOT_RUNS	15
+/* Few: the machine may be shared, and each round moves 10,000 fds. */
+#define UPGRADE_RUNS	5
+#define MANY		10000
 #define RTT_ROUNDS	20000
 
 static char sock_path[128];
@@ -216,6 +225,110 @@ static void bench_reboots(struct reboot_case *cases, int n)
 	}
 }
 
+/* ---- UPGRADE against REBOOT ------------------------------------------- */
+
+/* One UPGRADE or REBOOT over a new control open: its client-side ms. */
+static double restart_once(bool upgrade)
+{
+	int ctl = luo_open_at(sock_path, LUO_OPEN_CONTROL), ret;
+	double t0;
+
+	if (ctl < 0)
+		fatal("control open", ctl);
+	t0 = now_us();
+	ret = upgrade ? luo_upgrade(ctl, -1) : luo_reboot(ctl, -1, NULL);
+	t0 = (now_us() - t0) / 1e3;
+	if (ret)
+		fatal(upgrade ? "upgrade" : "reboot", ret);
+	luo_close(ctl);
+	return t0;
+}
+
+/* @n idle control connections (-1 entries after a REBOOT ended them). */
+static void conns_open(int *conns, int n)
+{
+	for (int i = 0; i < n; i++) {
+		conns[i] = luo_open_at(sock_path, LUO_OPEN_CONTROL);
+		if (conns[i] < 0)
+			fatal("control open", conns[i]);
+	}
+}
+
+static void conns_close(int *conns, int n)
+{
+	for (int i = 0; i < n; i++)
+		luo_close(conns[i]);
+}
+
+/*
+ * One row: @nfiles preserved memfds in one outgoing session and @nconns
+ * idle connections.  UPGRADE keeps them all, so it is repeated as is.
+ * REBOOT makes the session incoming and ends the connections: each round
+ * preserves and connects again (untimed), and finishes after.
+ */
+static void bench_restart_row(const char *label, int nfiles, int nconns)
+{
+	struct reboot_case rc = { .label = "restart", .nfiles = nfiles };
+	double up[UPGRADE_RUNS], rb[UPGRADE_RUNS], d;
+	int *conns = calloc((size_t)nconns + 1, sizeof(int));
+	int dev, sfd, ret;
+
+	if (!conns)
+		fatal("calloc", ENOMEM);
+	case_setup(&rc);
+	for (int r = -1; r < UPGRADE_RUNS; r++) {
+		conns_open(conns, nconns);
+		case_round(&rc, r + 1, r < 0 ? &d : &rb[r], &d);
+		conns_close(conns, nconns);
+	}
+	dev = luo_open_at(sock_path, LUO_OPEN_DEVICE);
+	sfd = dev < 0 ? dev : luo_create_session(dev, "upgrade");
+	if (sfd < 0)
+		fatal("create", sfd);
+	luo_close(dev);
+	for (int i = 0; i < nfiles; i++) {
+		ret = luo_session_preserve_fd(sfd, rc.fds[i], (uint64_t)i);
+		if (ret)
+			fatal("preserve", ret);
+	}
+	conns_open(conns, nconns);
+	for (int r = -1; r < UPGRADE_RUNS; r++) {
+		d = restart_once(true);
+		if (r >= 0)
+			up[r] = d;
+	}
+	conns_close(conns, nconns);
+	luo_close(sfd);
+	printf("%-34s %14.3f %14.3f\n", label, median(rb, UPGRADE_RUNS),
+	       median(up, UPGRADE_RUNS));
+	for (int f = 0; f < nfiles; f++)
+		close(rc.fds[f]);
+	free(rc.fds);
+	free(conns);
+}
+
+static void bench_restarts(void)
+{
+	printf("\n%-34s %14s %14s\n", "pause, client ms", "REBOOT", "UPGRADE");
+	bench_restart_row("1 file", 1, 0);
+	bench_restart_row("10,000 files", MANY, 0);
+	bench_restart_row("1 file, 10,000 connections", 1, MANY);
+}
+
+/* Room for 10,000 connections or memfds: the soft limit to the hard. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		fatal("getrlimit", errno);
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		fatal("setrlimit RLIMIT_NOFILE", errno);
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < MANY + 100)
+		fatal("RLIMIT_NOFILE's hard limit is below 10,100", EMFILE);
+}
+
 /* ---- round trips ------------------------------------------------------ */
 
 struct bare_msg {
@@ -391,6 +504,7 @@ static void describe_machine(void)
 int main(int argc, char **argv)
 {
 	const char *daemon_path = argc > 1 ? argv[1] : getenv("LIVEUPDATED");
+	bool only_restarts = argc > 2 && !strcmp(argv[2], "--restarts");
 	struct reboot_case by_files[] = {
 		{ .label = "1 file", .nfiles = 1 },
 		{ .label = "100 files", .nfiles = 100 },
@@ -407,21 +521,29 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!daemon_path) {
-		fprintf(stderr, "usage: luo-bench PATH-TO-LIVEUPDATED\n");
+		fprintf(stderr,
+			"usage: luo-bench PATH-TO-LIVEUPDATED [--restarts]\n");
 		return 2;
 	}
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/luo-bench.XXXXXX");
 	if (!mkdtemp(tmpdir))
 		fatal("mkdtemp", errno);
 	snprintf(sock_path, sizeof(sock_path), "%s/sock", tmpdir);
+	raise_nofile();		/* the daemon inherits it too */
 	daemon = start_daemon(daemon_path);
 
 	describe_machine();
-	printf("medians of %d reboots; round trips averaged over %d calls\n\n",
-	       REBOOT_RUNS, RTT_ROUNDS);
+	printf("medians of %d reboots (%d for REBOOT against UPGRADE); round "
+	       "trips averaged over %d calls\n\n", REBOOT_RUNS, UPGRADE_RUNS,
+	       RTT_ROUNDS);
+	if (only_restarts) {
+		bench_restarts();
+		goto out;
+	}
 	printf("%-34s %14s %14s\n", "reboot", "client ms", "daemon ms");
 	bench_reboots(by_files, 3);
 	bench_reboots(by_bytes, 3);
+	bench_restarts();
 
 	sfd = rtt_session();
 	bare_same = bare_rtt(0, 0);
@@ -443,6 +565,7 @@ int main(int argc, char **argv)
 	printf("%-34s %14.2f %14.2f\n", "ratio RETRIEVE_FD / bare",
 	       luo_same / bare_same, bare_cross ? luo_cross / bare_cross : 0);
 
+out:
 	kill(daemon, SIGTERM);
 	waitpid(daemon, &status, 0);
 	rmdir(tmpdir);

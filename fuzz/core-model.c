@@ -106,7 +106,14 @@ static struct m_file *find_file(struct m_session *s, uint64_t token)
 	return NULL;
 }
 
-/* Preserved anywhere, or retrieved and not finished: "the same file". */
+/*
+ * "The same file" is held: by an outgoing file, or by an incoming one not
+ * yet finished, retrieved or not.  The kernel files an incoming file when
+ * it is retrieved, having no file before; here the previous image's
+ * description crossed the re-exec, and the pool still holds it, so an
+ * incoming file holds its identity from the handover on (DESIGN.md 4).
+ * A finished session has no files left.
+ */
 static bool ident_busy(const struct model *m, int ident)
 {
 	for (int i = 0; i < m->nout; i++)
@@ -115,8 +122,7 @@ static bool ident_busy(const struct model *m, int ident)
 				return true;
 	for (int i = 0; i < m->nin; i++)
 		for (int j = 0; j < m->in[i].nfiles; j++)
-			if (m->in[i].files[j].ident == ident &&
-			    m->in[i].files[j].rstatus == 1)
+			if (m->in[i].files[j].ident == ident)
 				return true;
 	return false;
 }

@@ -104,7 +104,7 @@ static int want_transport(enum conn_type type, const struct msg_req *req)
 	bool fd_ok;
 
 	fd_ok = type == CONN_SESSION ? nr == LIVEUPDATE_CMD_SESSION_PRESERVE_FD :
-		nr == LUO_CMD_REBOOT;
+		nr == LUO_CMD_REBOOT || nr == LUO_CMD_UPGRADE;
 	if (req->fd >= 0 && !fd_ok)
 		return -EINVAL;
 	if (type == CONN_CONTROL && nr <= LIVEUPDATE_CMD_RETRIEVE_SESSION)

@@ -2,8 +2,11 @@
 # Install what building and testing luo needs on Debian 12.
 set -eu
 pkgs="gcc meson ninja-build pkg-config libfdt-dev libjson-c-dev zlib1g-dev
-      valgrind groff-base python3 libmemcached-tools iproute2
-      libsystemd-dev"
+      valgrind groff-base mandoc bash-completion python3 libmemcached-tools
+      iproute2 libsystemd-dev abigail-tools"
+# The systemd test (tests/systemd): systemd-nspawn boots a debootstrapped
+# Debian 12 root.
+pkgs="$pkgs systemd-container debootstrap"
 # The fuzz targets (fuzz/README.md): clang (the package "clang" gives
 # /usr/bin/clang), and libclang_rt.fuzzer.
 pkgs="$pkgs clang clang-14 libclang-rt-14-dev"

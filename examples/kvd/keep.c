@@ -20,6 +20,11 @@
  * An upgrade that comes before that is done first finishes it
  * (kvd_keep_sync()).  A socket no handler takes (ENOENT) is not an error:
  * it crosses the exec as an inherited fd.
+ *
+ * An UPGRADE of liveupdated itself changes nothing here: the session fd,
+ * its files and the device keep working across it, so nothing is rebuilt
+ * (tests/kvd/test-luo-upgrade.c).  Only a REBOOT of liveupdated (the kexec
+ * stand-in) ends the session fd, as a kexec ends the process holding it.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -3,7 +3,8 @@
  * libluo: the client library of the user-space Live Update Orchestrator.
  *
  * One function per call of the kernel's /dev/liveupdate ABI, plus open,
- * close, and luo's own requests (status, list, reboot).  Every function
+ * close, and luo's own requests (status, list, reboot, drop, the reason
+ * a file was refused).  Every function
  * returns 0 (or a non-negative fd) on success and a negative errno on
  * failure; errno itself is left alone.  The library keeps no global state:
  * it is safe to use from several threads as long as each thread issues its
@@ -17,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <uapi/linux/liveupdate.h>
+#include <luo/liveupdate.h>
 #include <luo/luo-ext.h>
 
 #ifdef __cplusplus
@@ -44,6 +45,7 @@ int luo_session_retrieve_fd(int sfd, uint64_t token);
 int luo_session_finish(int sfd);
 int luo_session_get_name(int sfd, char *name, size_t len);
 int luo_session_handover(int sfd, uint32_t flags);
+int luo_session_last_error(int sfd, struct luo_session_error *err);
 
 int luo_status(int fd, struct luo_status *st);
 
@@ -52,6 +54,9 @@ typedef int (*luo_list_fn)(const struct luo_list_record *rec, void *ctx);
 int luo_list(int fd, luo_list_fn fn, void *ctx);
 
 int luo_reboot(int fd, int exec_fd, uint64_t *update_number);
+int luo_upgrade(int fd, int exec_fd);
+int luo_drop_session(int fd, const char *name, uint32_t owner,
+		     uint32_t *nr_files);
 
 #ifdef __cplusplus
 }

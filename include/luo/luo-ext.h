@@ -8,10 +8,11 @@
  * start at 0x80 so that a kernel growing new commands cannot collide.
  * Every one of them is accepted on a device open and on a control open.
  *
- * Who may send them (DESIGN.md section 7a): REBOOT and SET_EVENT change
- * the machine as a whole and are the administrator's (peer uid 0, or the
+ * Who may send them (DESIGN.md section 7a): REBOOT, UPGRADE and SET_EVENT
+ * change the machine as a whole and are the administrator's (peer uid 0, or the
  * daemon's own uid for a daemon that does not run as root); anyone else
  * gets EPERM, after the size checks (EFAULT, ENOTTY, EINVAL, E2BIG).
+ * DROP_SESSION ends another user's stale session: the administrator's too.
  * STATUS, LIST and GET_STATE are anyone's; LIST shows a non-administrator
  * only the sessions its uid owns.
  */
@@ -19,7 +20,7 @@
 #define _LUO_LUO_EXT_H
 
 #include <linux/types.h>
-#include <uapi/linux/liveupdate.h>
+#include <luo/liveupdate.h>
 
 enum {
 	LUO_CMD_EXT_BASE = 0x80,
@@ -28,22 +29,30 @@ enum {
 	LUO_CMD_REBOOT = 0x82,
 	LUO_CMD_GET_STATE = 0x83,
 	LUO_CMD_SET_EVENT = 0x84,
+	LUO_CMD_UPGRADE = 0x85,
+	LUO_CMD_DROP_SESSION = 0x86,
 };
 
-#define LUO_CMD_EXT_COUNT	5
+#define LUO_CMD_EXT_COUNT	7
 
 #define LUO_IOCTL_STATUS	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_STATUS)
 #define LUO_IOCTL_LIST		_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_LIST)
 #define LUO_IOCTL_REBOOT	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_REBOOT)
 #define LUO_IOCTL_GET_STATE	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_GET_STATE)
 #define LUO_IOCTL_SET_EVENT	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_SET_EVENT)
+#define LUO_IOCTL_UPGRADE	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_UPGRADE)
+#define LUO_IOCTL_DROP_SESSION	\
+	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_DROP_SESSION)
 
 /* struct luo_status.flags */
 /* the device is held by the caller's uid */
 #define LUO_STATUS_DEVICE_OPEN	(1u << 0)
-#define LUO_STATUS_REBOOTING	(1u << 1)	/* a REBOOT is under way */
+/* a REBOOT or an UPGRADE is under way */
+#define LUO_STATUS_REBOOTING	(1u << 1)
 /* only the kernel's file handler, memfd-v2 (liveupdated --handlers=kernel) */
 #define LUO_STATUS_KERNEL_HANDLERS	(1u << 2)
+/* closes or opens of clients' files are still under way off the loop */
+#define LUO_STATUS_WORKING	(1u << 3)
 
 #define LUO_VERSION_LENGTH	32
 #define LUO_REBOOT_FAILURE_LENGTH	64
@@ -61,7 +70,10 @@ enum {
  * @pid:             out: the daemon's process id
  * @max_sessions:    out: session limit (ENOSPC past it)
  * @max_files:       out: per-session file limit (ENOSPC past it)
- * @reserved:        zero
+ * @takeover_ms:     out: how long a REBOOT waits for the new image to take
+ *                   over before the old one is run again (milliseconds;
+ *                   0 from a daemon older than this field, which was
+ *                   reserved and zero)
  * @last_reboot_ns:  out: duration of the last successful reboot, from the
  *                   REBOOT request to the new image serving, 0 if none
  * @version:         out: the daemon's version string, NUL-terminated
@@ -82,7 +94,7 @@ struct luo_status {
 	__u32 pid;
 	__u32 max_sessions;
 	__u32 max_files;
-	__u32 reserved;
+	__u32 takeover_ms;
 	__aligned_u64 last_reboot_ns;
 	char version[LUO_VERSION_LENGTH];
 	__u32 failed_reboots;
@@ -185,11 +197,72 @@ struct luo_reboot {
 	__aligned_u64 update_number;
 };
 
+/* struct luo_upgrade.flags */
+#define LUO_UPGRADE_EXEC_FD	(1u << 0)	/* an executable fd is attached */
+
+/**
+ * struct luo_upgrade - LUO_IOCTL_UPGRADE: the orchestrator upgrades itself
+ * @size:          sizeof(struct luo_upgrade) or more
+ * @flags:         LUO_UPGRADE_*; unknown bits give EOPNOTSUPP
+ * @update_number: out: the update number, unchanged
+ *
+ * Writes the handover of the daemon's whole state, without freezing
+ * anything, and re-executes the daemon at the same pid (its own image, or
+ * the executable attached with LUO_UPGRADE_EXEC_FD).  The new image takes
+ * everything over as it was: outgoing sessions stay outgoing, incoming
+ * stay incoming, handed-over ones stay parked, retrieved files stay
+ * retrieved, the RFC state and the update number do not change, and every
+ * connection, device hold and session fd keeps working; requests queued
+ * meanwhile are answered by the new image.  The reply comes from the new
+ * image.  On failure (EBUSY while a REBOOT or UPGRADE is under way or a
+ * request waits for a client's file; the errno of the exec; EPROTO or
+ * the keeper's errno when the new image refused or died and the old one
+ * was rolled back to) nothing changed.  The administrator's alone: EPERM
+ * otherwise.
+ */
+struct luo_upgrade {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 update_number;
+};
+
+/* struct luo_drop_session.flags: none yet (EOPNOTSUPP for any bit) */
+
+/**
+ * struct luo_drop_session - LUO_IOCTL_DROP_SESSION: discard a stale session
+ * @size:     sizeof(struct luo_drop_session) or more
+ * @flags:    zero; unknown bits give EOPNOTSUPP
+ * @owner:    the uid that owns the session (each uid has its own names)
+ * @nr_files: out: the files the session held
+ * @name:     the incoming session's name, NUL-terminated
+ *
+ * The administrator's alone (EPERM otherwise).  Ends an incoming session
+ * that no session fd holds: one nobody retrieved, or one whose retriever
+ * closed it without a successful FINISH.  It runs FINISH's rules: every
+ * file's handler is asked can_finish first (EBUSY, nothing changed, if one
+ * says no), then every file is finished, newest first; a file never
+ * retrieved is discarded, a retrieved one stays with whoever retrieved it
+ * (the daemon drops only its own references).  Then the session and its
+ * name are gone.  ENOENT if @owner has no incoming session of that name,
+ * EINVAL for an empty or unterminated name, EBUSY if a session fd holds
+ * the session (its holder may FINISH it or close it).
+ */
+struct luo_drop_session {
+	__u32 size;
+	__u32 flags;
+	__u32 owner;
+	__u32 nr_files;
+	char name[LIVEUPDATE_SESSION_NAME_LENGTH];
+};
+
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__cplusplus)
 _Static_assert(sizeof(struct luo_status) == 160, "luo_status layout");
+_Static_assert(sizeof(struct luo_upgrade) == 16, "luo_upgrade layout");
 _Static_assert(sizeof(struct luo_list) == 24, "luo_list layout");
 _Static_assert(sizeof(struct luo_list_record) == 88, "luo_list_record layout");
 _Static_assert(sizeof(struct luo_reboot) == 16, "luo_reboot layout");
+_Static_assert(sizeof(struct luo_drop_session) == 80,
+	       "luo_drop_session layout");
 #endif
 
 /*
@@ -278,9 +351,14 @@ struct luo_ioctl_set_event {
 
 /* Session extension command numbers (the kernel's stop at 0x7f). */
 #define LUO_CMD_SESSION_UNPRESERVE_FD	0x80
+#define LUO_CMD_SESSION_LAST_ERROR	0x82
 
 #define LUO_SESSION_UNPRESERVE_FD \
 	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_SESSION_UNPRESERVE_FD)
+#define LUO_SESSION_LAST_ERROR \
+	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_SESSION_LAST_ERROR)
+
+#define LUO_SESSION_ERROR_LENGTH	128
 
 /**
  * struct luo_session_unpreserve_fd - LUO_SESSION_UNPRESERVE_FD
@@ -298,7 +376,32 @@ struct luo_session_unpreserve_fd {
 	__aligned_u64 token;
 };
 
+/**
+ * struct luo_session_error - LUO_SESSION_LAST_ERROR: why a file was refused
+ * @size:   sizeof(struct luo_session_error) or more
+ * @error:  out: the errno (positive) of the last PRESERVE_FD on this
+ *          session that failed, 0 if none did
+ * @token:  out: the token that request named
+ * @reason: out: why, in words, NUL-terminated ("" if none): for ENOENT
+ *          the file handlers' own explanation of why none of them takes
+ *          the file, e.g. "epoll: it watches fds of its owner's fd table"
+ *
+ * On any session fd, outgoing or incoming.  The record belongs to the
+ * session, is replaced by the next failed PRESERVE_FD on it (a
+ * successful one leaves it), is cleared when RETRIEVE_SESSION hands the
+ * session to a new holder, and lives in this image only (a REBOOT does
+ * not carry it).
+ */
+struct luo_session_error {
+	__u32 size;
+	__s32 error;
+	__aligned_u64 token;
+	char reason[LUO_SESSION_ERROR_LENGTH];
+};
+
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__cplusplus)
+_Static_assert(sizeof(struct luo_session_error) == 144,
+	       "luo_session_error layout");
 _Static_assert(sizeof(struct luo_ioctl_get_state) == 8,
 	       "luo_ioctl_get_state layout");
 _Static_assert(sizeof(struct luo_ioctl_set_event) == 8,

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The wire protocol between libluo and liveupdated (DESIGN.md section 4).
+ * The wire protocol between libluo and liveupdated (DESIGN.md section 4;
+ * specified for clients in any language, with its stability promise, in
+ * luo-wire(7): change one, change the other).
  *
  * Transport: AF_UNIX SOCK_SEQPACKET; one message per request and one per
  * reply, in order.  A request carries at most one fd (SCM_RIGHTS) and so

@@ -139,6 +139,11 @@ struct luo_session {
 	uint32_t nr_files;
 	struct luo_hmap tokens;
 	uint32_t hidx;
+	/* the last failed PRESERVE_FD (LUO_SESSION_LAST_ERROR) */
+	int err_errno;
+	uint64_t err_token;
+	uint32_t err_seq;
+	char err_reason[LUO_SESSION_ERROR_LENGTH];
 };
 
 /**
@@ -196,6 +201,11 @@ int luo_session_create(struct luo_core *core, const uint8_t *name,
 		       uint32_t uid, struct luo_session **out);
 int luo_session_retrieve(struct luo_core *core, const uint8_t *name,
 			 uint32_t uid, struct luo_session **out);
+int luo_session_drop(struct luo_core *core, const uint8_t *name,
+		     uint32_t uid, uint32_t *nr_files);
+void luo_session_note_error(struct luo_session *s, uint64_t token, int err,
+			    const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* owner.c */
 struct luo_owner *luo_owner_find(const struct luo_core *core, uint32_t uid);

@@ -27,10 +27,13 @@ union luo_ucmd {
 	struct luo_status status;
 	struct luo_list list;
 	struct luo_reboot reboot;
+	struct luo_upgrade upgrade;
 	struct luo_session_handover handover;
 	struct luo_ioctl_get_state get_state;
 	struct luo_ioctl_set_event set_event;
 	struct luo_session_unpreserve_fd unpreserve;
+	struct luo_drop_session drop;
+	struct luo_session_error last_error;
 };
 
 enum {
@@ -48,6 +51,7 @@ enum {
 	OP_FD = 1 << 0,		/* may carry an fd; without it, EINVAL */
 	OP_ADMIN = 1 << 1,	/* the administrator's alone; EPERM */
 	OP_NEW_SESSION = 1 << 2,/* answers with a session fd */
+	OP_NOTE_ERROR = 1 << 3,	/* failures: the session's last error */
 };
 
 /* What a request charges to the owner's limits (owner.c); ENOSPC. */
@@ -117,8 +121,11 @@ static int do_retrieve(struct luo_core *core, struct luo_session *unused,
 static int do_preserve(struct luo_core *core, struct luo_session *s,
 		       union luo_ucmd *u, struct luo_call *call)
 {
-	if (luo_state_sealed(core))
+	if (luo_state_sealed(core)) {
+		luo_session_note_error(s, u->preserve.token, -EBUSY,
+				       "the state is PREPARED: no file joins a session until CANCEL or the reboot");
 		return -EBUSY;
+	}
 	return luo_file_preserve(core, s, call->in_fd, u->preserve.token);
 }
 
@@ -171,6 +178,20 @@ static int do_reboot(struct luo_core *core, struct luo_session *unused,
 	return core->host.reboot(core->host.ctx, &u->reboot, call->in_fd);
 }
 
+static int do_upgrade(struct luo_core *core, struct luo_session *unused,
+		      union luo_ucmd *u, struct luo_call *call)
+{
+	if (u->upgrade.flags & ~LUO_UPGRADE_EXEC_FD)
+		return -EOPNOTSUPP;
+	if ((u->upgrade.flags & LUO_UPGRADE_EXEC_FD) && call->in_fd < 0)
+		return -EBADF;
+	if (!(u->upgrade.flags & LUO_UPGRADE_EXEC_FD) && call->in_fd >= 0)
+		return -EINVAL;
+	if (!core->host.upgrade)
+		return -EOPNOTSUPP;
+	return core->host.upgrade(core->host.ctx, &u->upgrade, call->in_fd);
+}
+
 static int do_handover(struct luo_core *core, struct luo_session *s,
 		       union luo_ucmd *u, struct luo_call *call)
 {
@@ -203,6 +224,27 @@ static int do_unpreserve(struct luo_core *core, struct luo_session *s,
 	return luo_state_unpreserve_fd(core, s, &u->unpreserve);
 }
 
+static int do_drop(struct luo_core *core, struct luo_session *unused,
+		   union luo_ucmd *u, struct luo_call *call)
+{
+	if (u->drop.flags)
+		return -EOPNOTSUPP;
+	u->drop.nr_files = 0;
+	return luo_session_drop(core, (const uint8_t *)u->drop.name,
+				u->drop.owner, &u->drop.nr_files);
+}
+
+static int do_last_error(struct luo_core *core, struct luo_session *s,
+			 union luo_ucmd *u, struct luo_call *call)
+{
+	u->last_error.error = s->err_errno;
+	u->last_error.token = s->err_token;
+	memset(u->last_error.reason, 0, sizeof(u->last_error.reason));
+	memcpy(u->last_error.reason, s->err_reason,
+	       strnlen(s->err_reason, sizeof(s->err_reason) - 1));
+	return 0;
+}
+
 static const struct luo_ioctl_op device_ops[] = {
 	IOCTL_OP(LIVEUPDATE_IOCTL_CREATE_SESSION,
 		 struct liveupdate_ioctl_create_session, name, 0,
@@ -213,10 +255,11 @@ static const struct luo_ioctl_op device_ops[] = {
 };
 
 /*
- * luo's own requests.  REBOOT (with or without an image to execute) and
- * SET_EVENT (the RFC's PREPARE, CANCEL and a global FINISH) change the
- * machine as a whole: the administrator's, as kexec needs CAP_SYS_BOOT.
- * UPGRADE will take the next slot, OP_ADMIN too.
+ * luo's own requests.  REBOOT and UPGRADE (with or without an image to
+ * execute) and SET_EVENT (the RFC's PREPARE, CANCEL and a global FINISH)
+ * change the machine as a whole: the administrator's, as kexec needs
+ * CAP_SYS_BOOT.  DROP_SESSION ends any user's stale incoming session: the
+ * administrator's as well.
  */
 static const struct luo_ioctl_op device_ext_ops[LUO_CMD_EXT_COUNT] = {
 	IOCTL_OP(LUO_IOCTL_STATUS, struct luo_status, version, 0,
@@ -229,12 +272,17 @@ static const struct luo_ioctl_op device_ext_ops[LUO_CMD_EXT_COUNT] = {
 		 ON_ANY_DEVICE, 0, CHARGE_NONE, do_get_state),
 	IOCTL_OP(LUO_IOCTL_SET_EVENT, struct luo_ioctl_set_event, event, 0,
 		 ON_ANY_DEVICE, OP_ADMIN, CHARGE_NONE, do_set_event),
+	IOCTL_OP(LUO_IOCTL_UPGRADE, struct luo_upgrade, update_number, 0,
+		 ON_ANY_DEVICE, OP_FD | OP_ADMIN, CHARGE_NONE, do_upgrade),
+	[LUO_CMD_DROP_SESSION - LUO_CMD_EXT_BASE] =
+		IOCTL_OP(LUO_IOCTL_DROP_SESSION, struct luo_drop_session, name,
+			 0, ON_ANY_DEVICE, OP_ADMIN, CHARGE_NONE, do_drop),
 };
 
 static const struct luo_ioctl_op session_ops[] = {
 	IOCTL_OP(LIVEUPDATE_SESSION_PRESERVE_FD,
 		 struct liveupdate_session_preserve_fd, token, DIR_OUT,
-		 ON_SESSION, OP_FD, CHARGE_FILE, do_preserve),
+		 ON_SESSION, OP_FD | OP_NOTE_ERROR, CHARGE_FILE, do_preserve),
 	IOCTL_OP(LIVEUPDATE_SESSION_RETRIEVE_FD,
 		 struct liveupdate_session_retrieve_fd, token, DIR_IN,
 		 ON_SESSION, 0, CHARGE_NONE, do_retrieve_fd),
@@ -255,6 +303,10 @@ static const struct luo_ioctl_op session_ext_ops[] = {
 		IOCTL_OP(LUO_IOCTL_HANDOVER, struct luo_session_handover,
 			 flags, DIR_OUT, ON_SESSION, 0, CHARGE_NONE,
 			 do_handover),
+	[LUO_CMD_SESSION_LAST_ERROR - LUO_CMD_SESSION_EXT_BASE] =
+		IOCTL_OP(LUO_SESSION_LAST_ERROR, struct luo_session_error,
+			 reason, DIR_OUT | DIR_IN, ON_SESSION, 0, CHARGE_NONE,
+			 do_last_error),
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -305,11 +357,25 @@ static int check_transport(const struct luo_ioctl_op *op,
 	return 0;
 }
 
+/* The token of a PRESERVE_FD as far as the caller sent it, else 0. */
+static uint64_t call_token(const struct luo_call *call)
+{
+	struct liveupdate_session_preserve_fd p = { 0 };
+
+	if (call->cmd != LIVEUPDATE_SESSION_PRESERVE_FD)
+		return 0;
+	memcpy(&p, call->arg, call->arg_len < sizeof(p) ? call->arg_len :
+	       sizeof(p));
+	return p.token;
+}
+
 /* After the size checks: who may, and whether the owner has room. */
 static int check_policy(struct luo_core *core, struct luo_session *s,
 			const struct luo_ioctl_op *op,
 			const struct luo_call *call)
 {
+	int ret;
+
 	if ((op->flags & OP_ADMIN) && !call->caller.admin)
 		return -EPERM;
 	switch (op->charge) {
@@ -318,7 +384,12 @@ static int check_policy(struct luo_core *core, struct luo_session *s,
 			return -ENOSPC;
 		return luo_owner_check(core, call->caller.uid, 1, 0);
 	case CHARGE_FILE:
-		return luo_owner_check(core, s->owner->uid, 0, 1);
+		ret = luo_owner_check(core, s->owner->uid, 0, 1);
+		if (ret)
+			luo_session_note_error(s, call_token(call), ret,
+					       "uid %u holds the most files allowed per user",
+					       s->owner->uid);
+		return ret;
 	default:
 		return 0;
 	}
@@ -394,7 +465,8 @@ void luo_call_init(struct luo_call *call, uint32_t cmd, void *arg,
  * struct; EPERM for an administrator's command from anyone else, ENOSPC
  * past the owner's limits; then the command's own result.
  *
- * Return: 0, LUO_CALL_DEFERRED (REBOOT answered later) or -errno.
+ * Return: 0, LUO_CALL_DEFERRED (REBOOT or UPGRADE answered later) or
+ * -errno.
  */
 int luo_core_device_ioctl(struct luo_core *core, struct luo_call *call)
 {
@@ -444,8 +516,9 @@ bool luo_core_makes_session(uint32_t cmd)
 int luo_core_session_ioctl(struct luo_core *core, struct luo_session *s,
 			   struct luo_call *call)
 {
-	uint32_t nr = call->cmd & 0xff;
+	uint32_t nr = call->cmd & 0xff, seq;
 	const struct luo_ioctl_op *op;
+	int ret;
 
 	op = lookup(nr, LIVEUPDATE_CMD_SESSION_BASE, session_ops,
 		    ARRAY_SIZE(session_ops));
@@ -454,5 +527,14 @@ int luo_core_session_ioctl(struct luo_core *core, struct luo_session *s,
 			    ARRAY_SIZE(session_ext_ops));
 	if (!op)
 		return -EINVAL;
-	return run(core, s, op, call, LUO_CALLER_SESSION);
+	seq = s->err_seq;
+	ret = run(core, s, op, call, LUO_CALLER_SESSION);
+	/* A failure the command did not explain itself: the rule it broke. */
+	if (ret < 0 && ret != -EWOULDBLOCK && (op->flags & OP_NOTE_ERROR) &&
+	    seq == s->err_seq)
+		luo_session_note_error(s, call_token(call), ret, "%s",
+				       ret == -EINVAL && s->incoming ?
+				       "the session is incoming: files join outgoing sessions only" :
+				       "the request was malformed");
+	return ret;
 }

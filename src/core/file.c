@@ -140,10 +140,8 @@ static struct luo_file *table_find(struct luo_core *core,
 }
 
 /*
- * Puts @f, keyed by open file description, in its inode's bucket.  A file
- * whose description is already filed (the same description preserved again
- * after a reboot, while the incoming copy was not yet retrieved) is left
- * out: the one filed already answers EBUSY for both.
+ * Puts @f, keyed by open file description, in its inode's bucket; -EBUSY
+ * if another file holds that description already (nothing changed).
  */
 static int bucket_add(struct luo_core *core, struct luo_file *f)
 {
@@ -170,7 +168,7 @@ static int bucket_add(struct luo_core *core, struct luo_file *f)
 		luo_hmap_remove(&core->ofds, &b->node);
 		free(b);
 	}
-	return p ? 0 : -ENOMEM;
+	return p ? -EBUSY : -ENOMEM;
 }
 
 /* Takes @f out of the table of preserved files, if it is in it. */
@@ -195,12 +193,17 @@ static void table_del(struct luo_core *core, struct luo_file *f)
  * @core: the core
  * @f:    the file, with @f->key set, and its key's fd open
  *
- * Return: 0 or -ENOMEM.
+ * One identity is never held by two live preservations: a key another
+ * file holds already is refused.
+ *
+ * Return: 0; -EBUSY if another file is filed under the same key; -ENOMEM.
  */
 int luo_file_table_add(struct luo_core *core, struct luo_file *f)
 {
 	if (!f->key.by_id)
 		return bucket_add(core, f);
+	if (table_find(core, &f->key))
+		return -EBUSY;
 	return luo_hmap_insert(&core->preserved, &f->key_node, key_hash(&f->key));
 }
 
@@ -252,10 +255,11 @@ struct luo_file *luo_file_alloc(struct luo_session *s,
  * luo_file_link() - enter a file in its session and token table
  * @core:     the core
  * @f:        from luo_file_alloc()
- * @in_table: also file it, under its key, in the table of preserved files
- *            (outgoing files; incoming ones enter it when retrieved)
+ * @in_table: also file it, under its key (set), in the table of preserved
+ *            files: every file, outgoing or incoming, holds its identity
+ *            until it is unpreserved or finished (luo_file_table_add())
  *
- * Return: 0 or -ENOMEM (nothing linked).
+ * Return: 0; -EBUSY another file holds the key; -ENOMEM (nothing linked).
  */
 int luo_file_link(struct luo_core *core, struct luo_file *f, bool in_table)
 {
@@ -263,9 +267,13 @@ int luo_file_link(struct luo_core *core, struct luo_file *f, bool in_table)
 
 	if (luo_hmap_insert(&s->tokens, &f->token_node, luo_hash_u64(f->token)))
 		return -ENOMEM;
-	if (in_table && luo_file_table_add(core, f)) {
-		luo_hmap_remove(&s->tokens, &f->token_node);
-		return -ENOMEM;
+	if (in_table) {
+		int ret = luo_file_table_add(core, f);
+
+		if (ret) {
+			luo_hmap_remove(&s->tokens, &f->token_node);
+			return ret;
+		}
 	}
 	luo_list_file_add(s, f);
 	s->nr_files++;
@@ -378,31 +386,47 @@ int luo_file_preserve(struct luo_core *core, struct luo_session *s, int fd,
 	struct luo_file_handler *h;
 	struct luo_file_key key;
 	struct luo_file *f;
+	const char *why;
 	int ret;
 
-	if (luo_file_find(s, token))
+	if (luo_file_find(s, token)) {
+		luo_session_note_error(s, token, -EEXIST,
+				       "the token is in use in this session");
 		return -EEXIST;
-	if (s->nr_files >= core->max_files)
+	}
+	if (s->nr_files >= core->max_files) {
+		luo_session_note_error(s, token, -ENOSPC,
+				       "the session holds the most files allowed (%u)",
+				       core->max_files);
 		return -ENOSPC;
+	}
 	/* fget() never yields an O_PATH file: it is no fd to preserve. */
-	if (fd < 0 || (fcntl(fd, F_GETFL) & O_PATH))
+	if (fd < 0 || (fcntl(fd, F_GETFL) & O_PATH)) {
+		luo_session_note_error(s, token, -EBADF,
+				       "no open file came with the request");
 		return -EBADF;
+	}
 	h = handler_for(core, fd);
 	if (!h) {
+		why = refuse_reason(core, fd);
 		luo_core_log(core, LUO_LOG_INFO,
 			     "session '%s': no handler takes the file of token %llu: %s",
-			     s->name, (unsigned long long)token,
-			     refuse_reason(core, fd));
+			     s->name, (unsigned long long)token, why);
+		luo_session_note_error(s, token, -ENOENT, "%s", why);
 		return -ENOENT;
 	}
 	ret = luo_file_key_of(h, fd, &key);
 	if (ret)
-		return ret;
-	if (table_find(core, &key))
+		goto fail;
+	if (table_find(core, &key)) {
+		luo_session_note_error(s, token, -EBUSY,
+				       "%s: the file is preserved already, or retrieved and not finished",
+				       h->compatible);
 		return -EBUSY;
+	}
 	ret = luo_flb_file_preserve(core, h);
 	if (ret)
-		return ret;
+		goto fail;
 	f = luo_file_alloc(s, h, token);
 	ret = f ? preserve_into(core, f, fd) : -ENOMEM;
 	if (ret) {
@@ -410,17 +434,68 @@ int luo_file_preserve(struct luo_core *core, struct luo_session *s, int fd,
 			luo_core_close_fd(core, f->fd);
 		free(f);
 		luo_flb_file_unpreserve(core, h);
-		return ret;
+		goto fail;
 	}
 	luo_core_log(core, LUO_LOG_DEBUG, "session '%s': token %llu preserved by %s",
 		     s->name, (unsigned long long)token, h->compatible);
 	return 0;
+fail:
+	/* EWOULDBLOCK: the daemon runs the request again once it can. */
+	if (ret != -EWOULDBLOCK)
+		luo_session_note_error(s, token, ret,
+				       "%s could not preserve it",
+				       h->compatible);
+	return ret;
+}
+
+/* Whether two keys name one identity: the same id, or one description. */
+static bool key_same(const struct luo_file_key *a, const struct luo_file_key *b)
+{
+	if (a->by_id != b->by_id || a->id.a != b->id.a || a->id.b != b->id.b)
+		return false;
+	return a->by_id || !ofd_order(a, b);
+}
+
+/*
+ * Re-files a retrieved file under the key of @fd, its retrieved file, so
+ * that @f->fd may be closed.  The handed-over file was filed since the
+ * handover: a retrieved file is mostly the same identity (the memfd's
+ * inode, a pipe end's description), whose key just changes its fd; a
+ * reopened one (file-v1) is a new description no other file can hold.
+ *
+ * Return: 0 (filed under @fd's key), 1 (no key of @fd: left under the old
+ * key, @f->fd must stay open), -ENOMEM (left under the old key; the
+ * retrieve fails), -EIO (another file holds the new key, which only a
+ * handler that hands out a file it does not own could cause).
+ */
+static int refile_retrieved(struct luo_core *core, struct luo_file *f, int fd)
+{
+	struct luo_file_key key, old = f->key;
+	int ret;
+
+	if (luo_file_key_of(f->handler, fd, &key))
+		return 1;
+	if (key_same(&old, &key)) {
+		/* The tree's order is the description's: unchanged. */
+		f->key.fd = fd;
+		return 0;
+	}
+	table_del(core, f);
+	f->key = key;
+	ret = luo_file_table_add(core, f);
+	if (!ret)
+		return 0;
+	f->key = old;
+	if (luo_file_table_add(core, f))
+		luo_core_log(core, LUO_LOG_ERR,
+			     "session '%s': token %llu left the table of preserved files: out of memory",
+			     f->session->name, (unsigned long long)f->token);
+	return ret == -EBUSY ? -EIO : ret;
 }
 
 static int retrieve_once(struct luo_core *core, struct luo_file *f)
 {
 	struct luo_file_op_args args;
-	struct luo_file_key key;
 	int ret;
 
 	args_load(f, &args);
@@ -429,27 +504,27 @@ static int retrieve_once(struct luo_core *core, struct luo_file *f)
 	/* A file that cannot be opened yet (a lease) is no failure. */
 	if (ret == -EWOULDBLOCK)
 		return ret;
-	if (ret || args.retrieved_fd < 0) {
-		f->retrieve_status = ret < 0 ? ret : -EIO;
+	if (!ret && args.retrieved_fd >= 0) {
+		/* What the handler set up, finish() tears down. */
+		args_store(f, &args);
+		ret = refile_retrieved(core, f, args.retrieved_fd);
+	} else if (ret >= 0) {
+		ret = -EIO;
+	}
+	if (ret < 0) {
+		if (args.retrieved_fd >= 0)
+			luo_core_close_fd(core, args.retrieved_fd);
+		f->retrieve_status = ret;
 		luo_core_log(core, LUO_LOG_WARNING,
 			     "session '%s': retrieving token %llu failed: %s",
 			     f->session->name, (unsigned long long)f->token,
 			     strerror(-f->retrieve_status));
 		return f->retrieve_status;
 	}
-	args_store(f, &args);
 	f->retrieved_fd = args.retrieved_fd;
 	f->retrieve_status = 1;
-	/*
-	 * Retrieved and not finished counts as preserved (EBUSY).  Without
-	 * a key of the retrieved file, the old one (and its fd) stays.
-	 */
-	if (luo_file_key_of(f->handler, f->retrieved_fd, &key))
+	if (ret)
 		return 0;
-	/* A handed-over file is still filed under its outgoing key. */
-	table_del(core, f);
-	f->key = key;
-	luo_file_table_add(core, f);
 	/*
 	 * LUO's reference is to the retrieved file from now on, as in the
 	 * kernel; the preserved fd is not needed any more (closed only now:

@@ -28,6 +28,14 @@
  * first version of this format ignores what it does not know and takes
  * over exactly as before.
  *
+ * Versions: "luo-handover-v1" is a REBOOT's handover, which every release
+ * since 0.1.0 takes over.  "luo-handover-v2" is an UPGRADE's: the same
+ * tree, but its outgoing files are not frozen and it must be restored as
+ * it was (outgoing stay outgoing, the RFC state is kept), never taken over
+ * as a REBOOT's.  A reader that knows only v1 would take it over as one,
+ * so the version changes: such a reader refuses it and rolls back without
+ * harm.  This reader takes both.
+ *
  * A session's owner is the uid that created it; a handover without it (an
  * older image's) means uid 0.
  *
@@ -57,6 +65,7 @@
 
 #define HANDOVER_MAGIC		"LUOHOVR"
 #define HANDOVER_COMPATIBLE	"luo-handover-v1"
+#define HANDOVER_COMPATIBLE_UPGRADE	"luo-handover-v2"
 
 struct handover_header {
 	char magic[8];
@@ -329,7 +338,9 @@ static int write_root(struct luo_core *core, void *fdt,
 
 	luo_core_handover_number(core);
 	err = fdt_begin_node(fdt, "");
-	err = err ?: fdt_property_string(fdt, "compatible", HANDOVER_COMPATIBLE);
+	err = err ?: fdt_property_string(fdt, "compatible", info->upgrade ?
+					 HANDOVER_COMPATIBLE_UPGRADE :
+					 HANDOVER_COMPATIBLE);
 	err = err ?: put_u64(fdt, "update-number", info->update_number);
 	err = err ?: put_fd(fdt, "listen-fd", "listen-id", info->listen_fd);
 	err = err ?: put_u64(fdt, "reboot-start-ns", info->reboot_start_ns);
@@ -577,21 +588,19 @@ static int discard_fd(struct reader *r, int fd)
 }
 
 /*
- * Files the table of preserved files holds (the EBUSY rule) under the key
- * of their current fd: outgoing ones, retrieved ones, and handed-over ones
- * (still under their outgoing key).
+ * The key the table of preserved files (the EBUSY rule) holds a file
+ * under: that of its current fd.  Every file read from a handover is
+ * held until it is finished, outgoing or incoming, retrieved or not (a
+ * client that outlived the re-exec may hold the same description); a
+ * retrieved file under its retrieved fd.
  */
-static int restore_key(struct luo_file *f, bool *in_table)
+static int file_key(struct luo_file *f, bool *in_table)
 {
-	struct luo_session *s = f->session;
-	int fd = -1;
+	int fd = f->fd;
 
-	if (!s->incoming)
-		fd = f->fd;
-	else if (f->retrieve_status == 1 && f->retrieved_fd >= 0)
+	if (f->session->incoming && f->retrieve_status == 1 &&
+	    f->retrieved_fd >= 0)
 		fd = f->retrieved_fd;
-	else if (s->handed_over)
-		fd = f->fd;
 	*in_table = fd >= 0;
 	return fd >= 0 ? luo_file_key_of(f->handler, fd, &f->key) : 0;
 }
@@ -617,6 +626,7 @@ static int read_file(struct reader *r, struct luo_session *s, const void *rec,
 	const char *name = s ? s->name : "(discarded)";
 	int rfd = -1, status = 0;
 	size_t clen;
+	int ret;
 
 	memcpy(&copy, rec, sizeof(copy));
 	if (in_rec)
@@ -665,16 +675,25 @@ static int read_file(struct reader *r, struct luo_session *s, const void *rec,
 	f->dev = fdt64_to_cpu(in->dev);
 	f->ino = fdt64_to_cpu(in->ino);
 	f->type = fdt32_to_cpu(in->type);
-	/* Every outgoing file was frozen for the REBOOT that wrote this. */
-	f->frozen = !s->incoming;
-	if (r->mode == LUO_HANDOVER_RESTORE && restore_key(f, &in_table)) {
+	/* Every outgoing file was frozen for a REBOOT, none for an UPGRADE. */
+	f->frozen = !s->incoming && !r->info->upgrade;
+	/*
+	 * The inherited fd is a live description that a client which
+	 * outlived the re-exec may hold too: the file holds its identity
+	 * (EBUSY) from now until it is finished, retrieved or not, in
+	 * every mode.
+	 */
+	ret = file_key(f, &in_table);
+	if (!ret)
+		ret = luo_file_link(r->core, f, in_table);
+	if (ret) {
 		free(f);
-		return fail(r, "session '%s': token %llu: no identity",
-			    s->name, (unsigned long long)token);
-	}
-	if (luo_file_link(r->core, f, in_table)) {
-		free(f);
-		return fail(r, "session '%s': out of memory", s->name);
+		if (ret == -ENOMEM)
+			return fail(r, "session '%s': out of memory", s->name);
+		return fail(r, "session '%s': token %llu: %s", s->name,
+			    (unsigned long long)token,
+			    ret == -EBUSY ? "a file preserved twice" :
+			    "no identity for its file");
 	}
 	return 0;
 }
@@ -969,8 +988,16 @@ static int read_root(struct reader *r, struct luo_handover_info *info)
 
 	collect(r, 0, p, RP_NR);
 	compat = p[RP_COMPAT].val;
-	if (!compat || p[RP_COMPAT].len != sizeof(HANDOVER_COMPATIBLE) ||
-	    memcmp(compat, HANDOVER_COMPATIBLE, sizeof(HANDOVER_COMPATIBLE)))
+	info->upgrade = compat &&
+		p[RP_COMPAT].len == sizeof(HANDOVER_COMPATIBLE_UPGRADE) &&
+		!memcmp(compat, HANDOVER_COMPATIBLE_UPGRADE,
+			sizeof(HANDOVER_COMPATIBLE_UPGRADE));
+	/* An UPGRADE's handover is restored as it was, whoever reads it. */
+	if (info->upgrade)
+		r->mode = LUO_HANDOVER_RESTORE;
+	else if (!compat || p[RP_COMPAT].len != sizeof(HANDOVER_COMPATIBLE) ||
+		 memcmp(compat, HANDOVER_COMPATIBLE,
+			sizeof(HANDOVER_COMPATIBLE)))
 		return fail(r, "unknown handover format '%.*s'",
 			    compat ? (int)strnlen(compat, (size_t)p[RP_COMPAT].len) : 6,
 			    compat ? compat : "(none)");
@@ -1078,7 +1105,9 @@ void luo_handover_discard(struct luo_core *core,
  * tokens, the limits.  On success the update number is the one written;
  * TAKEOVER makes every outgoing session incoming and lists the fds of the
  * rest in @info->discard; RESTORE makes every session what it was, its
- * outgoing files still frozen.  Inherited fds keep close-on-exec off.  On
+ * outgoing files still frozen.  An UPGRADE's handover (@info->upgrade) is
+ * restored in either mode, nothing frozen, the RFC state as it was
+ * written.  Inherited fds keep close-on-exec off.  On
  * failure nothing is installed and no fd is closed.
  *
  * Return: 0, -EINVAL (see @why) or -ENOMEM.
@@ -1114,6 +1143,9 @@ int luo_handover_read_mode(struct luo_core *core, const void *blob,
 		return ret;
 	}
 	core->update_number = info->update_number;
+	/* Nothing was frozen: an UPGRADE keeps the RFC's PREPARED too. */
+	if (info->upgrade && info->rfc_state == LIVEUPDATE_STATE_PREPARED)
+		core->rfc_prepared = true;
 	return 0;
 }
 

@@ -42,6 +42,8 @@ enum luo_log_level {
  * @reboot: LUO_IOCTL_REBOOT after the core checked the struct; @exec_fd is
  *          the attached executable or -1.  Returns 0, -errno or
  *          LUO_CALL_DEFERRED.
+ * @upgrade: LUO_IOCTL_UPGRADE after the core checked the struct, as
+ *          @reboot
  * @status: fills the fields of LUO_IOCTL_STATUS that the core does not know
  *          (flags, pid, last_reboot_ns, version)
  * @log:    a message from the core or a handler, no newline
@@ -53,6 +55,7 @@ enum luo_log_level {
  */
 struct luo_core_host {
 	int (*reboot)(void *ctx, struct luo_reboot *arg, int exec_fd);
+	int (*upgrade)(void *ctx, struct luo_upgrade *arg, int exec_fd);
 	void (*status)(void *ctx, struct luo_status *st);
 	void (*log)(void *ctx, int level, const char *msg);
 	void (*close_fd)(void *ctx, int fd);
@@ -230,6 +233,9 @@ bool luo_fd_id_check(const struct luo_fd_id *id);
  * @LUO_HANDOVER_RESTORE:  the previous image again after a rollback: every
  *                         session as it was, outgoing ones still frozen
  *                         (luo_core_unfreeze() thaws them)
+ *
+ * An UPGRADE's handover is always restored, in either mode, with nothing
+ * frozen (struct luo_handover_info.upgrade).
  */
 enum luo_handover_mode {
 	LUO_HANDOVER_TAKEOVER,
@@ -244,6 +250,9 @@ enum luo_handover_mode {
  * @reply_size:      the size word of that caller's struct luo_reboot
  * @self_fd:         the image to fall back to, or -1
  * @reboot_start_ns: CLOCK_MONOTONIC when REBOOT was asked for
+ * @upgrade:         write: an UPGRADE's handover (nothing frozen, to be
+ *                   restored as it was, "luo-handover-v2"); read: it was
+ *                   one, and was restored whatever the mode asked
  * @rfc_state:       read: the RFC state (enum liveupdate_state) when the
  *                   handover was written, 0 if not recorded
  * @conns:           the daemon's connections, opaque to the core (written
@@ -270,6 +279,7 @@ struct luo_handover_info {
 	uint32_t reply_size;
 	int self_fd;
 	uint64_t reboot_start_ns;
+	bool upgrade;
 	uint32_t rfc_state;
 	void *conns;
 	size_t conns_len;

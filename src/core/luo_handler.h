@@ -18,7 +18,11 @@
 #include <stdint.h>
 
 #include "list.h"
-#include <uapi/linux/liveupdate.h>
+#include <luo/linux-liveupdate.h>
+
+/* Kernel-internal lengths used by the handover format (not uapi). */
+#define LIVEUPDATE_HNDL_COMPAT_LENGTH	48
+#define LIVEUPDATE_FLB_COMPAT_LENGTH	48
 
 struct luo_core;
 struct luo_file_handler;

@@ -3,6 +3,8 @@
  * Sessions: creation, retrieval, FINISH and the last close (SPEC.md 3).
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,6 +182,10 @@ int luo_session_retrieve(struct luo_core *core, const uint8_t *name,
 	if (s->retrieved)
 		return -EINVAL;
 	s->retrieved = true;
+	/* A new holder: the previous one's refusals are not its own. */
+	s->err_errno = 0;
+	s->err_token = 0;
+	s->err_reason[0] = '\0';
 	*out = s;
 	luo_core_log(core, LUO_LOG_DEBUG, "session '%s' retrieved", s->name);
 	return 0;
@@ -253,4 +259,70 @@ void luo_core_session_release(struct luo_core *core, struct luo_session *s)
 		return;
 	}
 	session_free(core, s);
+}
+
+/**
+ * luo_session_drop() - LUO_IOCTL_DROP_SESSION: end a stale incoming session
+ * @core:     the core
+ * @name:     the caller's 64 name bytes
+ * @uid:      the session's owner
+ * @nr_files: out: the files it held
+ *
+ * For a session no fd holds: never retrieved, or retrieved and closed
+ * without a successful FINISH.  FINISH's rules apply (SPEC.md 3.6):
+ * can_finish of every file first, then finish, newest first; files never
+ * retrieved are discarded, retrieved ones stay their retriever's.
+ *
+ * Return: 0; -EINVAL for an empty or unterminated name; -ENOENT if @uid
+ * has no incoming session of that name; -EBUSY if a session fd holds it
+ * or a handler refused FINISH (nothing changed).
+ */
+int luo_session_drop(struct luo_core *core, const uint8_t *name,
+		     uint32_t uid, uint32_t *nr_files)
+{
+	size_t len = strnlen((const char *)name,
+			     LIVEUPDATE_SESSION_NAME_LENGTH);
+	struct luo_session *s;
+	int ret;
+
+	if (len == 0 || len == LIVEUPDATE_SESSION_NAME_LENGTH)
+		return -EINVAL;
+	s = luo_session_find(core, name, true, uid);
+	if (!s)
+		return -ENOENT;
+	if (s->retrieved && !s->released)
+		return -EBUSY;
+	*nr_files = s->nr_files;
+	ret = luo_session_finish(core, s);
+	if (ret)
+		return ret;
+	luo_core_log(core, LUO_LOG_NOTICE,
+		     "session '%s' of uid %u dropped: %u files, %s",
+		     s->name, uid, *nr_files,
+		     s->retrieved ? "retrieved and closed before FINISH" :
+		     "never retrieved");
+	session_free(core, s);
+	return 0;
+}
+
+/**
+ * luo_session_note_error() - remember why a request on @s failed
+ * @s:     the session
+ * @token: the token the request named
+ * @err:   its -errno
+ * @fmt:   the reason, printf-style; "" for none
+ *
+ * What LUO_SESSION_LAST_ERROR answers, until the next failure.
+ */
+void luo_session_note_error(struct luo_session *s, uint64_t token, int err,
+			    const char *fmt, ...)
+{
+	va_list ap;
+
+	s->err_errno = -err;
+	s->err_token = token;
+	s->err_seq++;
+	va_start(ap, fmt);
+	vsnprintf(s->err_reason, sizeof(s->err_reason), fmt, ap);
+	va_end(ap);
 }

@@ -14,6 +14,7 @@
 struct luo_core;
 struct luo_fault;
 struct luo_reboot;
+struct luo_upgrade;
 struct records;
 struct transport;
 
@@ -28,11 +29,14 @@ struct transport;
  * @access:         peer checks and per-user limits (access.h)
  * @sig:            signalfd for SIGTERM and SIGINT
  * @self_fd:        O_PATH fd of our own executable (/proc/self/exe)
- * @rebooting:      a REBOOT is under way
+ * @rebooting:      a REBOOT or an UPGRADE is under way
  * @last_reboot_ns: how long the last reboot took, 0 if none
  * @failed_reboots: REBOOTs that failed after the freeze, all images
  * @last_error:     the errno the last failed REBOOT answered, 0 if none
  * @last_failure:   why it failed, "" if none
+ * @failed_upgrades: UPGRADEs of this image that failed before the exec,
+ *                  for the log (REBOOT's counters are apart; an UPGRADE's
+ *                  duration is logged by the image that serves after it)
  * @rec:            the records and the link to the vault (--vault), or
  *                  NULL
  * @vault:          our end of the pair with the vault, watched for its
@@ -55,6 +59,7 @@ struct luod {
 	uint32_t failed_reboots;
 	int last_error;
 	char last_failure[64];
+	uint32_t failed_upgrades;
 	struct records *rec;
 	struct loop_source vault;
 	uint8_t *inherited;
@@ -64,6 +69,7 @@ struct luod {
 uint64_t luod_now_ns(void);
 int reboot_run(struct luod *d, struct luo_reboot *arg, int exec_fd);
 int reboot_takeover(struct luod *d);
+int upgrade_run(struct luod *d, struct luo_upgrade *arg, int exec_fd);
 void reboot_refuse(struct luod *d, int err, const char *why);
 int recover_run(struct luod *d);
 int recover_inherited(uint8_t **out, size_t *n);

@@ -210,10 +210,12 @@ int loop_run(struct loop *l)
 }
 
 /**
- * loop_set_after() - call @fn after each batch of events
+ * loop_set_after() - call @fn after every batch of events
  * @l:   the loop
- * @fn:  the function, or NULL
- * @ctx: passed to @fn
+ * @fn:  the function, or NULL for none; it must not block
+ * @ctx: its argument
+ *
+ * For work that depends on what a batch changed, done once per batch.
  */
 void loop_set_after(struct loop *l, void (*fn)(void *ctx), void *ctx)
 {

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "activation.h"
 #include "daemon.h"
 #include "discard.h"
 #include "fdlimit.h"
@@ -51,6 +52,11 @@ static int host_reboot(void *ctx, struct luo_reboot *arg, int exec_fd)
 	return reboot_run(ctx, arg, exec_fd);
 }
 
+static int host_upgrade(void *ctx, struct luo_upgrade *arg, int exec_fd)
+{
+	return upgrade_run(ctx, arg, exec_fd);
+}
+
 static void host_status(void *ctx, struct luo_status *st)
 {
 	struct luod *d = ctx;
@@ -62,6 +68,8 @@ static void host_status(void *ctx, struct luo_status *st)
 		st->flags |= LUO_STATUS_REBOOTING;
 	if (d->opt.handlers == LUO_HANDLERS_KERNEL)
 		st->flags |= LUO_STATUS_KERNEL_HANDLERS;
+	if (worker_busy())
+		st->flags |= LUO_STATUS_WORKING;
 	st->pid = (uint32_t)getpid();
 	st->last_reboot_ns = d->last_reboot_ns;
 	snprintf(st->version, sizeof(st->version), "%s", LUO_VERSION);
@@ -69,6 +77,7 @@ static void host_status(void *ctx, struct luo_status *st)
 	st->last_reboot_error = d->last_error;
 	snprintf(st->last_reboot_failure, sizeof(st->last_reboot_failure),
 		 "%s", d->last_failure);
+	st->takeover_ms = d->opt.rb.takeover_ms;
 }
 
 static void host_log(void *ctx, int level, const char *msg)
@@ -132,7 +141,8 @@ static int luod_new_core(struct luod *d)
 		.max_sessions_per_user = d->opt.acc.lim.sessions_per_user,
 		.max_files_per_user = d->opt.acc.lim.files_per_user,
 		.host = {
-			.reboot = host_reboot, .status = host_status,
+			.reboot = host_reboot, .upgrade = host_upgrade,
+			.status = host_status,
 			.log = host_log, .close_fd = worker_close_cb, .ctx = d,
 		},
 	};
@@ -240,8 +250,10 @@ static int luod_setup(struct luod *d)
 static int luod_listen(struct luod *d)
 {
 	char path[PATH_MAX];
-	int r = 0;
+	int r = activation_adopt(d->tp);
 
+	if (r)
+		return r < 0 ? r : 0;
 	if (d->opt.socket)
 		snprintf(path, sizeof(path), "%s", d->opt.socket);
 	else
@@ -278,8 +290,11 @@ static int luod_start(struct luod *d)
 	}
 	if (d->opt.handover_fd >= 0) {
 		r = reboot_takeover(d) ?: privs_drop();
-		if (!r)
+		if (!r) {
 			luod_records_serving(d);
+			activation_takeover(d->tp);
+			notify_status_start(d);
+		}
 		return r;
 	}
 	r = luod_listen(d);
@@ -289,6 +304,7 @@ static int luod_start(struct luod *d)
 		return r;
 	luod_records_serving(d);
 	notify_serving();	/* first: --ready-fd tells that all is said */
+	notify_status_start(d);
 	luod_ready(d);
 	log_notice("liveupdated %s serving, update %llu", LUO_VERSION,
 		   (unsigned long long)luo_core_update_number(d->core));
@@ -297,6 +313,7 @@ static int luod_start(struct luod *d)
 
 static void luod_teardown(struct luod *d)
 {
+	notify_status_stop(d);
 	transport_free(d->tp);
 	luo_core_free(d->core);
 	luo_fault_free(d->fault);

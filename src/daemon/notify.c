@@ -6,9 +6,11 @@
  * REBOOT's exec and hands the main pid back to the daemon's pid once the
  * new image has taken over; the image that serves after the switch (the
  * new one, or the old one rolled back to, possibly under the keeper's pid)
- * announces its pid and READY=1.  Without NOTIFY_SOCKET nothing is sent.
+ * announces its pid and READY=1.  An UPGRADE is announced with RELOADING=1
+ * and ends with that READY=1.  Without NOTIFY_SOCKET nothing is sent.
  */
 #include <systemd/sd-daemon.h>
+#include <time.h>
 
 #include "log.h"
 #include "notify.h"
@@ -23,6 +25,24 @@ void notify_mainpid(pid_t pid)
 
 	if (r < 0)
 		log_warn("notify: MAINPID=%d: %s", (int)pid, strerror(-r));
+}
+
+/**
+ * notify_reloading() - an UPGRADE starts: RELOADING=1
+ *
+ * READY=1 follows from the image that serves after it (notify_serving()).
+ */
+void notify_reloading(void)
+{
+	struct timespec ts;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	r = sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+		       (unsigned long long)ts.tv_sec * 1000000ull +
+		       (unsigned long long)ts.tv_nsec / 1000);
+	if (r < 0)
+		log_warn("notify: RELOADING=1: %s", strerror(-r));
 }
 
 /**

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The daemon's own live update (DESIGN.md section 7, liveupdated(8)).
+ * The daemon's own live update (DESIGN.md section 7, liveupdated(8)):
+ * REBOOT, the kexec stand-in, and UPGRADE, the orchestrator's transparent
+ * upgrade of itself.  Both write the handover of the whole state, exec the
+ * new image at the same pid under the keeper's guard and roll back the
+ * same way; they differ in what the handover means.
  *
  * REBOOT: freeze every outgoing session, write the handover into a sealed
  * memfd (every session, every connection, each fd with the identity of its
@@ -24,6 +28,16 @@
  * hold served again) under its old update number and answers REBOOT with
  * -ERRNO.  A REBOOT that fails or rolls back changes nothing a client can
  * see (DESIGN.md section 7).
+ *
+ * UPGRADE: the same exec, keeper and rollback, without the freeze and
+ * under the same update number; the handover says it is an UPGRADE's
+ * ("luo-handover-v2", which a release that does not know UPGRADE refuses
+ * and rolls back from).  The new image restores everything as it was
+ * (every session in its direction and state, every connection, device
+ * hold and session fd, replies not yet sent, requests queued unread in
+ * the sockets) and answers UPGRADE with 0; an image rolled back to does
+ * the same and answers -ERRNO.  The service manager hears RELOADING=1
+ * before the exec and READY=1 from whichever image serves after it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -124,10 +138,17 @@ static int reboot_write_handover(struct luod *d,
 	return r ? r : fd;
 }
 
-static void reboot_log_exec(struct luod *d, int exec_fd, uint64_t update)
+static void reboot_log_exec(struct luod *d, int exec_fd, uint64_t update,
+			    bool upgrade)
 {
-	log_notice("rebooting into update %llu (%s image)",
-		   (unsigned long long)update, exec_fd >= 0 ? "new" : "same");
+	if (upgrade)
+		log_notice("upgrading to the %s image (update %llu)",
+			   exec_fd >= 0 ? "new" : "same",
+			   (unsigned long long)update);
+	else
+		log_notice("rebooting into update %llu (%s image)",
+			   (unsigned long long)update,
+			   exec_fd >= 0 ? "new" : "same");
 }
 
 /* The keeper, holding a copy of everything that crosses (all inheritable). */
@@ -151,7 +172,8 @@ static int reboot_keeper(struct luod *d, int mfd, struct keeper *k)
  * then be open.  The new image closes it (--exec-fd) if it is that file.
  */
 static int reboot_execveat(struct luod *d, int target, int mfd,
-			   const struct keeper *k, int exec_fd, uint64_t update)
+			   const struct keeper *k, int exec_fd, uint64_t update,
+			   bool upgrade)
 {
 	struct luo_fd_id exec = { .fd = -1 };
 	struct luod_exec_args a = {
@@ -170,7 +192,7 @@ static int reboot_execveat(struct luod *d, int target, int mfd,
 		return -ENOMEM;
 	r = fd_set_cloexec(exec_fd, false);
 	if (!r) {
-		reboot_log_exec(d, exec_fd, update);
+		reboot_log_exec(d, exec_fd, update, upgrade);
 		fflush(NULL);
 		execveat(target, "", argv, environ, AT_EMPTY_PATH);
 		r = -errno;
@@ -182,16 +204,19 @@ static int reboot_execveat(struct luod *d, int target, int mfd,
 
 /*
  * Returns only if the exec failed, with everything as it was; @why says
- * which step failed.
+ * which step failed.  An UPGRADE's (@upgrade) handover keeps the update
+ * number.
  */
 static int reboot_exec(struct luod *d, int exec_fd, uint64_t start,
-		       const char **why)
+		       bool upgrade, const char **why)
 {
 	struct luo_handover_info info = {
-		.update_number = luo_core_update_number(d->core) + 1,
+		.update_number = luo_core_update_number(d->core) +
+				 (upgrade ? 0 : 1),
 		.listen_fd = transport_listen_fd(d->tp),
 		.self_fd = d->self_fd,
 		.reboot_start_ns = start,
+		.upgrade = upgrade,
 	};
 	int target = exec_fd >= 0 ? exec_fd : d->self_fd;
 	struct keeper k = { .pid = 0, .fd = -1 };
@@ -217,7 +242,7 @@ static int reboot_exec(struct luod *d, int exec_fd, uint64_t start,
 		killpoint(d, "keeper");
 		*why = "cannot execute the new image";
 		r = reboot_execveat(d, target, mfd, &k, exec_fd,
-				    info.update_number);
+				    info.update_number, upgrade);
 	}
 	keeper_release(k.fd, k.pid);
 	reboot_cloexec(d, &info, mfd, true);
@@ -232,6 +257,23 @@ static void reboot_failed(struct luod *d, int err, const char *why)
 	snprintf(d->last_failure, sizeof(d->last_failure), "%s: %s", why,
 		 strerror(-err));
 	log_warn("reboot failed: %s; nothing changed", d->last_failure);
+}
+
+/*
+ * Whether a REBOOT or an UPGRADE (@what, for the log) may start: not while
+ * one is under way, nor while a request waits for a client's file (it
+ * cannot cross the exec).  Returns 0 or -EBUSY.
+ */
+static int reboot_may_start(struct luod *d, const char *what)
+{
+	if (d->rebooting)
+		return -EBUSY;
+	if (transport_busy(d->tp)) {
+		log_notice("%s: a request waits for a client's file: EBUSY",
+			   what);
+		return -EBUSY;
+	}
+	return 0;
 }
 
 /**
@@ -254,13 +296,9 @@ int reboot_run(struct luod *d, struct luo_reboot *arg, int exec_fd)
 	const char *why = "";
 	int r;
 
-	if (d->rebooting)
-		return -EBUSY;
-	/* A request waiting for a client's file cannot cross the exec. */
-	if (transport_busy(d->tp)) {
-		log_notice("reboot: a request waits for a client's file: EBUSY");
-		return -EBUSY;
-	}
+	r = reboot_may_start(d, "reboot");
+	if (r)
+		return r;
 	d->rebooting = true;
 	r = luo_core_freeze(d->core);
 	if (!r)
@@ -269,10 +307,43 @@ int reboot_run(struct luod *d, struct luo_reboot *arg, int exec_fd)
 		log_warn("reboot: freeze failed: %s; nothing changed",
 			 strerror(-r));
 	} else {
-		r = reboot_exec(d, exec_fd, start, &why);
+		r = reboot_exec(d, exec_fd, start, false, &why);
 		luo_core_unfreeze(d->core);
 		reboot_failed(d, r, why);
 	}
+	d->rebooting = false;
+	return r;
+}
+
+/**
+ * upgrade_run() - the UPGRADE host callback
+ * @d:       the daemon
+ * @arg:     the request, checked by the core
+ * @exec_fd: executable to run instead of our own image, or -1
+ *
+ * Nothing is frozen.  Does not return on success: the new image answers
+ * the request, or, if it cannot take over, the rolled-back old image does.
+ *
+ * Return: -EBUSY if a REBOOT or UPGRADE is under way or a request waits
+ * for a client's file (it cannot cross the exec), or the errno of a failed
+ * handover, keeper or exec (everything put back).
+ */
+int upgrade_run(struct luod *d, struct luo_upgrade *arg, int exec_fd)
+{
+	uint64_t start = luod_now_ns();
+	const char *why = "";
+	int r;
+
+	r = reboot_may_start(d, "upgrade");
+	if (r)
+		return r;
+	d->rebooting = true;
+	notify_reloading();
+	r = reboot_exec(d, exec_fd, start, true, &why);
+	d->failed_upgrades++;
+	log_warn("upgrade failed: %s: %s; nothing changed (%u failed in this image)",
+		 why, strerror(-r), d->failed_upgrades);
+	notify_serving();
 	d->rebooting = false;
 	return r;
 }
@@ -307,8 +378,9 @@ static int reboot_read_handover(int fd, void **blob, size_t *len)
 }
 
 /*
- * The answer to REBOOT, on the connection that asked for it, and every
- * other connection ended (@restore false) or served again (@restore).
+ * The answer to REBOOT or UPGRADE (the same layout), on the connection
+ * that asked for it, and every other connection ended (@restore false) or
+ * served again (@restore).
  */
 static void reboot_reply(struct luod *d, const struct luo_handover_info *info,
 			 bool restore, int result)
@@ -389,6 +461,32 @@ static void reboot_close_exec(struct luod *d)
 	exec->fd = -1;
 }
 
+/* An UPGRADE's handover restored, by the new image or a rolled-back one. */
+static void upgrade_confirm(struct luod *d, struct luo_handover_info *info,
+			    bool restore)
+{
+	uint64_t took = luod_now_ns() - info->reboot_start_ns;
+	const char *why = "";
+	uint32_t out, in;
+	uint64_t files;
+	int err = 0;
+
+	if (restore)
+		err = rolled_back_reason(d->opt.rb.rolled_back, &why);
+	reboot_reply(d, info, true, -err);
+	luo_core_counts(d->core, &out, &in, &files);
+	if (err) {
+		log_warn("upgrade rolled back: %s (%s); nothing changed: %u outgoing and %u incoming sessions, %llu files",
+			 why, strerror(err), out, in,
+			 (unsigned long long)files);
+		return;
+	}
+	log_notice("upgraded in %.3f ms: update %llu, %u outgoing and %u incoming sessions, %llu files, every connection kept",
+		   took / 1e6,
+		   (unsigned long long)luo_core_update_number(d->core), out,
+		   in, (unsigned long long)files);
+}
+
 /* Taken over: the keeper goes first, so that its copies are gone. */
 static void reboot_confirm(struct luod *d, struct luo_handover_info *info,
 			   bool restore)
@@ -410,6 +508,10 @@ static void reboot_confirm(struct luod *d, struct luo_handover_info *info,
 	luo_core_finish_exec(d->core);
 	/* The keeper handed the main pid back; we serve now. */
 	notify_serving();
+	if (info->upgrade) {
+		upgrade_confirm(d, info, restore);
+		return;
+	}
 	if (restore) {
 		reboot_rolled_back(d, info);
 		return;
@@ -487,7 +589,7 @@ static int reboot_read(struct luod *d, struct luo_handover_info *info,
 		snprintf(why, why_len, "--refuse-handover");
 		r = -EPROTO;
 	}
-	if (!r && restore)
+	if (!r && restore && !info->upgrade)
 		luo_core_unfreeze(d->core);	/* as after a failed exec */
 	return r;
 }
@@ -497,7 +599,8 @@ static int reboot_read(struct luod *d, struct luo_handover_info *info,
  * @d: the daemon, core and transport made, nothing listening yet
  *
  * A new image takes over; an image the new one rolled back to
- * (--rolled-back) restores everything as it was.  On a handover this image
+ * (--rolled-back) restores everything as it was, and so does a new image
+ * after an UPGRADE.  On a handover this image
  * cannot take (invalid, an fd that is not the file written down, or the
  * listening socket cannot be served), it rolls back (reboot_refuse()).
  *
@@ -515,8 +618,8 @@ int reboot_takeover(struct luod *d)
 	killpoint(d, "takeover");
 	r = reboot_read(d, &info, restore, why, sizeof(why));
 	if (!r)
-		r = transport_check_conns(d->tp, &info, restore, why,
-					  sizeof(why));
+		r = transport_check_conns(d->tp, &info, restore || info.upgrade,
+					  why, sizeof(why));
 	if (!r)
 		killpoint(d, "validated");
 	if (r) {

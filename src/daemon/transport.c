@@ -521,6 +521,17 @@ void transport_set_conn_limit(struct transport *t, uint32_t per_user)
 	t->connlimit.per_user = per_user;
 }
 
+/**
+ * transport_leave_socket_file() - never remove the socket file at shut-down
+ * @t: the transport
+ *
+ * For a socket someone else made and keeps (a service manager's).
+ */
+void transport_leave_socket_file(struct transport *t)
+{
+	memset(&t->file, 0, sizeof(t->file));
+}
+
 /** transport_listen_fd() - the listening socket, or -1 */
 int transport_listen_fd(const struct transport *t)
 {

@@ -26,6 +26,7 @@ void transport_set_access(struct transport *t, struct access *a,
 			  uint32_t max_pending);
 void transport_set_conn_limit(struct transport *t, uint32_t per_user);
 int transport_listen_fd(const struct transport *t);
+void transport_leave_socket_file(struct transport *t);
 const char *transport_path(const struct transport *t);
 bool transport_device_held(const struct transport *t);
 int transport_current(const struct transport *t, uint32_t *size);

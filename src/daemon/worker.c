@@ -391,6 +391,24 @@ void worker_close(int fd)
 }
 
 /**
+ * worker_busy() - is blocking work queued or under way?
+ *
+ * STATUS says so (LUO_STATUS_WORKING), so that a client that counts the
+ * daemon's fds can wait for the closes it caused.
+ *
+ * Return: true if a close or an open wait has not finished yet.
+ */
+bool worker_busy(void)
+{
+	bool busy;
+
+	pthread_mutex_lock(&w.lock);
+	busy = w.busy > 0;
+	pthread_mutex_unlock(&w.lock);
+	return busy;
+}
+
+/**
  * worker_close_cb() - worker_close() as a host callback
  * @ctx: unused
  * @fd:  the fd; taken over

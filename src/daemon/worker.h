@@ -9,6 +9,7 @@
 #ifndef LUOD_WORKER_H
 #define LUOD_WORKER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct loop;
@@ -20,6 +21,7 @@ struct worker_job;
 int worker_start(struct loop *loop);
 void worker_stop(unsigned int timeout_ms);
 void worker_close(int fd);
+bool worker_busy(void);
 void worker_close_cb(void *ctx, int fd);
 int worker_open_wait(void *ctx, int fd, int flags);
 struct worker_job *worker_claim(void);

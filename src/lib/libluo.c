@@ -833,3 +833,101 @@ LUO_EXPORT int luo_reboot(int fd, int exec_fd, uint64_t *update_number)
 		*update_number = arg.update_number;
 	return ret;
 }
+
+/**
+ * luo_session_last_error() - LUO_SESSION_LAST_ERROR: why a file was refused
+ * @sfd: a session fd, outgoing or incoming
+ * @err: receives the session's record; the library sets its size
+ *
+ * The orchestrator remembers, per session, the last PRESERVE_FD that
+ * failed: its errno (positive, in @err->error; 0 if none failed), its token
+ * and the reason in words, e.g. why no file handler takes the file that
+ * got ENOENT.
+ *
+ * Return: 0 or a negative errno (-EINVAL from an orchestrator that does
+ * not know the request, as for any unknown command).
+ */
+LUO_EXPORT int luo_session_last_error(int sfd, struct luo_session_error *err)
+{
+	int ret;
+
+	if (!err)
+		return -EINVAL;
+	memset(err, 0, sizeof(*err));
+	err->size = sizeof(*err);
+	ret = luo_ioctl(sfd, LUO_SESSION_LAST_ERROR, err);
+	err->reason[sizeof(err->reason) - 1] = '\0';
+	return ret;
+}
+
+/**
+ * luo_drop_session() - LUO_IOCTL_DROP_SESSION: end a stale incoming session
+ * @fd:       a device or control fd of the administrator
+ * @name:     the incoming session's name
+ * @owner:    the uid that owns it
+ * @nr_files: receives the number of files it held; may be NULL
+ *
+ * Ends an incoming session that no session fd holds, by FINISH's rules:
+ * files never retrieved are discarded, retrieved ones stay with their
+ * retriever.
+ *
+ * Return: 0 or a negative errno: -EPERM for anyone but the administrator,
+ * -ENOENT for no such session, -EBUSY if a session fd holds it or a
+ * handler refuses FINISH, -EINVAL for a bad name.
+ */
+LUO_EXPORT int luo_drop_session(int fd, const char *name, uint32_t owner,
+				uint32_t *nr_files)
+{
+	struct luo_drop_session arg = {
+		.size = sizeof(arg),
+		.owner = owner,
+	};
+	int ret;
+
+	if (!name)
+		return -EINVAL;
+	/* A longer name goes out unterminated and is judged by the daemon. */
+	memcpy(arg.name, name, strnlen(name, sizeof(arg.name)));
+	ret = luo_ioctl(fd, LUO_IOCTL_DROP_SESSION, &arg);
+	if (!ret && nr_files)
+		*nr_files = arg.nr_files;
+	return ret;
+}
+
+/**
+ * luo_upgrade() - LUO_IOCTL_UPGRADE: the orchestrator upgrades itself
+ * @fd:      a device or control fd
+ * @exec_fd: an fd of the executable to run as the new image (opened
+ *           O_PATH or read-only), or -1 to re-execute the same one
+ *
+ * The new image takes over the orchestrator's whole state: every session
+ * stays in its direction and state, and every connection, device hold and
+ * session fd, this one included, keeps working.  Blocks until the new
+ * image answers.  On failure nothing has changed.
+ *
+ * Return: 0 or a negative errno (EPERM unless the caller is the
+ * administrator, EBUSY while a REBOOT or UPGRADE is under way or a
+ * request waits for a client's file, EPROTO if the new image refused the
+ * handover and the old one was rolled back to).
+ */
+LUO_EXPORT int luo_upgrade(int fd, int exec_fd)
+{
+	union {
+		char buf[LUO_REP_SMALL];
+		struct luo_wire_rep align;
+	} rep;
+	struct luo_upgrade arg = { .size = sizeof(arg) };
+	struct luo_xfer x = {
+		.send_fd = -1,
+		.rep_buf = rep.buf,
+		.rep_size = sizeof(rep.buf),
+	};
+
+	if (exec_fd != -1) {
+		if (exec_fd < 0 || fcntl(exec_fd, F_GETFD) < 0)
+			return -EBADF;
+		arg.flags = LUO_UPGRADE_EXEC_FD;
+		x.send_fd = exec_fd;
+	}
+	return luo_xfer_ioctl(fd, LUO_IOCTL_UPGRADE, &arg, &x);
+}

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -27,19 +28,30 @@ struct ctl {
 	const char *socket;	/* --socket, or NULL for the default */
 	char path[PATH_MAX];	/* the socket actually used, for messages */
 	bool json;
+	bool verbose;		/* --verbose: say what a wait is for */
 	const char *exec;	/* reboot --exec */
+	bool has_owner;		/* --owner given */
+	uint32_t owner;		/* show, drop: the session's owner */
+	char **args;		/* the command's arguments */
+	int nr_args;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: liveupdatectl [--socket PATH] [--json] COMMAND\n"
+		"Usage: liveupdatectl [OPTIONS] COMMAND [ARGS]\n"
 		"\n"
 		"Commands:\n"
 		"  status               the orchestrator at a glance\n"
 		"  list                 sessions and their files\n"
-		"  reboot [--exec PATH] live-update the orchestrator itself,\n"
-		"                       into PATH or the same binary\n"
+		"  show SESSION         one session: owner, direction, state, files\n"
+		"  drop SESSION         end a stale incoming session (root only)\n"
+		"  check FILE|fd:N...   can these files be preserved? if not, why\n"
+		"  reboot [--exec PATH] the kexec stand-in: re-execute the\n"
+		"                       orchestrator (PATH or the same binary),\n"
+		"                       every session incoming\n"
+		"  upgrade [--exec PATH] upgrade the orchestrator itself to PATH\n"
+		"                       or the same binary; nothing else changes\n"
 		"  help                 this text\n"
 		"\n"
 		"Options:\n"
@@ -47,12 +59,15 @@ static void usage(FILE *f)
 		"                       /run/liveupdate/liveupdate.sock for root,\n"
 		"                       $XDG_RUNTIME_DIR/liveupdate/liveupdate.sock)\n"
 		"  -j, --json           print JSON\n"
-		"  -e, --exec PATH      (reboot) the new image\n"
+		"  -e, --exec PATH      (reboot, upgrade) the new image\n"
+		"  -o, --owner UID      (show, drop) the session's owner\n"
+		"  -v, --verbose        (reboot, upgrade) say what it waits for,\n"
+		"                       even when standard error is no terminal\n"
 		"  -h, --help           this text\n"
 		"  -V, --version        print the version\n");
 }
 
-static int ctl_open(struct ctl *c)
+static int ctl_open_mode(struct ctl *c, int mode)
 {
 	int fd, ret;
 
@@ -71,7 +86,7 @@ static int ctl_open(struct ctl *c)
 			return ret;
 		}
 	}
-	fd = luo_open_at(c->path, LUO_OPEN_CONTROL);
+	fd = luo_open_at(c->path, mode);
 	if (fd == -ENOENT)
 		fprintf(stderr,
 			"liveupdatectl: no orchestrator at %s: is liveupdated running?\n",
@@ -79,10 +94,19 @@ static int ctl_open(struct ctl *c)
 	else if (fd == -EACCES)
 		fprintf(stderr, "liveupdatectl: %s: permission denied\n",
 			c->path);
+	else if (fd == -EBUSY && mode == LUO_OPEN_DEVICE)
+		fprintf(stderr,
+			"liveupdatectl: %s: another process of this user holds the device\n",
+			c->path);
 	else if (fd < 0)
 		fprintf(stderr, "liveupdatectl: %s: %s\n", c->path,
 			strerror(-fd));
 	return fd;
+}
+
+static int ctl_open(struct ctl *c)
+{
+	return ctl_open_mode(c, LUO_OPEN_CONTROL);
 }
 
 static void ctl_error(const char *what, int err)
@@ -344,24 +368,373 @@ static int cmd_list(struct ctl *c, int fd)
 	return fflush(stdout) ? 1 : 0;
 }
 
-static int cmd_reboot(struct ctl *c, int fd)
-{
-	uint64_t update;
-	int exec_fd = -1, ret;
+/* show SESSION: the sessions of that name (one per owner and direction). */
+struct show_ctx {
+	struct list_ctx l;
+	const char *name;
+	bool has_owner;
+	uint32_t owner;
+	bool match;		/* the current session is shown */
+	unsigned long nr_files;	/* the current session's files shown */
+};
 
-	if (c->exec) {
-		exec_fd = open(c->exec, O_PATH | O_CLOEXEC);
-		if (exec_fd < 0) {
-			fprintf(stderr, "liveupdatectl: %s: %s\n", c->exec,
-				strerror(errno));
+static int show_record(const struct luo_list_record *r, void *p)
+{
+	struct show_ctx *sh = p;
+	char status[128], tok[64];
+
+	if (r->type == LUO_LIST_SESSION) {
+		sh->match = !strcmp(r->name, sh->name) &&
+			    (!sh->has_owner || r->owner == sh->owner);
+		sh->nr_files = 0;
+		if (!sh->match)
+			return 0;
+		sh->l.nr_sessions++;
+		if (sh->l.json) {
+			list_session_json(&sh->l, r);
+			return 0;
+		}
+		if (sh->l.nr_sessions > 1)
+			putchar('\n');
+		printf("session:    %s\n", r->name);
+		printf("owner:      %u\n", r->owner);
+		printf("direction:  %s\n", direction_name(r->direction));
+		printf("state:      %s\n", state_name(r->state));
+		printf("files:      %u\n", r->nr_files);
+		return 0;
+	}
+	if (r->type != LUO_LIST_FILE || !sh->match)
+		return 0;
+	retrieve_text(r, status, sizeof(status));
+	if (sh->l.json) {
+		list_file_json(&sh->l, r, status);
+		return 0;
+	}
+	if (!sh->nr_files++)
+		printf("    %-34s %-24s %s\n", "TOKEN", "HANDLER", "RETRIEVE");
+	snprintf(tok, sizeof(tok), "%" PRIu64 " (0x%" PRIx64 ")",
+		 (uint64_t)r->token, (uint64_t)r->token);
+	printf("    %-34s %-24s %s\n", tok, r->name, status);
+	return 0;
+}
+
+static int cmd_show(struct ctl *c, int fd)
+{
+	struct show_ctx sh = {
+		.l.json = c->json,
+		.name = c->args[0],
+		.has_owner = c->has_owner,
+		.owner = c->owner,
+	};
+	int ret;
+
+	if (c->json)
+		sh.l.sessions = json_object_new_array();
+	ret = luo_list(fd, show_record, &sh);
+	if (ret) {
+		json_object_put(sh.l.sessions);
+		ctl_error("show", ret);
+		return 1;
+	}
+	if (!sh.l.nr_sessions) {
+		json_object_put(sh.l.sessions);
+		if (c->has_owner)
+			fprintf(stderr,
+				"liveupdatectl: show: no session '%s' of uid %u\n",
+				sh.name, c->owner);
+		else
+			fprintf(stderr, "liveupdatectl: show: no session '%s'\n",
+				sh.name);
+		return 1;
+	}
+	if (c->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "sessions", sh.l.sessions);
+		return print_json(o);
+	}
+	return fflush(stdout) ? 1 : 0;
+}
+
+/* drop without --owner: the one incoming session of that name. */
+struct find_ctx {
+	const char *name;
+	unsigned int found;
+	uint32_t owner;
+	uint32_t other;		/* a second owner, for the message */
+};
+
+static int find_incoming(const struct luo_list_record *r, void *p)
+{
+	struct find_ctx *f = p;
+
+	if (r->type != LUO_LIST_SESSION || r->direction != LUO_INCOMING ||
+	    strcmp(r->name, f->name))
+		return 0;
+	if (f->found++)
+		f->other = r->owner;
+	else
+		f->owner = r->owner;
+	return 0;
+}
+
+static int cmd_drop(struct ctl *c, int fd)
+{
+	const char *name = c->args[0];
+	uint32_t owner = c->owner, nr_files = 0;
+	int ret;
+
+	if (!c->has_owner) {
+		struct find_ctx f = { .name = name };
+
+		ret = luo_list(fd, find_incoming, &f);
+		if (ret) {
+			ctl_error("drop", ret);
 			return 1;
 		}
+		if (!f.found) {
+			fprintf(stderr,
+				"liveupdatectl: drop: no incoming session '%s'\n",
+				name);
+			return 1;
+		}
+		if (f.found > 1) {
+			fprintf(stderr,
+				"liveupdatectl: drop: %u incoming sessions are named '%s' (uids %u, %u...): say which with --owner\n",
+				f.found, name, f.owner, f.other);
+			return 1;
+		}
+		owner = f.owner;
 	}
+	ret = luo_drop_session(fd, name, owner, &nr_files);
+	switch (ret) {
+	case 0:
+		break;
+	case -ENOENT:
+		fprintf(stderr,
+			"liveupdatectl: drop: no incoming session '%s' of uid %u\n",
+			name, owner);
+		return 1;
+	case -EBUSY:
+		fprintf(stderr,
+			"liveupdatectl: drop: session '%s' of uid %u is held by a session fd, or a file's handler refuses FINISH\n",
+			name, owner);
+		return 1;
+	case -EPERM:
+		fprintf(stderr,
+			"liveupdatectl: drop: only the administrator may drop a session\n");
+		return 1;
+	default:
+		ctl_error("drop", ret);
+		return 1;
+	}
+	if (c->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "dropped",
+				       json_object_new_string(name));
+		json_object_object_add(o, "owner",
+				       json_object_new_int64(owner));
+		json_object_object_add(o, "nr_files",
+				       json_object_new_int64(nr_files));
+		return print_json(o);
+	}
+	printf("dropped session '%s' of uid %u: %u files\n", name, owner,
+	       nr_files);
+	return fflush(stdout) ? 1 : 0;
+}
+
+/* "fd:N" names an inherited fd; anything else is a path, opened here. */
+static int check_open(const char *arg, bool *opened)
+{
+	char *end;
+	long n;
+	int fd;
+
+	*opened = false;
+	if (!strncmp(arg, "fd:", 3)) {
+		errno = 0;
+		n = strtol(arg + 3, &end, 10);
+		if (errno || end == arg + 3 || *end || n < 0 || n > INT32_MAX)
+			return -EINVAL;
+		return fcntl((int)n, F_GETFD) < 0 ? -errno : (int)n;
+	}
+	fd = open(arg, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*opened = true;
+	return fd;
+}
+
+/* Preserve one file into @sfd under @token; print what came of it. */
+static bool check_one(struct ctl *c, int sfd, const char *arg,
+		      uint64_t token, struct json_object *arr)
+{
+	struct luo_session_error err;
+	char why[LUO_SESSION_ERROR_LENGTH + 160];
+	bool opened, ok;
+	int fd, ret;
+
+	fd = check_open(arg, &opened);
+	if (fd < 0) {
+		fprintf(stderr, "liveupdatectl: %s: %s\n", arg, strerror(-fd));
+		return false;
+	}
+	ret = luo_session_preserve_fd(sfd, fd, token);
+	if (opened)
+		close(fd);
+	ok = !ret;
+	why[0] = '\0';
+	if (ret) {
+		int r = luo_session_last_error(sfd, &err);
+
+		if (!r && err.error == -ret && err.token == token &&
+		    *err.reason)
+			snprintf(why, sizeof(why), "%s: %s", strerror(-ret),
+				 err.reason);
+		else
+			snprintf(why, sizeof(why), "%s", strerror(-ret));
+	}
+	if (arr) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "file", json_object_new_string(arg));
+		json_object_object_add(o, "preservable",
+				       json_object_new_boolean(ok));
+		json_object_object_add(o, "error", json_object_new_int(-ret));
+		json_object_object_add(o, "reason",
+				       json_object_new_string(why));
+		json_object_array_add(arr, o);
+	} else if (ok) {
+		printf("%s: can be preserved\n", arg);
+	} else {
+		printf("%s: refused: %s\n", arg, why);
+	}
+	return ok;
+}
+
+static int cmd_check(struct ctl *c, int unused)
+{
+	struct json_object *arr = c->json ? json_object_new_array() : NULL;
+	char name[LIVEUPDATE_SESSION_NAME_LENGTH];
+	int dev, sfd, i, ret = 0;
+
+	dev = ctl_open_mode(c, LUO_OPEN_DEVICE);
+	if (dev < 0) {
+		json_object_put(arr);
+		return 1;
+	}
+	snprintf(name, sizeof(name), "liveupdatectl-check-%ld",
+		 (long)getpid());
+	sfd = luo_create_session(dev, name);
+	if (sfd < 0) {
+		json_object_put(arr);
+		ctl_error("check: create a session", sfd);
+		luo_close(dev);
+		return 1;
+	}
+	for (i = 0; i < c->nr_args; i++)
+		if (!check_one(c, sfd, c->args[i], (uint64_t)i + 1, arr))
+			ret = 1;
+	/* The last close of an outgoing session unpreserves what it took. */
+	luo_close(sfd);
+	luo_close(dev);
+	if (arr) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "files", arr);
+		return print_json(o) | ret;
+	}
+	return fflush(stdout) ? 1 : ret;
+}
+
+/* reboot: the line that says what the wait is for, from SIGALRM. */
+static char wait_line[160];
+
+static void say_waiting(int sig)
+{
+	ssize_t n = write(STDERR_FILENO, wait_line, strlen(wait_line));
+
+	(void)n;
+}
+
+static void reboot_announce(struct ctl *c, const struct luo_status *st)
+{
+	struct sigaction sa = { .sa_handler = say_waiting,
+				.sa_flags = SA_RESTART };
+
+	if (!c->verbose && !isatty(STDERR_FILENO))
+		return;
+	if (st->takeover_ms)
+		snprintf(wait_line, sizeof(wait_line),
+			 "liveupdatectl: waiting for the new image to take over (takeover timeout %u.%u s)\n",
+			 st->takeover_ms / 1000, st->takeover_ms % 1000 / 100);
+	else
+		snprintf(wait_line, sizeof(wait_line),
+			 "liveupdatectl: waiting for the new image to take over\n");
+	sigemptyset(&sa.sa_mask);
+	if (!sigaction(SIGALRM, &sa, NULL))
+		alarm(1);
+}
+
+/* After a failed REBOOT: what the daemon recorded, from a new connection. */
+static void reboot_failed(struct ctl *c, const struct luo_status *before,
+			  int err)
+{
+	struct luo_status st;
+	int fd, ret;
+
+	fd = luo_open_at(c->path, LUO_OPEN_CONTROL);
+	ret = fd < 0 ? fd : luo_status(fd, &st);
+	if (fd >= 0)
+		luo_close(fd);
+	if (ret || st.failed_reboots == before->failed_reboots ||
+	    !st.last_reboot_failure[0]) {
+		ctl_error("reboot", err);
+		return;
+	}
+	fprintf(stderr, "liveupdatectl: reboot failed: %s (%s)\n",
+		st.last_reboot_failure,
+		strerror(st.last_reboot_error ? st.last_reboot_error : -err));
+	fprintf(stderr,
+		"liveupdatectl: the orchestrator (pid %u, update number %" PRIu64 ") runs on; nothing changed\n",
+		st.pid, (uint64_t)st.update_number);
+}
+
+/* --exec PATH opened O_PATH, or -1 without it; -2 after an error. */
+static int open_exec(const struct ctl *c)
+{
+	int fd;
+
+	if (!c->exec)
+		return -1;
+	fd = open(c->exec, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "liveupdatectl: %s: %s\n", c->exec,
+			strerror(errno));
+		return -2;
+	}
+	return fd;
+}
+
+static int cmd_reboot(struct ctl *c, int fd)
+{
+	struct luo_status before;
+	uint64_t update;
+	int exec_fd = open_exec(c), ret;
+
+	if (exec_fd == -2)
+		return 1;
+	/* What a failure changes: the count of failed reboots. */
+	if (luo_status(fd, &before))
+		memset(&before, 0, sizeof(before));
+	reboot_announce(c, &before);
 	ret = luo_reboot(fd, exec_fd, &update);
+	alarm(0);
 	if (exec_fd >= 0)
 		close(exec_fd);
 	if (ret) {
-		ctl_error("reboot", ret);
+		reboot_failed(c, &before, ret);
 		return 1;
 	}
 	if (c->json) {
@@ -375,21 +748,126 @@ static int cmd_reboot(struct ctl *c, int fd)
 	return fflush(stdout) ? 1 : 0;
 }
 
+/*
+ * UPGRADE: the daemon's failure is only an errno here (STATUS records
+ * REBOOT's reason, not UPGRADE's; the daemon's log says why).
+ */
+static int cmd_upgrade(struct ctl *c, int fd)
+{
+	struct luo_status st;
+	int exec_fd = open_exec(c), ret;
+
+	if (exec_fd == -2)
+		return 1;
+	if (luo_status(fd, &st))
+		memset(&st, 0, sizeof(st));
+	reboot_announce(c, &st);
+	ret = luo_upgrade(fd, exec_fd);
+	alarm(0);
+	if (exec_fd >= 0)
+		close(exec_fd);
+	if (ret) {
+		ctl_error("upgrade", ret);
+		fprintf(stderr,
+			"liveupdatectl: nothing changed; the orchestrator's log says why\n");
+		return 1;
+	}
+	if (c->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "upgraded",
+				       json_object_new_boolean(true));
+		return print_json(o);
+	}
+	printf("upgrade done\n");
+	return fflush(stdout) ? 1 : 0;
+}
+
+/**
+ * struct ctl_cmd - one command of the command line
+ * @name:     as typed
+ * @min_args: arguments it needs
+ * @max_args: arguments it takes
+ * @run:      the command, given a control fd (or -1 for @own_open)
+ * @own_open: opens what it needs itself
+ */
+struct ctl_cmd {
+	const char *name;
+	int min_args;
+	int max_args;
+	int (*run)(struct ctl *c, int fd);
+	bool own_open;
+};
+
+static const struct ctl_cmd commands[] = {
+	{ "status", 0, 0, cmd_status, false },
+	{ "list", 0, 0, cmd_list, false },
+	{ "show", 1, 1, cmd_show, false },
+	{ "drop", 1, 1, cmd_drop, false },
+	{ "check", 1, INT32_MAX, cmd_check, true },
+	{ "reboot", 0, 0, cmd_reboot, false },
+	{ "upgrade", 0, 0, cmd_upgrade, false },
+};
+
+static const struct ctl_cmd *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+/* getopt's own messages would name the full path: ours name the tool. */
+static int bad_option(char **argv, int opt)
+{
+	const char *arg = argv[optind - 1];
+
+	if (opt == ':')
+		fprintf(stderr, "liveupdatectl: option '%s' needs an argument\n",
+			arg);
+	else if (optopt && strncmp(arg, "--", 2))
+		fprintf(stderr, "liveupdatectl: unknown option '-%c'\n",
+			optopt);
+	else
+		fprintf(stderr, "liveupdatectl: unknown option '%s'\n", arg);
+	fprintf(stderr, "liveupdatectl: see 'liveupdatectl --help'\n");
+	return EXIT_USAGE;
+}
+
+static int parse_uid(const char *arg, uint32_t *uid)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || *arg == '-' || v > UINT32_MAX - 1)
+		return -EINVAL;
+	*uid = (uint32_t)v;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "exec", required_argument, NULL, 'e' },
+		{ "owner", required_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const struct ctl_cmd *cmd;
 	struct ctl c = { 0 };
-	const char *cmd;
-	int opt, fd, ret;
+	int opt, fd = -1, ret;
 
-	while ((opt = getopt_long(argc, argv, "s:je:hV", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":s:je:o:vhV", opts,
+				  NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			c.socket = optarg;
@@ -400,6 +878,18 @@ int main(int argc, char **argv)
 		case 'e':
 			c.exec = optarg;
 			break;
+		case 'o':
+			if (parse_uid(optarg, &c.owner)) {
+				fprintf(stderr,
+					"liveupdatectl: --owner: not a uid: '%s'\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			c.has_owner = true;
+			break;
+		case 'v':
+			c.verbose = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -407,30 +897,48 @@ int main(int argc, char **argv)
 			printf("liveupdatectl (luo) %s\n", LUO_VERSION);
 			return 0;
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			return bad_option(argv, opt);
 		}
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, optind == argc ?
-			"liveupdatectl: no command given\n" :
-			"liveupdatectl: too many arguments\n");
+	if (optind == argc) {
+		fprintf(stderr, "liveupdatectl: no command given\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	cmd = argv[optind];
-	if (!strcmp(cmd, "help")) {
+	if (!strcmp(argv[optind], "help")) {
 		usage(stdout);
 		return 0;
 	}
-	if (strcmp(cmd, "status") && strcmp(cmd, "list") &&
-	    strcmp(cmd, "reboot")) {
-		fprintf(stderr, "liveupdatectl: unknown command '%s'\n", cmd);
+	cmd = find_command(argv[optind]);
+	if (!cmd) {
+		fprintf(stderr, "liveupdatectl: unknown command '%s'\n",
+			argv[optind]);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (c.exec && strcmp(cmd, "reboot")) {
-		fprintf(stderr, "liveupdatectl: --exec is for reboot only\n");
+	c.args = argv + optind + 1;
+	c.nr_args = argc - optind - 1;
+	if (c.nr_args < cmd->min_args) {
+		fprintf(stderr, "liveupdatectl: %s: %s\n", cmd->name,
+			cmd->min_args == 1 && cmd->max_args == 1 ?
+			"which session?" : "which files?");
+		return EXIT_USAGE;
+	}
+	if (c.nr_args > cmd->max_args) {
+		fprintf(stderr, "liveupdatectl: %s: too many arguments\n",
+			cmd->name);
+		return EXIT_USAGE;
+	}
+	if (c.exec && strcmp(cmd->name, "reboot") &&
+	    strcmp(cmd->name, "upgrade")) {
+		fprintf(stderr,
+			"liveupdatectl: --exec is for reboot and upgrade only\n");
+		return EXIT_USAGE;
+	}
+	if (c.has_owner && strcmp(cmd->name, "show") &&
+	    strcmp(cmd->name, "drop")) {
+		fprintf(stderr,
+			"liveupdatectl: --owner is for show and drop only\n");
 		return EXIT_USAGE;
 	}
 	if (c.socket && !*c.socket) {
@@ -438,15 +946,13 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	fd = ctl_open(&c);
-	if (fd < 0)
-		return 1;
-	if (!strcmp(cmd, "status"))
-		ret = cmd_status(&c, fd);
-	else if (!strcmp(cmd, "list"))
-		ret = cmd_list(&c, fd);
-	else
-		ret = cmd_reboot(&c, fd);
-	luo_close(fd);
+	if (!cmd->own_open) {
+		fd = ctl_open(&c);
+		if (fd < 0)
+			return 1;
+	}
+	ret = cmd->run(&c, fd);
+	if (fd >= 0)
+		luo_close(fd);
 	return ret;
 }

@@ -9,7 +9,8 @@
  * here too; --luo-handlers gives it all of luo's.  See luo-run(1).
  *
  * Exit codes: the program's; 125 for luo-run's own failures, 126 if the
- * program cannot be executed, 127 if it is not found.
+ * program cannot be executed, 127 if it or the preload library is not
+ * found.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +38,7 @@ struct run {
 	const char *socket;		/* --socket, or NULL */
 	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char tmpdir[PATH_MAX];		/* --private without --socket */
+	char preload[PATH_MAX];		/* libluo-preload.so */
 	pid_t daemon;
 	char **argv;			/* PROGRAM ARGS... */
 };
@@ -112,32 +114,92 @@ static int parse(struct run *r, int argc, char **argv)
 	return 0;
 }
 
-/* Are we the luo-run of the build tree (then use the build tree's parts)? */
-static bool in_build_tree(void)
+/*
+ * Where the installed parts are: <prefix>/<dir>/<name>.  The prefix is the
+ * one luo-run runs from when it is installed as <prefix>/<bindir>/luo-run
+ * (so a relocated or DESTDIR tree finds its own parts), else the configured
+ * one.  A configured directory outside the prefix is absolute and taken as
+ * it is.  No build path is compiled in: the test suite names the build
+ * tree's parts with $LUO_PRELOAD and $LIVEUPDATED.
+ */
+static int installed_path(char *buf, size_t len, const char *dir,
+			  const char *name)
 {
-	char self[PATH_MAX], built[PATH_MAX];
+	const char *prefix = LUO_RUN_PREFIX;
+	size_t blen = strlen(LUO_RUN_BINDIR), slen;
+	char self[PATH_MAX], *slash;
+	int n;
 
-	return realpath("/proc/self/exe", self) &&
-	       realpath(LUO_RUN_BUILD_PATH, built) && !strcmp(self, built);
+	if (dir[0] == '/') {
+		n = snprintf(buf, len, "%s/%s", dir, name);
+		return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	}
+	if (LUO_RUN_BINDIR[0] != '/' && realpath("/proc/self/exe", self)) {
+		slash = strrchr(self, '/');
+		if (slash)
+			*slash = '\0';
+		slen = strlen(self);
+		if (slen > blen && self[slen - blen - 1] == '/' &&
+		    !strcmp(self + slen - blen, LUO_RUN_BINDIR)) {
+			self[slen - blen - 1] = '\0';
+			prefix = self;
+		}
+	}
+	n = snprintf(buf, len, "%s/%s/%s", prefix, dir, name);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static const char *preload_path(void)
+/*
+ * The preload library: $LUO_PRELOAD, else the installed one.  It must
+ * exist: without it the program would run against the real (or no)
+ * /dev/liveupdate, silently.  Resolved to an absolute path without ':' or
+ * blanks, which LD_PRELOAD would split on.
+ */
+static int find_preload(char buf[static PATH_MAX])
 {
-	return in_build_tree() ? LUO_PRELOAD_BUILD_PATH :
-				 LUO_PRELOAD_INSTALL_PATH;
+	const char *env = getenv("LUO_PRELOAD");
+	char path[PATH_MAX];
+	int ret;
+
+	if (env && *env) {
+		ret = snprintf(path, sizeof(path), "%s", env);
+		ret = ret < 0 || (size_t)ret >= sizeof(path) ? -ENAMETOOLONG : 0;
+	} else {
+		ret = installed_path(path, sizeof(path), LUO_RUN_LIBDIR,
+				     "luo/libluo-preload.so");
+	}
+	if (ret) {
+		fprintf(stderr, "luo-run: no path for the preload library: %s\n",
+			strerror(-ret));
+		return ret;
+	}
+	if (!realpath(path, buf)) {
+		ret = -errno;
+		fprintf(stderr, "luo-run: preload library %s: %s%s\n", path,
+			strerror(-ret), env && *env ? "" :
+			" (is luo installed completely? $LUO_PRELOAD names "
+			"another)");
+		return ret;
+	}
+	if (strpbrk(buf, ": \t\n")) {
+		fprintf(stderr, "luo-run: preload library %s: LD_PRELOAD cannot "
+			"name a path with ':' or blanks\n", buf);
+		return -EINVAL;
+	}
+	return 0;
 }
 
-/* $LIVEUPDATED, the one built or installed beside us, or PATH's. */
+/* $LIVEUPDATED, the one installed beside us, or PATH's. */
 static const char *daemon_path(void)
 {
+	static char path[PATH_MAX];
 	const char *env = getenv("LIVEUPDATED");
 
 	if (env && *env)
 		return env;
-	if (in_build_tree())
-		return LIVEUPDATED_BUILD_PATH;
-	if (!access(LIVEUPDATED_INSTALL_PATH, X_OK))
-		return LIVEUPDATED_INSTALL_PATH;
+	if (!installed_path(path, sizeof(path), LUO_RUN_SBINDIR,
+			    "liveupdated") && !access(path, X_OK))
+		return path;
 	return "liveupdated";
 }
 
@@ -175,9 +237,9 @@ static int set_env(const struct run *r)
 	int ret;
 
 	if (old && *old)
-		ret = asprintf(&val, "%s:%s", preload_path(), old);
+		ret = asprintf(&val, "%s:%s", r->preload, old);
 	else
-		ret = asprintf(&val, "%s", preload_path());
+		ret = asprintf(&val, "%s", r->preload);
 	if (ret < 0)
 		return -ENOMEM;
 	ret = setenv("LD_PRELOAD", val, 1) || setenv("LUO_SOCKET", r->sock, 1);
@@ -368,6 +430,9 @@ int main(int argc, char **argv)
 	ret = parse(&r, argc, argv);
 	if (ret)
 		return ret > 0 ? 0 : EXIT_LUO_RUN;
+	/* Never run the program without the library (as if not found). */
+	if (find_preload(r.preload))
+		return EXIT_NOTFOUND;
 	ret = socket_path(&r);
 	if (ret) {
 		fprintf(stderr, "luo-run: no socket path: %s\n", strerror(-ret));

@@ -412,12 +412,47 @@ static int test_refused_replaced_fd(void)
 	return TEST_PASS;
 }
 
+/*
+ * One open file description under two records: both ends of a pipe (one
+ * inode, two descriptions) preserved, then the write end's number made
+ * the read end's description.  Every check of a record passes (the fd is
+ * open, used once, the inode written down); read as it was, it gave two
+ * incoming files holding one description.
+ */
+static int test_refused_one_file_twice(void)
+{
+	struct luo_core *old = tc_core(0, 0);
+	struct luo_session *s;
+	struct ho h;
+	int w, r = tc_pipe(&w);
+
+	memset(&h, 0, sizeof(h));
+	tc_handler_init(&th, "fake-pipe", TC_TAKE_FIFO, false);
+	luo_memfd_handler_init(&memfd);
+	tc_flb_init(&flb, "flb", 0xF1B);
+	CHECK(old && r >= 0);
+	CHECK_ERR(setup(old, NULL), 0);
+	CHECK_ERR(tc_create(old, "s", &s), 0);
+	CHECK_ERR(tc_preserve(old, s, r, 1), 0);
+	CHECK_ERR(tc_preserve(old, s, w, 2), 0);
+	close(r);
+	close(w);
+	CHECK_ERR(luo_core_for_each_outgoing_fd(old, collect, &h), 0);
+	CHECK_EQ(h.nfds, 2);
+	CHECK_ERR(tc_exec(old, 5, &h.blob, &h.len, &h.lfd), 0);
+	CHECK(dup2(h.fds[0], h.fds[1]) == h.fds[1]);
+	CHECK_EQ(refused(h.blob, h.len, &h, setup, "one file twice"), 0);
+	ho_close(&h);
+	return TEST_PASS;
+}
+
 static const struct test_case cases[] = {
 	TEST_CASE(test_round_trip),
 	TEST_CASE(test_second_reboot),
 	TEST_CASE(test_refused_blobs),
 	TEST_CASE(test_refused_closed_fd),
 	TEST_CASE(test_refused_replaced_fd),
+	TEST_CASE(test_refused_one_file_twice),
 };
 
 int main(int argc, char **argv)

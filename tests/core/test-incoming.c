@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Incoming sessions (SPEC.md 2.2 step 4, 3.4, 3.6, 4.2, 11): direction
- * checks, RETRIEVE_FD (repeat, sticky errors, EBUSY until FINISH), FINISH
+ * checks, RETRIEVE_FD (repeat, sticky errors, EBUSY until FINISH, for a
+ * file a client still holds retrieved or not), FINISH
  * (can_finish FIFO before finish LIFO, EBUSY, discard, idempotence) and the
  * implicit finish of the last close.
  *
@@ -242,6 +243,99 @@ static int test_retrieved_free_after_finish(void)
 	return TEST_PASS;
 }
 
+/*
+ * fuzz-core's finding (fuzz/corpus/fuzz-core/regress-double-preserve-
+ * after-handover): a process that outlives the reboot still holds the
+ * very description the new image inherited.  The old core let it be
+ * preserved again in a new session while the incoming copy was not
+ * retrieved; retrieving the copy then gave one description two live
+ * holders, the table tracked only the outgoing one, and once that
+ * session was closed the description could be preserved a third time
+ * although the incoming session still held it, retrieved and
+ * unfinished.  An incoming file holds its identity from the handover
+ * until FINISH, retrieved or not.
+ */
+static int test_surviving_file_busy_until_finish(void)
+{
+	struct luo_core *core = tc_core(0, 0);
+	struct luo_session *a, *b, *c;
+	int p = tc_pipe(NULL), m = tc_memfd("kept"), fd;
+
+	tc_handler_init(&th, "fake", TC_TAKE_FIFO, false);
+	luo_memfd_handler_init(&memfd);
+	CHECK(core && p >= 0 && m >= 0);
+	CHECK_ERR(setup(core, NULL), 0);
+	/* Create a session, preserve a pipe end (and a memfd), reboot. */
+	CHECK_ERR(tc_create(core, "a", &a), 0);
+	CHECK_ERR(tc_preserve(core, a, p, 1), 0);
+	CHECK_ERR(tc_preserve(core, a, m, 2), 0);
+	core = tc_reboot(core, 2, setup, NULL);
+	CHECK(core);
+	/* Retrieve the session; preserve the same pipe end in a new one. */
+	CHECK_ERR(tc_retrieve(core, "a", &a), 0);
+	CHECK_ERR(tc_create(core, "b", &b), 0);
+	CHECK_ERR(tc_preserve(core, b, p, 1), -EBUSY);
+	CHECK_ERR(tc_preserve(core, b, m, 2), -EBUSY);
+	/* Retrieve the file from the incoming session: the same one. */
+	CHECK_ERR(tc_retrieve_fd(core, a, 1, &fd), 0);
+	CHECK(tc_same_ofd(fd, p));
+	CHECK_ERR(tc_preserve(core, b, p, 1), -EBUSY);
+	CHECK_ERR(tc_preserve(core, b, fd, 1), -EBUSY);
+	close(fd);
+	/* Close a session, preserve the pipe end again. */
+	luo_core_session_release(core, b);
+	CHECK_ERR(tc_create(core, "c", &c), 0);
+	CHECK_ERR(tc_preserve(core, c, p, 1), -EBUSY);
+	CHECK_ERR(tc_preserve(core, c, m, 2), -EBUSY);
+	/* FINISH lets go of both, the unretrieved memfd too. */
+	CHECK_ERR(tc_finish(core, a), 0);
+	CHECK_ERR(tc_preserve(core, c, p, 1), 0);
+	CHECK_ERR(tc_preserve(core, c, m, 2), 0);
+	luo_core_free(core);
+	close(p);
+	close(m);
+	return TEST_PASS;
+}
+
+/*
+ * A file reopened by its handler (file-v1: a new description) is held
+ * under the new description once retrieved, and the old one, which the
+ * new image no longer holds, is free.
+ */
+static int file_setup(struct luo_core *core, void *ctx)
+{
+	return luo_register_file_handler(core, luo_file_handler());
+}
+
+static int test_reopened_file_refiled(void)
+{
+	char path[] = "/tmp/luo-test-incoming-XXXXXX";
+	struct luo_core *core = tc_core(0, 0);
+	struct luo_session *a, *b;
+	int f = mkostemp(path, O_CLOEXEC), fd;
+
+	CHECK(core && f >= 0);
+	unlink(path);
+	CHECK_ERR(file_setup(core, NULL), 0);
+	CHECK_ERR(tc_create(core, "a", &a), 0);
+	CHECK_ERR(tc_preserve(core, a, f, 1), 0);
+	core = tc_reboot(core, 2, file_setup, NULL);
+	CHECK(core);
+	CHECK_ERR(tc_retrieve(core, "a", &a), 0);
+	CHECK_ERR(tc_create(core, "b", &b), 0);
+	CHECK_ERR(tc_preserve(core, b, f, 1), -EBUSY);
+	CHECK_ERR(tc_retrieve_fd(core, a, 1, &fd), 0);
+	CHECK(!tc_same_ofd(fd, f));
+	CHECK_ERR(tc_preserve(core, b, fd, 2), -EBUSY);
+	CHECK_ERR(tc_preserve(core, b, f, 1), 0);
+	CHECK_ERR(tc_finish(core, a), 0);
+	CHECK_ERR(tc_preserve(core, b, fd, 2), 0);
+	luo_core_free(core);
+	close(fd);
+	close(f);
+	return TEST_PASS;
+}
+
 static int test_finish_order(void)
 {
 	struct luo_core *core = booted();
@@ -412,6 +506,8 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_sticky_retrieve_error),
 	TEST_CASE(test_retrieved_busy_until_finish),
 	TEST_CASE(test_retrieved_free_after_finish),
+	TEST_CASE(test_surviving_file_busy_until_finish),
+	TEST_CASE(test_reopened_file_refiled),
 	TEST_CASE(test_finish_order),
 	TEST_CASE(test_finish_ebusy_then_retry),
 	TEST_CASE(test_finish_idempotent),

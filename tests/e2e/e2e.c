@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "e2e.h"
@@ -88,11 +89,22 @@ int e2e_reboot(const char *sock, uint64_t *update)
 
 int e2e_daemon_fds(const struct dh_daemon *d)
 {
-	int ctl = luo_open_at(d->socket, LUO_OPEN_CONTROL), n;
+	const struct timespec tick = { .tv_nsec = 1000 * 1000 };
+	int ctl = luo_open_at(d->socket, LUO_OPEN_CONTROL), n, i;
 	struct luo_status st;
 
 	dh_check(ctl >= 0);
-	dh_check_eq(luo_status(ctl, &st), 0);
+	/*
+	 * Clients' sockets are closed by the daemon's worker threads: wait
+	 * until STATUS says no close is under way (10 s at most).
+	 */
+	for (i = 0; i < 10000; i++) {
+		dh_check_eq(luo_status(ctl, &st), 0);
+		if (!(st.flags & LUO_STATUS_WORKING))
+			break;
+		nanosleep(&tick, NULL);
+	}
+	dh_check(!(st.flags & LUO_STATUS_WORKING));
 	n = dh_count_fds(d->pid);
 	luo_close(ctl);
 	return n;

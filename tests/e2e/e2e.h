@@ -20,7 +20,8 @@ int e2e_memfd_ok(int fd, size_t size, uint64_t seed);
 /* The daemon's STATUS over a control open. */
 void e2e_status(const char *sock, struct luo_status *st);
 /* The daemon's open fds, counted while a control connection that has just
- * had an answer is open: every close made before the call has been seen. */
+ * had an answer is open, once no close is under way in the daemon's worker
+ * threads (LUO_STATUS_WORKING): every close made before the call is done. */
 int e2e_daemon_fds(const struct dh_daemon *d);
 /* Reboot over a control open; returns luo_reboot()'s result. */
 int e2e_reboot(const char *sock, uint64_t *update);

@@ -33,24 +33,16 @@ static int run_ctl(char *const *args, char *out, size_t len)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* Accept one control connection and answer one request on it. */
-static int srv_one(int lfd, void *ctx)
+/* Answer one request of liveupdatectl's. */
+static void srv_request(int c, const struct fake_msg *req)
 {
 	struct luo_list_record recs[3];
-	struct luo_wire_open op;
+	struct luo_drop_session drop;
 	struct luo_status st;
 	struct luo_reboot rb;
 	struct luo_list l;
-	struct fake_msg m;
-	int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	struct fake_msg m = *req;
 
-	CHECK_EQ(fake_recv(c, &m), 0);
-	CHECK_EQ(m.req.cmd, LUO_WIRE_OPEN);
-	memcpy(&op, m.arg, sizeof(op));
-	CHECK_EQ(op.mode, LUO_OPEN_CONTROL);
-	fake_reply(c, 0, &op, sizeof(op), NULL, 0, -1);
-
-	CHECK_EQ(fake_recv(c, &m), 0);
 	switch (m.req.cmd) {
 	case LUO_IOCTL_STATUS:
 		memcpy(&st, m.arg, sizeof(st));
@@ -95,10 +87,34 @@ static int srv_one(int lfd, void *ctx)
 		rb.update_number = 8;
 		fake_reply(c, 0, &rb, sizeof(rb), NULL, 0, -1);
 		break;
+	case LUO_IOCTL_DROP_SESSION:
+		memcpy(&drop, m.arg, sizeof(drop));
+		CHECK_EQ(drop.owner, 4711);
+		CHECK(!strcmp(drop.name, "vm-1"));
+		drop.nr_files = 2;
+		fake_reply(c, 0, &drop, sizeof(drop), NULL, 0, -1);
+		break;
 	default:
 		fake_reply(c, -EINVAL, NULL, 0, NULL, 0, -1);
 		fake_failures++;
 	}
+}
+
+/* Accept one control connection and answer its requests until it closes. */
+static int srv_one(int lfd, void *ctx)
+{
+	struct luo_wire_open op;
+	struct fake_msg m;
+	int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	CHECK_EQ(fake_recv(c, &m), 0);
+	CHECK_EQ(m.req.cmd, LUO_WIRE_OPEN);
+	memcpy(&op, m.arg, sizeof(op));
+	CHECK_EQ(op.mode, LUO_OPEN_CONTROL);
+	fake_reply(c, 0, &op, sizeof(op), NULL, 0, -1);
+
+	while (!fake_recv(c, &m) && m.n > 0)
+		srv_request(c, &m);
 	close(c);
 	return 0;
 }
@@ -172,6 +188,32 @@ int main(int argc, char **argv)
 	CHECK_SERVER(pid);
 	expect(out, "reboot done: update number 8");
 
+	pid = fake_start_listener(lfd, srv_one, NULL);
+	CHECK_EQ(run_ctl((char *[]){ "liveupdatectl", "--socket", path,
+				     "show", "vm-1", NULL }, out, sizeof(out)),
+		 0);
+	CHECK_SERVER(pid);
+	expect(out, "session:    vm-1");
+	expect(out, "owner:      4711");
+	expect(out, "state:      retrieved");
+	expect(out, "255 (0xff)");
+	expect(out, "failed: Cannot allocate memory");
+
+	pid = fake_start_listener(lfd, srv_one, NULL);
+	CHECK_EQ(run_ctl((char *[]){ "liveupdatectl", "--socket", path,
+				     "show", "vm-1", "--owner", "1", NULL },
+			 out, sizeof(out)), 1);
+	CHECK_SERVER(pid);
+	expect(out, "liveupdatectl: show: no session 'vm-1' of uid 1");
+
+	/* Without --owner, drop finds the one incoming session's owner. */
+	pid = fake_start_listener(lfd, srv_one, NULL);
+	CHECK_EQ(run_ctl((char *[]){ "liveupdatectl", "--socket", path,
+				     "drop", "vm-1", NULL }, out, sizeof(out)),
+		 0);
+	CHECK_SERVER(pid);
+	expect(out, "dropped session 'vm-1' of uid 4711: 2 files");
+
 	close(lfd);
 	fake_unlink(path);
 	CHECK_EQ(run_ctl((char *[]){ "liveupdatectl", "--socket", path,
@@ -182,6 +224,27 @@ int main(int argc, char **argv)
 	CHECK_EQ(run_ctl((char *[]){ "liveupdatectl", NULL }, out,
 			 sizeof(out)), 2);
 	CHECK_EQ(run_ctl((char *[]){ "liveupdatectl", "--exec", "x",
+				     "status", NULL }, out, sizeof(out)), 2);
+	/* One prefix: never getopt's, which names the binary's full path. */
+	CHECK_EQ(run_ctl((char *[]){ "/some/where/liveupdatectl", "--bogus",
+				     "status", NULL }, out, sizeof(out)), 2);
+	expect(out, "liveupdatectl: unknown option '--bogus'");
+	CHECK(!strstr(out, "/some/where"));
+	CHECK_EQ(run_ctl((char *[]){ "/some/where/liveupdatectl", "-q",
+				     "status", NULL }, out, sizeof(out)), 2);
+	expect(out, "liveupdatectl: unknown option '-q'");
+	CHECK(!strstr(out, "/some/where"));
+	CHECK_EQ(run_ctl((char *[]){ "/some/where/liveupdatectl", "status",
+				     "--socket", NULL }, out, sizeof(out)), 2);
+	expect(out, "liveupdatectl: option '--socket' needs an argument");
+	CHECK(!strstr(out, "/some/where"));
+	CHECK_EQ(run_ctl((char *[]){ "liveupdatectl", "show", NULL }, out,
+			 sizeof(out)), 2);
+	CHECK_EQ(run_ctl((char *[]){ "liveupdatectl", "drop", "a", "b", NULL },
+			 out, sizeof(out)), 2);
+	CHECK_EQ(run_ctl((char *[]){ "liveupdatectl", "--owner", "x", "drop",
+				     "a", NULL }, out, sizeof(out)), 2);
+	CHECK_EQ(run_ctl((char *[]){ "liveupdatectl", "--owner", "1",
 				     "status", NULL }, out, sizeof(out)), 2);
 	CHECK_EQ(run_ctl((char *[]){ "liveupdatectl", "help", NULL }, out,
 			 sizeof(out)), 0);

@@ -4,11 +4,18 @@
  * GET_NAME, as implemented by luo.  Written from the behaviour reference in
  * SPEC.md section 1; every size and offset is checked at compile time below.
  *
+ * luo's copy of the kernel's <linux/liveupdate.h>, installed as
+ * <luo/linux-liveupdate.h>.  It has the kernel's include guard on purpose:
+ * whichever of the two a program includes first is the one it gets, and the
+ * other is then empty, so the two never clash.  Programs include
+ * <luo/liveupdate.h> (or <luo/libluo.h>), which picks the kernel's header
+ * when it is new enough and this one otherwise.
+ *
  * All request codes are _IO(type, nr): direction and size bits are zero even
  * though every command takes a pointer to a size-prefixed struct.
  */
-#ifndef _UAPI_LINUX_LIVEUPDATE_H
-#define _UAPI_LINUX_LIVEUPDATE_H
+#ifndef _UAPI_LIVEUPDATE_H
+#define _UAPI_LIVEUPDATE_H
 
 #include <linux/ioctl.h>
 #include <linux/types.h>
@@ -17,10 +24,6 @@
 
 /* Longest session name, including the terminating NUL. */
 #define LIVEUPDATE_SESSION_NAME_LENGTH	64
-
-/* Kernel-internal lengths used by the handover format. */
-#define LIVEUPDATE_HNDL_COMPAT_LENGTH	48
-#define LIVEUPDATE_FLB_COMPAT_LENGTH	48
 
 /* Commands on the device (/dev/liveupdate). */
 enum {
@@ -173,4 +176,4 @@ __LUO_ABI_CHECK(LIVEUPDATE_SESSION_GET_NAME == 0xBA43);
 #undef __LUO_ABI_CHECK
 #endif
 
-#endif /* _UAPI_LINUX_LIVEUPDATE_H */
+#endif /* _UAPI_LIVEUPDATE_H */

@@ -1,0 +1,172 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The systemd test, inside the container (run-nspawn.sh starts it as
+# luo-systemd-test.service once the container's systemd has booted).  It
+# drives liveupdated.socket and liveupdated.service with systemctl and
+# liveupdatectl and writes PASS or FAIL to /luo-test/result.
+set -u
+sbin=@SBIN@
+here=/usr/local/libexec/luo-systemd-test
+out=/luo-test
+export PATH="$sbin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+step() { echo "== $*"; }
+fail() {
+	echo "FAIL: $*"
+	echo "-- systemctl status"
+	systemctl status --no-pager liveupdated.socket liveupdated.service
+	echo "-- journal"
+	journalctl -b --no-pager -o short-monotonic -u liveupdated.service \
+		-u liveupdated.socket | tail -n 80
+	echo FAIL >"$out/result"
+	exit 1
+}
+prop() { systemctl show -p "$1" --value liveupdated.service; }
+expect_prop() {
+	v=$(prop "$1")
+	[ "$v" = "$2" ] || fail "$1 is \"$v\", not \"$2\""
+	echo "$1=$v"
+}
+# The STATUS= line is sent at most once a second: wait for it (10 s).
+wait_status() {
+	i=0
+	while :; do
+		s=$(prop StatusText)
+		case $s in *"$1"*) echo "StatusText=$s"; return 0 ;; esac
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "StatusText \"$s\" never says \"$1\""
+		sleep 0.1
+	done
+}
+wait_file() {
+	i=0
+	while [ ! -e "$1" ]; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "$1 never appeared"
+		sleep 0.1
+	done
+}
+
+step "socket activation: the socket listens, the daemon does not run"
+[ "$(systemctl is-active liveupdated.socket)" = active ] ||
+	fail "liveupdated.socket is not active"
+expect_prop ActiveState inactive
+ls -l /run/liveupdate/liveupdate.sock
+[ -S /run/liveupdate/liveupdate.sock ] || fail "no socket file"
+
+step "a client connects before the daemon runs; READY=1 starts it"
+liveupdatectl status || fail "the first client was not served"
+expect_prop ActiveState active
+expect_prop Type notify
+expect_prop NotifyAccess all
+pid=$(prop MainPID)
+[ "$pid" -gt 0 ] || fail "no main pid"
+echo "main pid $pid"
+
+step "STATUS"
+wait_status "update 1; sessions: 0 outgoing, 0 incoming; files: 0; no REBOOT yet"
+
+step "a client holds two sessions: a memfd, a file on /tmp or /home, a TCP socket"
+mkdir -p /home/luo-test
+"$here/luo-hold" hold "$out/ready" s-tmp tmp-text /tmp \
+	s-home home-text /home/luo-test &
+holder=$!
+wait_file "$out/ready"
+wait_status "update 1; sessions: 2 outgoing, 0 incoming; files: 6;"
+
+step "a failed REBOOT (the new image refuses the handover) is rolled back"
+if liveupdatectl reboot --exec "$here/refuse-handover" >"$out/refused" 2>&1
+then
+	cat "$out/refused"
+	fail "the REBOOT into a refusing image succeeded"
+fi
+cat "$out/refused"
+expect_prop ActiveState active
+expect_prop SubState running
+expect_prop MainPID "$pid"
+expect_prop NRestarts 0
+wait_status "update 1; sessions: 2 outgoing, 0 incoming; files: 6; last REBOOT failed"
+liveupdatectl show s-tmp || fail "s-tmp is gone after the rollback"
+
+step "systemctl reload"
+if liveupdatectl help 2>&1 | grep -q '^  upgrade'; then
+	kind=UPGRADE
+else
+	# No UPGRADE yet: the unit's ExecReload= cannot run; a REBOOT
+	# into the installed binary instead, through a drop-in.
+	kind=REBOOT
+	mkdir -p /etc/systemd/system/liveupdated.service.d
+	printf '[Service]\nExecReload=\nExecReload=%s\n' \
+		"$sbin/liveupdatectl reboot --exec $sbin/liveupdated" \
+		>/etc/systemd/system/liveupdated.service.d/reload.conf
+	systemctl daemon-reload
+fi
+echo "reload is a $kind"
+systemctl reload liveupdated.service || fail "systemctl reload failed"
+expect_prop ActiveState active
+expect_prop MainPID "$pid"
+expect_prop NRestarts 0
+if [ "$kind" = REBOOT ]; then
+	wait_status "update 2; sessions: 0 outgoing, 2 incoming; files: 6; last REBOOT took"
+	kill -TERM "$holder"
+	wait "$holder"
+	"$here/luo-hold" retrieve s-tmp tmp-text ||
+		fail "s-tmp was not kept across the REBOOT"
+	"$here/luo-hold" retrieve s-home home-text ||
+		fail "s-home was not kept across the REBOOT"
+	wait_status "update 2; sessions: 0 outgoing, 0 incoming; files: 0;"
+else
+	wait_status "sessions: 2 outgoing, 0 incoming; files: 6;"
+	liveupdatectl show s-tmp || fail "s-tmp is gone after the UPGRADE"
+	liveupdatectl show s-home || fail "s-home is gone after the UPGRADE"
+	kill -TERM "$holder"
+	wait "$holder"
+fi
+
+step "stop: the socket (its file too) stays and starts the daemon again"
+systemctl stop liveupdated.service || fail "stop failed"
+expect_prop ActiveState inactive
+[ "$(systemctl is-active liveupdated.socket)" = active ] ||
+	fail "liveupdated.socket is not active after the stop"
+[ -S /run/liveupdate/liveupdate.sock ] ||
+	fail "the socket file is gone after the stop"
+liveupdatectl status >/dev/null || fail "no second activation"
+expect_prop ActiveState active
+systemctl stop liveupdated.service
+
+step "a new image that hangs: the keeper rolls back under its own pid"
+# NotifyAccess=all at work: the keeper, not the main process, says
+# MAINPID=; systemd follows it and sees no death of its main process.
+mkdir -p /etc/systemd/system/liveupdated.service.d
+printf '[Service]\nExecStart=\nExecStart=%s --takeover-timeout=500\n' \
+	"$sbin/liveupdated" \
+	>/etc/systemd/system/liveupdated.service.d/takeover.conf
+systemctl daemon-reload
+liveupdatectl status >/dev/null || fail "no third activation"
+pid=$(prop MainPID)
+rm -f "$out/ready"
+"$here/luo-hold" hold "$out/ready" s-keep keep-text /tmp &
+holder=$!
+wait_file "$out/ready"
+if liveupdatectl reboot --exec "$here/hang-image" >"$out/hung" 2>&1; then
+	cat "$out/hung"
+	fail "the REBOOT into a hanging image succeeded"
+fi
+cat "$out/hung"
+expect_prop ActiveState active
+expect_prop NRestarts 0
+keeper=$(prop MainPID)
+if [ "$keeper" = "$pid" ] || [ "$keeper" -le 0 ]; then
+	fail "the main pid is still $pid after a keeper rollback"
+fi
+echo "main pid $pid -> $keeper (the keeper serves)"
+liveupdatectl status | grep "daemon pid: *$keeper\$" ||
+	fail "the daemon does not run as the main pid $keeper"
+wait_status "update 1; sessions: 1 outgoing, 0 incoming; files: 3; last REBOOT failed"
+liveupdatectl show s-keep || fail "s-keep is gone after the keeper rollback"
+kill -TERM "$holder"
+wait "$holder"
+systemctl stop liveupdated.service liveupdated.socket
+
+echo PASS >"$out/result"
+echo PASS
