@@ -256,7 +256,8 @@ static void vault_op(struct vault *v, const struct vault_msg *m,
 		break;
 	case VAULT_FULL:
 		v->full = true;
-		memset(v->fresh, 0, v->nr_held * sizeof(*v->fresh));
+		if (v->nr_held)
+			memset(v->fresh, 0, v->nr_held * sizeof(*v->fresh));
 		break;
 	case VAULT_SWEEP:
 		vault_sweep(v);

@@ -4,8 +4,8 @@
  * liveupdated(8), "Crash recovery").
  *
  * A client runs every request in a random mix (create, preserve,
- * unpreserve, handover, close, REBOOT, retrieve, retrieve_fd, finish) and
- * keeps a model of what it was told: a request answered 0 happened, one
+ * unpreserve, handover, close, REBOOT, UPGRADE, retrieve, retrieve_fd,
+ * finish) and keeps a model of what it was told: a request answered 0 happened, one
  * answered EIO (the request a crash interrupted) may or may not have, any
  * other answer fails the test unless the model allows it.  Meanwhile the
  * test kills the engine with SIGKILL at random moments; the vault starts
@@ -64,7 +64,7 @@ struct client {
 	uint64_t upd;
 	unsigned long names;
 	struct sess s[MAX_SESS];
-	unsigned long ops, eio, verified, reboots, lost_retrieves;
+	unsigned long ops, eio, verified, reboots, upgrades, lost_retrieves;
 };
 
 static unsigned int rnd(unsigned int n)
@@ -293,6 +293,17 @@ static void verify_session(struct client *c, struct sess *s)
 	s->state = S_CLOSED;
 }
 
+/* UPGRADE changes nothing a client sees, whether it happened or not. */
+static void op_upgrade(struct client *c)
+{
+	int r = luo_upgrade(c->dev, -1);
+
+	if (r == -EBUSY)
+		return;
+	ok_or_eio(c, r, "upgrade");
+	c->upgrades += !r;
+}
+
 /* The next process takes a parked session: RETRIEVE, RETRIEVE_FD, FINISH. */
 static void op_retrieve(struct client *c)
 {
@@ -380,6 +391,8 @@ static int client_main(const char *socket, unsigned long ops, int stop_fd)
 			op_retrieve(&c);
 		else if (k < 91)
 			op_reboot(&c);
+		else if (k < 94)
+			op_upgrade(&c);
 		else
 			ok_or_eio(&c, luo_status(c.dev, &st), "status");
 	}
@@ -387,8 +400,9 @@ static int client_main(const char *socket, unsigned long ops, int stop_fd)
 	while (!c.reboots)
 		op_reboot(&c);
 	fflush(stdout);
-	printf("client: %lu requests, %lu EIO, %lu REBOOTs, %lu files verified, %lu sessions lost with an interrupted RETRIEVE_SESSION\n",
-	       c.ops, c.eio, c.reboots, c.verified, c.lost_retrieves);
+	printf("client: %lu requests, %lu EIO, %lu REBOOTs, %lu UPGRADEs, %lu files verified, %lu sessions lost with an interrupted RETRIEVE_SESSION\n",
+	       c.ops, c.eio, c.reboots, c.upgrades, c.verified,
+	       c.lost_retrieves);
 	fflush(stdout);
 	return 0;
 }
