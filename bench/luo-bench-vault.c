@@ -2,8 +2,10 @@
 /*
  * luo-bench-vault: what liveupdated --vault costs per request.
  *
- *   luo-bench-vault PATH-TO-LIVEUPDATED [ROUNDS]
+ *   luo-bench-vault PATH-TO-LIVEUPDATED [ROUNDS [BASELINE]]
  *
+ * BASELINE, another liveupdated (say, the previous release's), is timed
+ * too, without --vault.
  * Starts the daemon twice, without and with --vault, and times round
  * trips on one session: GET_NAME (no fd, nothing recorded), STATUS on the
  * device, and PRESERVE_FD followed by UNPRESERVE_FD (each a commit of the
@@ -135,7 +137,8 @@ int main(int argc, char **argv)
 {
 	const char *path = argc > 1 ? argv[1] : getenv("LIVEUPDATED");
 	int rounds = argc > 2 ? atoi(argv[2]) : 2000;
-	struct result plain, vault;
+	const char *base = argc > 3 ? argv[3] : NULL;
+	struct result plain, vault, before = { 0 };
 	char dir[] = "/tmp/luo-bench-vault.XXXXXX";
 
 	if (!path || rounds <= 0) {
@@ -146,18 +149,22 @@ int main(int argc, char **argv)
 	if (!mkdtemp(dir))
 		fatal("mkdtemp", errno);
 	snprintf(sock_path, sizeof(sock_path), "%s/sock", dir);
+	if (base)
+		measure(base, false, rounds, &before);
 	measure(path, false, rounds, &plain);
 	measure(path, true, rounds, &vault);
 	rmdir(dir);
 	printf("%d rounds each, a session of %d files\n", rounds, BASE_FILES);
-	printf("%-36s %10s %10s %8s\n", "round trip (us)", "plain", "--vault",
-	       "ratio");
-	printf("%-36s %10.2f %10.2f %8.2f\n", "GET_NAME (no fd, no commit)",
-	       plain.get_name, vault.get_name, vault.get_name / plain.get_name);
-	printf("%-36s %10.2f %10.2f %8.2f\n", "STATUS (no fd, no commit)",
-	       plain.status, vault.status, vault.status / plain.status);
-	printf("%-36s %10.2f %10.2f %8.2f\n",
-	       "PRESERVE_FD / UNPRESERVE_FD (commit)", plain.preserve,
-	       vault.preserve, vault.preserve / plain.preserve);
+	printf("%-36s %10s %10s %10s %8s\n", "round trip (us)", "baseline",
+	       "plain", "--vault", "ratio");
+	printf("%-36s %10.2f %10.2f %10.2f %8.2f\n",
+	       "GET_NAME (no fd, no commit)", before.get_name, plain.get_name,
+	       vault.get_name, vault.get_name / plain.get_name);
+	printf("%-36s %10.2f %10.2f %10.2f %8.2f\n",
+	       "STATUS (no fd, no commit)", before.status, plain.status,
+	       vault.status, vault.status / plain.status);
+	printf("%-36s %10.2f %10.2f %10.2f %8.2f\n",
+	       "PRESERVE_FD / UNPRESERVE_FD (commit)", before.preserve,
+	       plain.preserve, vault.preserve, vault.preserve / plain.preserve);
 	return 0;
 }

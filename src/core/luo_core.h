@@ -305,6 +305,8 @@ void luo_handover_discard(struct luo_core *core,
 void luo_handover_info_release(struct luo_handover_info *info);
 
 int luo_core_for_each_fd(const struct luo_core *core,
-			 int (*fn)(void *ctx, int fd), void *ctx);
+			 int (*fn)(void *ctx, int fd,
+				   const struct luo_fd_id *id),
+			 void *ctx);
 
 #endif /* LUO_CORE_H */

@@ -169,6 +169,7 @@ static void luod_after_batch(void *ctx)
 	struct luod *d = ctx;
 
 	transport_commit(d->tp);
+	records_flush(d->rec);
 }
 
 static void vault_gone(struct loop_source *src)

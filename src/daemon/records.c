@@ -8,8 +8,9 @@
  * vault (SCM_RIGHTS, tagged with the engine's fd number), then the
  * handover itself (the same one a REBOOT writes, read back in RESTORE
  * mode by a new engine) goes into the shared records memfd, into the slot
- * not committed, and the header's active word flips last; then the vault
- * drops what is no longer named.  A crash at any moment therefore leaves
+ * not committed, and the header's active word flips last; then, once the
+ * reply is out (records_flush()), the vault drops what is no longer
+ * named.  A crash at any moment therefore leaves
  * a complete handover whose every fd the vault holds (an fd sent is
  * queued in the socket and read by the vault later, even if the engine is
  * gone).  The first commit of an engine is a full account (VAULT_FULL ..
@@ -57,7 +58,7 @@ struct sent {
  * @add_fds: the fds attached to it
  * @del:     the DEL message being filled
  * @err:     the first error of this commit
- * @added:   this commit sent fds
+ * @sweep:   VAULT_SWEEP is owed (records_flush())
  */
 struct records {
 	int sock;
@@ -73,7 +74,7 @@ struct records {
 	int add_fds[VAULT_MAX_FDS];
 	struct vault_msg del;
 	int err;
-	bool added;
+	bool sweep;
 };
 
 /**
@@ -222,7 +223,6 @@ static void flush_add(struct records *rc)
 	if (r && !rc->err)
 		rc->err = r;
 	rc->add.count = 0;
-	rc->added = true;
 }
 
 static void flush_del(struct records *rc)
@@ -260,10 +260,13 @@ static bool same_file(const struct luo_fd_id *a, const struct luo_fd_id *b)
 	       a->ino == b->ino;
 }
 
-/* One fd the handover names: sent unless the vault holds its file. */
-static int name_fd(void *ctx, int fd)
+/*
+ * One fd the handover names: sent unless the vault holds its file.  @known
+ * is its file's identity if the caller knows it (a preserved file's, kept
+ * by the core), else it is looked up.
+ */
+static int name_fd(struct records *rc, int fd, const struct luo_fd_id *known)
 {
-	struct records *rc = ctx;
 	struct luo_fd_id id;
 	struct sent *s;
 	int r;
@@ -275,9 +278,13 @@ static int name_fd(void *ctx, int fd)
 	s = &rc->sent[fd];
 	if (s->gen == rc->gen)
 		return 0;	/* named twice in one commit */
-	r = luo_fd_id_of(fd, &id);
-	if (r)
-		return r;
+	if (known) {
+		id = *known;
+	} else {
+		r = luo_fd_id_of(fd, &id);
+		if (r)
+			return r;
+	}
 	s->gen = rc->gen;
 	if (s->id.fd >= 0 && same_file(&s->id, &id))
 		return 0;
@@ -306,7 +313,21 @@ static void drop_unnamed(struct records *rc)
 		if (rc->del.count == VAULT_MAX_FDS)
 			flush_del(rc);
 	}
+}
+
+/**
+ * records_flush() - tell the vault what the last commit dropped
+ * @rc: the records
+ *
+ * Off a reply's path: called after each turn of the loop, and before the
+ * next commit sends anything.  Until then the vault holds a little more
+ * than the records name; a new engine closes what they do not.
+ */
+void records_flush(struct records *rc)
+{
 	flush_del(rc);
+	if (rc->sweep && !send_op(rc, VAULT_SWEEP))
+		rc->sweep = false;
 }
 
 static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
@@ -353,7 +374,12 @@ static int write_slot(struct records *rc, const void *blob, size_t len)
 
 static int collect(void *ctx, int fd)
 {
-	return name_fd(ctx, fd);
+	return name_fd(ctx, fd, NULL);
+}
+
+static int collect_known(void *ctx, int fd, const struct luo_fd_id *id)
+{
+	return name_fd(ctx, fd, id);
 }
 
 /**
@@ -376,10 +402,10 @@ void records_commit(void *ctx)
 	size_t len = 0;
 	int r;
 
+	records_flush(rc);	/* the previous commit's drops go first */
 	rc->gen++;
 	rc->err = 0;
 	rc->add.seq = rc->gen;
-	rc->added = false;
 	if (!rc->synced) {
 		/* A full account: everything is sent again. */
 		for (size_t i = 0; i < rc->nr_sent; i++)
@@ -388,7 +414,7 @@ void records_commit(void *ctx)
 	}
 	luo_core_handover_number(rc->core);
 	r = transport_for_each_fd(rc->tp, collect, rc) ?:
-	    luo_core_for_each_fd(rc->core, collect, rc);
+	    luo_core_for_each_fd(rc->core, collect_known, rc);
 	flush_add(rc);
 	r = r ?: rc->err;
 	r = r ?: transport_save(rc->tp, &info.conns, &info.conns_len);
@@ -403,14 +429,10 @@ void records_commit(void *ctx)
 		rc->synced = false;
 		return;
 	}
-	if (rc->added) {
-		struct vault_msg m = { .op = VAULT_COMMITTED, .seq = rc->gen };
-
-		vault_send(rc, &m, NULL, 0);
-	}
+	/* The vault reads which commit is written from the header itself. */
 	drop_unnamed(rc);
 	if (!rc->synced)
-		rc->err = send_op(rc, VAULT_SWEEP) ?: rc->err;
+		rc->sweep = true;
 	rc->synced = !rc->err;
 }
 

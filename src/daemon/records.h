@@ -15,6 +15,7 @@ void records_attach(struct records *rc, struct luo_core *core,
 		    struct transport *tp);
 void records_free(struct records *rc);
 void records_commit(void *ctx);
+void records_flush(struct records *rc);
 int records_read(struct records *rc, void **blob, size_t *len);
 int records_inflight(const struct records *rc);
 volatile int32_t *records_inflight_word(struct records *rc);

@@ -68,6 +68,16 @@ struct named {
 	size_t n;
 };
 
+static int unmark_known(void *ctx, int fd, const struct luo_fd_id *id)
+{
+	struct named *nm = ctx;
+
+	(void)id;
+	if (fd >= 0 && (size_t)fd < nm->n)
+		nm->seen[fd] = 0;
+	return 0;
+}
+
 static int unmark(void *ctx, int fd)
 {
 	struct named *nm = ctx;
@@ -89,7 +99,7 @@ static void recover_close_unnamed(struct luod *d)
 	if (!nm.seen)
 		return;
 	transport_for_each_fd(d->tp, unmark, &nm);
-	luo_core_for_each_fd(d->core, unmark, &nm);
+	luo_core_for_each_fd(d->core, unmark_known, &nm);
 	unmark(&nm, d->opt.vault_fd);
 	unmark(&nm, d->opt.records_fd);
 	for (size_t i = 3; i < nm.n; i++) {

@@ -214,14 +214,20 @@ static void vault_committed(struct vault *v, uint64_t seq)
 	v->nr_pend = j;
 }
 
-/* The engine is dead: keep what its last written commit names. */
-static void vault_settle(struct vault *v)
+/* The last commit the engine wrote (the records' header says). */
+static uint64_t vault_written(const struct vault *v)
 {
 	const struct records_slot *s =
 		&v->rec->slot[__atomic_load_n(&v->rec->active,
 					      __ATOMIC_ACQUIRE) & 1];
 
-	vault_committed(v, s->len ? s->seq : 0);
+	return s->len ? s->seq : 0;
+}
+
+/* The engine is dead: keep what its last written commit names. */
+static void vault_settle(struct vault *v)
+{
+	vault_committed(v, vault_written(v));
 	for (size_t i = 0; i < v->nr_pend; i++) {
 		vault_close(v, v->next[v->pend[i]]);
 		v->next[v->pend[i]] = -1;
@@ -242,13 +248,12 @@ static void vault_op(struct vault *v, const struct vault_msg *m,
 {
 	uint32_t i;
 
+	/* What waited for a commit now written replaces what was held. */
+	vault_committed(v, vault_written(v));
 	switch (m->op) {
 	case VAULT_ADD:
 		for (i = 0; i < nfds; i++)
 			vault_add(v, m->fds[i], fds[i], m->seq);
-		break;
-	case VAULT_COMMITTED:
-		vault_committed(v, m->seq);
 		break;
 	case VAULT_DEL:
 		for (i = 0; i < m->count; i++)

@@ -18,11 +18,10 @@
  * @VAULT_ADD:     hold the attached fds, pending until commit @seq;
  *                 @fds are the engine's numbers for them, in order.  A
  *                 pending fd replaces the one held for its number once its
- *                 commit is known to be written (VAULT_COMMITTED, or the
- *                 records' committed slot when the engine died): until
- *                 then the committed records may still name the old file
- *                 under that number.
- * @VAULT_COMMITTED: commit @seq is written
+ *                 commit is known to be written (the records' committed
+ *                 slot says, read at each message and when the engine
+ *                 died): until then the committed records may still name
+ *                 the old file under that number.
  * @VAULT_DEL:     drop what is held for the engine's fds @fds
  * @VAULT_FULL:    a full account follows: what is not added again before
  *                 VAULT_SWEEP is dropped then
@@ -31,7 +30,6 @@
  */
 enum vault_op {
 	VAULT_ADD = 1,
-	VAULT_COMMITTED,
 	VAULT_DEL,
 	VAULT_FULL,
 	VAULT_SWEEP,
@@ -42,7 +40,7 @@ enum vault_op {
  * struct vault_msg - one message; only @count entries of @fds are sent
  * @op:    enum vault_op
  * @count: entries of @fds
- * @seq:   VAULT_ADD, VAULT_COMMITTED: the commit
+ * @seq:   VAULT_ADD: the commit
  * @fds:   the engine's fd numbers
  */
 struct vault_msg {
