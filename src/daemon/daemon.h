@@ -73,5 +73,6 @@ int upgrade_run(struct luod *d, struct luo_upgrade *arg, int exec_fd);
 void reboot_refuse(struct luod *d, int err, const char *why);
 int recover_run(struct luod *d);
 int recover_inherited(uint8_t **out, size_t *n);
+int vault_respawn(struct luod *d);
 
 #endif /* LUOD_DAEMON_H */

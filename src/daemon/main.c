@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -172,19 +173,50 @@ static void luod_after_batch(void *ctx)
 	records_flush(d->rec);
 }
 
+/* The vault died: a new one gets everything, or we serve on without. */
 static void vault_gone(struct loop_source *src)
 {
 	struct luod *d = container_of(src, struct luod, vault);
+	int sock;
 
 	loop_remove(d->loop, src);
 	src->fd = -1;
-	records_lost(d->rec);
+	log_err("the vault is gone; starting a new one");
+	sock = vault_respawn(d);
+	if (sock < 0) {
+		log_err("cannot start a new vault: %s", strerror(-sock));
+		records_lost(d->rec);
+		return;
+	}
+	/* Under the number --vault-fd names: it crosses a REBOOT's exec. */
+	records_relink(d->rec, -1);
+	if (sock != d->opt.vault_fd && dup2(sock, d->opt.vault_fd) >= 0) {
+		close(sock);
+		sock = d->opt.vault_fd;
+	}
+	records_relink(d->rec, sock);
+	src->fd = sock;
+	if (loop_add(d->loop, src, EPOLLRDHUP)) {
+		src->fd = -1;
+		records_lost(d->rec);
+		return;
+	}
+	/* A full account to the new vault at once. */
+	transport_mark_dirty(d->tp);
+	transport_commit(d->tp);
+	records_flush(d->rec);
 }
 
 static void vault_ready(struct loop_source *src, uint32_t events)
 {
+	char c;
+
 	(void)events;
-	vault_gone(src);	/* the vault never writes: EOF */
+	/* The vault never writes: EOF, unless a new vault is there already. */
+	if (recv(src->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+	    errno == EAGAIN)
+		return;
+	vault_gone(src);
 }
 
 /* --vault-fd: we are the vault's engine; records before every reply. */
@@ -356,7 +388,7 @@ int main(int argc, char **argv)
 	if (d.opt.recover &&
 	    recover_inherited(&d.inherited, &d.nr_inherited))
 		log_warn("recovery: cannot list the fds the vault gave");
-	if (d.opt.vault && d.opt.vault_fd < 0) {
+	if (d.opt.vault && (d.opt.vault_fd < 0 || d.opt.vault_adopt)) {
 		r = vault_main(&d.opt, d.argv);
 		free(d.argv);
 		return r;

@@ -29,6 +29,7 @@ enum {
 	OPT_VAULT_FD,
 	OPT_RECORDS_FD,
 	OPT_RECOVER,
+	OPT_VAULT_ADOPT,
 	OPT_RB_FIRST,
 	OPT_TAKEOVER_TIMEOUT = OPT_RB_FIRST,
 	OPT_ROLLBACK_FD,
@@ -82,6 +83,7 @@ static const struct option options[] = {
 	{ "vault-fd", required_argument, NULL, OPT_VAULT_FD },
 	{ "records-fd", required_argument, NULL, OPT_RECORDS_FD },
 	{ "recover", no_argument, NULL, OPT_RECOVER },
+	{ "vault-adopt", required_argument, NULL, OPT_VAULT_ADOPT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{}
@@ -299,6 +301,11 @@ static int parse_one(struct luod_options *o, int c, const char *arg)
 	case OPT_RECOVER:
 		o->recover = true;
 		break;
+	case OPT_VAULT_ADOPT:
+		r = parse_num("--vault-adopt", arg, 1, INT32_MAX, &v);
+		o->vault_adopt = (pid_t)v;
+		o->vault = true;
+		break;
 	case OPT_LOG_LEVEL:
 		o->log_level = log_parse_level(arg);
 		if (o->log_level < 0)
@@ -476,6 +483,53 @@ fail:
 	return NULL;
 }
 
+/* Is @arg one of the vault's own options, which each process gets anew? */
+static bool options_vault_own(const char *arg, bool *skip)
+{
+	static const char *const names[] = {
+		"--vault-fd", "--records-fd", "--vault-adopt",
+	};
+	size_t n = strcspn(arg, "=");
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (n == strlen(names[i]) && !strncmp(arg, names[i], n)) {
+			*skip = arg[n] == '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * @argv less the vault's own options and, unless @keep, the one-shot
+ * ones, with room for 4 more words; *@j is where they go.
+ */
+static char **copy_argv(char *const *argv, bool keep, size_t *j)
+{
+	size_t n = 0, i;
+	bool skip = false;
+	char **out;
+
+	while (argv[n])
+		n++;
+	out = calloc(n + 5, sizeof(*out));
+	if (!out)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (i > 0 && (options_vault_own(argv[i], &skip) ||
+			      (!keep && options_one_shot(argv[i], &skip)))) {
+			i += skip;
+			continue;
+		}
+		out[*j] = strdup(argv[i]);
+		if (!out[(*j)++]) {
+			options_free_argv(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
 /**
  * options_engine_argv() - the command line of the vault's engine
  * @argv:       the vault's original command line
@@ -489,29 +543,36 @@ fail:
 char **options_engine_argv(char *const *argv, bool first, int vault_fd,
 			   int records_fd)
 {
-	size_t n = 0, i, j = 0;
-	bool skip = false;
-	char **out;
+	size_t j = 0;
+	char **out = copy_argv(argv, first, &j);
 
-	while (argv[n])
-		n++;
-	out = calloc(n + 4, sizeof(*out));
-	if (!out)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		if (!first && i > 0 && options_one_shot(argv[i], &skip)) {
-			i += skip;
-			continue;
-		}
-		out[j] = strdup(argv[i]);
-		if (!out[j++])
-			goto fail;
-	}
-	if (add_word(out, &j, true, "vault-fd", vault_fd, NULL) &&
+	if (out && add_word(out, &j, true, "vault-fd", vault_fd, NULL) &&
 	    add_word(out, &j, true, "records-fd", records_fd, NULL) &&
 	    (first || (out[j++] = strdup("--recover"))))
 		return out;
-fail:
+	options_free_argv(out);
+	return NULL;
+}
+
+/**
+ * options_vault_argv() - the command line of a new vault an engine starts
+ * @argv:       the engine's command line
+ * @engine:     the engine's pid (--vault-adopt)
+ * @vault_fd:   the new vault's end of its pair with the engine
+ * @records_fd: the records memfd
+ *
+ * Return: a new NULL-terminated vector (options_free_argv()), or NULL.
+ */
+char **options_vault_argv(char *const *argv, pid_t engine, int vault_fd,
+			  int records_fd)
+{
+	size_t j = 0;
+	char **out = copy_argv(argv, false, &j);
+
+	if (out && add_word(out, &j, true, "vault-adopt", engine, NULL) &&
+	    add_word(out, &j, true, "vault-fd", vault_fd, NULL) &&
+	    add_word(out, &j, true, "records-fd", records_fd, NULL))
+		return out;
 	options_free_argv(out);
 	return NULL;
 }

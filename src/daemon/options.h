@@ -85,6 +85,8 @@ struct luod_acc_options {
  *                or -1 (then this process is no engine)
  * @records_fd:   --records-fd: the records memfd, or -1
  * @recover:      --recover: start from the records after a crash
+ * @vault_adopt:  --vault-adopt: a vault an engine started after its vault
+ *                died; the engine's pid (0: none)
  */
 struct luod_options {
 	const char *socket;
@@ -102,12 +104,15 @@ struct luod_options {
 	int vault_fd;
 	int records_fd;
 	bool recover;
+	pid_t vault_adopt;
 };
 
 int options_parse(struct luod_options *o, int argc, char **argv);
 char **options_exec_argv(char *const *argv, const struct luod_exec_args *a);
 char **options_engine_argv(char *const *argv, bool first, int vault_fd,
 			   int records_fd);
+char **options_vault_argv(char *const *argv, pid_t engine, int vault_fd,
+			  int records_fd);
 void options_free_argv(char **argv);
 
 #endif /* LUOD_OPTIONS_H */

@@ -59,6 +59,7 @@ struct sent {
  * @del:     the DEL message being filled
  * @err:     the first error of this commit
  * @sweep:   VAULT_SWEEP is owed (records_flush())
+ * @broken:  the vault is gone: nothing is sent
  */
 struct records {
 	int sock;
@@ -75,6 +76,7 @@ struct records {
 	struct vault_msg del;
 	int err;
 	bool sweep;
+	bool broken;
 };
 
 /**
@@ -155,7 +157,48 @@ int records_sock(const struct records *rc)
 }
 
 /**
- * records_lost() - the vault is gone: nothing is sent to it any more
+ * records_held() - the fds the vault holds for us, as far as we know
+ * @rc:  the records
+ * @out: out: a malloc'd array of fd numbers
+ * @n:   out: its entries
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int records_held(const struct records *rc, int **out, size_t *n)
+{
+	size_t i, k = 0;
+	int *fds = malloc((rc->nr_sent ? rc->nr_sent : 1) * sizeof(*fds));
+
+	if (!fds)
+		return -ENOMEM;
+	for (i = 0; i < rc->nr_sent; i++)
+		if (rc->sent[i].id.fd >= 0)
+			fds[k++] = (int)i;
+	*out = fds;
+	*n = k;
+	return 0;
+}
+
+/**
+ * records_relink() - a new vault: send to it from now on
+ * @rc:   the records
+ * @sock: our end of the pair with it
+ *
+ * The next commit is a full account.
+ */
+void records_relink(struct records *rc, int sock)
+{
+	if (rc->sock >= 0 && rc->sock != sock)
+		close(rc->sock);
+	rc->sock = sock;
+	rc->broken = sock < 0;
+	rc->synced = false;
+	rc->del.count = 0;
+	rc->sweep = false;
+}
+
+/**
+ * records_lost() - the vault is gone for good: nothing is sent any more
  * @rc: the records
  *
  * The records are still written; a crash of the engine now loses
@@ -163,11 +206,11 @@ int records_sock(const struct records *rc)
  */
 void records_lost(struct records *rc)
 {
-	if (rc->sock < 0)
+	if (rc->broken)
 		return;
 	log_err("the vault is gone: a crash of liveupdated now loses its state");
-	close(rc->sock);
-	rc->sock = -1;
+	/* Kept open: --vault-fd still names it across a REBOOT's exec. */
+	rc->broken = true;
 }
 
 static int vault_send(struct records *rc, struct vault_msg *m, const int *fds,
@@ -182,7 +225,7 @@ static int vault_send(struct records *rc, struct vault_msg *m, const int *fds,
 	struct cmsghdr *cm;
 	ssize_t n;
 
-	if (rc->sock < 0)
+	if (rc->sock < 0 || rc->broken)
 		return 0;
 	if (nfds) {
 		memset(&u, 0, sizeof(u));
@@ -200,7 +243,8 @@ static int vault_send(struct records *rc, struct vault_msg *m, const int *fds,
 	if (n >= 0)
 		return 0;
 	if (errno == EPIPE || errno == ECONNRESET) {
-		records_lost(rc);
+		/* The vault died: the loop hears it and starts a new one. */
+		rc->broken = true;
 		return 0;
 	}
 	return -errno;

@@ -21,6 +21,8 @@ int records_inflight(const struct records *rc);
 volatile int32_t *records_inflight_word(struct records *rc);
 void records_serving(struct records *rc);
 void records_lost(struct records *rc);
+int records_held(const struct records *rc, int **out, size_t *n);
+void records_relink(struct records *rc, int sock);
 int records_sock(const struct records *rc);
 
 #endif /* LUOD_RECORDS_H */

@@ -25,6 +25,7 @@
  * the first engine serves, and the engine says nothing itself.  SIGTERM or
  * SIGINT to the vault stops the engine, then the vault.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -36,6 +37,7 @@
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,6 +79,7 @@ extern char **environ;
  * @rec:      the records' header, mapped
  * @full:     a full account is under way
  * @closer:   pipe to the closing thread
+ * @pidfd:    --vault-adopt: the adopted engine, no child of ours; else -1
  */
 struct vault {
 	const struct luod_options *opt;
@@ -103,6 +106,7 @@ struct vault {
 	const struct records_header *rec;
 	bool full;
 	int closer[2];
+	int pidfd;
 };
 
 static void *closer_main(void *arg)
@@ -324,7 +328,14 @@ static int vault_recv(struct vault *v, int flags)
 	return 1;
 }
 
-/* The environment less NOTIFY_SOCKET: the vault speaks to the manager. */
+/* LUO_NOTIFY_SOCKET=..., allocated by vault_env() */
+static char *v_notify;
+
+/*
+ * The environment with NOTIFY_SOCKET renamed LUO_NOTIFY_SOCKET: the vault
+ * speaks to the manager, and a vault the engine starts after ours died
+ * finds it again.
+ */
 static char **vault_env(void)
 {
 	size_t n = 0, j = 0;
@@ -335,9 +346,17 @@ static char **vault_env(void)
 	env = calloc(n + 1, sizeof(*env));
 	if (!env)
 		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "NOTIFY_SOCKET=", 14))
+	for (size_t i = 0; i < n; i++) {
+		if (!strncmp(environ[i], "LUO_NOTIFY_SOCKET=", 18))
+			continue;
+		if (strncmp(environ[i], "NOTIFY_SOCKET=", 14)) {
 			env[j++] = environ[i];
+			continue;
+		}
+		/* Kept for a vault the engine may have to start. */
+		if (asprintf(&env[j], "LUO_%s", environ[i]) >= 0)
+			v_notify = env[j++];
+	}
 	return env;
 }
 
@@ -354,34 +373,46 @@ static void vault_child(struct vault *v, int engine_sock, int top,
 	int k = top + 3;
 
 	sigprocmask(SIG_SETMASK, &v->oldmask, NULL);
-	if (dup2(engine_sock, top) < 0 || dup2(v->rec_fd, top + 1) < 0 ||
-	    dup3(v->self_fd, top + 2, O_CLOEXEC) < 0)
-		_exit(127);
+	if (dup2(engine_sock, top) < 0)
+		_exit(121);
+	if (dup2(v->rec_fd, top + 1) < 0)
+		_exit(122);
+	if (dup3(v->self_fd, top + 2, O_CLOEXEC) < 0)
+		_exit(123);
 	for (size_t i = 0; i < v->nr_held; i++)
 		if (v->held[i] >= 0 && dup3(v->held[i], k++, O_CLOEXEC) < 0)
-			_exit(127);
+			_exit(125);
 	k = top + 3;
 	for (size_t i = 0; i < v->nr_held; i++)
 		if (v->held[i] >= 0 && dup2(k++, (int)i) < 0)
-			_exit(127);
+			_exit(126);
 	if (first && v->opt->ready_fd >= 0)
 		fcntl(v->opt->ready_fd, F_SETFD, 0);
 	execveat(top + 2, "", argv, v->envp, AT_EMPTY_PATH);
 	_exit(127);
 }
 
+/*
+ * Above every number in use: the engine's held ones and ours.  Not the
+ * table's size, which would grow with every generation of vaults.
+ */
 static int vault_top(const struct vault *v, int sv0, int sv1)
 {
-	int top = (int)v->nr_held;
+	int top = 3;
 	int fds[] = { v->self_fd, v->rec_fd, v->sigfd, v->closer[0],
 		      v->closer[1], sv0, sv1, v->opt->ready_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= top)
 			top = fds[i] + 1;
-	for (size_t i = 0; i < v->nr_held; i++)
+	for (size_t i = 0; i < v->nr_held; i++) {
+		if (v->held[i] < 0)
+			continue;
 		if (v->held[i] >= top)
 			top = v->held[i] + 1;
+		if ((int)i >= top)
+			top = (int)i + 1;
+	}
 	return top;
 }
 
@@ -395,6 +426,7 @@ static int vault_spawn(struct vault *v, bool first)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	top = vault_top(v, sv[0], sv[1]);
+	log_debug("vault: new engine's fds from %d, %zu held", top, v->nr_held);
 	argv = options_engine_argv(v->argv, first, top, top + 1);
 	if (!argv) {
 		close(sv[0]);
@@ -480,25 +512,39 @@ static int vault_signal(struct vault *v)
 
 static int vault_run(struct vault *v)
 {
-	struct pollfd p[2];
-	int r;
+	struct pollfd p[3];
+	bool eof = false;
+	int r, sock;
 
 	for (;;) {
 		p[0] = (struct pollfd){ .fd = v->sigfd, .events = POLLIN };
-		p[1] = (struct pollfd){ .fd = v->sock, .events = POLLIN };
-		if (poll(p, 2, -1) < 0) {
+		p[1] = (struct pollfd){ .fd = eof ? -1 : v->sock,
+					.events = POLLIN };
+		p[2] = (struct pollfd){ .fd = v->pidfd, .events = POLLIN };
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return 1;
 		}
-		/* At EOF the engine is dead: SIGCHLD follows at once. */
+		/* At EOF the engine is dead: SIGCHLD or its pidfd follows. */
 		if ((p[1].revents & (POLLIN | POLLHUP)) &&
 		    !vault_recv(v, MSG_DONTWAIT))
-			poll(p, 1, -1);
+			eof = true;
 		if (p[0].revents & POLLIN) {
+			sock = v->sock;
 			r = vault_signal(v);
 			if (r >= 0)
 				return r;
+			eof = eof && v->sock == sock;	/* a new engine? */
+		}
+		/* The adopted engine died; no status for a stranger's child. */
+		if (p[2].revents & POLLIN) {
+			close(v->pidfd);
+			v->pidfd = -1;
+			r = vault_engine_died(v, v->stopping ? 0 : SIGKILL);
+			if (r >= 0)
+				return r;
+			eof = false;
 		}
 	}
 }
@@ -514,10 +560,15 @@ static int vault_setup(struct vault *v)
 	v->self_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 	if (v->self_fd < 0)
 		return -errno;
-	v->rec_fd = memfd_create("luo-records", MFD_CLOEXEC);
-	if (v->rec_fd < 0 || ftruncate(v->rec_fd, RECORDS_DATA) < 0 ||
-	    pwrite(v->rec_fd, &hdr, sizeof(hdr), 0) != sizeof(hdr))
-		return -errno;
+	if (v->opt->vault_adopt) {
+		v->rec_fd = v->opt->records_fd;
+		fcntl(v->rec_fd, F_SETFD, FD_CLOEXEC);
+	} else {
+		v->rec_fd = memfd_create("luo-records", MFD_CLOEXEC);
+		if (v->rec_fd < 0 || ftruncate(v->rec_fd, RECORDS_DATA) < 0 ||
+		    pwrite(v->rec_fd, &hdr, sizeof(hdr), 0) != sizeof(hdr))
+			return -errno;
+	}
 	v->rec = mmap(NULL, RECORDS_DATA, PROT_READ, MAP_SHARED, v->rec_fd, 0);
 	if (v->rec == MAP_FAILED)
 		return -errno;
@@ -539,6 +590,55 @@ static int vault_setup(struct vault *v)
 	return v->envp ? 0 : -ENOMEM;
 }
 
+/*
+ * --vault-adopt: every fd we were started with (but stdio, our pair and
+ * the records) is the engine's, under its own number.  First thing, before
+ * anything of ours is opened.
+ */
+static int vault_adopt_fds(struct vault *v)
+{
+	struct dirent *e;
+	DIR *dir = opendir("/proc/self/fd");
+	long fd;
+
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir))) {
+		fd = strtol(e->d_name, NULL, 10);
+		if (fd < 3 || fd == dirfd(dir) || fd == v->opt->vault_fd ||
+		    fd == v->opt->records_fd)
+			continue;
+		if ((size_t)fd >= v->nr_held && vault_grow(v, (size_t)fd)) {
+			closedir(dir);
+			return -ENOMEM;
+		}
+		fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+		v->held[fd] = (int)fd;
+	}
+	closedir(dir);
+	return 0;
+}
+
+/* Watch the engine that started us, and tell the manager who we are. */
+static int vault_adopt(struct vault *v)
+{
+	const char *ns = getenv("LUO_NOTIFY_SOCKET");
+
+	v->sock = v->opt->vault_fd;
+	fcntl(v->sock, F_SETFD, FD_CLOEXEC);
+	v->pid = v->opt->vault_adopt;
+	v->pidfd = (int)syscall(SYS_pidfd_open, v->pid, 0);
+	if (v->pidfd < 0)
+		return -errno;
+	v->served = v->serving = true;
+	if (ns && *ns) {
+		setenv("NOTIFY_SOCKET", ns, 1);
+		notify_serving();
+	}
+	log_notice("vault: adopted engine pid %d", (int)v->pid);
+	return 0;
+}
+
 /* At exit: what the vault holds goes with it; the closer thread too. */
 static void vault_free(struct vault *v)
 {
@@ -548,6 +648,8 @@ static void vault_free(struct vault *v)
 	free(v->fresh);
 	free(v->pend);
 	free(v->envp);
+	free(v_notify);
+	v_notify = NULL;
 	if (v->rec && v->rec != MAP_FAILED)
 		munmap((void *)v->rec, RECORDS_DATA);
 }
@@ -564,13 +666,19 @@ int vault_main(const struct luod_options *opt, char **argv)
 {
 	struct vault v = {
 		.opt = opt, .argv = argv, .self_fd = -1, .rec_fd = -1,
-		.sock = -1, .sigfd = -1, .closer = { -1, -1 },
+		.sock = -1, .sigfd = -1, .closer = { -1, -1 }, .pidfd = -1,
 	};
 	int r;
 
 	fdlimit_raise();
-	r = vault_setup(&v);
-	if (!r)
+	if (opt->vault_adopt)
+		r = vault_adopt_fds(&v);
+	else
+		r = 0;
+	r = r ?: vault_setup(&v);
+	if (!r && opt->vault_adopt)
+		r = vault_adopt(&v);
+	else if (!r)
 		r = vault_spawn(&v, true);
 	if (r) {
 		log_err("vault: cannot start: %s", strerror(-r));

@@ -15,6 +15,9 @@
  * the sessions.  Nothing may hang: the client's requests are bounded by
  * the test's alarm.
  *
+ * Every tenth kill (LUO_CRASH_VAULT_EVERY; 0 for none) is the vault's:
+ * the engine starts a new vault with everything and serves on.
+ *
  * LUO_CRASH_TRIALS sets the number of kills (default 50);
  * scripts/crash-trials.sh runs the long variant.
  */
@@ -443,18 +446,41 @@ static long rss_kb(pid_t pid)
 }
 
 /* fds and memory of every luo process: the vault and its engine. */
-static void report(const char *when, pid_t vault)
+static void report(const char *when, pid_t vault, pid_t engine)
 {
-	pid_t engine = engine_of(vault);
-
 	printf("%s: vault pid %d: %d fds, VmRSS %ld kB; engine pid %d: %d fds, VmRSS %ld kB\n",
 	       when, (int)vault, dh_count_fds(vault), rss_kb(vault),
 	       (int)engine, dh_count_fds(engine), rss_kb(engine));
 	fflush(stdout);
 }
 
-/* Waits until a new engine serves: STATUS from a pid other than @old. */
-static void wait_recovered(const char *socket, pid_t old)
+/* The vault an engine started after its vault died (--vault-adopt). */
+static pid_t vault_of(pid_t engine)
+{
+	char want[64], path[64], buf[4096];
+	pid_t found = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(want, sizeof(want), "--vault-adopt=%d", (int)engine);
+	for (pid_t p = engine + 1; p < engine + 4096 && !found; p++) {
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)p);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1) {
+			buf[n] = '\0';
+			if (!strcmp(buf + i, want))
+				found = p;
+		}
+	}
+	return found;
+}
+
+/* Waits until an engine serves: STATUS from a pid other than @old. */
+static pid_t wait_recovered(const char *socket, pid_t old)
 {
 	struct luo_status st;
 	int ctl = -1, r;
@@ -466,7 +492,7 @@ static void wait_recovered(const char *socket, pid_t old)
 			r = luo_status(ctl, &st);
 			if (!r && (pid_t)st.pid != old) {
 				close(ctl);
-				return;
+				return (pid_t)st.pid;
 			}
 			if (r) {
 				close(ctl);
@@ -476,6 +502,7 @@ static void wait_recovered(const char *socket, pid_t old)
 		usleep(1000);
 	}
 	dh_check(!"no engine came back");
+	return 0;
 }
 
 int main(void)
@@ -483,12 +510,17 @@ int main(void)
 	static const char *const args[] = { "--vault", NULL };
 	const char *env = getenv("LUO_CRASH_TRIALS");
 	const char *ienv = getenv("LUO_CRASH_INTERVAL_MS");
+	const char *venv = getenv("LUO_CRASH_VAULT_EVERY");
+	/* Every this many kills, the vault dies instead (0: never). */
+	unsigned long vault_every = venv ? strtoul(venv, NULL, 10) : 10;
+	unsigned long vault_kills = 0;
+	pid_t vault, engine = 0;
 	unsigned long trials = env ? strtoul(env, NULL, 10) : 50;
 	/* Between kills: random up to 20 ms, or about this many ms. */
 	unsigned long interval = ienv ? strtoul(ienv, NULL, 10) : 0;
 	struct dh_daemon d;
 	int status, stop[2];
-	pid_t client, engine;
+	pid_t client;
 	struct timespec ts;
 
 	alarm((unsigned int)(60 + trials / 2 + trials * interval / 1000 * 2));
@@ -502,7 +534,9 @@ int main(void)
 	}
 	close(stop[0]);
 	srandom((unsigned int)time(NULL));
-	report("start", d.pid);
+	vault = d.pid;
+	engine = engine_of(vault);
+	report("start", vault, engine);
 	for (unsigned long i = 0; i < trials; i++) {
 		unsigned long us = interval ?
 			interval * 500 + rnd((unsigned int)interval * 1000) :
@@ -511,20 +545,38 @@ int main(void)
 		ts.tv_sec = (time_t)(us / 1000000);
 		ts.tv_nsec = (long)(us % 1000000) * 1000;
 		nanosleep(&ts, NULL);
-		engine = engine_of(d.pid);
 		dh_check(engine > 0);
-		dh_check_eq(kill(engine, SIGKILL), 0);
-		wait_recovered(d.socket, engine);
+		if (vault_every && i % vault_every == vault_every - 1) {
+			/* The engine starts a new vault and serves on. */
+			dh_check_eq(kill(vault, SIGKILL), 0);
+			for (int k = 0; k < 5000 && !(vault = vault_of(engine));
+			     k++)
+				usleep(1000);
+			dh_check(vault > 0);
+			vault_kills++;
+		} else {
+			dh_check_eq(kill(engine, SIGKILL), 0);
+			engine = wait_recovered(d.socket, engine);
+		}
 		dh_check_eq(waitpid(client, &status, WNOHANG), 0);
 	}
-	report("end", d.pid);
+	report("end", vault, engine);
 	close(stop[1]);
 	dh_check_eq(waitpid(client, &status, 0), client);
 	dh_check(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	dh_check(kill(d.pid, 0) == 0);	/* the vault: the same main pid */
-	printf("%lu kills of the engine: nothing acknowledged was lost\n",
-	       trials);
-	dh_check_eq(dh_stop(&d), 0);
+	printf("%lu kills, %lu of them of the vault: nothing acknowledged was lost\n",
+	       trials, vault_kills);
+	if (vault == d.pid) {
+		dh_check_eq(dh_stop(&d), 0);
+	} else {
+		/* A vault the engine started: no child of ours. */
+		dh_check_eq(kill(vault, SIGTERM), 0);
+		for (int k = 0; k < 5000 && !kill(vault, 0); k++)
+			usleep(1000);
+		dh_check(kill(vault, 0) < 0);
+		dh_wait(&d);
+		d.pid = 0;
+	}
 	dh_cleanup(&d);
 	return DH_PASS;
 }
