@@ -304,4 +304,9 @@ void luo_handover_discard(struct luo_core *core,
 			  struct luo_handover_info *info);
 void luo_handover_info_release(struct luo_handover_info *info);
 
+int luo_core_for_each_fd(const struct luo_core *core,
+			 int (*fn)(void *ctx, int fd,
+				   const struct luo_fd_id *id),
+			 void *ctx);
+
 #endif /* LUO_CORE_H */

@@ -16,6 +16,9 @@
 #include "luo_core.h"
 #include "msg.h"
 
+/* The records' in-flight word: the reply is being sent (conn_reply()). */
+#define INFLIGHT_REPLYING	0x40000000
+
 /* What a connection that can take a request waits for. */
 #define CONN_EVENTS	(EPOLLIN | EPOLLRDHUP)
 
@@ -69,6 +72,12 @@ struct conn {
  * @nr_pending:   connections before their handshake
  * @evicted:      connections closed for want of a handshake
  * @connlimit:    connections per uid, and root's reserve of fds
+ * @commit:       writes the records before a reply (conn_records.c), or
+ *                NULL without a vault
+ * @commit_ctx:   passed to @commit
+ * @dirty:        something the records hold changed since the last commit
+ * @inflight:     the records' word naming the connection whose request is
+ *                being handled (-1: none), or NULL without a vault
  */
 struct transport {
 	struct luo_core *core;
@@ -88,6 +97,10 @@ struct transport {
 	uint32_t nr_pending;
 	uint64_t evicted;
 	struct connlimit connlimit;
+	void (*commit)(void *ctx);
+	void *commit_ctx;
+	bool dirty;
+	volatile int32_t *inflight;
 };
 
 struct conn *conn_new(struct transport *t, int fd, enum conn_type type);

@@ -447,6 +447,44 @@ static struct conn *restore_one(struct transport *t,
 	return c;
 }
 
+/*
+ * Connections a REBOOT ends.  Under a vault they end only once the
+ * records say so: ending one shuts its socket down for the vault's copy
+ * too, and a new image that dies before its first commit is recovered
+ * from the records of before the REBOOT, with every connection served.
+ */
+struct ending {
+	int *fds;
+	size_t nr;
+};
+
+static void end_later(struct transport *t, struct ending *e, int fd)
+{
+	int *fds;
+
+	if (t->commit) {
+		fds = realloc(e->fds, (e->nr + 1) * sizeof(*fds));
+		if (fds) {
+			e->fds = fds;
+			e->fds[e->nr++] = fd;
+			return;
+		}
+		transport_commit(t);	/* out of memory: commit first */
+	}
+	msg_close_socket(fd);
+}
+
+static void end_now(struct transport *t, struct ending *e)
+{
+	if (e->nr) {
+		transport_mark_dirty(t);
+		transport_commit(t);
+	}
+	for (size_t i = 0; i < e->nr; i++)
+		msg_close_socket(e->fds[i]);
+	free(e->fds);
+}
+
 /**
  * transport_adopt_conns() - the connections after the exec
  * @t:       the transport, its listening socket adopted
@@ -467,6 +505,7 @@ int transport_adopt_conns(struct transport *t,
 			  int result, const void *arg, uint32_t len)
 {
 	struct conn *c, *reply = NULL;
+	struct ending ending = { .fds = NULL };
 	struct conns_reader rd;
 	struct conn_record rec;
 	const uint8_t *pending;
@@ -480,7 +519,7 @@ int transport_adopt_conns(struct transport *t,
 		if (!restore && !is_reply) {
 			if (rec.pending_fd.fd >= 0)
 				worker_close(rec.pending_fd.fd);
-			msg_close_socket(rec.sock.fd);
+			end_later(t, &ending, rec.sock.fd);
 			continue;
 		}
 		if (!restore) {
@@ -492,13 +531,38 @@ int transport_adopt_conns(struct transport *t,
 		if (is_reply)
 			reply = c;
 	}
-	if (!reply)
-		return info->conns ? 0 : -ENOENT;
-	if (reply->pending.data) {
+	if (reply && reply->pending.data)
 		log_warn("connection %d: REBOOT's answer after a pending reply is lost",
 			 reply->src.fd);
-		return 0;
-	}
-	conn_reply(reply, result, arg, len, NULL, 0, -1);
+	else if (reply)
+		conn_reply(reply, result, arg, len, NULL, 0, -1);
+	end_now(t, &ending);
+	if (!reply)
+		return info->conns ? 0 : -ENOENT;
 	return 0;
+}
+
+/**
+ * transport_adopt_all() - serve every recorded connection again, as it was
+ * @t:    the transport, its listening socket adopted
+ * @info: the records a new engine read after a crash, checked by
+ *        transport_check_conns() with restore
+ *
+ * Unlike a rollback, nothing queued is answered here: a request the
+ * engine had not read yet is read and answered as usual.
+ *
+ * Return: the number of connections served again.
+ */
+int transport_adopt_all(struct transport *t,
+			const struct luo_handover_info *info)
+{
+	struct conns_reader rd;
+	struct conn_record rec;
+	const uint8_t *pending;
+	int n = 0;
+
+	conns_begin(info, &rd);
+	while (!conns_next(&rd, &rec, &pending))
+		n += restore_one(t, info, &rec, pending) != NULL;
+	return n;
 }

@@ -4,6 +4,7 @@
 #define LUOD_DAEMON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "access.h"
@@ -14,6 +15,7 @@ struct luo_core;
 struct luo_fault;
 struct luo_reboot;
 struct luo_upgrade;
+struct records;
 struct transport;
 
 /**
@@ -35,6 +37,12 @@ struct transport;
  * @failed_upgrades: UPGRADEs of this image that failed before the exec,
  *                  for the log (REBOOT's counters are apart; an UPGRADE's
  *                  duration is logged by the image that serves after it)
+ * @rec:            the records and the link to the vault (--vault), or
+ *                  NULL
+ * @vault:          our end of the pair with the vault, watched for its
+ *                  death
+ * @inherited:      --recover: the fds the vault put in place, by number
+ * @nr_inherited:   entries of @inherited
  */
 struct luod {
 	struct luod_options opt;
@@ -52,6 +60,10 @@ struct luod {
 	int last_error;
 	char last_failure[64];
 	uint32_t failed_upgrades;
+	struct records *rec;
+	struct loop_source vault;
+	uint8_t *inherited;
+	size_t nr_inherited;
 };
 
 uint64_t luod_now_ns(void);
@@ -59,5 +71,8 @@ int reboot_run(struct luod *d, struct luo_reboot *arg, int exec_fd);
 int reboot_takeover(struct luod *d);
 int upgrade_run(struct luod *d, struct luo_upgrade *arg, int exec_fd);
 void reboot_refuse(struct luod *d, int err, const char *why);
+int recover_run(struct luod *d);
+int recover_inherited(uint8_t **out, size_t *n);
+int vault_respawn(struct luod *d);
 
 #endif /* LUOD_DAEMON_H */

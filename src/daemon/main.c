@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,7 +30,9 @@
 #include "luo_core.h"
 #include "luo_wire.h"
 #include "privs.h"
+#include "records.h"
 #include "transport.h"
+#include "vault.h"
 #include "worker.h"
 
 /**
@@ -161,6 +164,94 @@ static int luod_new_core(struct luod *d)
 	return r;
 }
 
+/* Each turn of the loop that changed something ends with a commit. */
+static void luod_after_batch(void *ctx)
+{
+	struct luod *d = ctx;
+
+	transport_commit(d->tp);
+	records_flush(d->rec);
+}
+
+/* The vault died: a new one gets everything, or we serve on without. */
+static void vault_gone(struct loop_source *src)
+{
+	struct luod *d = container_of(src, struct luod, vault);
+	int sock;
+
+	loop_remove(d->loop, src);
+	src->fd = -1;
+	log_err("the vault is gone; starting a new one");
+	sock = vault_respawn(d);
+	if (sock < 0) {
+		log_err("cannot start a new vault: %s", strerror(-sock));
+		records_lost(d->rec);
+		return;
+	}
+	/* Under the number --vault-fd names: it crosses a REBOOT's exec. */
+	records_relink(d->rec, -1);
+	if (sock != d->opt.vault_fd && dup2(sock, d->opt.vault_fd) >= 0) {
+		close(sock);
+		sock = d->opt.vault_fd;
+	}
+	records_relink(d->rec, sock);
+	src->fd = sock;
+	if (loop_add(d->loop, src, EPOLLRDHUP)) {
+		src->fd = -1;
+		records_lost(d->rec);
+		return;
+	}
+	/* A full account to the new vault at once. */
+	transport_mark_dirty(d->tp);
+	transport_commit(d->tp);
+	records_flush(d->rec);
+}
+
+static void vault_ready(struct loop_source *src, uint32_t events)
+{
+	char c;
+
+	(void)events;
+	/* The vault never writes: EOF, unless a new vault is there already. */
+	if (recv(src->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+	    errno == EAGAIN)
+		return;
+	vault_gone(src);
+}
+
+/* --vault-fd: we are the vault's engine; records before every reply. */
+static int luod_records(struct luod *d)
+{
+	int r;
+
+	if (d->opt.vault_fd < 0)
+		return 0;
+	if (d->opt.records_fd < 0)
+		return -EINVAL;
+	r = records_open(&d->rec, d->opt.vault_fd, d->opt.records_fd);
+	if (r)
+		return r;
+	records_attach(d->rec, d->core, d->tp);
+	transport_set_records(d->tp, records_commit, d->rec,
+			      records_inflight_word(d->rec));
+	loop_set_after(d->loop, luod_after_batch, d);
+	d->vault.fd = d->opt.vault_fd;
+	d->vault.ready = vault_ready;
+	d->vault.hangup = vault_gone;
+	return loop_add(d->loop, &d->vault, EPOLLRDHUP);
+}
+
+/* The vault holds everything we serve with from now on. */
+static void luod_records_serving(struct luod *d)
+{
+	if (!d->rec)
+		return;
+	transport_mark_dirty(d->tp);
+	transport_commit(d->tp);
+	*records_inflight_word(d->rec) = -1;
+	records_serving(d->rec);
+}
+
 static int luod_setup(struct luod *d)
 {
 	int r;
@@ -182,6 +273,7 @@ static int luod_setup(struct luod *d)
 		access_init(&d->access, &d->opt.acc.lim);
 		transport_set_access(d->tp, &d->access, d->opt.acc.max_pending);
 		transport_set_conn_limit(d->tp, d->opt.conns_per_user);
+		r = luod_records(d);
 	}
 	if (r)
 		log_err("cannot start: %s", strerror(-r));
@@ -223,9 +315,16 @@ static int luod_start(struct luod *d)
 {
 	int r;
 
+	if (d->opt.recover) {
+		r = recover_run(d) ?: privs_drop();
+		if (!r)
+			luod_records_serving(d);
+		return r;
+	}
 	if (d->opt.handover_fd >= 0) {
 		r = reboot_takeover(d) ?: privs_drop();
 		if (!r) {
+			luod_records_serving(d);
 			activation_takeover(d->tp);
 			notify_status_start(d);
 		}
@@ -236,6 +335,7 @@ static int luod_start(struct luod *d)
 		r = privs_drop();
 	if (r)
 		return r;
+	luod_records_serving(d);
 	notify_serving();	/* first: --ready-fd tells that all is said */
 	notify_status_start(d);
 	luod_ready(d);
@@ -265,12 +365,14 @@ static void luod_teardown(struct luod *d)
 		close(d->opt.rb.rollback_fd);
 	if (d->opt.rb.keeper_fd >= 0)
 		close(d->opt.rb.keeper_fd);
+	records_free(d->rec);
+	free(d->inherited);
 	free(d->argv);
 }
 
 int main(int argc, char **argv)
 {
-	struct luod d = { .self_fd = -1, .sig.fd = -1 };
+	struct luod d = { .self_fd = -1, .sig.fd = -1, .vault.fd = -1 };
 	int r;
 
 	d.argv = calloc((size_t)argc + 1, sizeof(*d.argv));
@@ -283,6 +385,14 @@ int main(int argc, char **argv)
 		return r > 0 ? 0 : 1;
 	}
 	log_init(d.opt.log_level);
+	if (d.opt.recover &&
+	    recover_inherited(&d.inherited, &d.nr_inherited))
+		log_warn("recovery: cannot list the fds the vault gave");
+	if (d.opt.vault && (d.opt.vault_fd < 0 || d.opt.vault_adopt)) {
+		r = vault_main(&d.opt, d.argv);
+		free(d.argv);
+		return r;
+	}
 	fdlimit_clamp(fdlimit_raise(), &d.opt.max_sessions, &d.opt.max_files);
 	r = luod_setup(&d);
 	if (r && d.opt.handover_fd >= 0)

@@ -25,6 +25,11 @@ enum {
 	OPT_FAULT_INJECTION,
 	OPT_HANDLERS,
 	OPT_CONNS_PER_USER,
+	OPT_VAULT,
+	OPT_VAULT_FD,
+	OPT_RECORDS_FD,
+	OPT_RECOVER,
+	OPT_VAULT_ADOPT,
 	OPT_RB_FIRST,
 	OPT_TAKEOVER_TIMEOUT = OPT_RB_FIRST,
 	OPT_ROLLBACK_FD,
@@ -74,6 +79,11 @@ static const struct option options[] = {
 	{ "max-pending", required_argument, NULL, OPT_MAX_PENDING },
 	{ "max-connections-per-user", required_argument, NULL,
 	  OPT_CONNS_PER_USER },
+	{ "vault", no_argument, NULL, OPT_VAULT },
+	{ "vault-fd", required_argument, NULL, OPT_VAULT_FD },
+	{ "records-fd", required_argument, NULL, OPT_RECORDS_FD },
+	{ "recover", no_argument, NULL, OPT_RECOVER },
+	{ "vault-adopt", required_argument, NULL, OPT_VAULT_ADOPT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{}
@@ -104,6 +114,9 @@ static void usage(FILE *f)
 		"  --max-pending N     connections before their handshake (1024)\n"
 		"  --max-connections-per-user N  connections and sessions of\n"
 		"                      one uid other than root's and ours (4096)\n"
+		"  --vault             run as two processes: a vault holding every\n"
+		"                      fd and the records, and the engine, which it\n"
+		"                      restarts with everything after a crash\n"
 		"  --help              show this help\n"
 		"  --version           show the version\n");
 }
@@ -277,6 +290,23 @@ static int parse_one(struct luod_options *o, int c, const char *arg)
 		if (!r)
 			o->conns_per_user = (uint32_t)v;
 		break;
+	case OPT_VAULT:
+		o->vault = true;
+		break;
+	case OPT_VAULT_FD:
+		r = parse_fd("--vault-fd", arg, &o->vault_fd);
+		break;
+	case OPT_RECORDS_FD:
+		r = parse_fd("--records-fd", arg, &o->records_fd);
+		break;
+	case OPT_RECOVER:
+		o->recover = true;
+		break;
+	case OPT_VAULT_ADOPT:
+		r = parse_num("--vault-adopt", arg, 1, INT32_MAX, &v);
+		o->vault_adopt = (pid_t)v;
+		o->vault = true;
+		break;
 	case OPT_LOG_LEVEL:
 		o->log_level = log_parse_level(arg);
 		if (o->log_level < 0)
@@ -306,6 +336,7 @@ int options_parse(struct luod_options *o, int argc, char **argv)
 
 	*o = (struct luod_options){
 		.ready_fd = -1, .handover_fd = -1, .log_level = LUO_LOG_INFO,
+		.vault_fd = -1, .records_fd = -1,
 		.handlers = LUO_HANDLERS_LUO,
 		.conns_per_user = DEFAULT_CONNS_PER_USER,
 		.rb = {
@@ -349,7 +380,7 @@ static bool options_one_shot(const char *arg, bool *skip)
 		{ "--rollback-fd", true }, { "--keeper-fd", true },
 		{ "--keeper-pid", true }, { "--rolled-back", true },
 		{ "--failed-reboots", true }, { "--refuse-handover", false },
-		{ "--exec-fd", true },
+		{ "--exec-fd", true }, { "--recover", false },
 	};
 	size_t i, n = strcspn(arg, "=");
 
@@ -449,6 +480,100 @@ char **options_exec_argv(char *const *argv, const struct luod_exec_args *a)
 	if (add_exec_args(out, j, a))
 		return out;
 fail:
+	options_free_argv(out);
+	return NULL;
+}
+
+/* Is @arg one of the vault's own options, which each process gets anew? */
+static bool options_vault_own(const char *arg, bool *skip)
+{
+	static const char *const names[] = {
+		"--vault-fd", "--records-fd", "--vault-adopt",
+	};
+	size_t n = strcspn(arg, "=");
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (n == strlen(names[i]) && !strncmp(arg, names[i], n)) {
+			*skip = arg[n] == '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * @argv less the vault's own options and, unless @keep, the one-shot
+ * ones, with room for 4 more words; *@j is where they go.
+ */
+static char **copy_argv(char *const *argv, bool keep, size_t *j)
+{
+	size_t n = 0, i;
+	bool skip = false;
+	char **out;
+
+	while (argv[n])
+		n++;
+	out = calloc(n + 5, sizeof(*out));
+	if (!out)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (i > 0 && (options_vault_own(argv[i], &skip) ||
+			      (!keep && options_one_shot(argv[i], &skip)))) {
+			i += skip;
+			continue;
+		}
+		out[*j] = strdup(argv[i]);
+		if (!out[(*j)++]) {
+			options_free_argv(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+/**
+ * options_engine_argv() - the command line of the vault's engine
+ * @argv:       the vault's original command line
+ * @first:      the first engine: keeps every option (--ready-fd too);
+ *              otherwise one-shot options go and --recover is added
+ * @vault_fd:   the engine's end of its pair with the vault
+ * @records_fd: the records memfd
+ *
+ * Return: a new NULL-terminated vector (options_free_argv()), or NULL.
+ */
+char **options_engine_argv(char *const *argv, bool first, int vault_fd,
+			   int records_fd)
+{
+	size_t j = 0;
+	char **out = copy_argv(argv, first, &j);
+
+	if (out && add_word(out, &j, true, "vault-fd", vault_fd, NULL) &&
+	    add_word(out, &j, true, "records-fd", records_fd, NULL) &&
+	    (first || (out[j++] = strdup("--recover"))))
+		return out;
+	options_free_argv(out);
+	return NULL;
+}
+
+/**
+ * options_vault_argv() - the command line of a new vault an engine starts
+ * @argv:       the engine's command line
+ * @engine:     the engine's pid (--vault-adopt)
+ * @vault_fd:   the new vault's end of its pair with the engine
+ * @records_fd: the records memfd
+ *
+ * Return: a new NULL-terminated vector (options_free_argv()), or NULL.
+ */
+char **options_vault_argv(char *const *argv, pid_t engine, int vault_fd,
+			  int records_fd)
+{
+	size_t j = 0;
+	char **out = copy_argv(argv, false, &j);
+
+	if (out && add_word(out, &j, true, "vault-adopt", engine, NULL) &&
+	    add_word(out, &j, true, "vault-fd", vault_fd, NULL) &&
+	    add_word(out, &j, true, "records-fd", records_fd, NULL))
+		return out;
 	options_free_argv(out);
 	return NULL;
 }

@@ -80,6 +80,13 @@ struct luod_acc_options {
  * @conns_per_user: --max-connections-per-user (0: no limit)
  * @rb:           the self-upgrade's options (rollback and keeper)
  * @acc:          access control
+ * @vault:        --vault: run as the vault and its engine (vault.c)
+ * @vault_fd:     --vault-fd: the engine's end of its pair with the vault,
+ *                or -1 (then this process is no engine)
+ * @records_fd:   --records-fd: the records memfd, or -1
+ * @recover:      --recover: start from the records after a crash
+ * @vault_adopt:  --vault-adopt: a vault an engine started after its vault
+ *                died; the engine's pid (0: none)
  */
 struct luod_options {
 	const char *socket;
@@ -93,10 +100,19 @@ struct luod_options {
 	uint32_t conns_per_user;
 	struct luod_rb_options rb;
 	struct luod_acc_options acc;
+	bool vault;
+	int vault_fd;
+	int records_fd;
+	bool recover;
+	pid_t vault_adopt;
 };
 
 int options_parse(struct luod_options *o, int argc, char **argv);
 char **options_exec_argv(char *const *argv, const struct luod_exec_args *a);
+char **options_engine_argv(char *const *argv, bool first, int vault_fd,
+			   int records_fd);
+char **options_vault_argv(char *const *argv, pid_t engine, int vault_fd,
+			  int records_fd);
 void options_free_argv(char **argv);
 
 #endif /* LUOD_OPTIONS_H */

@@ -233,7 +233,8 @@ static int reboot_exec(struct luod *d, int exec_fd, uint64_t start,
 	killpoint(d, "written");
 	*why = "cannot make the fds cross the exec";
 	r = reboot_cloexec(d, &info, mfd, false);
-	if (!r) {
+	/* Under a vault, the vault is the keeper: it recovers a dead image. */
+	if (!r && !d->rec) {
 		*why = "cannot start the keeper";
 		r = reboot_keeper(d, mfd, &k);
 	}

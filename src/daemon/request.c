@@ -47,6 +47,7 @@ static void request_open(struct conn *c, struct msg_req *req)
 	} else {
 		c->type = CONN_CONTROL;
 	}
+	t->dirty = true;
 	t->nr_pending--;
 	d.open.version = LUO_WIRE_VERSION;
 	conn_reply(c, 0, &d.open, sizeof(d.open), NULL, 0, -1);
@@ -152,6 +153,27 @@ static void request_caller(const struct conn *c, struct luo_caller *who)
 	who->session_room = access_session_room(c->t->access, &c->peer);
 }
 
+/*
+ * Requests that change nothing the records of a vault hold.  Session
+ * requests have numbers of their own: UNPRESERVE_FD and HANDOVER share
+ * STATUS's and LIST's.
+ */
+static bool request_reads_only(const struct conn *c, uint32_t cmd)
+{
+	if (_IOC_TYPE(cmd) != LIVEUPDATE_IOCTL_TYPE)
+		return false;
+	if (c->type == CONN_SESSION)
+		return _IOC_NR(cmd) == LIVEUPDATE_CMD_SESSION_GET_NAME;
+	switch (_IOC_NR(cmd)) {
+	case LUO_CMD_STATUS:
+	case LUO_CMD_LIST:
+	case LUO_CMD_GET_STATE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* A request on a device, control or session connection. */
 static void request_call(struct conn *c, struct msg_req *req)
 {
@@ -161,6 +183,8 @@ static void request_call(struct conn *c, struct msg_req *req)
 	struct luo_call call;
 
 	r = msg_decode(c->type, req, &d);
+	if (!request_reads_only(c, req->hdr.cmd))
+		t->dirty = true;
 	if (!r && d.makes_session)
 		r = request_reserve(c, sv);
 	if (r) {

@@ -66,6 +66,7 @@ void conn_close(struct conn *c)
 	list_del(&c->link);
 	loop_source_kill(t->loop, &c->src);
 	msg_close_socket(c->src.fd);
+	t->dirty = true;
 	c->src.fd = -1;
 	connlimit_refill(&t->connlimit);
 	transport_resume(t);
@@ -77,6 +78,7 @@ static void conn_flush(struct conn *c)
 
 	if (r == -EAGAIN || r == -EINTR)
 		return;
+	c->t->dirty = true;	/* no pending reply any more */
 	if (r || loop_modify(c->t->loop, &c->src, CONN_EVENTS) || c->closing)
 		conn_close(c);
 }
@@ -105,11 +107,29 @@ void conn_reply(struct conn *c, int result, const void *arg, uint32_t len,
 		{ .iov_base = (void *)arg, .iov_len = len },
 		{ .iov_base = (void *)extra, .iov_len = extra_len },
 	};
-	int r = msg_send(c->src.fd, iov, 3, fd);
+	bool inflight;
+	int r;
 
+	/* Nothing is acknowledged before the vault's records say it. */
+	transport_commit(c->t);
+	/*
+	 * From here a crash counts the reply as sent: SIGKILL is taken on
+	 * the way out of sendmsg(), so only a kill in the few instructions
+	 * before it would leave the client waiting (liveupdated(8)).
+	 */
+	inflight = c->t->inflight && *c->t->inflight == c->src.fd;
+	if (inflight)
+		*c->t->inflight = c->src.fd | INFLIGHT_REPLYING;
+	r = msg_send(c->src.fd, iov, 3, fd);
+	if (inflight)
+		*c->t->inflight = -1;
 	if (r == -EAGAIN && !msg_buf_fill(&c->pending, iov, 3, fd) &&
-	    !loop_modify(c->t->loop, &c->src, CONN_BLOCKED))
+	    !loop_modify(c->t->loop, &c->src, CONN_BLOCKED)) {
+		/* The parked reply is recorded before anything else runs. */
+		c->t->dirty = true;
+		transport_commit(c->t);
 		return;
+	}
 	/*
 	 * A sent fd is held by the message until the client takes it, and
 	 * what a reply carries is held by the daemon besides (a retrieved
@@ -152,16 +172,25 @@ static void conn_ready(struct loop_source *src, uint32_t events)
 	}
 	if (!(events & EPOLLIN))
 		return;
+	/*
+	 * Under a vault, the records name the connection before its request
+	 * leaves the socket: a crash after the read owes it an answer.
+	 */
+	if (c->t->inflight)
+		*c->t->inflight = src->fd;
 	r = msg_recv(src->fd, req);
-	if (r == -EAGAIN || r == -EINTR)
-		return;
-	if (r < 0) {
-		conn_close(c);
+	if (r == -EAGAIN || r == -EINTR || r < 0) {
+		if (c->t->inflight)
+			*c->t->inflight = -1;
+		if (r < 0 && r != -EAGAIN && r != -EINTR)
+			conn_close(c);
 		return;
 	}
 	if (r == 0)	/* an empty message: the peer is still there */
 		req->error = -EINVAL;
 	request_handle(c, req);
+	if (c->t->inflight)
+		*c->t->inflight = -1;
 }
 
 static void conn_hangup(struct loop_source *src)
@@ -203,6 +232,7 @@ struct conn *conn_new(struct transport *t, int fd, enum conn_type type)
 		errno = -r;
 		return NULL;
 	}
+	t->dirty = true;
 	list_add_tail(&c->link, &t->conns);
 	log_debug("connection %d: %s", fd,
 		  type == CONN_NEW ? "accepted" : conn_names[type]);

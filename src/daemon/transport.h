@@ -44,4 +44,16 @@ int transport_adopt_conns(struct transport *t,
 			  const struct luo_handover_info *info, bool restore,
 			  int result, const void *arg, uint32_t len);
 
+int transport_adopt_all(struct transport *t,
+			const struct luo_handover_info *info);
+
+/* conn_records.c: the records a vault keeps (liveupdated(8)) */
+void transport_set_records(struct transport *t, void (*commit)(void *ctx),
+			   void *ctx, volatile int32_t *inflight);
+void transport_mark_dirty(struct transport *t);
+void transport_commit(struct transport *t);
+int transport_for_each_fd(const struct transport *t,
+			  int (*fn)(void *ctx, int fd), void *ctx);
+void transport_answer_inflight(struct transport *t, int fd);
+
 #endif /* LUOD_TRANSPORT_H */

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The engine's records and its link to the vault (records.c). */
+#ifndef LUOD_RECORDS_H
+#define LUOD_RECORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct luo_core;
+struct transport;
+struct records;
+
+int records_open(struct records **out, int sock, int fd);
+void records_attach(struct records *rc, struct luo_core *core,
+		    struct transport *tp);
+void records_free(struct records *rc);
+void records_commit(void *ctx);
+void records_flush(struct records *rc);
+int records_read(struct records *rc, void **blob, size_t *len);
+int records_inflight(const struct records *rc);
+volatile int32_t *records_inflight_word(struct records *rc);
+void records_serving(struct records *rc);
+void records_lost(struct records *rc);
+int records_held(const struct records *rc, int **out, size_t *n);
+void records_relink(struct records *rc, int sock);
+int records_sock(const struct records *rc);
+
+#endif /* LUOD_RECORDS_H */

@@ -1,0 +1,696 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The vault (liveupdated(8), "Crash recovery"; DESIGN.md section 7).
+ *
+ * With --vault, liveupdated's main process is the vault: it parses no
+ * client input and never blocks on a client's file.  It makes the records
+ * memfd and a private SOCK_SEQPACKET pair, and runs the engine (the daemon
+ * proper: loop, core, handlers, worker) as its child, from its own image
+ * (/proc/self/exe, kept open as an fd: never a path).  The engine sends it
+ * a duplicate of every fd that its records name (records.c) before it
+ * acknowledges anything, and says which it dropped; the vault keeps them
+ * by the engine's fd number.
+ *
+ * When the engine dies of anything but a clean exit, the vault reads what
+ * is still queued from it, and starts a new engine with --recover: in the
+ * child every fd it holds is put back under the engine's number for it,
+ * and the new engine reads the records (the handover of the last commit)
+ * in RESTORE mode and serves every session, file and connection again.
+ *
+ * The vault closes what it drops on a thread of its own: a close that
+ * turns out to be the last one (a client's socket with SO_LINGER) may
+ * block, and the vault must always be there to read.
+ *
+ * Under a service manager the vault is the main pid: it says READY=1 once
+ * the first engine serves, and the engine says nothing itself.  SIGTERM or
+ * SIGINT to the vault stops the engine, then the vault.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fdlimit.h"
+#include "log.h"
+#include "notify.h"
+#include "options.h"
+#include "vault.h"
+#include "vault_proto.h"
+
+/* Engines in a row that die before they serve: then the vault gives up. */
+#define VAULT_MAX_FAILURES	5
+
+extern char **environ;
+
+/**
+ * struct vault - the vault's state
+ * @opt:      the command line
+ * @argv:     the original command line
+ * @envp:     the environment for the engine (no NOTIFY_SOCKET)
+ * @self_fd:  our own image
+ * @rec_fd:   the records memfd
+ * @sock:     our end of the pair with the current engine
+ * @sigfd:    SIGCHLD, SIGTERM, SIGINT
+ * @oldmask:  the signal mask to give the engine
+ * @pid:      the engine
+ * @serving:  the current engine said it serves
+ * @served:   an engine ever did
+ * @failures: engines in a row that died before serving
+ * @restarts: engines started after a crash
+ * @stopping: SIGTERM or SIGINT was passed on
+ * @held:     our fd for each engine fd number, -1 for none
+ * @next:     a pending replacement for it (VAULT_ADD), -1 for none
+ * @next_seq: the commit that @next waits for
+ * @fresh:    during a full account: added again
+ * @nr_held:  entries of @held, @next, @next_seq and @fresh
+ * @pend:     the numbers with a @next
+ * @nr_pend:  entries of @pend
+ * @rec:      the records' header, mapped
+ * @full:     a full account is under way
+ * @closer:   pipe to the closing thread
+ * @pidfd:    --vault-adopt: the adopted engine, no child of ours; else -1
+ */
+struct vault {
+	const struct luod_options *opt;
+	char **argv;
+	char **envp;
+	int self_fd;
+	int rec_fd;
+	int sock;
+	int sigfd;
+	sigset_t oldmask;
+	pid_t pid;
+	bool serving;
+	bool served;
+	int failures;
+	unsigned long restarts;
+	bool stopping;
+	int *held;
+	int *next;
+	uint64_t *next_seq;
+	bool *fresh;
+	size_t nr_held;
+	int32_t *pend;
+	size_t nr_pend;
+	const struct records_header *rec;
+	bool full;
+	int closer[2];
+	int pidfd;
+};
+
+static void *closer_main(void *arg)
+{
+	int fd, rfd = (int)(long)arg;
+	ssize_t n;
+
+	for (;;) {
+		n = read(rfd, &fd, sizeof(fd));
+		if (n == sizeof(fd)) {
+			close(fd);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		return NULL;
+	}
+}
+
+/* Off our thread: we never block on a client's file. */
+static void vault_close(struct vault *v, int fd)
+{
+	ssize_t n;
+
+	do
+		n = write(v->closer[1], &fd, sizeof(fd));
+	while (n < 0 && errno == EINTR);
+	if (n != sizeof(fd))
+		close(fd);
+}
+
+static int vault_grow(struct vault *v, size_t idx)
+{
+	size_t n = v->nr_held ? v->nr_held : 64, i;
+	uint64_t *seq;
+	int32_t *pend;
+	bool *fresh;
+	int *held, *next;
+
+	while (n <= idx)
+		n *= 2;
+	held = realloc(v->held, n * sizeof(*held));
+	if (held)
+		v->held = held;
+	next = realloc(v->next, n * sizeof(*next));
+	if (next)
+		v->next = next;
+	seq = realloc(v->next_seq, n * sizeof(*seq));
+	if (seq)
+		v->next_seq = seq;
+	fresh = realloc(v->fresh, n * sizeof(*fresh));
+	if (fresh)
+		v->fresh = fresh;
+	pend = realloc(v->pend, n * sizeof(*pend));
+	if (pend)
+		v->pend = pend;
+	if (!held || !next || !seq || !fresh || !pend)
+		return -ENOMEM;
+	for (i = v->nr_held; i < n; i++) {
+		held[i] = -1;
+		next[i] = -1;
+		fresh[i] = false;
+	}
+	v->nr_held = n;
+	return 0;
+}
+
+static void vault_drop(struct vault *v, int32_t idx)
+{
+	if (idx < 0 || (size_t)idx >= v->nr_held || v->held[idx] < 0)
+		return;
+	vault_close(v, v->held[idx]);
+	v->held[idx] = -1;
+}
+
+/* Pending until commit @seq is known to be written. */
+static void vault_add(struct vault *v, int32_t idx, int fd, uint64_t seq)
+{
+	if (idx < 3 || ((size_t)idx >= v->nr_held && vault_grow(v, (size_t)idx))) {
+		log_err("vault: cannot hold the engine's fd %d", idx);
+		vault_close(v, fd);
+		return;
+	}
+	if (v->next[idx] >= 0)
+		vault_close(v, v->next[idx]);	/* its commit failed */
+	else
+		v->pend[v->nr_pend++] = idx;
+	v->next[idx] = fd;
+	v->next_seq[idx] = seq;
+	v->fresh[idx] = true;
+}
+
+/* Commit @seq is written: what waited for it replaces what was held. */
+static void vault_committed(struct vault *v, uint64_t seq)
+{
+	size_t i, j = 0;
+	int32_t idx;
+
+	for (i = 0; i < v->nr_pend; i++) {
+		idx = v->pend[i];
+		if (v->next_seq[idx] > seq) {
+			v->pend[j++] = idx;
+			continue;
+		}
+		vault_drop(v, idx);
+		v->held[idx] = v->next[idx];
+		v->next[idx] = -1;
+	}
+	v->nr_pend = j;
+}
+
+/* The last commit the engine wrote (the records' header says). */
+static uint64_t vault_written(const struct vault *v)
+{
+	const struct records_slot *s =
+		&v->rec->slot[__atomic_load_n(&v->rec->active,
+					      __ATOMIC_ACQUIRE) & 1];
+
+	return s->len ? s->seq : 0;
+}
+
+/* The engine is dead: keep what its last written commit names. */
+static void vault_settle(struct vault *v)
+{
+	vault_committed(v, vault_written(v));
+	for (size_t i = 0; i < v->nr_pend; i++) {
+		vault_close(v, v->next[v->pend[i]]);
+		v->next[v->pend[i]] = -1;
+	}
+	v->nr_pend = 0;
+}
+
+static void vault_sweep(struct vault *v)
+{
+	for (size_t i = 0; i < v->nr_held; i++)
+		if (!v->fresh[i])
+			vault_drop(v, (int32_t)i);
+	v->full = false;
+}
+
+static void vault_op(struct vault *v, const struct vault_msg *m,
+		     const int *fds, uint32_t nfds)
+{
+	uint32_t i;
+
+	/* What waited for a commit now written replaces what was held. */
+	vault_committed(v, vault_written(v));
+	switch (m->op) {
+	case VAULT_ADD:
+		for (i = 0; i < nfds; i++)
+			vault_add(v, m->fds[i], fds[i], m->seq);
+		break;
+	case VAULT_DEL:
+		for (i = 0; i < m->count; i++)
+			vault_drop(v, m->fds[i]);
+		break;
+	case VAULT_FULL:
+		v->full = true;
+		if (v->nr_held)
+			memset(v->fresh, 0, v->nr_held * sizeof(*v->fresh));
+		break;
+	case VAULT_SWEEP:
+		vault_sweep(v);
+		break;
+	case VAULT_SERVING:
+		v->serving = true;
+		v->failures = 0;
+		if (!v->served)
+			notify_serving();
+		v->served = true;
+		break;
+	default:
+		log_err("vault: unknown message %u", m->op);
+	}
+}
+
+/* One message; 1 if one was read, 0 at EOF or when none is queued. */
+static int vault_recv(struct vault *v, int flags)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * VAULT_MAX_FDS)];
+		struct cmsghdr align;
+	} u;
+	struct vault_msg m;
+	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	int fds[VAULT_MAX_FDS];
+	uint32_t nfds = 0;
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	n = recvmsg(v->sock, &mh, MSG_CMSG_CLOEXEC | flags);
+	if (n < 0)
+		return errno == EINTR ? 1 : 0;
+	if (n == 0)
+		return 0;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfds = (uint32_t)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		memcpy(fds, CMSG_DATA(cm), nfds * sizeof(int));
+	}
+	if ((size_t)n < VAULT_MSG_SIZE(0) || m.count > VAULT_MAX_FDS ||
+	    (size_t)n != VAULT_MSG_SIZE(m.count) ||
+	    (m.op == VAULT_ADD && nfds != m.count) ||
+	    (mh.msg_flags & MSG_CTRUNC)) {
+		log_err("vault: malformed message from the engine");
+		for (uint32_t i = 0; i < nfds; i++)
+			vault_close(v, fds[i]);
+		return 1;
+	}
+	if (m.op != VAULT_ADD)
+		for (uint32_t i = 0; i < nfds; i++)
+			vault_close(v, fds[i]);
+	vault_op(v, &m, fds, m.op == VAULT_ADD ? nfds : 0);
+	return 1;
+}
+
+/* LUO_NOTIFY_SOCKET=..., allocated by vault_env() */
+static char *v_notify;
+
+/*
+ * The environment with NOTIFY_SOCKET renamed LUO_NOTIFY_SOCKET: the vault
+ * speaks to the manager, and a vault the engine starts after ours died
+ * finds it again.
+ */
+static char **vault_env(void)
+{
+	size_t n = 0, j = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + 1, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!strncmp(environ[i], "LUO_NOTIFY_SOCKET=", 18))
+			continue;
+		if (strncmp(environ[i], "NOTIFY_SOCKET=", 14)) {
+			env[j++] = environ[i];
+			continue;
+		}
+		/* Kept for a vault the engine may have to start. */
+		if (asprintf(&env[j], "LUO_%s", environ[i]) >= 0)
+			v_notify = env[j++];
+	}
+	return env;
+}
+
+/*
+ * In the child, between fork and exec: only system calls.  Our end of the
+ * pair and the records go to @top and @top + 1, above every number the
+ * engine used, our image to @top + 2; each held fd goes to its engine
+ * number through a copy above those (close-on-exec), so that no number is
+ * overwritten before it is copied.
+ */
+static void vault_child(struct vault *v, int engine_sock, int top,
+			char **argv, bool first)
+{
+	int k = top + 3;
+
+	sigprocmask(SIG_SETMASK, &v->oldmask, NULL);
+	if (dup2(engine_sock, top) < 0)
+		_exit(121);
+	if (dup2(v->rec_fd, top + 1) < 0)
+		_exit(122);
+	if (dup3(v->self_fd, top + 2, O_CLOEXEC) < 0)
+		_exit(123);
+	for (size_t i = 0; i < v->nr_held; i++)
+		if (v->held[i] >= 0 && dup3(v->held[i], k++, O_CLOEXEC) < 0)
+			_exit(125);
+	k = top + 3;
+	for (size_t i = 0; i < v->nr_held; i++)
+		if (v->held[i] >= 0 && dup2(k++, (int)i) < 0)
+			_exit(126);
+	if (first && v->opt->ready_fd >= 0)
+		fcntl(v->opt->ready_fd, F_SETFD, 0);
+	execveat(top + 2, "", argv, v->envp, AT_EMPTY_PATH);
+	_exit(127);
+}
+
+/*
+ * Above every number in use: the engine's held ones and ours.  Not the
+ * table's size, which would grow with every generation of vaults.
+ */
+static int vault_top(const struct vault *v, int sv0, int sv1)
+{
+	int top = 3;
+	int fds[] = { v->self_fd, v->rec_fd, v->sigfd, v->closer[0],
+		      v->closer[1], sv0, sv1, v->opt->ready_fd };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= top)
+			top = fds[i] + 1;
+	for (size_t i = 0; i < v->nr_held; i++) {
+		if (v->held[i] < 0)
+			continue;
+		if (v->held[i] >= top)
+			top = v->held[i] + 1;
+		if ((int)i >= top)
+			top = (int)i + 1;
+	}
+	return top;
+}
+
+/* Starts an engine: the first one, or one that recovers (@first false). */
+static int vault_spawn(struct vault *v, bool first)
+{
+	char **argv;
+	int sv[2], top;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	top = vault_top(v, sv[0], sv[1]);
+	log_debug("vault: new engine's fds from %d, %zu held", top, v->nr_held);
+	argv = options_engine_argv(v->argv, first, top, top + 1);
+	if (!argv) {
+		close(sv[0]);
+		close(sv[1]);
+		return -ENOMEM;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0)
+		vault_child(v, sv[1], top, argv, first);
+	options_free_argv(argv);
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return -errno;
+	}
+	v->sock = sv[0];
+	v->pid = pid;
+	v->serving = false;
+	return 0;
+}
+
+/* What the dead engine still had queued for us. */
+static void vault_drain(struct vault *v)
+{
+	while (vault_recv(v, MSG_DONTWAIT) > 0)
+		;
+	close(v->sock);
+	v->sock = -1;
+	vault_settle(v);
+	v->full = false;	/* an account cut short: nothing is swept */
+}
+
+/* The engine is gone: -1 to go on (a new one runs), else the exit code. */
+static int vault_engine_died(struct vault *v, int status)
+{
+	bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+	vault_drain(v);
+	if (v->stopping || clean || !v->served)
+		return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+	if (!v->serving && ++v->failures > VAULT_MAX_FAILURES) {
+		log_err("vault: %d engines in a row died before serving; giving up",
+			v->failures);
+		return 1;
+	}
+	if (WIFSIGNALED(status))
+		log_err("vault: the engine (pid %d) died of %s; recovering",
+			(int)v->pid, strsignal(WTERMSIG(status)));
+	else
+		log_err("vault: the engine (pid %d) exited with %d; recovering",
+			(int)v->pid, WEXITSTATUS(status));
+	v->restarts++;
+	if (vault_spawn(v, false)) {
+		log_err("vault: cannot start an engine: %m");
+		return 1;
+	}
+	return -1;
+}
+
+static int vault_signal(struct vault *v)
+{
+	struct signalfd_siginfo si;
+	int status, r;
+	pid_t pid;
+
+	if (read(v->sigfd, &si, sizeof(si)) != sizeof(si))
+		return -1;
+	if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+		v->stopping = true;
+		kill(v->pid, (int)si.ssi_signo);
+		return -1;
+	}
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid != v->pid)
+			continue;
+		r = vault_engine_died(v, status);
+		if (r >= 0)
+			return r;
+	}
+	return -1;
+}
+
+static int vault_run(struct vault *v)
+{
+	struct pollfd p[3];
+	bool eof = false;
+	int r, sock;
+
+	for (;;) {
+		p[0] = (struct pollfd){ .fd = v->sigfd, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = eof ? -1 : v->sock,
+					.events = POLLIN };
+		p[2] = (struct pollfd){ .fd = v->pidfd, .events = POLLIN };
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return 1;
+		}
+		/* At EOF the engine is dead: SIGCHLD or its pidfd follows. */
+		if ((p[1].revents & (POLLIN | POLLHUP)) &&
+		    !vault_recv(v, MSG_DONTWAIT))
+			eof = true;
+		if (p[0].revents & POLLIN) {
+			sock = v->sock;
+			r = vault_signal(v);
+			if (r >= 0)
+				return r;
+			eof = eof && v->sock == sock;	/* a new engine? */
+		}
+		/* The adopted engine died; no status for a stranger's child. */
+		if (p[2].revents & POLLIN) {
+			close(v->pidfd);
+			v->pidfd = -1;
+			r = vault_engine_died(v, v->stopping ? 0 : SIGKILL);
+			if (r >= 0)
+				return r;
+			eof = false;
+		}
+	}
+}
+
+static int vault_setup(struct vault *v)
+{
+	static const struct records_header hdr = {
+		.magic = RECORDS_MAGIC, .inflight = -1,
+	};
+	sigset_t set;
+	pthread_t th;
+
+	v->self_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+	if (v->self_fd < 0)
+		return -errno;
+	if (v->opt->vault_adopt) {
+		v->rec_fd = v->opt->records_fd;
+		fcntl(v->rec_fd, F_SETFD, FD_CLOEXEC);
+	} else {
+		v->rec_fd = memfd_create("luo-records", MFD_CLOEXEC);
+		if (v->rec_fd < 0 || ftruncate(v->rec_fd, RECORDS_DATA) < 0 ||
+		    pwrite(v->rec_fd, &hdr, sizeof(hdr), 0) != sizeof(hdr))
+			return -errno;
+	}
+	v->rec = mmap(NULL, RECORDS_DATA, PROT_READ, MAP_SHARED, v->rec_fd, 0);
+	if (v->rec == MAP_FAILED)
+		return -errno;
+	/* Blocked before the thread starts: it must take none of them. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, &v->oldmask) < 0)
+		return -errno;
+	v->sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (v->sigfd < 0 || pipe2(v->closer, O_CLOEXEC) < 0)
+		return -errno;
+	if (pthread_create(&th, NULL, closer_main, (void *)(long)v->closer[0]))
+		return -EAGAIN;
+	pthread_detach(th);
+	v->envp = vault_env();
+	return v->envp ? 0 : -ENOMEM;
+}
+
+/*
+ * --vault-adopt: every fd we were started with (but stdio, our pair and
+ * the records) is the engine's, under its own number.  First thing, before
+ * anything of ours is opened.
+ */
+static int vault_adopt_fds(struct vault *v)
+{
+	struct dirent *e;
+	DIR *dir = opendir("/proc/self/fd");
+	long fd;
+
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir))) {
+		fd = strtol(e->d_name, NULL, 10);
+		if (fd < 3 || fd == dirfd(dir) || fd == v->opt->vault_fd ||
+		    fd == v->opt->records_fd)
+			continue;
+		if ((size_t)fd >= v->nr_held && vault_grow(v, (size_t)fd)) {
+			closedir(dir);
+			return -ENOMEM;
+		}
+		fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+		v->held[fd] = (int)fd;
+	}
+	closedir(dir);
+	return 0;
+}
+
+/* Watch the engine that started us, and tell the manager who we are. */
+static int vault_adopt(struct vault *v)
+{
+	const char *ns = getenv("LUO_NOTIFY_SOCKET");
+
+	v->sock = v->opt->vault_fd;
+	fcntl(v->sock, F_SETFD, FD_CLOEXEC);
+	v->pid = v->opt->vault_adopt;
+	v->pidfd = (int)syscall(SYS_pidfd_open, v->pid, 0);
+	if (v->pidfd < 0)
+		return -errno;
+	v->served = v->serving = true;
+	if (ns && *ns) {
+		setenv("NOTIFY_SOCKET", ns, 1);
+		notify_serving();
+	}
+	log_notice("vault: adopted engine pid %d", (int)v->pid);
+	return 0;
+}
+
+/* At exit: what the vault holds goes with it; the closer thread too. */
+static void vault_free(struct vault *v)
+{
+	free(v->held);
+	free(v->next);
+	free(v->next_seq);
+	free(v->fresh);
+	free(v->pend);
+	free(v->envp);
+	free(v_notify);
+	v_notify = NULL;
+	if (v->rec && v->rec != MAP_FAILED)
+		munmap((void *)v->rec, RECORDS_DATA);
+}
+
+/**
+ * vault_main() - be the vault: run the engine, and a new one after a crash
+ * @opt:  the command line, parsed
+ * @argv: the original command line, which the engine gets too
+ *
+ * Return: the exit code: the engine's own when it stops cleanly, 1 if it
+ * never served or could not be started again.
+ */
+int vault_main(const struct luod_options *opt, char **argv)
+{
+	struct vault v = {
+		.opt = opt, .argv = argv, .self_fd = -1, .rec_fd = -1,
+		.sock = -1, .sigfd = -1, .closer = { -1, -1 }, .pidfd = -1,
+	};
+	int r;
+
+	fdlimit_raise();
+	if (opt->vault_adopt)
+		r = vault_adopt_fds(&v);
+	else
+		r = 0;
+	r = r ?: vault_setup(&v);
+	if (!r && opt->vault_adopt)
+		r = vault_adopt(&v);
+	else if (!r)
+		r = vault_spawn(&v, true);
+	if (r) {
+		log_err("vault: cannot start: %s", strerror(-r));
+		vault_free(&v);
+		return 1;
+	}
+	if (opt->ready_fd >= 0)
+		close(opt->ready_fd);	/* the engine says it */
+	r = vault_run(&v);
+	if (v.restarts)
+		log_notice("vault: %lu engines started after a crash",
+			   v.restarts);
+	vault_free(&v);
+	return r;
+}

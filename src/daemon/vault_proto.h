@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Between the engine and its vault (liveupdated(8), "Crash recovery"):
+ * the messages on their private SOCK_SEQPACKET pair, and the layout of
+ * the shared records memfd.  Both ends are the same release: native byte
+ * order, no versioning beyond the magic.
+ */
+#ifndef LUOD_VAULT_PROTO_H
+#define LUOD_VAULT_PROTO_H
+
+#include <stdint.h>
+
+/* fds per message, under the kernel's SCM_MAX_FD (253). */
+#define VAULT_MAX_FDS	240
+
+/**
+ * enum vault_op - what a message from the engine says
+ * @VAULT_ADD:     hold the attached fds, pending until commit @seq;
+ *                 @fds are the engine's numbers for them, in order.  A
+ *                 pending fd replaces the one held for its number once its
+ *                 commit is known to be written (the records' committed
+ *                 slot says, read at each message and when the engine
+ *                 died): until then the committed records may still name
+ *                 the old file under that number.
+ * @VAULT_DEL:     drop what is held for the engine's fds @fds
+ * @VAULT_FULL:    a full account follows: what is not added again before
+ *                 VAULT_SWEEP is dropped then
+ * @VAULT_SWEEP:   the full account is complete
+ * @VAULT_SERVING: the engine serves (it may be restarted from now on)
+ */
+enum vault_op {
+	VAULT_ADD = 1,
+	VAULT_DEL,
+	VAULT_FULL,
+	VAULT_SWEEP,
+	VAULT_SERVING,
+};
+
+/**
+ * struct vault_msg - one message; only @count entries of @fds are sent
+ * @op:    enum vault_op
+ * @count: entries of @fds
+ * @seq:   VAULT_ADD: the commit
+ * @fds:   the engine's fd numbers
+ */
+struct vault_msg {
+	uint32_t op;
+	uint32_t count;
+	uint64_t seq;
+	int32_t fds[VAULT_MAX_FDS];
+};
+
+#define VAULT_MSG_SIZE(n)	(16 + 4 * (size_t)(n))
+
+#define RECORDS_MAGIC	"LUOREC01"
+/* Where handovers go in the memfd: after the header's page. */
+#define RECORDS_DATA	4096u
+
+/**
+ * struct records_slot - where one committed handover lies in the memfd
+ * @off: its offset
+ * @len: its length; 0: none
+ * @seq: the commit that wrote it
+ */
+struct records_slot {
+	uint64_t off;
+	uint64_t len;
+	uint64_t seq;
+};
+
+/**
+ * struct records_header - the first bytes of the records memfd (mapped)
+ * @magic:    RECORDS_MAGIC
+ * @active:   the committed slot: 0 or 1.  The engine writes the other
+ *            slot's handover and place first and flips @active last, so a
+ *            crash at any moment leaves one complete handover.
+ * @inflight: the engine's fd of the connection whose request is being
+ *            handled, or -1
+ * @commits:  commits so far (statistics)
+ * @slot:     the two places
+ */
+struct records_header {
+	char magic[8];
+	uint32_t active;
+	int32_t inflight;
+	uint64_t commits;
+	struct records_slot slot[2];
+};
+
+#endif /* LUOD_VAULT_PROTO_H */
