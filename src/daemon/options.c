@@ -304,8 +304,10 @@ static int parse_one(struct luod_options *o, int c, const char *arg)
 		break;
 	case OPT_VAULT_ADOPT:
 		r = parse_num("--vault-adopt", arg, 1, INT32_MAX, &v);
-		o->vault_adopt = (pid_t)v;
-		o->vault = true;
+		if (!r) {
+			o->vault_adopt = (pid_t)v;
+			o->vault = true;
+		}
 		break;
 	case OPT_LOG_LEVEL:
 		o->log_level = log_parse_level(arg);
