@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "io.h"
 #include "keeper.h"
 #include "killpoint.h"
 #include "log.h"
@@ -90,23 +91,6 @@ static int reboot_cloexec(struct luod *d, const struct luo_handover_info *info,
 	return r;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The handover in a sealed memfd (close-on-exec for now); returns its fd. */
 static int reboot_write_handover(struct luod *d,
 				 struct luo_handover_info *info)
@@ -129,7 +113,7 @@ static int reboot_write_handover(struct luod *d,
 	if (fd < 0)
 		r = -errno;
 	else
-		r = write_all(fd, blob, len);
+		r = io_pwrite_all(fd, blob, len, 0);
 	if (!r && fcntl(fd, F_ADD_SEALS, seals) < 0)
 		r = -errno;
 	free(blob);

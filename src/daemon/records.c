@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "log.h"
 #include "luo_core.h"
 #include "records.h"
@@ -374,24 +375,6 @@ void records_flush(struct records *rc)
 		rc->sweep = false;
 }
 
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len) {
-		n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 /* The handover into the slot not committed, then the flip. */
 static int write_slot(struct records *rc, const void *blob, size_t len)
 {
@@ -405,7 +388,7 @@ static int write_slot(struct records *rc, const void *blob, size_t len)
 	if (cur->len && cur->off < off + len)
 		off = (cur->off + cur->len + RECORDS_DATA - 1) &
 		      ~(uint64_t)(RECORDS_DATA - 1);
-	r = pwrite_all(rc->fd, blob, len, off);
+	r = io_pwrite_all(rc->fd, blob, len, off);
 	if (r)
 		return r;
 	h->slot[next].off = off;
