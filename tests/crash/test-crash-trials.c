@@ -27,7 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -480,26 +482,46 @@ static pid_t vault_of(pid_t engine)
 }
 
 /* Waits until an engine serves: STATUS from a pid other than @old. */
+/* Waits until @pid, which need not be our child, has died (its pidfd). */
+static void wait_gone(pid_t pid)
+{
+	struct pollfd p = { .events = POLLIN };
+
+	p.fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (p.fd < 0) {
+		dh_check(errno == ESRCH);	/* already gone */
+		return;
+	}
+	while (poll(&p, 1, -1) < 0)
+		dh_check(errno == EINTR);
+	close(p.fd);
+}
+
+/*
+ * The engine @old was killed: once it is dead, a control open waits in
+ * the listening socket's backlog, which the vault holds, until the new
+ * engine serves it.  An open or STATUS that the recovery cut off (EIO,
+ * ENODEV) is asked again.
+ */
 static pid_t wait_recovered(const char *socket, pid_t old)
 {
 	struct luo_status st;
-	int ctl = -1, r;
+	int ctl, r;
 
-	for (int i = 0; i < 5000; i++) {
-		if (ctl < 0)
-			ctl = luo_open_at(socket, LUO_OPEN_CONTROL);
-		if (ctl >= 0) {
-			r = luo_status(ctl, &st);
-			if (!r && (pid_t)st.pid != old) {
-				close(ctl);
-				return (pid_t)st.pid;
-			}
-			if (r) {
-				close(ctl);
-				ctl = -1;
-			}
+	wait_gone(old);
+	for (int i = 0; i < 1000; i++) {
+		ctl = luo_open_at(socket, LUO_OPEN_CONTROL);
+		if (ctl < 0) {
+			dh_check(ctl == -EIO || ctl == -ENODEV);
+			continue;
 		}
-		usleep(1000);
+		r = luo_status(ctl, &st);
+		close(ctl);
+		if (!r) {
+			dh_check((pid_t)st.pid != old);
+			return (pid_t)st.pid;
+		}
+		dh_check(r == -EIO || r == -ENODEV);
 	}
 	dh_check(!"no engine came back");
 	return 0;
@@ -549,6 +571,8 @@ int main(void)
 		if (vault_every && i % vault_every == vault_every - 1) {
 			/* The engine starts a new vault and serves on. */
 			dh_check_eq(kill(vault, SIGKILL), 0);
+			wait_gone(vault);
+			/* No event says the new one exists: look for it. */
 			for (int k = 0; k < 5000 && !(vault = vault_of(engine));
 			     k++)
 				usleep(1000);
@@ -571,9 +595,7 @@ int main(void)
 	} else {
 		/* A vault the engine started: no child of ours. */
 		dh_check_eq(kill(vault, SIGTERM), 0);
-		for (int k = 0; k < 5000 && !kill(vault, 0); k++)
-			usleep(1000);
-		dh_check(kill(vault, 0) < 0);
+		wait_gone(vault);
 		dh_wait(&d);
 		d.pid = 0;
 	}
