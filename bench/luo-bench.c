@@ -10,11 +10,13 @@
  *     two;
  *  4. UPGRADE's pause (request to answer, as the client sees it) against
  *     REBOOT's, with 1 file, 10,000 files and 10,000 idle connections
- *     (the bench raises its soft RLIMIT_NOFILE for them).
+ *     (the bench raises its soft RLIMIT_NOFILE for them);
+ *  5. with --vault [ROUNDS [BASELINE]] after the path, alone: what
+ *     liveupdated --vault costs per request (bench_vault()).
  *
  * It starts its own liveupdated (path in $LIVEUPDATED or argv[1]) on a
  * private socket and prints a table headed by the machine's description;
- * with --restarts after the path, part 4 only.
+ * with --restarts after the path, part 4 only; with --vault, part 5 only.
  * Figures are medians over repeated runs.
  */
 #include <errno.h>
@@ -71,7 +73,7 @@ static void fatal(const char *what, int err)
 	exit(1);
 }
 
-static pid_t start_daemon(const char *path)
+static pid_t start_daemon(const char *path, bool vault)
 {
 	char fdarg[32];
 	int p[2];
@@ -87,7 +89,8 @@ static pid_t start_daemon(const char *path)
 		close(p[0]);
 		snprintf(fdarg, sizeof(fdarg), "--ready-fd=%d", p[1]);
 		execl(path, path, "--socket", sock_path, fdarg,
-		      "--log-level", "warning", (char *)NULL);
+		      "--log-level", "warning", vault ? "--vault" : NULL,
+		      (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
@@ -501,10 +504,104 @@ static void describe_machine(void)
 	       u.release, u.machine);
 }
 
+#define VAULT_BASE_FILES	10
+
+/* What --vault costs per request: mean round trips, in microseconds. */
+struct vault_result {
+	double get_name, status, preserve;
+};
+
+static void vault_measure(const char *path, bool vault, int rounds,
+		    struct vault_result *res)
+{
+	struct luo_session_unpreserve_fd un = { .size = sizeof(un) };
+	char name[64];
+	struct luo_status st;
+	int dev, sfd, mfd, r, status;
+	pid_t pid = start_daemon(path, vault);
+	double t;
+
+	dev = luo_open_at(sock_path, LUO_OPEN_DEVICE);
+	if (dev < 0)
+		fatal("open", dev);
+	sfd = luo_create_session(dev, "bench");
+	if (sfd < 0)
+		fatal("create", sfd);
+	mfd = memfd_create("bench", MFD_CLOEXEC);
+	if (mfd < 0 || ftruncate(mfd, 4096))
+		fatal("memfd", errno);
+	for (int i = 0; i < VAULT_BASE_FILES; i++) {
+		int f = memfd_create("base", MFD_CLOEXEC);
+
+		r = luo_session_preserve_fd(sfd, f, 1000 + (uint64_t)i);
+		close(f);
+		if (r)
+			fatal("preserve", r);
+	}
+	t = now_us();
+	for (int i = 0; i < rounds; i++)
+		if ((r = luo_session_get_name(sfd, name, sizeof(name))))
+			fatal("get_name", r);
+	res->get_name = (now_us() - t) / rounds;
+	t = now_us();
+	for (int i = 0; i < rounds; i++)
+		if ((r = luo_status(dev, &st)))
+			fatal("status", r);
+	res->status = (now_us() - t) / rounds;
+	t = now_us();
+	for (int i = 0; i < rounds; i++) {
+		r = luo_session_preserve_fd(sfd, mfd, 1);
+		if (r)
+			fatal("preserve", r);
+		un.token = 1;
+		r = luo_ioctl(sfd, LUO_SESSION_UNPRESERVE_FD, &un);
+		if (r)
+			fatal("unpreserve", r);
+	}
+	/* Two requests a round: half is one request's. */
+	res->preserve = (now_us() - t) / rounds / 2;
+	close(mfd);
+	luo_close(sfd);
+	luo_close(dev);
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+}
+
+/*
+ * --vault [ROUNDS [BASELINE]]: the daemon without and with --vault (and
+ * BASELINE, another liveupdated such as the previous release, without),
+ * timing GET_NAME and STATUS (no fd, no commit) and PRESERVE_FD followed
+ * by UNPRESERVE_FD (each a commit of the records under a vault) on a
+ * session of VAULT_BASE_FILES files.
+ */
+static void bench_vault(const char *path, int rounds, const char *base)
+{
+	struct vault_result plain, vault, before = { 0 };
+
+	if (base)
+		vault_measure(base, false, rounds, &before);
+	vault_measure(path, false, rounds, &plain);
+	vault_measure(path, true, rounds, &vault);
+	printf("%d rounds each, a session of %d files\n", rounds,
+	       VAULT_BASE_FILES);
+	printf("%-36s %10s %10s %10s %8s\n", "round trip (us)", "baseline",
+	       "plain", "--vault", "ratio");
+	printf("%-36s %10.2f %10.2f %10.2f %8.2f\n",
+	       "GET_NAME (no fd, no commit)", before.get_name, plain.get_name,
+	       vault.get_name, vault.get_name / plain.get_name);
+	printf("%-36s %10.2f %10.2f %10.2f %8.2f\n",
+	       "STATUS (no fd, no commit)", before.status, plain.status,
+	       vault.status, vault.status / plain.status);
+	printf("%-36s %10.2f %10.2f %10.2f %8.2f\n",
+	       "PRESERVE_FD / UNPRESERVE_FD (commit)", before.preserve,
+	       plain.preserve, vault.preserve, vault.preserve / plain.preserve);
+}
+
 int main(int argc, char **argv)
 {
 	const char *daemon_path = argc > 1 ? argv[1] : getenv("LIVEUPDATED");
 	bool only_restarts = argc > 2 && !strcmp(argv[2], "--restarts");
+	bool vault_costs = argc > 2 && !strcmp(argv[2], "--vault");
 	struct reboot_case by_files[] = {
 		{ .label = "1 file", .nfiles = 1 },
 		{ .label = "100 files", .nfiles = 100 },
@@ -522,7 +619,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!daemon_path) {
 		fprintf(stderr,
-			"usage: luo-bench PATH-TO-LIVEUPDATED [--restarts]\n");
+			"usage: luo-bench PATH-TO-LIVEUPDATED [--restarts | --vault [ROUNDS [BASELINE]]]\n");
 		return 2;
 	}
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/luo-bench.XXXXXX");
@@ -530,7 +627,13 @@ int main(int argc, char **argv)
 		fatal("mkdtemp", errno);
 	snprintf(sock_path, sizeof(sock_path), "%s/sock", tmpdir);
 	raise_nofile();		/* the daemon inherits it too */
-	daemon = start_daemon(daemon_path);
+	if (vault_costs) {
+		bench_vault(daemon_path, argc > 3 ? atoi(argv[3]) : 2000,
+			    argc > 4 ? argv[4] : NULL);
+		rmdir(tmpdir);
+		return 0;
+	}
+	daemon = start_daemon(daemon_path, false);
 
 	describe_machine();
 	printf("medians of %d reboots (%d for REBOOT against UPGRADE); round "
