@@ -514,7 +514,8 @@ static int vault_run(struct vault *v)
 {
 	struct pollfd p[3];
 	bool eof = false;
-	int r, sock;
+	unsigned long restarts;
+	int r;
 
 	for (;;) {
 		p[0] = (struct pollfd){ .fd = v->sigfd, .events = POLLIN };
@@ -531,11 +532,15 @@ static int vault_run(struct vault *v)
 		    !vault_recv(v, MSG_DONTWAIT))
 			eof = true;
 		if (p[0].revents & POLLIN) {
-			sock = v->sock;
+			/*
+			 * A new engine's socket may well get the number of
+			 * the dead one's: count engines, not fd numbers.
+			 */
+			restarts = v->restarts;
 			r = vault_signal(v);
 			if (r >= 0)
 				return r;
-			eof = eof && v->sock == sock;	/* a new engine? */
+			eof = eof && v->restarts == restarts;
 		}
 		/* The adopted engine died; no status for a stranger's child. */
 		if (p[2].revents & POLLIN) {
