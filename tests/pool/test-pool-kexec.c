@@ -305,6 +305,66 @@ static void test_failures_change_nothing(void)
 	dh_cleanup(&plain);
 }
 
+/* liveupdatectl reboot --kexec: its failure's reason, then its success. */
+static void test_liveupdatectl(void)
+{
+	const char *ctl = getenv("LIVEUPDATECTL");
+	char out[1024];
+	struct pt_env e;
+	int dev, sfd, p[2];
+
+	if (!ctl)
+		dh_skip("LIVEUPDATECTL not set");
+	pt_make(&e);
+	dh_check_eq(pt_start(&e, NULL), 0);
+	{
+		const char *bad[] = {
+			ctl, "--socket", e.d.socket, "reboot", "--kernel",
+			e.kernel, NULL,
+		};
+
+		/* --kernel without --kexec is a usage error. */
+		dh_check_eq(dh_run_output(ctl, bad, -1, -1, out, sizeof(out)),
+			    2);
+	}
+	dev = luo_open_at(e.d.socket, LUO_OPEN_DEVICE);
+	dh_check(dev >= 0);
+	sfd = luo_create_session(dev, "web");
+	dh_check(sfd >= 0);
+	dh_check_eq(pipe2(p, O_CLOEXEC), 0);
+	dh_check_eq(luo_session_preserve_fd(sfd, p[0], 1), 0);
+	{
+		const char *args[] = {
+			ctl, "--socket", e.d.socket, "reboot", "--kexec",
+			"--kernel", e.kernel, "--initrd", "", "--append",
+			"quiet", NULL,
+		};
+
+		dh_check_eq(dh_run_output(ctl, args, -1, -1, out, sizeof(out)),
+			    1);
+		dh_expect_output(out, "reboot failed: a pipe-v1 file in 'web'");
+		dh_check_eq(unpreserve(sfd, 1), 0);
+		dh_check_eq(dh_run_output(ctl, args, -1, -1, out, sizeof(out)),
+			    0);
+		dh_expect_output(out, "reboot --kexec: under way");
+	}
+	dh_check_eq(dh_wait(&e.d), 0);
+	dh_check(pt_has_handover(&e));
+	close(p[0]);
+	close(p[1]);
+	close(sfd);
+	luo_close(dev);
+	dh_check_eq(pt_restart(&e), 0);
+	dev = luo_open_at(e.d.socket, LUO_OPEN_DEVICE);
+	dh_check(dev >= 0);
+	sfd = luo_retrieve_session(dev, "web");
+	dh_check(sfd >= 0);
+	dh_check_eq(luo_session_finish(sfd), 0);
+	close(sfd);
+	luo_close(dev);
+	pt_cleanup(&e);
+}
+
 int main(void)
 {
 	test_kexec_takes_over();
@@ -313,5 +373,6 @@ int main(void)
 	test_refuses_eventfd();
 	test_refuses_file();
 	test_failures_change_nothing();
+	test_liveupdatectl();
 	return DH_PASS;
 }
