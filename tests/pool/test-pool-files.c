@@ -7,10 +7,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "pool-test.h"
@@ -174,6 +178,79 @@ static void test_pool_file_upgrade_kexec(void)
 	pt_cleanup(&e);
 }
 
+/* The vault's child: the engine. */
+static pid_t engine_of(pid_t vault)
+{
+	char path[64], buf[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)vault,
+		 (int)vault);
+	f = fopen(path, "re");
+	dh_check(f);
+	dh_check(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	return (pid_t)atoi(buf);
+}
+
+/*
+ * Under --vault, the engine killed: the recovered engine reopens the pool
+ * by path, holds the pool file (the vault kept it), and a simulated kexec
+ * after that brings the same pages to the next boot's daemon.
+ */
+static void test_pool_file_engine_crash(void)
+{
+	const char *vault[] = { "--vault", NULL };
+	struct luo_status st;
+	struct pt_env e;
+	struct stat fst;
+	struct pollfd pfd = { .events = POLLIN };
+	pid_t engine;
+	int dev, sfd, fd, got;
+
+	pt_make(&e);
+	dh_check_eq(pt_start(&e, vault), 0);
+	dev = luo_open_at(e.d.socket, LUO_OPEN_DEVICE);
+	dh_check(dev >= 0);
+	sfd = luo_create_session(dev, "vm");
+	fd = luo_pool_memfd(dev, "guest", MFD_CLOEXEC);
+	dh_check(sfd >= 0 && fd >= 0);
+	write_mapped(fd, 6);
+	dh_check_eq(fstat(fd, &fst), 0);
+	dh_check_eq(luo_session_preserve_fd(sfd, fd, 9), 0);
+	close(fd);
+	engine = engine_of(e.d.pid);
+	pfd.fd = (int)syscall(SYS_pidfd_open, engine, 0);
+	dh_check(pfd.fd >= 0);
+	dh_check_eq(kill(engine, SIGKILL), 0);
+	dh_check_eq(poll(&pfd, 1, -1), 1);
+	close(pfd.fd);
+	/* Answered by the recovered engine (the vault kept the socket). */
+	dh_check_eq(luo_status(dev, &st), 0);
+	dh_check(st.pid != (uint32_t)engine);
+	got = luo_pool_memfd(dev, "after-crash", MFD_CLOEXEC);
+	dh_check(got >= 0);
+	close(got);
+	dh_check_eq(pt_kexec(dev, e.kernel), -ENODEV);
+	/* The engine exited as the machine would vanish: so does the vault. */
+	dh_check_eq(dh_wait(&e.d), 0);
+	close(sfd);
+	luo_close(dev);
+	dh_check_eq(pt_restart(&e), 0);
+	dev = luo_open_at(e.d.socket, LUO_OPEN_DEVICE);
+	dh_check(dev >= 0);
+	sfd = luo_retrieve_session(dev, "vm");
+	dh_check(sfd >= 0);
+	got = luo_session_retrieve_fd(sfd, 9);
+	dh_check(got >= 0);
+	check_mapped(got, &fst);
+	dh_check_eq(luo_session_finish(sfd), 0);
+	close(got);
+	close(sfd);
+	luo_close(dev);
+	pt_cleanup(&e);
+}
+
 /* A pool written by a newer liveupdated is not touched. */
 static void test_newer_version_refused(void)
 {
@@ -204,6 +281,7 @@ int main(void)
 	test_pool_file();
 	test_pool_file_reboot();
 	test_pool_file_upgrade_kexec();
+	test_pool_file_engine_crash();
 	test_newer_version_refused();
 	return DH_PASS;
 }
