@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -305,6 +306,62 @@ static void test_failures_change_nothing(void)
 	dh_cleanup(&plain);
 }
 
+/*
+ * A failure after the freeze: the memfd's copy does not fit in the pool
+ * (a 1 MiB tmpfs).  ENOSPC and the reason; the copy and the directory are
+ * gone, everything is unfrozen, and a plain REBOOT works after it.
+ */
+static char full_mount[PATH_MAX];
+
+/* A failed check exits: the tmpfs goes all the same. */
+static void umount_full(void)
+{
+	if (full_mount[0])
+		umount2(full_mount, MNT_DETACH);
+}
+
+static void test_pool_full(void)
+{
+	static unsigned char big[2u << 20];
+	struct luo_status st;
+	struct pt_env e;
+	int dev, sfd, m;
+
+	pt_make(&e);
+	if (mount("luo-test", e.pool, "tmpfs", 0, "size=1m,mode=0700")) {
+		pt_cleanup(&e);
+		dh_skip("cannot mount a tmpfs");
+	}
+	snprintf(full_mount, sizeof(full_mount), "%s", e.pool);
+	atexit(umount_full);
+	dh_check_eq(pt_start(&e, NULL), 0);
+	dev = luo_open_at(e.d.socket, LUO_OPEN_DEVICE);
+	dh_check(dev >= 0);
+	sfd = luo_create_session(dev, "vm");
+	m = memfd_create("big", MFD_CLOEXEC);
+	dh_check(sfd >= 0 && m >= 0);
+	pt_fill(big, sizeof(big), 7);
+	dh_check_eq(write(m, big, sizeof(big)), sizeof(big));
+	dh_check_eq(luo_session_preserve_fd(sfd, m, 1), 0);
+	dh_check_eq(pt_kexec(dev, e.kernel), -ENOSPC);
+	dh_check_eq(luo_status(dev, &st), 0);
+	dh_check_eq(st.last_reboot_error, ENOSPC);
+	dh_check(strstr(st.last_reboot_failure, "copying a memfd of 'vm'"));
+	dh_check(!(st.flags & LUO_STATUS_REBOOTING));
+	dh_check(!pt_has_handover(&e));
+	/* Unfrozen: the session changes; then a plain REBOOT. */
+	dh_check_eq(unpreserve(sfd, 1), 0);
+	dh_check_eq(luo_session_preserve_fd(sfd, m, 2), 0);
+	dh_check_eq(luo_reboot(dev, -1, NULL), 0);
+	close(sfd);
+	close(m);
+	luo_close(dev);
+	dh_cleanup(&e.d);
+	dh_check_eq(umount(e.pool), 0);
+	full_mount[0] = '\0';
+	pt_cleanup(&e);
+}
+
 /* liveupdatectl reboot --kexec: its failure's reason, then its success. */
 static void test_liveupdatectl(void)
 {
@@ -373,6 +430,7 @@ int main(void)
 	test_refuses_eventfd();
 	test_refuses_file();
 	test_failures_change_nothing();
+	test_pool_full();
 	test_liveupdatectl();
 	return DH_PASS;
 }
