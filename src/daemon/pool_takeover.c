@@ -116,7 +116,8 @@ static int takeover_memfd(struct takeover_map *m, const char *name,
 	if (fstat(src, &st) < 0)
 		r = -errno;
 	if (!r) {
-		mfd = memfd_create("luo-kexec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		mfd = memfd_create("luo-kexec",
+				   MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		if (mfd < 0 || ftruncate(mfd, st.st_size) < 0)
 			r = -errno;
 	}
