@@ -114,12 +114,17 @@ static bool id_check(const struct conn_id *in)
 	return luo_fd_id_check(&id);
 }
 
-/* A reply whose session fd is not sent yet is recorded as EIO. */
+/*
+ * A request parked on a client's file (defer.c) has taken no effect yet:
+ * the handover records EIO as the reply it owes, so an image that reads
+ * it answers the request, and the request the parked one becomes when it
+ * is answered takes its place at the next commit.
+ */
 static const struct luo_wire_rep eio_rep = { .result = -EIO };
 
 /*
  * The pending reply to record: the one waiting to be sent, or EIO (a
- * reply whose session fd is not sent yet).
+ * parked request, or a reply whose session fd is not sent yet).
  */
 static const void *pending_of(const struct conn *c, size_t *len, int *fd)
 {
@@ -129,7 +134,7 @@ static const void *pending_of(const struct conn *c, size_t *len, int *fd)
 		return c->pending.data;
 	}
 	*fd = -1;
-	if (c->claim) {
+	if (c->deferred || c->claim) {
 		*len = sizeof(eio_rep);
 		return &eio_rep;
 	}

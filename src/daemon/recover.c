@@ -11,7 +11,8 @@
  * again.  A reply committed with its change is sent unless the records
  * mark it as sent; the request the engine was handling when it died,
  * with no reply committed, gets EIO unless its reply was evidently sent
- * (transport_answer_inflight()).
+ * (transport_answer_inflight()); a request parked on a client's file
+ * gets the EIO the records hold for it.
  */
 #include <dirent.h>
 #include <errno.h>

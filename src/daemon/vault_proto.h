@@ -81,7 +81,7 @@ struct records_slot {
  * @flags:    RECORDS_KILLPOINTS, set by the vault when it makes the memfd
  * @sent_conn: the engine's fd of the connection whose reply, held in the
  *            committed handover as its pending reply, is being or was
- *            sent (records_reply_sent()); meaningful only while @sent_seq
+ *            sent (reply_sent() in records.c); meaningful only while @sent_seq
  *            is the committed slot's seq
  * @sent_seq: the commit @sent_conn refers to; 0: none
  *
