@@ -56,10 +56,10 @@ void killpoint(const struct luod *d, const char *step)
  */
 void killpoint_step(bool armed, const char *step)
 {
-	const char *spec = getenv("LUO_FAULT_KILL_AT");
+	const char *spec = armed ? getenv("LUO_FAULT_KILL_AT") : NULL;
 	size_t len = strlen(step);
 
-	if (!armed || !spec || strncmp(spec, step, len) ||
+	if (!spec || strncmp(spec, step, len) ||
 	    (spec[len] != '\0' && spec[len] != ':'))
 		return;
 	if (spec[len] == ':' && !first_time(spec + len + 1))
