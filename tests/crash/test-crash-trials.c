@@ -510,6 +510,9 @@ static pid_t wait_recovered(const char *socket, pid_t old)
 	for (int i = 0; i < 1000; i++) {
 		ctl = luo_open_at(socket, LUO_OPEN_CONTROL);
 		if (ctl < 0) {
+			if (ctl != -EIO && ctl != -ENODEV)
+				fprintf(stderr, "control open: %s\n",
+					strerror(-ctl));
 			dh_check(ctl == -EIO || ctl == -ENODEV);
 			continue;
 		}
