@@ -158,8 +158,9 @@ static void abandon(struct conn *c)
  * session fd is recorded as EIO with the session unclaimed (the vault
  * holds no client's end of a session): unless it is marked as sent, the
  * session is abandoned, which undoes the request
- * (luo_core_session_abandon()), and the EIO is sent.  A request whose effect was
- * not committed with its reply gets EIO: nothing of it took effect.
+ * (luo_core_session_abandon()), and the EIO is sent.  A request whose
+ * effect was not committed with its reply gets EIO: nothing of it took
+ * effect.
  * Nothing is sent if the crash came as a reply the records do not hold
  * (one that changed nothing) was being sent (INFLIGHT_REPLYING), or if
  * the request is still unread or its reply evidently sent
