@@ -157,6 +157,7 @@ int luo_core_device_ioctl(struct luo_core *core, struct luo_call *call);
 int luo_core_session_ioctl(struct luo_core *core, struct luo_session *s,
 			   struct luo_call *call);
 void luo_core_session_release(struct luo_core *core, struct luo_session *s);
+void luo_core_session_abandon(struct luo_core *core, struct luo_session *s);
 
 const char *luo_session_name(const struct luo_session *s);
 bool luo_session_is_incoming(const struct luo_session *s);

@@ -556,8 +556,9 @@ static int vault_run(struct vault *v)
 
 static int vault_setup(struct vault *v)
 {
-	static const struct records_header hdr = {
-		.magic = RECORDS_MAGIC, .inflight = -1,
+	const struct records_header hdr = {
+		.magic = RECORDS_MAGIC, .inflight = -1, .sent_conn = -1,
+		.flags = v->opt->fault_injection ? RECORDS_KILLPOINTS : 0,
 	};
 	sigset_t set;
 	pthread_t th;
