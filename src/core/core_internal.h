@@ -66,6 +66,12 @@ struct luo_file {
 	uint8_t data[LUO_FILE_DATA_MAX];
 	uint32_t data_len;
 	void *private_data;
+	/* the engine's records (records.c): */
+	struct list_head dirty;		/* in core->dirty, or empty */
+	uint64_t order;			/* link order, for the records */
+	int32_t rec_slot;		/* its records slot, or -1 */
+	int rec_fd;			/* @fd as last recorded, or -1 */
+	int rec_rfd;			/* @retrieved_fd likewise */
 };
 
 /**
@@ -139,6 +145,7 @@ struct luo_session {
 	uint32_t nr_files;
 	struct luo_hmap tokens;
 	uint32_t hidx;
+	uint64_t rid;			/* records.c: its records id */
 	/* the last failed PRESERVE_FD (LUO_SESSION_LAST_ERROR) */
 	int err_errno;
 	uint64_t err_token;
@@ -186,6 +193,15 @@ struct luo_core {
 	struct luo_flb_in *flbs_in;	/* from the handover */
 	uint32_t nr_flbs_in;
 
+	/* records.c: what changed since the engine's last commit */
+	bool track;			/* changes are tracked */
+	struct list_head dirty;		/* struct luo_file.dirty */
+	struct luo_file_gone *gone;	/* files unlinked */
+	size_t nr_gone, cap_gone;
+	bool gone_lost;			/* out of memory: all must be redone */
+	uint64_t next_rid;		/* the next session's records id */
+	uint64_t next_order;		/* the next file's order */
+
 	bool rfc_prepared;		/* state.c: PREPARED */
 	bool rfc_frozen;		/* state.c: FROZEN, during a reboot */
 };
@@ -228,14 +244,22 @@ struct luo_file *luo_file_find(struct luo_session *s, uint64_t token);
 void luo_file_unpreserve(struct luo_core *core, struct luo_file *f);
 bool luo_file_can_finish(struct luo_file *f);
 void luo_file_finish(struct luo_core *core, struct luo_file *f);
-int luo_file_freeze(struct luo_file *f);
-void luo_file_unfreeze(struct luo_file *f);
+int luo_file_freeze(struct luo_core *core, struct luo_file *f);
+void luo_file_unfreeze(struct luo_core *core, struct luo_file *f);
 int luo_file_key_of(struct luo_file_handler *h, int fd, struct luo_file_key *k);
 int luo_file_table_add(struct luo_core *core, struct luo_file *f);
 struct luo_file *luo_file_alloc(struct luo_session *s,
 				struct luo_file_handler *h, uint64_t token);
 int luo_file_link(struct luo_core *core, struct luo_file *f, bool in_table);
 void luo_file_unlink(struct luo_core *core, struct luo_file *f);
+
+/* handover.c */
+int luo_handover_file_record(const struct luo_file *f,
+			     struct luo_file_record *rec, struct luo_fd_id *rid);
+
+/* records.c */
+void luo_file_touch(struct luo_core *core, struct luo_file *f);
+void luo_file_gone(struct luo_core *core, struct luo_file *f);
 
 /* flb.c */
 struct luo_flb *luo_flb_of_link(struct list_head *l);

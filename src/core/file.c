@@ -247,7 +247,11 @@ struct luo_file *luo_file_alloc(struct luo_session *s,
 	f->token = token;
 	f->fd = -1;
 	f->retrieved_fd = -1;
+	f->rec_slot = -1;
+	f->rec_fd = -1;
+	f->rec_rfd = -1;
 	list_init(&f->list);
+	list_init(&f->dirty);
 	return f;
 }
 
@@ -280,6 +284,8 @@ int luo_file_link(struct luo_core *core, struct luo_file *f, bool in_table)
 	s->owner->nr_files++;
 	core->nr_files++;
 	f->handler->nr_files++;
+	f->order = ++core->next_order;
+	luo_file_touch(core, f);
 	return 0;
 }
 
@@ -292,6 +298,7 @@ void luo_file_unlink(struct luo_core *core, struct luo_file *f)
 {
 	struct luo_session *s = f->session;
 
+	luo_file_gone(core, f);
 	luo_hmap_remove(&s->tokens, &f->token_node);
 	table_del(core, f);
 	luo_list_file_del(s, f);
@@ -501,6 +508,9 @@ static int retrieve_once(struct luo_core *core, struct luo_file *f)
 	args_load(f, &args);
 	args.retrieved_fd = -1;
 	ret = f->handler->ops->retrieve(&args);
+	/* Whatever comes of it, the file's record changes. */
+	if (ret != -EWOULDBLOCK)
+		luo_file_touch(core, f);
 	/* A file that cannot be opened yet (a lease) is no failure. */
 	if (ret == -EWOULDBLOCK)
 		return ret;
@@ -625,11 +635,12 @@ void luo_file_finish(struct luo_core *core, struct luo_file *f)
 
 /**
  * luo_file_freeze() - the handler's last capture before a reboot
- * @f: an outgoing file
+ * @core: the core
+ * @f:    an outgoing file
  *
  * Return: 0 or the handler's -errno.
  */
-int luo_file_freeze(struct luo_file *f)
+int luo_file_freeze(struct luo_core *core, struct luo_file *f)
 {
 	struct luo_file_op_args args;
 	int ret = 0;
@@ -641,15 +652,17 @@ int luo_file_freeze(struct luo_file *f)
 			return ret > 0 ? -EIO : ret;
 		args_store(f, &args);
 	}
+	luo_file_touch(core, f);
 	f->frozen = true;
 	return 0;
 }
 
 /**
  * luo_file_unfreeze() - undo luo_file_freeze()
- * @f: a frozen outgoing file
+ * @core: the core
+ * @f:    a frozen outgoing file
  */
-void luo_file_unfreeze(struct luo_file *f)
+void luo_file_unfreeze(struct luo_core *core, struct luo_file *f)
 {
 	struct luo_file_op_args args;
 
@@ -660,5 +673,6 @@ void luo_file_unfreeze(struct luo_file *f)
 		f->handler->ops->unfreeze(&args);
 		args_store(f, &args);
 	}
+	luo_file_touch(core, f);
 	f->frozen = false;
 }

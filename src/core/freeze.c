@@ -8,12 +8,12 @@
 
 #include "core_internal.h"
 
-static void unfreeze_session(struct luo_session *s)
+static void unfreeze_session(struct luo_core *core, struct luo_session *s)
 {
 	struct luo_file *f;
 
 	list_for_each_entry(f, &s->files, list)
-		luo_file_unfreeze(f);
+		luo_file_unfreeze(core, f);
 }
 
 /**
@@ -29,7 +29,7 @@ void luo_core_unfreeze(struct luo_core *core)
 	struct luo_session *s;
 
 	list_for_each_entry_reverse(s, &core->outgoing, list)
-		unfreeze_session(s);
+		unfreeze_session(core, s);
 	luo_state_thawed(core);
 }
 
@@ -52,7 +52,7 @@ int luo_core_freeze(struct luo_core *core)
 
 	list_for_each_entry(s, &core->outgoing, list) {
 		list_for_each_entry(f, &s->files, list) {
-			ret = luo_file_freeze(f);
+			ret = luo_file_freeze(core, f);
 			if (ret)
 				goto fail;
 		}
@@ -63,11 +63,11 @@ fail:
 	luo_core_log(core, LUO_LOG_WARNING,
 		     "reboot: freezing token %llu of session '%s' failed: error %d; everything unfrozen",
 		     (unsigned long long)f->token, s->name, ret);
-	unfreeze_session(s);
+	unfreeze_session(core, s);
 	for (s = list_entry(s->list.prev, struct luo_session, list);
 	     &s->list != &core->outgoing;
 	     s = list_entry(s->list.prev, struct luo_session, list))
-		unfreeze_session(s);
+		unfreeze_session(core, s);
 	luo_state_frozen(core, ret);
 	return ret;
 }

@@ -98,6 +98,8 @@ struct handover_file {
 };
 
 _Static_assert(sizeof(struct handover_file) == 216, "handover_file layout");
+_Static_assert(sizeof(struct handover_file) == LUO_HANDOVER_FILE_SIZE,
+	       "handover_file size");
 
 /**
  * struct handover_fdid - an fd and the file it names (struct luo_fd_id)
@@ -129,6 +131,8 @@ struct handover_file_in {
 
 _Static_assert(sizeof(struct handover_file_in) == 32,
 	       "handover_file_in layout");
+_Static_assert(sizeof(struct handover_file_in) == LUO_HANDOVER_FILE_IN_SIZE,
+	       "handover_file_in size");
 
 #define HANDOVER_NO_FD		0xffffffffu
 
@@ -216,18 +220,18 @@ static void write_fdid(void *out, const struct luo_fd_id *id)
 	memcpy(out, &rec, sizeof(rec));
 }
 
-/* The state of an incoming file besides its record. */
-static int write_file_in(void *out, const struct luo_file *f)
+/* The state of an incoming file besides its record; @id: its retrieved's. */
+static int write_file_in(void *out, const struct luo_file *f,
+			 struct luo_fd_id *id)
 {
 	struct handover_file_in rec = {
 		.status = cpu_to_fdt32((uint32_t)f->retrieve_status),
 	};
-	struct luo_fd_id id;
-	int err = luo_fd_id_of(f->retrieved_fd, &id);
+	int err = luo_fd_id_of(f->retrieved_fd, id);
 
 	if (err)
 		return -FDT_ERR_BADVALUE;
-	write_fdid(&rec.retrieved, &id);
+	write_fdid(&rec.retrieved, id);
 	memcpy(out, &rec, sizeof(rec));
 	return 0;
 }
@@ -241,10 +245,15 @@ static uint32_t session_flags(const struct luo_session *s)
 	       (s->released ? HS_RELEASED : 0);
 }
 
-static int write_session(void *fdt, const struct luo_session *s)
+/*
+ * A session; for the engine's records (@records) without its files, which
+ * the records hold apart under its "records-id".
+ */
+static int write_session(void *fdt, const struct luo_session *s, bool records)
 {
 	const struct luo_file *f;
 	uint8_t *files, *in = NULL;
+	struct luo_fd_id id;
 	char node[32];
 	int err;
 
@@ -254,6 +263,13 @@ static int write_session(void *fdt, const struct luo_session *s)
 	err = err ?: put_u32(fdt, "owner", s->owner->uid);
 	if (!err && s->incoming)
 		err = put_u32(fdt, "flags", session_flags(s));
+	if (records) {
+		err = err ?: put_u64(fdt, "records-id", s->rid);
+		err = err ?: fdt_property(fdt, "files", NULL, 0);
+		if (!err && s->incoming)
+			err = fdt_property(fdt, "files-in", NULL, 0);
+		return err ?: fdt_end_node(fdt);
+	}
 	err = err ?: fdt_property_placeholder(fdt, "files",
 					      (int)(s->nr_files *
 						    sizeof(struct handover_file)),
@@ -270,7 +286,7 @@ static int write_session(void *fdt, const struct luo_session *s)
 		files += sizeof(struct handover_file);
 		if (!in)
 			continue;
-		err = write_file_in(in, f);
+		err = write_file_in(in, f, &id);
 		if (err)
 			return err;
 		in += sizeof(struct handover_file_in);
@@ -279,7 +295,7 @@ static int write_session(void *fdt, const struct luo_session *s)
 }
 
 static int write_sessions(void *fdt, const char *name,
-			  const struct list_head *list)
+			  const struct list_head *list, bool records)
 {
 	const struct luo_session *s;
 	int err = fdt_begin_node(fdt, name);
@@ -287,7 +303,7 @@ static int write_sessions(void *fdt, const char *name,
 	list_for_each_entry(s, list, list) {
 		if (err)
 			return err;
-		err = write_session(fdt, s);
+		err = write_session(fdt, s, records);
 	}
 	return err ?: fdt_end_node(fdt);
 }
@@ -354,9 +370,13 @@ static int write_root(struct luo_core *core, void *fdt,
 	if (!err && info->conns)
 		err = fdt_property(fdt, "connections", info->conns,
 				   (int)info->conns_len);
-	err = err ?: write_sessions(fdt, "sessions", &core->outgoing);
+	if (!err && info->records)
+		err = fdt_property(fdt, "records-files", NULL, 0);
+	err = err ?: write_sessions(fdt, "sessions", &core->outgoing,
+				    info->records);
 	if (!err && !list_empty(&core->incoming))
-		err = write_sessions(fdt, "sessions-in", &core->incoming);
+		err = write_sessions(fdt, "sessions-in", &core->incoming,
+				     info->records);
 	err = err ?: fdt_begin_node(fdt, "flbs");
 	err = err ?: luo_flb_for_each_outgoing(core, write_flb, &fw);
 	err = err ?: fdt_end_node(fdt);
@@ -393,6 +413,9 @@ static int write_tree(struct luo_core *core, void *fdt, size_t size,
  *
  * Every fd written down (@info's, every file's) goes with the identity of
  * its file.  Sessions are numbered as luo_core_handover_number() does.
+ * With @info->records, the files are left out (the engine's records hold
+ * them apart, luo_handover_assemble()): it costs in proportion to the
+ * sessions only.
  *
  * Return: 0, -ENOMEM, -EOVERFLOW if it would not fit 2 GiB, -EINVAL if
  * libfdt refused or an fd could not be examined (logged).
@@ -403,8 +426,9 @@ int luo_handover_write(struct luo_core *core,
 {
 	size_t size = 4096 + info->conns_len +
 		      (core->nr_outgoing + core->nr_incoming) * 160 +
-		      core->nr_files * (sizeof(struct handover_file) +
-					sizeof(struct handover_file_in));
+		      (info->records ? 0 : core->nr_files *
+		       (sizeof(struct handover_file) +
+			sizeof(struct handover_file_in)));
 	struct handover_header *hdr;
 	int err;
 
@@ -430,6 +454,163 @@ int luo_handover_write(struct luo_core *core,
 	hdr->crc = (uint32_t)crc32(0, (const Bytef *)(hdr + 1), hdr->size);
 	*blob = hdr;
 	*len = sizeof(*hdr) + hdr->size;
+	return 0;
+}
+
+/**
+ * luo_handover_file_record() - one file's record for the engine's records
+ * @f:   a linked file
+ * @rec: out: its record
+ * @rid: out: the identity of its retrieved file (fd -1 if none)
+ *
+ * Return: 0, or -EBADF if its retrieved fd could not be examined.
+ */
+int luo_handover_file_record(const struct luo_file *f,
+			     struct luo_file_record *rec, struct luo_fd_id *rid)
+{
+	memset(rec, 0, sizeof(*rec));
+	*rid = (struct luo_fd_id){ .fd = -1 };
+	rec->session = f->session->rid;
+	rec->order = f->order;
+	rec->incoming = f->session->incoming;
+	write_file(rec->file, f);
+	if (f->session->incoming && write_file_in(rec->in, f, rid))
+		return -EBADF;
+	return 0;
+}
+
+static int record_cmp(const void *a, const void *b)
+{
+	const struct luo_file_record *x = a, *y = b;
+
+	if (x->session != y->session)
+		return x->session < y->session ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Puts back the files of each session of the list node @name. */
+static int assemble_list(void *fdt, const char *name,
+			 const struct luo_file_record *files, size_t n,
+			 size_t *used)
+{
+	int list = fdt_path_offset(fdt, name), node, err;
+	const struct luo_file_record *lo;
+	uint8_t *fp, *ip;
+	size_t a, b, k;
+	const void *p;
+	int len;
+
+	if (list == -FDT_ERR_NOTFOUND)
+		return 0;
+	if (list < 0)
+		return list;
+	fdt_for_each_subnode(node, fdt, list) {
+		uint64_t rid;
+
+		p = fdt_getprop(fdt, node, "records-id", &len);
+		if (!p || len != sizeof(fdt64_t))
+			return -FDT_ERR_BADVALUE;
+		rid = fdt64_ld(p);
+		/* The first record of the session, by bisection. */
+		a = 0;
+		b = n;
+		while (a < b) {
+			k = a + (b - a) / 2;
+			if (files[k].session < rid)
+				a = k + 1;
+			else
+				b = k;
+		}
+		for (b = a; b < n && files[b].session == rid; b++)
+			;
+		lo = files + a;
+		k = b - a;
+		*used += k;
+		err = fdt_setprop_placeholder(fdt, node, "files",
+					      (int)(k * LUO_HANDOVER_FILE_SIZE),
+					      (void **)&fp);
+		if (err)
+			return err;
+		for (size_t i = 0; i < k; i++)
+			memcpy(fp + i * LUO_HANDOVER_FILE_SIZE, lo[i].file,
+			       LUO_HANDOVER_FILE_SIZE);
+		if (!fdt_getprop(fdt, node, "files-in", &len))
+			continue;
+		err = fdt_setprop_placeholder(fdt, node, "files-in",
+					      (int)(k * LUO_HANDOVER_FILE_IN_SIZE),
+					      (void **)&ip);
+		if (err)
+			return err;
+		for (size_t i = 0; i < k; i++)
+			memcpy(ip + i * LUO_HANDOVER_FILE_IN_SIZE, lo[i].in,
+			       LUO_HANDOVER_FILE_IN_SIZE);
+	}
+	return 0;
+}
+
+/**
+ * luo_handover_assemble() - the whole handover from the engine's records
+ * @small:   a handover written with @luo_handover_info.records
+ * @len:     its length
+ * @files:   the file records live in the same commit, in any order (sorted
+ *           here by session and order)
+ * @n:       entries of @files
+ * @blob:    out: the handover with every session's files, to free()
+ * @out_len: out: its length
+ *
+ * A handover written without @luo_handover_info.records (an engine that
+ * kept no file records) is copied as it is, and @files are ignored.
+ *
+ * Return: 0, -ENOMEM, or -EINVAL if @small is no handover, or a file
+ * record names no session of it.
+ */
+int luo_handover_assemble(const void *small, size_t len,
+			  struct luo_file_record *files, size_t n,
+			  void **blob, size_t *out_len)
+{
+	const struct handover_header *in = small;
+	struct handover_header *hdr;
+	size_t size, used = 0;
+	void *fdt;
+	int err;
+
+	if (len < sizeof(*in) || memcmp(in->magic, HANDOVER_MAGIC,
+					sizeof(in->magic)) ||
+	    in->size != len - sizeof(*in) ||
+	    crc32(0, (const Bytef *)(in + 1), in->size) != in->crc ||
+	    in->size < sizeof(struct fdt_header) ||
+	    fdt_check_header(in + 1))
+		return -EINVAL;
+	if (fdt_getprop(in + 1, 0, "records-files", NULL) == NULL)
+		n = 0;
+	size = in->size + 4096 + n * (LUO_HANDOVER_FILE_SIZE +
+				      LUO_HANDOVER_FILE_IN_SIZE);
+	if (size > INT32_MAX)
+		return -EOVERFLOW;
+	hdr = calloc(1, sizeof(*hdr) + size);
+	if (!hdr)
+		return -ENOMEM;
+	fdt = hdr + 1;
+	if (n)
+		qsort(files, n, sizeof(*files), record_cmp);
+	err = fdt_open_into(in + 1, fdt, (int)size);
+	if (!err && fdt_getprop(fdt, 0, "records-files", NULL)) {
+		err = assemble_list(fdt, "/sessions", files, n, &used) ?:
+		      assemble_list(fdt, "/sessions-in", files, n, &used) ?:
+		      fdt_delprop(fdt, 0, "records-files");
+		if (!err && used != n)
+			err = -FDT_ERR_BADVALUE;
+	}
+	err = err ?: fdt_pack(fdt);
+	if (err) {
+		free(hdr);
+		return err == -FDT_ERR_NOSPACE ? -ENOMEM : -EINVAL;
+	}
+	memcpy(hdr->magic, HANDOVER_MAGIC, sizeof(hdr->magic));
+	hdr->size = fdt_totalsize(fdt);
+	hdr->crc = (uint32_t)crc32(0, (const Bytef *)fdt, hdr->size);
+	*blob = hdr;
+	*out_len = sizeof(*hdr) + hdr->size;
 	return 0;
 }
 

@@ -275,6 +275,10 @@ enum luo_handover_mode {
  *                   (luo_session_handover_index()); NULL where this mode
  *                   discards it
  * @nr_sessions:     entries of @sessions
+ * @records:         write: the engine's records (liveupdated(8)): no
+ *                   file in the sessions, each session's "records-id"
+ *                   instead; its files are luo_core_records_changes()'s
+ *                   and luo_handover_assemble() puts them back
  * @discard:         read: fds of discarded files, checked to be the files
  *                   written down; the caller closes them once it keeps
  *                   the handover (luo_handover_discard())
@@ -293,6 +297,7 @@ struct luo_handover_info {
 	int self_fd;
 	uint64_t reboot_start_ns;
 	bool upgrade;
+	bool records;
 	uint32_t rfc_state;
 	void *conns;
 	size_t conns_len;
@@ -333,6 +338,80 @@ int luo_handover_read_kexec(struct luo_core *core, const void *blob,
 void luo_handover_discard(struct luo_core *core,
 			  struct luo_handover_info *info);
 void luo_handover_info_release(struct luo_handover_info *info);
+
+/* Sizes of a file's records in a handover (struct handover_file, ..._in). */
+#define LUO_HANDOVER_FILE_SIZE		216
+#define LUO_HANDOVER_FILE_IN_SIZE	32
+
+/**
+ * struct luo_file_record - one file as the engine's records hold it
+ * @session:  its session's records id (the "records-id" of its node in a
+ *            handover written with @luo_handover_info.records)
+ * @order:    its place among its session's files: they are in this order
+ * @incoming: @in is meaningful (its session is incoming)
+ * @reserved: zero
+ * @file:     its handover record (a session's "files" entry)
+ * @in:       its incoming state (a "files-in" entry)
+ */
+struct luo_file_record {
+	uint64_t session;
+	uint64_t order;
+	uint32_t incoming;
+	uint32_t reserved;
+	uint8_t file[LUO_HANDOVER_FILE_SIZE];
+	uint8_t in[LUO_HANDOVER_FILE_IN_SIZE];
+};
+
+/**
+ * struct luo_file_gone - a file unlinked since the last records commit
+ * @slot: its records slot, or -1
+ * @fd:   the fd last recorded for it, or -1
+ * @rfd:  the retrieved fd last recorded for it, or -1
+ */
+struct luo_file_gone {
+	int32_t slot;
+	int fd;
+	int rfd;
+};
+
+/**
+ * struct luo_file_change - a file to record again (new or changed)
+ * @old_slot: its records slot so far, or -1
+ * @old_fd:   the fd last recorded for it, or -1
+ * @old_rfd:  the retrieved fd last recorded for it, or -1
+ * @fd:       its fd now, or -1
+ * @id:       the identity of @fd's file (recorded at preserve)
+ * @rfd:      its retrieved fd now, or -1
+ * @rid:      the identity of @rfd's file, if @rfd >= 0
+ * @rec:      its record
+ */
+struct luo_file_change {
+	int32_t old_slot;
+	int old_fd;
+	int old_rfd;
+	int fd;
+	struct luo_fd_id id;
+	int rfd;
+	struct luo_fd_id rid;
+	struct luo_file_record rec;
+};
+
+/**
+ * struct luo_records_ops - what luo_core_records_changes() reports
+ * @gone:    a file that left, every one before any @changed
+ * @changed: a file to record; returns its new slot (>= 0) or -errno
+ */
+struct luo_records_ops {
+	void (*gone)(void *ctx, const struct luo_file_gone *g);
+	int (*changed)(void *ctx, const struct luo_file_change *c);
+};
+
+void luo_core_track_changes(struct luo_core *core);
+int luo_core_records_changes(struct luo_core *core, bool all,
+			     const struct luo_records_ops *ops, void *ctx);
+int luo_handover_assemble(const void *small, size_t len,
+			  struct luo_file_record *files, size_t n,
+			  void **blob, size_t *out_len);
 
 int luo_core_for_each_fd(const struct luo_core *core,
 			 int (*fn)(void *ctx, int fd,

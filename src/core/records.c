@@ -6,6 +6,9 @@
  * keeps (a handover written before each acknowledged change) can be read
  * back by a new engine after a crash.
  */
+#include <errno.h>
+#include <stdlib.h>
+
 #include "core_internal.h"
 
 static int for_each_file_fd(const struct list_head *sessions,
@@ -53,4 +56,139 @@ int luo_core_for_each_fd(const struct luo_core *core,
 {
 	return for_each_file_fd(&core->outgoing, fn, ctx) ?:
 	       for_each_file_fd(&core->incoming, fn, ctx);
+}
+
+/* ---- what changed since the engine's last commit ----------------------- */
+
+/**
+ * luo_core_track_changes() - keep track of changed files from now on
+ * @core: the core
+ *
+ * For the engine's records: luo_core_records_changes() then reports what
+ * changed.  Without it nothing is kept.
+ */
+void luo_core_track_changes(struct luo_core *core)
+{
+	core->track = true;
+}
+
+/**
+ * luo_file_touch() - @f must be recorded again (new, or its record changed)
+ * @core: the core
+ * @f:    a linked file
+ */
+void luo_file_touch(struct luo_core *core, struct luo_file *f)
+{
+	if (core->track && list_empty(&f->dirty))
+		list_add_tail(&f->dirty, &core->dirty);
+}
+
+/**
+ * luo_file_gone() - @f is being unlinked: its record ends
+ * @core: the core
+ * @f:    the file
+ */
+void luo_file_gone(struct luo_core *core, struct luo_file *f)
+{
+	struct luo_file_gone *g;
+	size_t cap;
+
+	if (!list_empty(&f->dirty))
+		list_del(&f->dirty);
+	if (!core->track ||
+	    (f->rec_slot < 0 && f->rec_fd < 0 && f->rec_rfd < 0))
+		return;
+	if (core->nr_gone == core->cap_gone) {
+		cap = core->cap_gone ? core->cap_gone * 2 : 64;
+		g = realloc(core->gone, cap * sizeof(*g));
+		if (!g) {
+			core->gone_lost = true;
+			return;
+		}
+		core->gone = g;
+		core->cap_gone = cap;
+	}
+	core->gone[core->nr_gone++] = (struct luo_file_gone){
+		.slot = f->rec_slot, .fd = f->rec_fd, .rfd = f->rec_rfd,
+	};
+}
+
+static int report(struct luo_core *core, struct luo_file *f,
+		  const struct luo_records_ops *ops, void *ctx)
+{
+	struct luo_file_change c = {
+		.old_slot = f->rec_slot, .old_fd = f->rec_fd,
+		.old_rfd = f->rec_rfd, .fd = f->fd, .rfd = f->retrieved_fd,
+		.id = { .fd = f->fd, .type = f->type, .dev = f->dev,
+			.ino = f->ino },
+	};
+	int r = luo_handover_file_record(f, &c.rec, &c.rid);
+
+	if (r)
+		return r;
+	(void)core;
+	r = ops->changed(ctx, &c);
+	if (r < 0)
+		return r;
+	f->rec_slot = r;
+	f->rec_fd = f->fd;
+	f->rec_rfd = f->retrieved_fd;
+	if (!list_empty(&f->dirty))
+		list_del(&f->dirty);
+	return 0;
+}
+
+static int report_all(struct luo_core *core, struct list_head *sessions,
+		      const struct luo_records_ops *ops, void *ctx)
+{
+	struct luo_session *s;
+	struct luo_file *f;
+	int r;
+
+	list_for_each_entry(s, sessions, list)
+		list_for_each_entry(f, &s->files, list)
+			if ((r = report(core, f, ops, ctx)))
+				return r;
+	return 0;
+}
+
+/**
+ * luo_core_records_changes() - what to record since the last call
+ * @core: the core, tracking changes (luo_core_track_changes())
+ * @all:  every file, as if none had been recorded (a full account:
+ *        what left before is not reported)
+ * @ops:  called for every file that left, then every file to record
+ * @ctx:  passed to @ops
+ *
+ * A file's slot and fds are taken as recorded once @ops->changed returns
+ * its slot.
+ *
+ * Return: 0, -ENOMEM if a departure could not be kept (only @all helps
+ * then), or what @ops->changed or the record's writing failed with.
+ */
+int luo_core_records_changes(struct luo_core *core, bool all,
+			     const struct luo_records_ops *ops, void *ctx)
+{
+	struct luo_file *f, *n;
+	int r;
+
+	if (all) {
+		core->nr_gone = 0;
+		core->gone_lost = false;
+		r = report_all(core, &core->outgoing, ops, ctx) ?:
+		    report_all(core, &core->incoming, ops, ctx);
+		if (!r)
+			list_for_each_entry_safe(f, n, &core->dirty, dirty)
+				list_del(&f->dirty);
+		return r;
+	}
+	if (core->gone_lost)
+		return -ENOMEM;
+	for (size_t i = 0; i < core->nr_gone; i++)
+		ops->gone(ctx, &core->gone[i]);
+	core->nr_gone = 0;
+	list_for_each_entry_safe(f, n, &core->dirty, dirty)
+		if ((r = report(core, f, ops, ctx)))
+			return r;
+	return 0;
 }

@@ -77,6 +77,7 @@ struct luo_session *luo_session_new(struct luo_core *core, const char *name,
 	strncpy(s->name, name, sizeof(s->name) - 1);
 	s->incoming = incoming;
 	s->owner = o;
+	s->rid = core->next_rid++;
 	list_init(&s->files);
 	luo_tree_init(&s->files_by_key);
 	s->next_file_key = 1;

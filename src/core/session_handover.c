@@ -17,12 +17,12 @@
 
 #include "core_internal.h"
 
-static void handover_unfreeze(struct luo_session *s)
+static void handover_unfreeze(struct luo_core *core, struct luo_session *s)
 {
 	struct luo_file *f;
 
 	list_for_each_entry(f, &s->files, list)
-		luo_file_unfreeze(f);
+		luo_file_unfreeze(core, f);
 }
 
 /* Freeze every file FIFO; on failure unfreeze those done, FIFO. */
@@ -32,12 +32,12 @@ static int handover_freeze(struct luo_core *core, struct luo_session *s)
 	int ret;
 
 	list_for_each_entry(f, &s->files, list) {
-		ret = luo_file_freeze(f);
+		ret = luo_file_freeze(core, f);
 		if (ret) {
 			luo_core_log(core, LUO_LOG_WARNING,
 				     "handover of '%s': freezing token %llu failed: error %d; unfrozen",
 				     s->name, (unsigned long long)f->token, ret);
-			handover_unfreeze(s);
+			handover_unfreeze(core, s);
 			return ret;
 		}
 	}
@@ -94,7 +94,7 @@ int luo_session_handover(struct luo_core *core, struct luo_session *s,
 		return ret;
 	ret = handover_move(core, s);
 	if (ret) {
-		handover_unfreeze(s);
+		handover_unfreeze(core, s);
 		return ret;
 	}
 	s->keep_on_close = arg->flags & LUO_HANDOVER_KEEP_ON_CLOSE;

@@ -46,13 +46,74 @@
 
 /**
  * struct sent - what the vault holds for one engine fd number
- * @id:  the file's identity when it was sent; @id.fd -1: nothing
- * @gen: the commit that last named it
+ * @id:   the file's identity when it was sent; @id.fd -1: nothing
+ * @gen:  the commit whose handover (connections, listening socket) last
+ *        named it
+ * @file: a recorded file names it (its fd or retrieved fd)
  */
 struct sent {
 	struct luo_fd_id id;
 	uint64_t gen;
+	bool file;
 };
+
+/**
+ * struct records_file_slot - one file of the records (vault_proto.h)
+ * @born: the commit that wrote it; 0: unused
+ * @died: the commit that ended it; 0: none
+ * @rec:  the file
+ */
+struct records_file_slot {
+	uint64_t born;
+	uint64_t died;
+	struct luo_file_record rec;
+};
+
+/* What the engine knows of a slot: its state in records.slot_state. */
+enum { SLOT_FREE, SLOT_LIVE, SLOT_DYING };
+
+/**
+ * struct dying - a slot whose end is written but not yet committed
+ * @slot: its index
+ * @gen:  the commit that ends it
+ */
+struct dying {
+	uint32_t slot;
+	uint64_t gen;
+};
+
+/**
+ * struct to_name - an fd a file recorded in this commit names
+ * @fd: the number
+ * @id: its file's identity
+ */
+struct to_name {
+	int fd;
+	struct luo_fd_id id;
+};
+
+/* A growable array of @type: @name, nr_@name, cap_@name. */
+#define VEC(type, name) type *name; size_t nr_##name, cap_##name
+
+/* Room for one more entry of VEC @name in @obj: 0 or -ENOMEM. */
+#define VEC_ROOM(obj, name)						\
+	vec_room((void **)&(obj)->name, (obj)->nr_##name,		\
+		 &(obj)->cap_##name, sizeof(*(obj)->name))
+
+static int vec_room(void **v, size_t nr, size_t *cap, size_t size)
+{
+	size_t n = *cap ? *cap * 2 : 64;
+	void *p;
+
+	if (nr < *cap)
+		return 0;
+	p = realloc(*v, n * size);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = n;
+	return 0;
+}
 
 /**
  * struct records - the records memfd and the link to the vault
@@ -71,6 +132,17 @@ struct sent {
  * @err:     the first error of this commit
  * @sweep:   VAULT_SWEEP is owed (records_flush())
  * @broken:  the vault is gone: nothing is sent
+ * @slots:   the file slots, mapped (RECORDS_FILES)
+ * @nr_slots: slots mapped, and the memfd's room for them
+ * @slot_state: SLOT_* of each
+ * @free:    slots free to write
+ * @dying:   slots ended by a commit not yet written
+ * @maybe:   fds that may be named no more: dropped after the commit
+ *           unless something names them again
+ * @small:   the fds this commit's handover names (connections, ...)
+ * @small_prev: the last commit's
+ * @names:   fds of the files recorded in this commit, named after all
+ *           were looked at (a number may pass from one file to another)
  */
 struct records {
 	int sock;
@@ -88,7 +160,98 @@ struct records {
 	int err;
 	bool sweep;
 	bool broken;
+	struct records_file_slot *slots;
+	size_t nr_slots;
+	uint8_t *slot_state;
+	VEC(uint32_t, free);
+	VEC(struct dying, dying);
+	VEC(int, maybe);
+	VEC(int, small);
+	VEC(int, small_prev);
+	VEC(struct to_name, names);
 };
+
+/* The slot's seq the header says is committed. */
+static uint64_t committed_seq(const struct records_header *h)
+{
+	return h->slot[__atomic_load_n(&h->active, __ATOMIC_ACQUIRE) & 1].seq;
+}
+
+#define SLOT_SIZE	sizeof(struct records_file_slot)
+
+/* Maps (or remaps) @n slots, the memfd grown to hold them first. */
+static int slots_map(struct records *rc, size_t n)
+{
+	void *p;
+	uint8_t *st;
+
+	if (ftruncate(rc->fd, (off_t)(RECORDS_FILES + n * SLOT_SIZE)))
+		return -errno;
+	if (rc->slots)
+		p = mremap(rc->slots, rc->nr_slots * SLOT_SIZE, n * SLOT_SIZE,
+			   MREMAP_MAYMOVE);
+	else
+		p = mmap(NULL, n * SLOT_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, rc->fd, (off_t)RECORDS_FILES);
+	if (p == MAP_FAILED)
+		return -errno;
+	rc->slots = p;
+	st = realloc(rc->slot_state, n);
+	if (!st)
+		return -ENOMEM;
+	rc->slot_state = st;
+	/* Room for every slot to be free: freeing one never fails. */
+	if (rc->cap_free < n) {
+		uint32_t *fr = realloc(rc->free, n * sizeof(*fr));
+
+		if (!fr)
+			return -ENOMEM;
+		rc->free = fr;
+		rc->cap_free = n;
+	}
+	memset(st + rc->nr_slots, SLOT_FREE, n - rc->nr_slots);
+	rc->slot_state = st;
+	rc->nr_slots = n;
+	return 0;
+}
+
+/* Whether slot @s is part of commit @c. */
+static bool slot_live(const struct records_file_slot *s, uint64_t c)
+{
+	return s->born && s->born <= c && !(s->died && s->died <= c);
+}
+
+/*
+ * The slots a previous engine left: those of the committed state are kept
+ * (the first commit, a full account, ends them); the rest are cleared, so
+ * that no commit of ours, numbered past theirs, takes one for its own.
+ */
+static int slots_adopt(struct records *rc, uint64_t committed)
+{
+	size_t n = rc->hdr->file_slots, i;
+	int r;
+
+	if (!n)
+		return 0;
+	if (n > (1u << 26))
+		return -EINVAL;
+	r = slots_map(rc, n);
+	if (r)
+		return r;
+	for (i = n; i-- > 0;) {
+		struct records_file_slot *s = &rc->slots[i];
+
+		if (slot_live(s, committed)) {
+			s->died = 0;
+			rc->slot_state[i] = SLOT_LIVE;
+			continue;
+		}
+		s->born = 0;
+		s->died = 0;
+		rc->free[rc->nr_free++] = (uint32_t)i;
+	}
+	return 0;
+}
 
 /**
  * records_open() - the engine's side of the vault
@@ -103,6 +266,7 @@ struct records {
 int records_open(struct records **out, int sock, int fd)
 {
 	struct records *rc = calloc(1, sizeof(*rc));
+	int r;
 
 	if (!rc)
 		return -ENOMEM;
@@ -117,23 +281,22 @@ int records_open(struct records **out, int sock, int fd)
 		free(rc);
 		return -EINVAL;
 	}
+	rc->fd = fd;
 	/* Commits go on from the last one of any engine before us. */
 	rc->gen = rc->hdr->slot[0].seq > rc->hdr->slot[1].seq ?
 		  rc->hdr->slot[0].seq : rc->hdr->slot[1].seq;
+	r = slots_adopt(rc, committed_seq(rc->hdr));
+	if (r) {
+		records_free(rc);
+		return r;
+	}
 	fcntl(sock, F_SETFD, 0);
 	fcntl(fd, F_SETFD, 0);
 	rc->sock = sock;
-	rc->fd = fd;
 	rc->del.op = VAULT_DEL;
 	rc->add.op = VAULT_ADD;
 	*out = rc;
 	return 0;
-}
-
-/* The slot's seq the header says is committed. */
-static uint64_t committed_seq(const struct records_header *h)
-{
-	return h->slot[__atomic_load_n(&h->active, __ATOMIC_ACQUIRE) & 1].seq;
 }
 
 /*
@@ -182,6 +345,7 @@ void records_attach(struct records *rc, struct luo_core *core,
 {
 	rc->core = core;
 	rc->tp = tp;
+	luo_core_track_changes(core);
 	transport_set_reply_ops(tp, &reply_ops, rc);
 }
 
@@ -211,6 +375,15 @@ void records_free(struct records *rc)
 	if (!rc)
 		return;
 	munmap(rc->hdr, RECORDS_DATA);
+	if (rc->slots)
+		munmap(rc->slots, rc->nr_slots * SLOT_SIZE);
+	free(rc->slot_state);
+	free(rc->free);
+	free(rc->dying);
+	free(rc->maybe);
+	free(rc->small);
+	free(rc->small_prev);
+	free(rc->names);
 	free(rc->sent);
 	free(rc);
 }
@@ -368,6 +541,14 @@ static int grow_sent(struct records *rc, int fd)
 	return 0;
 }
 
+static void swap_cap(size_t *a, size_t *b)
+{
+	size_t t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
 static bool same_file(const struct luo_fd_id *a, const struct luo_fd_id *b)
 {
 	return a->fd == b->fd && a->type == b->type && a->dev == b->dev &&
@@ -375,11 +556,10 @@ static bool same_file(const struct luo_fd_id *a, const struct luo_fd_id *b)
 }
 
 /*
- * One fd the handover names: sent unless the vault holds its file.  @known
- * is its file's identity if the caller knows it (a preserved file's, kept
- * by the core), else it is looked up.
+ * One fd the handover names (a connection's, the listening socket): sent
+ * unless the vault holds its file.
  */
-static int name_fd(struct records *rc, int fd, const struct luo_fd_id *known)
+static int name_fd(struct records *rc, int fd)
 {
 	struct luo_fd_id id;
 	struct sent *s;
@@ -392,13 +572,13 @@ static int name_fd(struct records *rc, int fd, const struct luo_fd_id *known)
 	s = &rc->sent[fd];
 	if (s->gen == rc->gen)
 		return 0;	/* named twice in one commit */
-	if (known) {
-		id = *known;
-	} else {
-		r = luo_fd_id_of(fd, &id);
-		if (r)
-			return r;
-	}
+	r = VEC_ROOM(rc, small);
+	if (r)
+		return r;
+	r = luo_fd_id_of(fd, &id);
+	if (r)
+		return r;
+	rc->small[rc->nr_small++] = fd;
 	s->gen = rc->gen;
 	if (s->id.fd >= 0 && same_file(&s->id, &id))
 		return 0;
@@ -410,23 +590,65 @@ static int name_fd(struct records *rc, int fd, const struct luo_fd_id *known)
 	return 0;
 }
 
-/* What the vault holds that this commit did not name: dropped. */
+/* One fd a recorded file names, @id its file: sent unless the vault has it. */
+static int name_file_fd(struct records *rc, int fd, const struct luo_fd_id *id)
+{
+	struct sent *s;
+	int r;
+
+	if ((size_t)fd >= rc->nr_sent && (r = grow_sent(rc, fd)))
+		return r;
+	s = &rc->sent[fd];
+	s->file = true;
+	if (s->id.fd >= 0 && same_file(&s->id, id))
+		return 0;
+	s->id = *id;
+	rc->add.fds[rc->add.count] = fd;
+	rc->add_fds[rc->add.count++] = fd;
+	if (rc->add.count == VAULT_MAX_FDS)
+		flush_add(rc);
+	return 0;
+}
+
+/* A recorded file names @fd no more: dropped after the commit, unless... */
+static int unname_file_fd(struct records *rc, int fd)
+{
+	int r;
+
+	if (fd < 0 || (size_t)fd >= rc->nr_sent)
+		return 0;
+	r = VEC_ROOM(rc, maybe);
+	if (r)
+		return r;
+	rc->sent[fd].file = false;
+	rc->maybe[rc->nr_maybe++] = fd;
+	return 0;
+}
+
+static void drop_one(struct records *rc, int fd)
+{
+	struct sent *s = &rc->sent[fd];
+
+	if (s->id.fd < 0 || s->gen == rc->gen || s->file)
+		return;
+	s->id.fd = -1;
+	rc->del.fds[rc->del.count++] = (int32_t)fd;
+	if (rc->del.count == VAULT_MAX_FDS)
+		flush_del(rc);
+}
+
+/*
+ * What the vault holds that this commit does not name: of what the last
+ * commit's handover named, and what files named before.
+ */
 static void drop_unnamed(struct records *rc)
 {
 	size_t i;
 
-	for (i = 0; i < rc->nr_sent; i++) {
-		struct sent *s = &rc->sent[i];
-
-		if (s->id.fd < 0 || s->gen == rc->gen)
-			continue;
-		s->id.fd = -1;
-		if (!rc->synced)
-			continue;	/* VAULT_SWEEP drops it */
-		rc->del.fds[rc->del.count++] = (int32_t)i;
-		if (rc->del.count == VAULT_MAX_FDS)
-			flush_del(rc);
-	}
+	for (i = 0; i < rc->nr_small_prev; i++)
+		drop_one(rc, rc->small_prev[i]);
+	for (i = 0; i < rc->nr_maybe; i++)
+		drop_one(rc, rc->maybe[i]);
 }
 
 /**
@@ -457,6 +679,8 @@ static int write_slot(struct records *rc, const void *blob, size_t len)
 	if (cur->len && cur->off < off + len)
 		off = (cur->off + cur->len + RECORDS_DATA - 1) &
 		      ~(uint64_t)(RECORDS_DATA - 1);
+	if (off + len > RECORDS_FILES)
+		return -EFBIG;
 	r = io_pwrite_all(rc->fd, blob, len, off);
 	if (r)
 		return r;
@@ -468,19 +692,148 @@ static int write_slot(struct records *rc, const void *blob, size_t len)
 	return 0;
 }
 
-static int collect(void *ctx, int fd)
+/* Slot @i ends with this commit; free once that is committed. */
+static int slot_end(struct records *rc, uint32_t i)
 {
-	return name_fd(ctx, fd, NULL);
+	int r;
+
+	if (i >= rc->nr_slots || rc->slot_state[i] != SLOT_LIVE)
+		return 0;
+	r = VEC_ROOM(rc, dying);
+	if (r)
+		return r;
+	__atomic_store_n(&rc->slots[i].died, rc->gen, __ATOMIC_RELEASE);
+	rc->slot_state[i] = SLOT_DYING;
+	rc->dying[rc->nr_dying++] = (struct dying){ .slot = i, .gen = rc->gen };
+	return 0;
 }
 
-static int collect_known(void *ctx, int fd, const struct luo_fd_id *id)
+/*
+ * A free slot written with @rec, born with this commit: @born goes first,
+ * so that the slot is no part of the committed state while the rest is
+ * written (a slot reused had ended before).
+ */
+static int slot_write(struct records *rc, const struct luo_file_record *rec)
 {
-	return name_fd(ctx, fd, id);
+	struct records_file_slot *s;
+	uint32_t i;
+	int r;
+
+	if (!rc->nr_free) {
+		size_t old = rc->nr_slots, n = old ? old * 2 : 1024;
+
+		r = slots_map(rc, n);
+		if (r)
+			return r;
+		for (size_t k = n; k-- > old;)
+			rc->free[rc->nr_free++] = (uint32_t)k;
+		__atomic_store_n(&rc->hdr->file_slots, n, __ATOMIC_RELEASE);
+	}
+	i = rc->free[--rc->nr_free];
+	s = &rc->slots[i];
+	__atomic_store_n(&s->born, rc->gen, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->died, 0, __ATOMIC_RELEASE);
+	memcpy(&s->rec, rec, sizeof(*rec));
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	rc->slot_state[i] = SLOT_LIVE;
+	return (int)i;
+}
+
+/* Every slot ends with this commit: a full account writes all again. */
+static int slots_end_all(struct records *rc)
+{
+	int r;
+
+	for (size_t i = 0; i < rc->nr_slots; i++)
+		if (rc->slot_state[i] == SLOT_LIVE &&
+		    (r = slot_end(rc, (uint32_t)i)))
+			return r;
+	return 0;
+}
+
+/* This commit is written: the slots it ended are free. */
+static void slots_committed(struct records *rc)
+{
+	for (size_t i = 0; i < rc->nr_dying; i++) {
+		rc->slot_state[rc->dying[i].slot] = SLOT_FREE;
+		rc->free[rc->nr_free++] = rc->dying[i].slot;
+		rc->dying[i] = rc->dying[--rc->nr_dying];
+		i--;
+	}
+}
+
+static void file_gone(void *ctx, const struct luo_file_gone *g)
+{
+	struct records *rc = ctx;
+	int r = 0;
+
+	if (g->slot >= 0)
+		r = slot_end(rc, (uint32_t)g->slot);
+	r = r ?: unname_file_fd(rc, g->fd) ?: unname_file_fd(rc, g->rfd);
+	if (r && !rc->err)
+		rc->err = r;
+}
+
+static int push_name(struct records *rc, int fd, const struct luo_fd_id *id)
+{
+	int r;
+
+	if (fd < 0)
+		return 0;
+	r = VEC_ROOM(rc, names);
+	if (r)
+		return r;
+	rc->names[rc->nr_names++] = (struct to_name){ .fd = fd, .id = *id };
+	return 0;
+}
+
+static int file_changed(void *ctx, const struct luo_file_change *c)
+{
+	struct records *rc = ctx;
+	int r = 0;
+
+	if (c->old_slot >= 0)
+		r = slot_end(rc, (uint32_t)c->old_slot);
+	if (!r && c->old_fd != c->fd)
+		r = unname_file_fd(rc, c->old_fd);
+	if (!r && c->old_rfd != c->rfd)
+		r = unname_file_fd(rc, c->old_rfd);
+	r = r ?: push_name(rc, c->fd, &c->id) ?: push_name(rc, c->rfd, &c->rid);
+	return r ?: slot_write(rc, &c->rec);
+}
+
+static const struct luo_records_ops file_ops = {
+	.gone = file_gone,
+	.changed = file_changed,
+};
+
+/* The files of this commit: what changed, or all of them (@full). */
+static int record_files(struct records *rc, bool full)
+{
+	int r;
+
+	rc->nr_names = 0;
+	r = full ? slots_end_all(rc) : 0;
+	r = r ?: luo_core_records_changes(rc->core, full, &file_ops, rc);
+	r = r ?: rc->err;
+	for (size_t i = 0; !r && i < rc->nr_names; i++)
+		r = name_file_fd(rc, rc->names[i].fd, &rc->names[i].id);
+	return r;
+}
+
+static int collect(void *ctx, int fd)
+{
+	return name_fd(ctx, fd);
 }
 
 /**
- * records_commit() - record the whole state before it is acknowledged
+ * records_commit() - record what changed before it is acknowledged
  * @ctx: the records
+ *
+ * The handover without files (sessions, connections, FLBs, RFC state)
+ * is written whole; of the files, only those that came, went or changed
+ * since the last commit, each in a slot of its own.  The first commit,
+ * and the one after a failure or a new vault, records everything.
  *
  * A failure is logged: the change stands, but a crash before the next
  * commit that succeeds would lose it.
@@ -493,26 +846,34 @@ void records_commit(void *ctx)
 		.listen_fd = transport_listen_fd(rc->tp),
 		.reply_fd = -1,
 		.self_fd = -1,
+		.records = true,
 	};
+	bool full = !rc->synced;
 	void *blob = NULL;
 	size_t len = 0;
+	int *swap;
 	int r;
 
 	records_flush(rc);	/* the previous commit's drops go first */
 	rc->gen++;
 	rc->err = 0;
 	rc->add.seq = rc->gen;
-	if (!rc->synced) {
+	rc->nr_maybe = 0;
+	rc->nr_small = 0;
+	if (full) {
 		/* A full account: everything is sent again. */
-		for (size_t i = 0; i < rc->nr_sent; i++)
+		for (size_t i = 0; i < rc->nr_sent; i++) {
 			rc->sent[i].id.fd = -1;
+			rc->sent[i].file = false;
+		}
 		rc->err = send_op(rc, VAULT_FULL);
 	}
 	luo_core_handover_number(rc->core);
 	r = transport_for_each_fd(rc->tp, collect, rc) ?:
-	    luo_core_for_each_fd(rc->core, collect_known, rc);
+	    record_files(rc, full);
 	flush_add(rc);
 	r = r ?: rc->err;
+	killpoint_step(rc->hdr->flags & RECORDS_KILLPOINTS, "records-files");
 	r = r ?: transport_save(rc->tp, &info.conns, &info.conns_len);
 	r = r ?: luo_handover_write(rc->core, &info, &blob, &len);
 	free(info.conns);
@@ -521,26 +882,26 @@ void records_commit(void *ctx)
 	if (r) {
 		log_err("records: cannot commit: %s; a crash now loses the last change",
 			strerror(-r));
-		/* Everything is sent again next time. */
+		/* Everything is recorded and sent again next time. */
 		rc->synced = false;
 		return;
 	}
+	slots_committed(rc);
 	/* The vault reads which commit is written from the header itself. */
-	drop_unnamed(rc);
-	if (!rc->synced)
+	if (!full)
+		drop_unnamed(rc);
+	swap = rc->small_prev;
+	rc->small_prev = rc->small;
+	rc->small = swap;
+	rc->nr_small_prev = rc->nr_small;
+	swap_cap(&rc->cap_small, &rc->cap_small_prev);
+	if (full)
 		rc->sweep = true;
-	rc->synced = !rc->err;
+	rc->synced = true;
 }
 
-/**
- * records_read() - the last committed handover
- * @rc:   the records
- * @blob: out: a malloc'd copy
- * @len:  out: its length
- *
- * Return: 0, -ENOENT if nothing was ever committed, or -errno.
- */
-int records_read(struct records *rc, void **blob, size_t *len)
+/* The handover part of the committed state, as written. */
+static int read_small(struct records *rc, void **blob, size_t *len)
 {
 	const struct records_slot *s =
 		&rc->hdr->slot[__atomic_load_n(&rc->hdr->active,
@@ -567,6 +928,40 @@ int records_read(struct records *rc, void **blob, size_t *len)
 	*blob = buf;
 	*len = s->len;
 	return 0;
+}
+
+/**
+ * records_read() - the last committed state, as one handover
+ * @rc:   the records, just opened (records_open() kept the slots of the
+ *        committed state, SLOT_LIVE)
+ * @blob: out: a malloc'd handover with every file
+ * @len:  out: its length
+ *
+ * Return: 0, -ENOENT if nothing was ever committed, or -errno.
+ */
+int records_read(struct records *rc, void **blob, size_t *len)
+{
+	struct luo_file_record *files;
+	void *small = NULL;
+	size_t small_len = 0, n = 0, i;
+	int r = read_small(rc, &small, &small_len);
+
+	if (r)
+		return r;
+	for (i = 0; i < rc->nr_slots; i++)
+		n += rc->slot_state[i] == SLOT_LIVE;
+	files = malloc((n ? n : 1) * sizeof(*files));
+	if (!files) {
+		free(small);
+		return -ENOMEM;
+	}
+	for (i = 0, n = 0; i < rc->nr_slots; i++)
+		if (rc->slot_state[i] == SLOT_LIVE)
+			memcpy(&files[n++], &rc->slots[i].rec, sizeof(*files));
+	r = luo_handover_assemble(small, small_len, files, n, blob, len);
+	free(files);
+	free(small);
+	return r;
 }
 
 /**

@@ -84,6 +84,9 @@ struct records_slot {
  *            sent (reply_sent() in records.c); meaningful only while @sent_seq
  *            is the committed slot's seq
  * @sent_seq: the commit @sent_conn refers to; 0: none
+ * @file_slots: struct records_file_slot entries at RECORDS_FILES; the
+ *            engine raises it (after growing the memfd) before it writes
+ *            a slot beyond
  *
  * Fields after @slot came later: a header made without them reads them
  * as 0, which says nothing was sent.
@@ -97,7 +100,19 @@ struct records_header {
 	uint32_t flags;
 	int32_t sent_conn;
 	uint64_t sent_seq;
+	uint64_t file_slots;
 };
+
+/*
+ * The files of the committed state (records.c): a handover written with
+ * luo_handover_info.records leaves every session's files out; each is a
+ * slot here, written copy-on-write.  A slot is part of commit C if
+ * @born <= C and not (@died && @died <= C); a commit writes new slots
+ * (@born first, then the rest) and marks ended ones (@died) before it
+ * flips the header, and a slot is reused only once its end is committed.
+ * Sparse: the memfd holds no pages between the handovers and this.
+ */
+#define RECORDS_FILES	(1ull << 40)
 
 /* --fault-injection: the engine honours LUO_FAULT_KILL_AT (killpoint.c). */
 #define RECORDS_KILLPOINTS	(1u << 0)
