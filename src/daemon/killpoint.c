@@ -14,8 +14,9 @@
  * Under a vault, around every reply the records hold (transport.c):
  * "reply-committed" (the change and its reply committed, nothing marked),
  * "reply-sending" (marked as being sent, before sendmsg()), "reply-sent"
- * (after sendmsg()); and "deferred" (a request parked on a client's file
- * and recorded as such, request.c).
+ * (after sendmsg()); "deferred" (a request parked on a client's file
+ * and recorded as such, request.c); and "records-files" (a commit's file
+ * slots written, before its handover and flip, records.c).
  */
 #include <fcntl.h>
 #include <signal.h>

@@ -3,18 +3,25 @@
  * The engine's records (liveupdated(8), "Crash recovery").
  *
  * Before any reply that follows a change, and after each turn of the loop
- * that changed something, the engine commits: every fd a handover of the
- * whole state would name that the vault does not hold yet goes to the
- * vault (SCM_RIGHTS, tagged with the engine's fd number), then the
- * handover itself (the same one a REBOOT writes, read back in RESTORE
- * mode by a new engine) goes into the shared records memfd, into the slot
- * not committed, and the header's active word flips last; then, once the
- * reply is out (records_flush()), the vault drops what is no longer
- * named.  A crash at any moment therefore leaves
- * a complete handover whose every fd the vault holds (an fd sent is
- * queued in the socket and read by the vault later, even if the engine is
- * gone).  The first commit of an engine is a full account (VAULT_FULL ..
- * VAULT_SWEEP), so that what a previous engine left behind is dropped.
+ * that changed something, the engine commits: every fd the committed
+ * state will name that the vault does not hold yet goes to the vault
+ * (SCM_RIGHTS, tagged with the engine's fd number); each file that came
+ * or changed since the last commit (luo_core_records_changes()) is
+ * written into a free file slot of the shared records memfd, and the
+ * slots of files that went or changed are marked as ending with this
+ * commit; then the handover of the rest (the one a REBOOT writes, without
+ * the files: luo_handover_info.records) goes into the memfd's handover
+ * slot not committed, and the header's active word flips last; then,
+ * once the reply is out (records_flush()), the vault drops what is no
+ * longer named.  A slot ended by a commit is reused only once that commit
+ * is written, so the committed state's slots are never touched.  A crash
+ * at any moment therefore leaves a complete state (a new engine puts the
+ * slots back into the handover, records_read()) whose every fd the vault
+ * holds (an fd sent is queued in the socket and read by the vault later,
+ * even if the engine is gone).  A commit costs what changed, plus the
+ * sessions and connections; the first commit of an engine is a full
+ * account (VAULT_FULL .. VAULT_SWEEP, every file written again), so that
+ * what a previous engine left behind is dropped.
  *
  * Which fd the vault holds for a number is known by the file's identity
  * (struct luo_fd_id): a number reused for another file is sent again.
