@@ -531,11 +531,15 @@ static int vault_run(struct vault *v)
 		    !vault_recv(v, MSG_DONTWAIT))
 			eof = true;
 		if (p[0].revents & POLLIN) {
-			sock = v->sock;
+			pid = v->pid;
 			r = vault_signal(v);
 			if (r >= 0)
 				return r;
-			eof = eof && v->sock == sock;	/* a new engine? */
+			/*
+			 * A new engine?  Its pair may well have the number the
+			 * dead one's had: the pid tells.
+			 */
+			eof = eof && v->pid == pid;
 		}
 		/* The adopted engine died; no status for a stranger's child. */
 		if (p[2].revents & POLLIN) {
