@@ -685,6 +685,7 @@ static void vault_free(struct vault *v)
 	free(v->fresh);
 	free(v->pend);
 	free(v->envp);
+	vault_fdstore_free();
 	free(v_notify);
 	v_notify = NULL;
 	if (v->rec && v->rec != MAP_FAILED)

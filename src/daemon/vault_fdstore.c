@@ -896,3 +896,26 @@ void vault_fdstore_drop(int32_t idx)
 	desc_put(old, s->held_fd, old == s->pend ? s->pend_fd : -1);
 	s->held_fd = -1;
 }
+
+/**
+ * vault_fdstore_free() - at the vault's exit: the module's memory
+ *
+ * The store keeps its entries: systemd empties it when the unit stops.
+ * The fds of the descriptions are the vault's, closed with it.
+ */
+void vault_fdstore_free(void)
+{
+	struct desc *d, *next;
+
+	for (size_t b = 0; b < fs.nr_hash; b++)
+		for (d = fs.hash[b]; d; d = next) {
+			next = d->chain;
+			free(d);
+		}
+	free(fs.hash);
+	free(fs.slots);
+	free(fs.found);
+	if (fs.map >= 0)
+		close(fs.map);
+	fs = (struct fdstore){ .next_id = 1, .map = -1, .records = -1 };
+}

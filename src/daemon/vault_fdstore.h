@@ -21,5 +21,6 @@ void vault_fdstore_add(int32_t idx, int fd, uint64_t seq);
 void vault_fdstore_commit(int32_t idx);
 void vault_fdstore_cancel(int32_t idx);
 void vault_fdstore_drop(int32_t idx);
+void vault_fdstore_free(void);
 
 #endif /* LUOD_VAULT_FDSTORE_H */
