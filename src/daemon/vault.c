@@ -645,9 +645,10 @@ static int vault_adopt(struct vault *v)
 	v->served = v->serving = true;
 	if (ns && *ns) {
 		setenv("NOTIFY_SOCKET", ns, 1);
+		/* The dead vault's store is out of use before we serve. */
+		vault_fdstore_adopted();
 		notify_serving();
 	}
-	vault_fdstore_adopted();
 	log_notice("vault: adopted engine pid %d", (int)v->pid);
 	return 0;
 }

@@ -17,6 +17,13 @@
  * alone, and serve the same client connection with both sessions; after
  * a REBOOT the files come back byte for byte.
  *
+ * Then the vault alone is killed: the vault its engine starts cannot know
+ * the store's IDs and must take the records and the map out of the store
+ * and say READY=1 with its pid; when every luo process dies after that,
+ * the restarted vault finds no records, removes every entry of ours and
+ * starts afresh (liveupdated(8) says so: that double fault loses the
+ * sessions).
+ *
  * The stand-in reads its notify socket all the time on a thread of its
  * own, as systemd does: the vault waits for the manager to take each
  * message.
@@ -57,6 +64,7 @@ static struct entry store[MAX_STORED];
 static int nr_store;
 static int notify_fd;
 static bool ready;
+static pid_t mainpid;
 static char removed[4096];
 /* The store and the flags above, between the reader and the test. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -143,6 +151,8 @@ static void notify_one(void)
 	}
 	if (strstr(msg, "READY=1"))
 		ready = true;
+	if (field(msg, "MAINPID=", name, sizeof(name)))
+		mainpid = (pid_t)atoi(name);
 	if (field(msg, "FDSTORE=", name, sizeof(name))) {
 		dh_check(!strcmp(name, "1"));
 		/* Connections must stay while the records name them. */
@@ -292,19 +302,48 @@ static void kill_group(void)
 		kill(-group, SIGKILL);
 }
 
-/* Kill vault and engine together; wait for both. */
-static void kill_all(pid_t vault, pid_t engine)
+static void wait_gone(pid_t pid)
 {
-	int pfd = (int)syscall(SYS_pidfd_open, engine, 0), status;
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	struct pollfd p = { .fd = pfd, .events = POLLIN };
 
+	if (pfd < 0 && errno == ESRCH)
+		return;
 	dh_check(pfd >= 0);
-	dh_check(kill(-vault, SIGKILL) == 0);
-	dh_check(waitpid(vault, &status, 0) == vault);
-	dh_check(WIFSIGNALED(status));
 	dh_check(poll(&p, 1, DEADLINE_MS) == 1);
-	group = 0;
 	close(pfd);
+}
+
+/*
+ * Kill every luo process at once (the vault's process group); wait for
+ * the engine and for @vault, and reap @child if it is ours.
+ */
+static void kill_all(pid_t vault, pid_t engine, pid_t child)
+{
+	int status;
+
+	dh_check(kill(-group, SIGKILL) == 0);
+	if (child > 0) {
+		dh_check(waitpid(child, &status, 0) == child);
+		dh_check(WIFSIGNALED(status));
+	}
+	wait_gone(vault);
+	wait_gone(engine);
+	group = 0;
+}
+
+/* Before a restart: what the store holds now, as systemd passes it. */
+static int store_passed(int lsock, int *fds, char names[][256])
+{
+	int nr = 0;
+
+	fds[nr] = lsock;
+	snprintf(names[nr++], 256, "liveupdated.socket");
+	for (int i = 0; i < nr_store; i++) {
+		fds[nr] = store[i].fd;
+		snprintf(names[nr++], 256, "%s", store[i].name);
+	}
+	return nr;
 }
 
 int main(void)
@@ -370,17 +409,11 @@ int main(void)
 	notify_until(all_stored, want, "copy of every file in the store");
 
 	/* 3. Every luo process dies at once. */
-	kill_all(vault, (pid_t)st.pid);
+	kill_all(vault, (pid_t)st.pid, vault);
 
 	/* 4. systemd restarts the unit with its store, and a stale entry. */
 	pthread_mutex_lock(&lock);
-	nr = 0;
-	fds[nr] = lsock;
-	snprintf(names[nr++], sizeof(names[0]), "liveupdated.socket");
-	for (int i = 0; i < nr_store; i++) {
-		fds[nr] = store[i].fd;
-		snprintf(names[nr++], sizeof(names[0]), "%s", store[i].name);
-	}
+	nr = store_passed(lsock, fds, names);
 	stale = eventfd(0, EFD_CLOEXEC);
 	fds[nr] = stale;
 	snprintf(names[nr++], sizeof(names[0]), "luovault-999999");
@@ -424,7 +457,60 @@ int main(void)
 	luo_close(s[1]);
 	luo_close(dev);
 
-	/* 6. A clean stop. */
+	/* 6. The vault alone dies; the engine starts a new one. */
+	close(m[0]);
+	dev = luo_open_at(path, LUO_OPEN_DEVICE);
+	dh_check(dev >= 0);
+	s[0] = luo_create_session(dev, "fdstore-c");
+	dh_check(s[0] >= 0);
+	m[0] = memfd_with("the third file");
+	dh_check_eq(luo_session_preserve_fd(s[0], m[0], 3), 0);
+	dh_check_eq(luo_status(dev, &st), 0);
+	want[0] = m[0];
+	want[1] = -1;
+	notify_until(all_stored, want, "copy of the third file in the store");
+	pthread_mutex_lock(&lock);
+	ready = false;
+	mainpid = 0;
+	removed[0] = '\0';
+	pthread_mutex_unlock(&lock);
+	dh_check(kill(vault, SIGKILL) == 0);
+	dh_check(waitpid(vault, &r, 0) == vault);
+	notify_until(is_ready, NULL, "READY=1 from the vault the engine started");
+	pthread_mutex_lock(&lock);
+	dh_check(strstr(removed, "luovault-map "));
+	dh_check(strstr(removed, "luovault-records "));
+	dh_check(mainpid > 0 && mainpid != vault);
+	pthread_mutex_unlock(&lock);
+	dh_check_eq(luo_status(dev, &st), 0);
+	dh_check_eq(st.nr_outgoing, 1);
+
+	/* 7. Then every luo process at once: no records, a fresh start. */
+	kill_all(mainpid, (pid_t)st.pid, 0);
+	pthread_mutex_lock(&lock);
+	nr = store_passed(lsock, fds, names);
+	ready = false;
+	removed[0] = '\0';
+	vault = group = start_vault(bin, notify, path, fds, names, nr);
+	pthread_mutex_unlock(&lock);
+	notify_until(is_ready, NULL, "READY=1 after a restart without records");
+	pthread_mutex_lock(&lock);
+	for (int i = 1; i < nr; i++) {
+		char want_name[260];
+
+		snprintf(want_name, sizeof(want_name), "%s ", names[i]);
+		dh_check(strstr(removed, want_name));
+	}
+	pthread_mutex_unlock(&lock);
+	luo_close(s[0]);
+	luo_close(dev);
+	dev = luo_open_at(path, LUO_OPEN_CONTROL);
+	dh_check(dev >= 0);
+	dh_check_eq(luo_status(dev, &st), 0);
+	dh_check_eq(st.nr_outgoing, 0);
+	luo_close(dev);
+
+	/* 8. A clean stop. */
 	dh_check(kill(vault, SIGTERM) == 0);
 	dh_check(waitpid(vault, &r, 0) == vault);
 	group = 0;
