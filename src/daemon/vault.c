@@ -645,7 +645,6 @@ static int vault_adopt(struct vault *v)
 	v->served = v->serving = true;
 	if (ns && *ns) {
 		setenv("NOTIFY_SOCKET", ns, 1);
-		/* The dead vault's store is out of use before we serve. */
 		vault_fdstore_adopted();
 		notify_serving();
 	}

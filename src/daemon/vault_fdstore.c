@@ -34,9 +34,13 @@
  * LISTEN_FDS, renumbered from 3.
  *
  * A vault that an engine started after its vault died (--vault-adopt)
- * cannot know the store's IDs: it takes the records and the map out of
- * the store, so that a later restart starts afresh rather than from a
- * stale map, and stores nothing until the unit restarts.
+ * cannot know the store's IDs: it leaves the store as the dead vault
+ * left it and stores nothing until the unit restarts.  A restart from
+ * that store recovers if nothing changed since (the common case: systemd
+ * killing a cgroup one process at a time, the engine outliving its vault
+ * for a moment and starting a new one); if something did, the records
+ * name a descriptor the store or the map lacks or has another file for,
+ * and the new engine refuses to recover rather than serve a wrong one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -336,13 +340,13 @@ static int hash_grow(void)
 	return 0;
 }
 
-/* A description: known, or new (stored under a new ID if @store). */
-static struct desc *desc_get(int fd, bool store)
+/* A description: known, or new (with a new ID; *@fresh set). */
+static struct desc *desc_get(int fd, bool *fresh)
 {
 	struct stat st;
 	struct desc *d;
-	char name[64];
 
+	*fresh = false;
 	if (fstat(fd, &st) < 0)
 		return NULL;
 	if (fs.nr_hash)
@@ -357,10 +361,7 @@ static struct desc *desc_get(int fd, bool store)
 	d->dev = st.st_dev;
 	d->ino = st.st_ino;
 	d->fd = fd;
-	if (store) {
-		id_name(name, sizeof(name), d->id);
-		d->stored = store_put(fd, name);
-	}
+	*fresh = true;
 	d->chain = fs.hash[bucket(d->dev, d->ino)];
 	fs.hash[bucket(d->dev, d->ino)] = d;
 	fs.nr_desc++;
@@ -689,19 +690,16 @@ static int restore_one(int32_t idx, struct found *f, uint64_t *used,
 	struct desc *d = NULL;
 	struct slot *s = slot_of(idx);
 	int fd = used[f - fs.found] ? fcntl(f->fd, F_DUPFD_CLOEXEC, 3) : f->fd;
+	bool fresh;
 
 	if (!s || fd < 0)
 		return -ENOMEM;
-	if (!used[f - fs.found]) {
-		d = desc_get(fd, false);
-		if (!d)
-			return -ENOMEM;
+	d = desc_get(fd, &fresh);
+	if (d && fresh) {
 		/* Its own ID, stored already. */
 		d->id = f->id;
 		d->stored = true;
 		fs.count++;
-	} else {
-		d = desc_get(fd, false);
 	}
 	if (!d || d->id != f->id || hold(ctx, idx, fd)) {
 		if (fd != f->fd)
@@ -787,17 +785,14 @@ int vault_fdstore_restore(uint64_t written,
 /**
  * vault_fdstore_adopted() - this vault was started by its engine
  *
- * The dead vault's IDs are unknown here: the records and the map go out
- * of the store (a restart then starts afresh), and nothing more is
- * stored.  The dead vault's entries stay until the unit stops.
+ * The dead vault's IDs are unknown here: the store stays as it left it,
+ * and nothing more is stored until the unit restarts.
  */
 void vault_fdstore_adopted(void)
 {
 	if (!fdstore_on())
 		return;
-	log_warn("fd store: the vault that filled it died; it is not used until the unit restarts");
-	store_remove(NAME_MAP, false);
-	store_remove(NAME_RECORDS, false);
+	log_warn("fd store: the vault that kept it died; it is not kept up to date until the unit restarts");
 	fs.on = false;
 }
 
@@ -813,12 +808,14 @@ void vault_fdstore_add(int32_t idx, int fd, uint64_t seq)
 {
 	struct slot *s;
 	struct desc *d, *old;
+	char name[64];
+	bool fresh;
 	int old_fd;
 
 	if (!fdstore_on())
 		return;
 	s = slot_of(idx);
-	d = s ? desc_get(fd, true) : NULL;
+	d = s ? desc_get(fd, &fresh) : NULL;
 	if (!d) {
 		fdstore_fail("out of memory");
 		return;
@@ -831,6 +828,11 @@ void vault_fdstore_add(int32_t idx, int fd, uint64_t seq)
 	MAP_SET(idx, pend_seq, UINT64_MAX);
 	MAP_SET(idx, pend, d->id);
 	MAP_SET(idx, pend_seq, seq);
+	/* The map first: whoever sees the entry in the store sees it named. */
+	if (fresh) {
+		id_name(name, sizeof(name), d->id);
+		d->stored = store_put(fd, name);
+	}
 	if (old)
 		desc_put(old, old_fd, old == d ? fd : -1);
 }

@@ -18,11 +18,11 @@
  * a REBOOT the files come back byte for byte.
  *
  * Then the vault alone is killed: the vault its engine starts cannot know
- * the store's IDs and must take the records and the map out of the store
- * and say READY=1 with its pid; when every luo process dies after that,
- * the restarted vault finds no records, removes every entry of ours and
- * starts afresh (liveupdated(8) says so: that double fault loses the
- * sessions).
+ * the store's IDs; it must leave the store alone and say READY=1 with
+ * its pid.  When every luo process dies after that with nothing changed
+ * in between (systemd's kill of a cgroup, one process after the other,
+ * can look like this), the store as the first vault left it still
+ * recovers everything.
  *
  * The stand-in reads its notify socket all the time on a thread of its
  * own, as systemd does: the vault waits for the manager to take each
@@ -478,14 +478,13 @@ int main(void)
 	dh_check(waitpid(vault, &r, 0) == vault);
 	notify_until(is_ready, NULL, "READY=1 from the vault the engine started");
 	pthread_mutex_lock(&lock);
-	dh_check(strstr(removed, "luovault-map "));
-	dh_check(strstr(removed, "luovault-records "));
+	dh_check(!removed[0]);
 	dh_check(mainpid > 0 && mainpid != vault);
 	pthread_mutex_unlock(&lock);
 	dh_check_eq(luo_status(dev, &st), 0);
 	dh_check_eq(st.nr_outgoing, 1);
 
-	/* 7. Then every luo process at once: no records, a fresh start. */
+	/* 7. Then every luo process at once: the store still serves. */
 	kill_all(mainpid, (pid_t)st.pid, 0);
 	pthread_mutex_lock(&lock);
 	nr = store_passed(lsock, fds, names);
@@ -493,21 +492,11 @@ int main(void)
 	removed[0] = '\0';
 	vault = group = start_vault(bin, notify, path, fds, names, nr);
 	pthread_mutex_unlock(&lock);
-	notify_until(is_ready, NULL, "READY=1 after a restart without records");
-	pthread_mutex_lock(&lock);
-	for (int i = 1; i < nr; i++) {
-		char want_name[260];
-
-		snprintf(want_name, sizeof(want_name), "%s ", names[i]);
-		dh_check(strstr(removed, want_name));
-	}
-	pthread_mutex_unlock(&lock);
-	luo_close(s[0]);
-	luo_close(dev);
-	dev = luo_open_at(path, LUO_OPEN_CONTROL);
-	dh_check(dev >= 0);
+	notify_until(is_ready, NULL, "READY=1 after the second restart");
 	dh_check_eq(luo_status(dev, &st), 0);
-	dh_check_eq(st.nr_outgoing, 0);
+	dh_check_eq(st.nr_outgoing, 1);
+	dh_check_eq(st.nr_files, 1);
+	luo_close(s[0]);
 	luo_close(dev);
 
 	/* 8. A clean stop. */
