@@ -504,6 +504,7 @@ static void describe_machine(void)
 	       u.release, u.machine);
 }
 
+/* Files preserved besides the one the bench preserves and unpreserves. */
 #define VAULT_BASE_FILES	10
 
 /* What --vault costs per request: mean round trips, in microseconds. */
@@ -512,7 +513,7 @@ struct vault_result {
 };
 
 static void vault_measure(const char *path, bool vault, int rounds,
-		    struct vault_result *res)
+			  int files, struct vault_result *res)
 {
 	struct luo_session_unpreserve_fd un = { .size = sizeof(un) };
 	char name[64];
@@ -530,7 +531,7 @@ static void vault_measure(const char *path, bool vault, int rounds,
 	mfd = memfd_create("bench", MFD_CLOEXEC);
 	if (mfd < 0 || ftruncate(mfd, 4096))
 		fatal("memfd", errno);
-	for (int i = 0; i < VAULT_BASE_FILES; i++) {
+	for (int i = 0; i < files; i++) {
 		int f = memfd_create("base", MFD_CLOEXEC);
 
 		r = luo_session_preserve_fd(sfd, f, 1000 + (uint64_t)i);
@@ -568,22 +569,22 @@ static void vault_measure(const char *path, bool vault, int rounds,
 }
 
 /*
- * --vault [ROUNDS [BASELINE]]: the daemon without and with --vault (and
- * BASELINE, another liveupdated such as the previous release, without),
- * timing GET_NAME and STATUS (no fd, no commit) and PRESERVE_FD followed
- * by UNPRESERVE_FD (each a commit of the records under a vault) on a
- * session of VAULT_BASE_FILES files.
+ * --vault [ROUNDS [BASELINE [FILES]]]: the daemon without and with --vault
+ * (and BASELINE, another liveupdated such as the previous release,
+ * without; "-" for none), timing GET_NAME and STATUS (no fd, no commit)
+ * and PRESERVE_FD followed by UNPRESERVE_FD (each a commit of the records
+ * under a vault) on a session of FILES files (VAULT_BASE_FILES).
  */
-static void bench_vault(const char *path, int rounds, const char *base)
+static void bench_vault(const char *path, int rounds, const char *base,
+			int files)
 {
 	struct vault_result plain, vault, before = { 0 };
 
-	if (base)
-		vault_measure(base, false, rounds, &before);
-	vault_measure(path, false, rounds, &plain);
-	vault_measure(path, true, rounds, &vault);
-	printf("%d rounds each, a session of %d files\n", rounds,
-	       VAULT_BASE_FILES);
+	if (base && strcmp(base, "-"))
+		vault_measure(base, false, rounds, files, &before);
+	vault_measure(path, false, rounds, files, &plain);
+	vault_measure(path, true, rounds, files, &vault);
+	printf("%d rounds each, a session of %d files\n", rounds, files);
 	printf("%-36s %10s %10s %10s %8s\n", "round trip (us)", "baseline",
 	       "plain", "--vault", "ratio");
 	printf("%-36s %10.2f %10.2f %10.2f %8.2f\n",
@@ -619,7 +620,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!daemon_path) {
 		fprintf(stderr,
-			"usage: luo-bench PATH-TO-LIVEUPDATED [--restarts | --vault [ROUNDS [BASELINE]]]\n");
+			"usage: luo-bench PATH-TO-LIVEUPDATED [--restarts | --vault [ROUNDS [BASELINE [FILES]]]]\n");
 		return 2;
 	}
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/luo-bench.XXXXXX");
@@ -629,7 +630,8 @@ int main(int argc, char **argv)
 	raise_nofile();		/* the daemon inherits it too */
 	if (vault_costs) {
 		bench_vault(daemon_path, argc > 3 ? atoi(argv[3]) : 2000,
-			    argc > 4 ? argv[4] : NULL);
+			    argc > 4 ? argv[4] : NULL,
+			    argc > 5 ? atoi(argv[5]) : VAULT_BASE_FILES);
 		rmdir(tmpdir);
 		return 0;
 	}

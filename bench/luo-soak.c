@@ -1,8 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * luo-soak: many clients, many cycles, reboots interleaved (issue 5).
+ * luo-soak: many clients, many cycles, reboots interleaved (issue 5), and
+ * with the vault upgrades and kill -9s of the daemon's processes (issue 9).
  *
- *   luo-soak SOCKET DAEMON_PID SECONDS CLIENTS REBOOT_INTERVAL_S
+ *   luo-soak [--exe PATH] [--upgrade] [--kill S]
+ *            SOCKET DAEMON_PID SECONDS CLIENTS REBOOT_INTERVAL_S
+ *
+ * --exe PATH: the daemon's processes are all those running PATH (the vault
+ * and the engine, whose pids change as they are killed); --upgrade: every
+ * other REBOOT is an UPGRADE (kept sessions stay open across it); --kill
+ * S: a kill -9 of one of those processes, picked at random, about every S
+ * seconds; a request answered EIO is then expected (its effect unsure).
  *
  * Each client process loops: create a session, preserve 1-3 memfds of
  * known data at a known position, then either close the session (its files
@@ -23,6 +31,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <sched.h>
@@ -42,6 +51,7 @@
 #include "soak.h"
 
 static const char *sock_path;
+static bool eio_expected;	/* --kill */
 
 static uint64_t mix64(uint64_t x)
 {
@@ -65,11 +75,18 @@ static void fill(uint64_t *buf, size_t words, uint64_t seed)
 		buf[i] = mix64(seed + i);
 }
 
-/* An error from a call: ENODEV is a reboot, anything else is reported. */
+/*
+ * An error from a call: ENODEV is a reboot, EIO a kill of the process that
+ * was answering (with --kill); anything else is reported.
+ */
 static void soak_error(struct client *c, const char *what, int r)
 {
 	if (r == -ENODEV) {
 		c->st.enodev++;
+		return;
+	}
+	if (r == -EIO && eio_expected) {
+		c->st.eio++;
 		return;
 	}
 	c->st.unexpected++;
@@ -250,6 +267,10 @@ static bool soak_files(struct client *c, struct soak_sess *s, int sfd)
 
 	for (i = 0; i < s->nfiles; i++) {
 		fd = luo_session_retrieve_fd(sfd, s->f[i].token);
+		while (fd == -EIO && eio_expected) {	/* cut by a kill */
+			c->st.eio++;
+			fd = luo_session_retrieve_fd(sfd, s->f[i].token);
+		}
 		if (fd == -ENOENT && !s->f[i].sure)
 			continue;
 		if (fd == -ENOENT) {
@@ -298,6 +319,10 @@ static void soak_retrieve(struct client *c, struct soak_sess *s)
 		c->st.enodev++;
 		return;
 	}
+	if (sfd == -EIO && eio_expected) {	/* cut by a kill: retried */
+		c->st.eio++;
+		return;
+	}
 	s->used = false;
 	if (sfd < 0) {
 		if (sfd == -ENOENT)
@@ -308,6 +333,10 @@ static void soak_retrieve(struct client *c, struct soak_sess *s)
 	}
 	if (soak_files(c, s, sfd)) {
 		r = luo_session_finish(sfd);
+		while (r == -EIO && eio_expected) {	/* cut by a kill */
+			c->st.eio++;
+			r = luo_session_finish(sfd);
+		}
 		if (r)
 			soak_error(c, "finish", r);
 		else
@@ -414,25 +443,56 @@ int soak_spawn(struct driver *dr, const char *lock_path)
 	return 0;
 }
 
+static void usage(void)
+{
+	fprintf(stderr, "usage: luo-soak [--exe PATH] [--upgrade] [--kill S] "
+		"SOCKET DAEMON_PID SECONDS CLIENTS REBOOT_INTERVAL_S\n");
+}
+
 int main(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "exe", required_argument, NULL, 'e' },
+		{ "upgrade", no_argument, NULL, 'u' },
+		{ "kill", required_argument, NULL, 'k' },
+		{ 0 }
+	};
 	struct driver dr = { 0 };
+	int o;
 
-	if (argc != 6) {
-		fprintf(stderr, "usage: luo-soak SOCKET DAEMON_PID SECONDS "
-			"CLIENTS REBOOT_INTERVAL_S\n");
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'e':
+			dr.exe = optarg;
+			break;
+		case 'u':
+			dr.upgrade = true;
+			break;
+		case 'k':
+			dr.kill_s = atof(optarg);
+			break;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (argc - optind != 5) {
+		usage();
 		return 2;
 	}
-	sock_path = argv[1];
-	dr.socket = argv[1];
-	dr.daemon = (pid_t)atoi(argv[2]);
-	dr.seconds = atof(argv[3]);
-	dr.nclients = atoi(argv[4]);
-	dr.interval = atof(argv[5]);
+	argv += optind;
+	sock_path = argv[0];
+	dr.socket = argv[0];
+	dr.daemon = (pid_t)atoi(argv[1]);
+	dr.seconds = atof(argv[2]);
+	dr.nclients = atoi(argv[3]);
+	dr.interval = atof(argv[4]);
 	if (dr.daemon <= 0 || dr.seconds <= 0 || dr.nclients < 1 ||
-	    dr.nclients > SOAK_MAX_CLIENTS || dr.interval <= 0) {
-		fprintf(stderr, "luo-soak: bad arguments\n");
+	    dr.nclients > SOAK_MAX_CLIENTS || dr.interval <= 0 ||
+	    dr.kill_s < 0 || (dr.kill_s > 0 && !dr.exe)) {
+		fprintf(stderr, "luo-soak: bad arguments (--kill needs --exe)\n");
 		return 2;
 	}
+	eio_expected = dr.kill_s > 0;
 	return driver_run(&dr);
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * luo-soak's driver: measure the daemon, start the clients, reboot every
- * interval until the time is up, stop the clients, collect their counts,
- * take back what is left, measure again, report.
+ * luo-soak's driver: measure the daemon, start the clients, reboot (or
+ * upgrade) every interval until the time is up, with --kill a kill -9 of
+ * one of the daemon's processes now and then, stop the clients, collect
+ * their counts, take back what is left, measure again, report.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,18 +25,36 @@
 
 /**
  * struct usage - what the daemon holds
- * @fds:    open fds (one of them our control connection)
- * @rss_kb: VmRSS
+ * @nprocs: its processes measured (one without --exe: the daemon's pid)
+ * @proc:   those processes
+ * @fds:    open fds of each (one of them our control connection)
+ * @rss_kb: VmRSS of each
  * @out:    outgoing sessions
  * @in:     incoming sessions
  * @files:  preserved files
  * @update: update number
  */
 struct usage {
-	int fds;
-	long rss_kb;
+	int nprocs;
+	struct soak_proc proc[SOAK_MAX_PROCS];
+	int fds[SOAK_MAX_PROCS];
+	long rss_kb[SOAK_MAX_PROCS];
 	uint32_t out, in;
 	uint64_t files, update;
+};
+
+/**
+ * struct drive_counts - what the driver did
+ * @reboots:     REBOOTs answered 0
+ * @upgrades:    UPGRADEs answered 0
+ * @interrupted: REBOOTs/UPGRADEs answered EIO (a kill came in between)
+ * @kills:       kill -9s of the vault, then of the engine
+ * @max_ms:      the longest REBOOT or UPGRADE
+ */
+struct drive_counts {
+	uint64_t reboots, upgrades, interrupted;
+	uint64_t kills[2];
+	double max_ms;
 };
 
 static double now_s(void)
@@ -79,18 +99,34 @@ static long rss_kb(pid_t pid)
 	return kb;
 }
 
+/* The processes to measure: the daemon's pid, or all found by --exe. */
+static int find_procs(const struct driver *dr, struct soak_proc *procs)
+{
+	if (!dr->exe) {
+		procs[0] = (struct soak_proc){ .pid = dr->daemon, .vault = false };
+		return 1;
+	}
+	return soak_procs(dr->exe, procs, SOAK_MAX_PROCS);
+}
+
 /* Measured while a control connection that has just been answered is open. */
 static int measure(const struct driver *dr, struct usage *u)
 {
 	struct luo_status st;
-	int ctl = luo_open_at(dr->socket, LUO_OPEN_CONTROL), r;
+	int ctl = luo_open_at(dr->socket, LUO_OPEN_CONTROL), r, i;
 
 	if (ctl < 0)
 		return ctl;
 	r = luo_status(ctl, &st);
 	if (!r) {
-		u->fds = count_fds(dr->daemon);
-		u->rss_kb = rss_kb(dr->daemon);
+		u->nprocs = find_procs(dr, u->proc);
+		r = u->nprocs < 0 ? u->nprocs : 0;
+	}
+	for (i = 0; !r && i < u->nprocs; i++) {
+		u->fds[i] = count_fds(u->proc[i].pid);
+		u->rss_kb[i] = rss_kb(u->proc[i].pid);
+	}
+	if (!r) {
 		u->out = st.nr_outgoing;
 		u->in = st.nr_incoming;
 		u->files = st.nr_files;
@@ -100,7 +136,30 @@ static int measure(const struct driver *dr, struct usage *u)
 	return r;
 }
 
-static int reboot_once(const struct driver *dr, double *ms)
+static uint64_t drive_rng = 0x2545f4914f6cdd1dull;
+
+static double drive_random(void)
+{
+	drive_rng ^= drive_rng << 13;
+	drive_rng ^= drive_rng >> 7;
+	drive_rng ^= drive_rng << 17;
+	return (double)(drive_rng >> 11) / (double)(1ull << 53);
+}
+
+/* kill -9 of one of the daemon's processes, picked at random. */
+static void kill_one(const struct driver *dr, struct drive_counts *c)
+{
+	struct soak_proc procs[SOAK_MAX_PROCS];
+	int n = soak_procs(dr->exe, procs, SOAK_MAX_PROCS), i;
+
+	if (n <= 0)
+		return;
+	i = (int)(drive_random() * n) % n;
+	if (!kill(procs[i].pid, SIGKILL))
+		c->kills[procs[i].vault ? 0 : 1]++;
+}
+
+static int reboot_once(const struct driver *dr, bool upgrade, double *ms)
 {
 	double t = now_s();
 	uint64_t update;
@@ -108,38 +167,71 @@ static int reboot_once(const struct driver *dr, double *ms)
 
 	if (ctl < 0)
 		return ctl;
-	r = luo_reboot(ctl, -1, &update);
+	r = upgrade ? luo_upgrade(ctl, -1) : luo_reboot(ctl, -1, &update);
 	luo_close(ctl);
 	*ms = (now_s() - t) * 1e3;
 	return r;
 }
 
+/* One REBOOT or UPGRADE; EIO is a kill in between when the driver kills. */
+static int step(const struct driver *dr, struct drive_counts *c)
+{
+	bool upgrade = dr->upgrade && (c->reboots + c->upgrades +
+				       c->interrupted) % 2;
+	double ms;
+	int r = reboot_once(dr, upgrade, &ms);
+
+	if (r == -EIO && dr->kill_s > 0) {
+		c->interrupted++;
+		return 0;
+	}
+	if (r) {
+		fprintf(stderr, "luo-soak: %s: %s\n",
+			upgrade ? "upgrade" : "reboot", strerror(-r));
+		return r;
+	}
+	if (upgrade)
+		c->upgrades++;
+	else
+		c->reboots++;
+	c->max_ms = ms > c->max_ms ? ms : c->max_ms;
+	return 0;
+}
+
+static double next_kill(const struct driver *dr, double from)
+{
+	return from + dr->kill_s * (0.5 + drive_random());
+}
+
 /* Reboots every interval until the time is up; a client exiting early fails. */
-static int drive(struct driver *dr, uint64_t *reboots, double *max_ms)
+static int drive(struct driver *dr, struct drive_counts *c)
 {
 	struct pollfd p[SOAK_MAX_CLIENTS];
 	double end = now_s() + dr->seconds, next = now_s() + dr->interval;
-	double ms;
+	double kill_at = dr->kill_s > 0 ? next_kill(dr, now_s()) : end;
+	double wake;
 	int i, n, r;
 
 	for (i = 0; i < dr->nclients; i++)
 		p[i] = (struct pollfd){ .fd = dr->out[i], .events = POLLIN };
 	while (now_s() < end) {
+		wake = next < kill_at ? next : kill_at;
+		wake = wake < end ? wake : end;
 		n = poll(p, (nfds_t)dr->nclients,
-			 (int)(((next < end ? next : end) - now_s()) * 1000) + 1);
+			 (int)((wake - now_s()) * 1000) + 1);
 		if (n > 0) {
 			fprintf(stderr, "luo-soak: a client stopped early\n");
 			return -ECHILD;
 		}
+		if (now_s() >= kill_at && kill_at < end) {
+			kill_one(dr, c);
+			kill_at = next_kill(dr, now_s());
+		}
 		if (now_s() < next || next >= end)
 			continue;
-		r = reboot_once(dr, &ms);
-		if (r) {
-			fprintf(stderr, "luo-soak: reboot: %s\n", strerror(-r));
+		r = step(dr, c);
+		if (r)
 			return r;
-		}
-		++*reboots;
-		*max_ms = ms > *max_ms ? ms : *max_ms;
 		next += dr->interval;
 	}
 	return 0;
@@ -239,11 +331,22 @@ static int take_back(const struct driver *dr, int *left)
 	return r;
 }
 
-static void report_usage(const char *when, const struct usage *u)
+static const char *role(const struct driver *dr, const struct soak_proc *p)
 {
-	printf("daemon at %-5s: %d fds, VmRSS %ld kB, update %" PRIu64
-	       ", %u outgoing, %u incoming, %" PRIu64 " files\n", when, u->fds,
-	       u->rss_kb, u->update, u->out, u->in, u->files);
+	return !dr->exe ? "daemon" : p->vault ? "vault" : "engine";
+}
+
+static void report_usage(const struct driver *dr, const char *when,
+			 const struct usage *u)
+{
+	int i;
+
+	printf("daemon at %-5s: update %" PRIu64 ", %u outgoing, %u incoming, %"
+	       PRIu64 " files\n", when, u->update, u->out, u->in, u->files);
+	for (i = 0; i < u->nprocs; i++)
+		printf("  %-6s pid %d: %d fds, VmRSS %ld kB\n",
+		       role(dr, &u->proc[i]), (int)u->proc[i].pid, u->fds[i],
+		       u->rss_kb[i]);
 }
 
 static void report_stats(const struct soak_stats *s)
@@ -259,19 +362,42 @@ static void report_stats(const struct soak_stats *s)
 	       PRIu64 " EBUSY (device held); %" PRIu64 " sessions / %" PRIu64
 	       " files expired (not retrieved before the next reboot)\n",
 	       s->enodev, s->ebusy, s->expired_sessions, s->expired_files);
+	printf("requests cut by a kill: %" PRIu64 " EIO\n", s->eio);
 	printf("unexpected errors: %" PRIu64 "; LOST: %" PRIu64 "\n",
 	       s->unexpected, s->lost);
 }
 
-static int verdict(const struct soak_stats *s, const struct usage *a,
-		   const struct usage *b)
+/* The same role's process at the end: no fd growth, VmRSS within slack. */
+static bool usage_ok(const struct driver *dr, const struct usage *a,
+		     const struct usage *b)
 {
-	bool ok = !s->lost && !s->unexpected && b->fds <= a->fds &&
-		  b->rss_kb <= a->rss_kb + SOAK_RSS_SLACK_KB && !b->files;
+	bool ok = b->nprocs == a->nprocs;
+	int i, j;
 
-	printf("fds: %d -> %d (no growth allowed); VmRSS: %ld -> %ld kB "
-	       "(growth of up to %d kB tolerated)\n", a->fds, b->fds, a->rss_kb, b->rss_kb,
-	       SOAK_RSS_SLACK_KB);
+	for (i = 0; i < a->nprocs; i++) {
+		for (j = 0; j < b->nprocs; j++)
+			if (b->proc[j].vault == a->proc[i].vault)
+				break;
+		if (j == b->nprocs) {
+			ok = false;
+			continue;
+		}
+		printf("%s: fds %d -> %d (no growth allowed); VmRSS %ld -> %ld kB"
+		       " (growth of up to %d kB tolerated)\n",
+		       role(dr, &a->proc[i]), a->fds[i], b->fds[j],
+		       a->rss_kb[i], b->rss_kb[j], SOAK_RSS_SLACK_KB);
+		ok = ok && b->fds[j] <= a->fds[i] &&
+		     b->rss_kb[j] <= a->rss_kb[i] + SOAK_RSS_SLACK_KB;
+	}
+	return ok;
+}
+
+static int verdict(const struct driver *dr, const struct soak_stats *s,
+		   const struct usage *a, const struct usage *b)
+{
+	bool ok = usage_ok(dr, a, b) && !s->lost && !s->unexpected &&
+		  !b->files;
+
 	printf("RESULT: %s\n", ok ? "PASS" : "FAIL");
 	return ok ? 0 : 1;
 }
@@ -296,9 +422,9 @@ static int driver_lock(char *path, size_t len)
 int driver_run(struct driver *dr)
 {
 	struct soak_stats total = { 0 };
-	struct usage start, end = { 0 };
-	uint64_t reboots = 0;
-	double max_ms = 0, t0 = now_s();
+	struct usage start = { 0 }, end = { 0 };
+	struct drive_counts c = { 0 };
+	double t0 = now_s();
 	char lock[64];
 	int r, left = 0, rc;
 
@@ -307,11 +433,11 @@ int driver_run(struct driver *dr)
 		fprintf(stderr, "luo-soak: cannot start: %m\n");
 		return 1;
 	}
-	report_usage("start", &start);
+	report_usage(dr, "start", &start);
 	fflush(stdout);
 	r = soak_spawn(dr, lock);
 	if (!r)
-		r = drive(dr, &reboots, &max_ms);
+		r = drive(dr, &c);
 	rc = collect(dr, &total);
 	r = r ? r : rc;
 	rc = take_back(dr, &left);
@@ -319,13 +445,18 @@ int driver_run(struct driver *dr)
 	unlink(lock);
 	if (!r)
 		r = measure(dr, &end);
-	printf("ran %.0f s, %d clients, %" PRIu64 " reboots (every %.1f s, "
-	       "longest %.1f ms); %d leftover incoming sessions finished\n",
-	       now_s() - t0, dr->nclients, reboots, dr->interval, max_ms,
-	       left);
+	printf("ran %.0f s, %d clients, %" PRIu64 " reboots and %" PRIu64
+	       " upgrades (one every %.1f s, longest %.1f ms), %" PRIu64
+	       " cut by a kill; %d leftover incoming sessions finished\n",
+	       now_s() - t0, dr->nclients, c.reboots, c.upgrades,
+	       dr->interval, c.max_ms, c.interrupted, left);
+	if (dr->kill_s > 0)
+		printf("kills: %" PRIu64 " of the vault, %" PRIu64
+		       " of the engine (one every ~%.0f s)\n", c.kills[0],
+		       c.kills[1], dr->kill_s);
 	report_stats(&total);
-	report_usage("end", &end);
+	report_usage(dr, "end", &end);
 	if (r)
 		printf("driver error: %s\n", strerror(-r));
-	return verdict(&total, &start, &end) || r ? 1 : 0;
+	return verdict(dr, &total, &start, &end) || r ? 1 : 0;
 }

@@ -25,6 +25,8 @@
  * @ebusy:            device opens refused while another was held (expected)
  * @expired_sessions: kept sessions a second reboot dropped (SPEC.md 3.7)
  * @expired_files:    files of those not retrieved in time
+ * @eio:              calls whose daemon process was killed (expected
+ *                    only when the driver kills: --kill)
  * @lost:             preserved, then missing or different: a failure
  * @unexpected:       any other error: a failure
  */
@@ -32,6 +34,7 @@ struct soak_stats {
 	uint64_t cycles, created, closed, kept, retrieved;
 	uint64_t files_preserved, files_verified;
 	uint64_t enodev, ebusy, expired_sessions, expired_files;
+	uint64_t eio;
 	uint64_t lost, unexpected;
 };
 
@@ -87,9 +90,24 @@ struct client {
 };
 
 /**
+ * struct soak_proc - one of the daemon's processes
+ * @pid:   its pid
+ * @vault: the vault (else the engine)
+ */
+struct soak_proc {
+	pid_t pid;
+	bool vault;
+};
+
+#define SOAK_MAX_PROCS	8
+
+/**
  * struct driver - the reboots, the clients and the report
  * @socket:   the daemon's socket
- * @daemon:   its pid
+ * @daemon:   its pid (without @exe: the only process measured)
+ * @exe:      the daemon's executable: its processes are found by it
+ * @upgrade:  every other REBOOT is an UPGRADE
+ * @kill_s:   a kill -9 of a random daemon process about this often; 0: none
  * @seconds:  how long to run
  * @interval: seconds between reboots
  * @nclients: client processes
@@ -100,6 +118,9 @@ struct client {
 struct driver {
 	const char *socket;
 	pid_t daemon;
+	const char *exe;
+	bool upgrade;
+	double kill_s;
 	double seconds, interval;
 	int nclients;
 	int stop[2];
@@ -108,6 +129,7 @@ struct driver {
 };
 
 int soak_spawn(struct driver *dr, const char *lock_path);
+int soak_procs(const char *exe, struct soak_proc *procs, int max);
 int driver_run(struct driver *dr);
 
 #endif /* LUO_SOAK_H */

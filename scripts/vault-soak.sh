@@ -1,48 +1,103 @@
 #!/bin/sh
-# Soak of liveupdated --vault (issue 9; not in the default suite):
+# Soak of the daemon with its vault (issue 9; not in the default suite):
 #
-#   sh scripts/vault-soak.sh [DURATION_S]
+#   sh scripts/vault-soak.sh [DURATION_S [CLIENTS [INTERVAL_S [KILL_S]]]]
 #
-# Runs tests/crash/test-crash-trials for DURATION_S seconds (default
-# 1800): a client doing every request without pause, REBOOTs among them
-# (about one request in 30), and a kill -9 of the engine (every tenth: of the vault) about every 10 s.
-# Prints the client's requests, EIOs, REBOOTs and files verified, and fds
-# and VmRSS of the vault and the engine at the start and the end.  Fails
-# if anything acknowledged was lost, anything unpreserved, closed or
-# finished came back, a client hung, or the vault's fd count grew.
-# Every tenth kill is the vault's (the engine starts a new one).  Uses
-# build/ (BUILD overrides).
+# Defaults: 1800 s, 32 clients, a REBOOT or an UPGRADE (alternately) every
+# 3 s, a kill -9 of the vault or the engine (picked at random) about every
+# 10 s.  Builds a release tree (build-soak/, or $SOAK_BUILD), starts a
+# private liveupdated from a copy of its binary, and runs bench/luo-soak:
+# CLIENTS processes doing full cycles (create, preserve memfds of known
+# data, close or keep, retrieve and verify every byte after the next
+# REBOOT, finish) without pause.  Prints operations, errors by kind (a
+# request answered EIO because its process was killed is counted, not a
+# failure), files verified, REBOOTs, UPGRADEs and kills, and the fds and
+# VmRSS of the vault and the engine at the start and the end.  Exits
+# non-zero if anything acknowledged was lost, anything else failed, a
+# process's fd count grew or its VmRSS grew by more than 2048 kB, or the
+# daemon did not stop cleanly.  The daemon's log is kept on failure.
 set -u
 cd "$(dirname "$0")/.."
 
 duration=${1:-1800}
-build=${BUILD:-build}
+clients=${2:-32}
+interval=${3:-3}
+kill_s=${4:-10}
+
+build=${SOAK_BUILD:-build-soak}
 if [ ! -d "$build" ]; then
-	meson setup "$build" >/dev/null || exit 1
+	meson setup "$build" --buildtype=release >/dev/null || exit 1
 fi
-ninja -C "$build" src/daemon/liveupdated tests/crash/test-crash-trials \
-	>/dev/null || exit 1
-kills=$((duration / 10))
-[ "$kills" -ge 1 ] || kills=1
-log=$(mktemp /tmp/luo-vault-soak-XXXXXX.log) || exit 1
-echo "vault-soak: $duration s, a kill -9 of the engine every ~10 s ($kills kills)"
-LUO_CRASH_TRIALS=$kills LUO_CRASH_INTERVAL_MS=10000 \
-	LIVEUPDATED="$build/src/daemon/liveupdated" \
-	"$build/tests/crash/test-crash-trials" >"$log" 2>&1
+ninja -C "$build" src/daemon/liveupdated bench/luo-soak >/dev/null || exit 1
+
+dir=$(mktemp -d /tmp/luo-vault-soak-XXXXXX) || exit 1
+cp "$build/src/daemon/liveupdated" "$dir/liveupdated" || exit 1
+mkfifo "$dir/ready" || exit 1
+pid=
+cleanup() {
+	if [ -n "$pid" ]; then
+		# the vault first (it stops its engine), then whatever is left
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		for p in $(pgrep -x -f "$dir/liveupdated.*" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+		done
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+"$dir/liveupdated" --vault --socket "$dir/liveupdate.sock" --ready-fd 3 \
+	--log-level notice 3>"$dir/ready" 2>"$dir/liveupdated.log" &
+pid=$!
+read -r ready <"$dir/ready"
+if [ "$ready" != "READY=1" ]; then
+	echo "vault-soak: liveupdated did not start:" >&2
+	cat "$dir/liveupdated.log" >&2
+	exit 1
+fi
+
+echo "vault-soak: $duration s, $clients clients, a REBOOT or UPGRADE every" \
+	"$interval s, a kill -9 every ~$kill_s s, liveupdated pid $pid"
+"$build/bench/luo-soak" --exe "$dir/liveupdated" --upgrade --kill "$kill_s" \
+	"$dir/liveupdate.sock" "$pid" "$duration" "$clients" "$interval"
 rc=$?
-grep -a -E '^(start|end|client):| kills' "$log"
-start=$(grep -a '^start:' "$log" | sed 's/.*vault pid [0-9]*: \([0-9]*\) fds.*/\1/')
-end=$(grep -a '^end:' "$log" | sed 's/.*vault pid [0-9]*: \([0-9]*\) fds.*/\1/')
-echo "recoveries: $(grep -a -c 'recovered update' "$log"), EIO answers: $(grep -a -c 'interrupted: EIO' "$log"), warnings/errors: $(grep -a -c -E ': (warning|err):' "$log")"
-if [ "$rc" -eq 0 ] && [ -n "$start" ] && [ -n "$end" ] &&
-   [ "$end" -gt $((start + 16)) ]; then
-	echo "vault-soak: the vault's fds grew from $start to $end" >&2
+
+# The vault we started may have been killed and replaced: stop whichever
+# vault now runs (SIGTERM stops its engine, then itself).
+vault=$(for p in $(pgrep -f "^$dir/liveupdated" 2>/dev/null); do
+	if ! tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- '--vault-fd' ||
+	   tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- '--vault-adopt'; then
+		echo "$p"
+	fi
+done | head -n 1)
+if [ -n "$vault" ]; then
+	kill -TERM "$vault"
+	if [ "$vault" = "$pid" ]; then
+		wait "$pid"
+		drc=$?
+	else
+		while kill -0 "$vault" 2>/dev/null; do
+			sleep 0.1
+		done
+		drc=0
+	fi
+else
+	echo "vault-soak: no vault is running at the end" >&2
+	drc=1
+fi
+pid=
+if [ "$drc" -ne 0 ]; then
+	echo "vault-soak: liveupdated exited with $drc" >&2
 	rc=1
 fi
+echo "daemon log lines: $(wc -l <"$dir/liveupdated.log")," \
+	"recoveries: $(grep -c 'recover' "$dir/liveupdated.log")," \
+	"warnings/errors: $(grep -c -E ': (warning|err):' "$dir/liveupdated.log")"
 if [ "$rc" -eq 0 ]; then
-	rm -f "$log"
+	rm -rf "$dir"
 	echo "vault-soak: PASS"
 else
-	echo "vault-soak: FAILED; log in $log" >&2
+	echo "vault-soak: FAILED; daemon log in $dir/liveupdated.log" >&2
 fi
 exit "$rc"

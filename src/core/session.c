@@ -225,6 +225,31 @@ int luo_session_finish(struct luo_core *core, struct luo_session *s)
 }
 
 /**
+ * luo_core_session_abandon() - a session fd that never reached its caller
+ * @core: the core
+ * @s:    the session a CREATE_SESSION or RETRIEVE_SESSION just made or
+ *        retrieved, whose reply was lost (a crash of the daemon)
+ *
+ * Undoes the request: a created session (outgoing, nothing preserved in
+ * it, as no one had its fd) goes; a retrieved one is retrievable again,
+ * its files untouched.  The caller is told EIO.
+ */
+void luo_core_session_abandon(struct luo_core *core, struct luo_session *s)
+{
+	if (!s->incoming) {
+		luo_core_log(core, LUO_LOG_NOTICE,
+			     "session '%s': its creation was not answered: removed",
+			     s->name);
+		luo_session_destroy(core, s);
+		return;
+	}
+	s->retrieved = false;
+	luo_core_log(core, LUO_LOG_NOTICE,
+		     "session '%s': its retrieval was not answered: retrievable again",
+		     s->name);
+}
+
+/**
  * luo_core_session_release() - the last close of a session fd
  * @core: the core
  * @s:    the session

@@ -15,6 +15,7 @@
 #include "loop.h"
 #include "luo_core.h"
 #include "msg.h"
+#include "transport.h"
 
 /* The records' in-flight word: the reply is being sent (conn_reply()). */
 #define INFLIGHT_REPLYING	0x40000000
@@ -35,6 +36,11 @@
  * @conns:   its count among its uid's connections (connlimit.h), or NULL
  * @deferred: a request waiting for a client's file (defer.c), or NULL;
  *           while it is there nothing more is read from this connection
+ * @claim:   while the reply that carries a new session fd is being sent
+ *           (conn_reply()): the session's connection.  The records hold
+ *           that reply as EIO and the session as @unclaimed until the
+ *           reply is marked as sent: a crash before undoes the request.
+ * @unclaimed: its session fd has not reached the caller yet (@claim)
  * @link:    in transport.conns
  * @dev_link: CONN_DEVICE: in transport.devices
  */
@@ -48,6 +54,8 @@ struct conn {
 	struct access_peer peer;
 	struct connlimit_user *conns;
 	struct defer *deferred;
+	struct conn *claim;
+	bool unclaimed;
 	struct list_head link;
 	struct list_head dev_link;
 };
@@ -78,6 +86,8 @@ struct conn {
  * @dirty:        something the records hold changed since the last commit
  * @inflight:     the records' word naming the connection whose request is
  *                being handled (-1: none), or NULL without a vault
+ * @reply_ops:    what the records do around a reply, or NULL
+ * @reply_ctx:    passed to @reply_ops
  */
 struct transport {
 	struct luo_core *core;
@@ -101,6 +111,8 @@ struct transport {
 	void *commit_ctx;
 	bool dirty;
 	volatile int32_t *inflight;
+	const struct transport_reply_ops *reply_ops;
+	void *reply_ctx;
 };
 
 struct conn *conn_new(struct transport *t, int fd, enum conn_type type);

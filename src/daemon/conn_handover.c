@@ -40,7 +40,10 @@ enum {
 	CR_ADMIN = 1u << 1,	/* the peer is the administrator */
 	CR_CLOSING = 1u << 2,	/* closes once its pending reply is sent */
 	CR_DETACHED = 1u << 3,	/* a session connection HANDOVER detached */
-	CR_ALL = CR_ALLOWED | CR_ADMIN | CR_CLOSING | CR_DETACHED,
+	/* Under a vault, in the records only: its session fd is not sent yet. */
+	CR_UNCLAIMED = 1u << 4,
+	CR_ALL = CR_ALLOWED | CR_ADMIN | CR_CLOSING | CR_DETACHED |
+		 CR_UNCLAIMED,
 };
 
 /**
@@ -111,15 +114,44 @@ static bool id_check(const struct conn_id *in)
 	return luo_fd_id_check(&id);
 }
 
+/*
+ * A request parked on a client's file (defer.c) has taken no effect yet:
+ * the handover records EIO as the reply it owes, so an image that reads
+ * it answers the request, and the request the parked one becomes when it
+ * is answered takes its place at the next commit.
+ */
+static const struct luo_wire_rep eio_rep = { .result = -EIO };
+
+/*
+ * The pending reply to record: the one waiting to be sent, or EIO (a
+ * parked request, or a reply whose session fd is not sent yet).
+ */
+static const void *pending_of(const struct conn *c, size_t *len, int *fd)
+{
+	if (c->pending.data && !c->claim) {
+		*len = c->pending.len;
+		*fd = c->pending.fd;
+		return c->pending.data;
+	}
+	*fd = -1;
+	if (c->deferred || c->claim) {
+		*len = sizeof(eio_rep);
+		return &eio_rep;
+	}
+	*len = 0;
+	return NULL;
+}
+
 static int record_of(const struct conn *c, struct conn_record *rec)
 {
-	int r;
+	size_t len;
+	int r, fd;
 
 	memset(rec, 0, sizeof(*rec));
+	pending_of(c, &len, &fd);
 	r = id_of(c->src.fd, &rec->sock);
 	if (!r)
-		r = id_of(c->pending.data ? c->pending.fd : -1,
-			  &rec->pending_fd);
+		r = id_of(fd, &rec->pending_fd);
 	rec->type = c->type;
 	rec->session = c->session ? luo_session_handover_index(c->session) :
 		       NO_SESSION;
@@ -129,8 +161,9 @@ static int record_of(const struct conn *c, struct conn_record *rec)
 	rec->flags = (c->peer.allowed ? CR_ALLOWED : 0) |
 		     (c->peer.admin ? CR_ADMIN : 0) |
 		     (c->closing ? CR_CLOSING : 0) |
-		     (c->type == CONN_SESSION && !c->session ? CR_DETACHED : 0);
-	rec->pending_len = c->pending.data ? (uint32_t)c->pending.len : 0;
+		     (c->type == CONN_SESSION && !c->session ? CR_DETACHED : 0) |
+		     (c->unclaimed ? CR_UNCLAIMED : 0);
+	rec->pending_len = (uint32_t)len;
 	return r;
 }
 
@@ -153,9 +186,13 @@ int transport_save(struct transport *t, void **blob, size_t *len)
 	uint8_t *buf;
 	int r;
 
+	const void *pending;
+	size_t plen;
+	int pfd;
+
 	list_for_each_entry(c, &t->conns, link) {
-		size += sizeof(rec) +
-			pad8(c->pending.data ? c->pending.len : 0);
+		pending_of(c, &plen, &pfd);
+		size += sizeof(rec) + pad8(plen);
 		hdr.count++;
 	}
 	buf = calloc(1, size);
@@ -171,8 +208,9 @@ int transport_save(struct transport *t, void **blob, size_t *len)
 		}
 		memcpy(buf + off, &rec, sizeof(rec));
 		off += sizeof(rec);
+		pending = pending_of(c, &plen, &pfd);
 		if (rec.pending_len)
-			memcpy(buf + off, c->pending.data, rec.pending_len);
+			memcpy(buf + off, pending, rec.pending_len);
 		off += pad8(rec.pending_len);
 	}
 	*blob = buf;
@@ -436,6 +474,7 @@ static struct conn *restore_one(struct transport *t,
 	c->peer.allowed = rec->flags & CR_ALLOWED;
 	c->peer.admin = rec->flags & CR_ADMIN;
 	c->closing = rec->flags & CR_CLOSING;
+	c->unclaimed = rec->flags & CR_UNCLAIMED;
 	if (rec->type == CONN_NEW)
 		t->nr_pending++;
 	if (rec->type == CONN_SESSION && rec->session != NO_SESSION)

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <linux/sockios.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 
 #include "conn.h"
@@ -28,6 +29,30 @@ void transport_set_records(struct transport *t, void (*commit)(void *ctx),
 	t->commit_ctx = ctx;
 	t->inflight = inflight;
 	t->dirty = true;
+}
+
+/**
+ * transport_set_reply_ops() - what the records do around a reply
+ * @t:   the transport
+ * @ops: the records' functions (records.c); outlive @t
+ * @ctx: passed to them
+ */
+void transport_set_reply_ops(struct transport *t,
+			     const struct transport_reply_ops *ops, void *ctx)
+{
+	t->reply_ops = ops;
+	t->reply_ctx = ctx;
+}
+
+/**
+ * transport_killpoint() - a testing aid: die here if asked (killpoint.c)
+ * @t:    the transport
+ * @step: the step reached
+ */
+void transport_killpoint(struct transport *t, const char *step)
+{
+	if (t->reply_ops)
+		t->reply_ops->killpoint(t->reply_ctx, step);
 }
 
 /**
@@ -74,7 +99,8 @@ int transport_for_each_fd(const struct transport *t,
 		if (r)
 			break;
 		r = fn(ctx, c->src.fd);
-		if (!r && c->pending.data && c->pending.fd >= 0)
+		/* A new session's fd is not kept for a client not told. */
+		if (!r && c->pending.data && c->pending.fd >= 0 && !c->claim)
 			r = fn(ctx, c->pending.fd);
 	}
 	return r;
@@ -95,20 +121,67 @@ static bool reply_was_sent(int fd)
 	return out > 0 || in > 0;
 }
 
+/* The recorded pending reply the dead engine had sent: not again. */
+static void drop_sent(struct conn *c)
+{
+	log_debug("connection %d: its recorded reply was sent", c->src.fd);
+	msg_buf_clear(&c->pending);
+	c->t->dirty = true;
+	if (c->closing || loop_modify(c->t->loop, &c->src, CONN_EVENTS))
+		conn_close(c);
+}
+
+/*
+ * A session whose fd died with the engine before its reply was sent: the
+ * request is undone (its caller gets the EIO the records hold instead).
+ */
+static void abandon(struct conn *c)
+{
+	log_notice("connection %d: its session fd was never sent: the request is undone",
+		   c->src.fd);
+	if (c->session)
+		luo_core_session_abandon(c->t->core, c->session);
+	c->session = NULL;
+	c->unclaimed = false;
+	conn_close(c);
+}
+
 /**
- * transport_answer_inflight() - answer EIO to the request a crash cut off
- * @t:  the transport, its connections adopted
- * @fd: the connection the records say was being served, or -1
+ * transport_answer_inflight() - what a new engine owes the cut-off request
+ * @t:    the transport, its connections adopted
+ * @fd:   the connection the records say was being served, or -1
+ * @sent: the connection whose recorded reply the records mark as sent
+ *        (records_sent()), or -1
  *
- * The request may or may not have taken effect: EIO says so.  Nothing is
- * sent if the crash came as its reply was being sent (INFLIGHT_REPLYING),
- * or if the request is still unread or the reply evidently sent
+ * A reply the records hold as pending is sent by the new engine, unless
+ * it is marked as sent: it is dropped then.  A reply that carries a new
+ * session fd is recorded as EIO with the session unclaimed (the vault
+ * holds no client's end of a session): unless it is marked as sent, the
+ * session is abandoned, which undoes the request
+ * (luo_core_session_abandon()), and the EIO is sent.  A request whose
+ * effect was not committed with its reply gets EIO: nothing of it took
+ * effect.
+ * Nothing is sent if the crash came as a reply the records do not hold
+ * (one that changed nothing) was being sent (INFLIGHT_REPLYING), or if
+ * the request is still unread or its reply evidently sent
  * (reply_was_sent()).
  */
-void transport_answer_inflight(struct transport *t, int fd)
+void transport_answer_inflight(struct transport *t, int fd, int sent)
 {
-	struct conn *c;
+	struct conn *c, *tmp;
 
+	list_for_each_entry_safe(c, tmp, &t->conns, link) {
+		if (c->unclaimed && sent < 0)
+			abandon(c);
+		else if (c->unclaimed)
+			c->unclaimed = false;
+	}
+	list_for_each_entry_safe(c, tmp, &t->conns, link) {
+		if (sent >= 0 && c->src.fd == sent && c->pending.data) {
+			drop_sent(c);
+			break;
+		}
+	}
 	if (fd < 0)
 		return;
 	if (fd & INFLIGHT_REPLYING) {

@@ -6,6 +6,9 @@
  * (worker.c).  The request is then parked on its connection, which reads
  * nothing more meanwhile; every other connection is served.  When the wait
  * is over the request runs again from the start, as the client sent it.
+ * Under a vault the records hold the parked request as owing EIO: a new
+ * engine after a crash answers it so (nothing of it took effect), unless
+ * it ran again and its own answer was committed.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -40,7 +43,12 @@ static void defer_done(void *ctx, int err)
 		conn_close(c);
 		return;
 	}
+	/* Its answer is owed as for a request just read (transport.c). */
+	if (c->t->inflight)
+		*c->t->inflight = c->src.fd;
 	request_handle(c, &d->req);
+	if (c->t->inflight)
+		*c->t->inflight = -1;
 	free(d);
 }
 
@@ -75,6 +83,13 @@ bool defer_request(struct conn *c, struct msg_req *req, int *result)
 	req->fd = -1;
 	d->job = job;
 	c->deferred = d;
+	/*
+	 * Under a vault the records say so before the request stops being
+	 * the one in flight: a new engine answers it EIO (conn_handover.c).
+	 */
+	c->t->dirty = true;
+	transport_commit(c->t);
+	transport_killpoint(c->t, "deferred");
 	worker_arm(job, defer_done, c);
 	log_info("connection %d: waits for a file that cannot be opened yet "
 		 "(a lease is being broken); others are served meanwhile",

@@ -10,6 +10,12 @@
  * written), "keeper" (keeper started, before the exec), "takeover" (new
  * image started), "validated" (handover read), "adopted" (listening socket
  * adopted, before the keeper is told).
+ *
+ * Under a vault, around every reply the records hold (transport.c):
+ * "reply-committed" (the change and its reply committed, nothing marked),
+ * "reply-sending" (marked as being sent, before sendmsg()), "reply-sent"
+ * (after sendmsg()); and "deferred" (a request parked on a client's file
+ * and recorded as such, request.c).
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -40,15 +46,25 @@ static bool first_time(const char *path)
  */
 void killpoint(const struct luod *d, const char *step)
 {
-	const char *spec = getenv("LUO_FAULT_KILL_AT");
+	killpoint_step(d->opt.fault_injection, step);
+}
+
+/**
+ * killpoint_step() - die here if the test asked for it and it may
+ * @armed: --fault-injection is on
+ * @step:  the step just reached
+ */
+void killpoint_step(bool armed, const char *step)
+{
+	const char *spec = armed ? getenv("LUO_FAULT_KILL_AT") : NULL;
 	size_t len = strlen(step);
 
-	if (!d->opt.fault_injection || !spec || strncmp(spec, step, len) ||
+	if (!spec || strncmp(spec, step, len) ||
 	    (spec[len] != '\0' && spec[len] != ':'))
 		return;
 	if (spec[len] == ':' && !first_time(spec + len + 1))
 		return;
-	log_notice("fault injection: killed at reboot step '%s'", step);
+	log_notice("fault injection: killed at step '%s'", step);
 	fflush(NULL);
 	raise(SIGKILL);
 }

@@ -269,6 +269,8 @@ int msg_buf_fill(struct msg_buf *buf, const struct iovec *iov, int niov,
 	if (!buf->data)
 		return -ENOMEM;
 	for (i = 0; i < niov; i++) {
+		if (!iov[i].iov_len)
+			continue;	/* its base may be NULL */
 		memcpy((char *)buf->data + off, iov[i].iov_base,
 		       iov[i].iov_len);
 		off += iov[i].iov_len;

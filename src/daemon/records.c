@@ -18,6 +18,15 @@
  *
  * Which fd the vault holds for a number is known by the file's identity
  * (struct luo_fd_id): a number reused for another file is sent again.
+ *
+ * A reply that acknowledges a change is committed with it, as its
+ * connection's pending reply (with its fd, which the vault then holds),
+ * so a new engine sends it if the crash came before it was sent.  Just
+ * before the sendmsg() the header names the connection and the commit
+ * (records_reply_sent()): a new engine that finds the mark still meaning
+ * the committed records drops that pending reply, it was sent.  Only a
+ * kill in the few instructions between the mark and the system call
+ * leaves a reply unsent that counts as sent (liveupdated(8)).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +37,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "killpoint.h"
 #include "log.h"
 #include "luo_core.h"
 #include "records.h"
@@ -120,17 +130,76 @@ int records_open(struct records **out, int sock, int fd)
 	return 0;
 }
 
+/* The slot's seq the header says is committed. */
+static uint64_t committed_seq(const struct records_header *h)
+{
+	return h->slot[__atomic_load_n(&h->active, __ATOMIC_ACQUIRE) & 1].seq;
+}
+
+/*
+ * Marks the committed pending reply of @conn as sent (-1: unmarks).  One
+ * mark at a time: if it still names another connection's reply, that
+ * reply left the engine's memory when it was sent, so a commit first
+ * takes it out of the records.
+ */
+static void reply_sent(void *ctx, int conn)
+{
+	struct records *rc = ctx;
+	struct records_header *h = rc->hdr;
+
+	if (conn < 0) {
+		__atomic_store_n(&h->sent_seq, 0, __ATOMIC_RELEASE);
+		return;
+	}
+	if (h->sent_seq && h->sent_seq == committed_seq(h) &&
+	    h->sent_conn != conn)
+		records_commit(rc);
+	__atomic_store_n(&h->sent_seq, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->sent_conn, conn, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->sent_seq, committed_seq(h), __ATOMIC_RELEASE);
+}
+
+static void reply_killpoint(void *ctx, const char *step)
+{
+	struct records *rc = ctx;
+
+	killpoint_step(rc->hdr->flags & RECORDS_KILLPOINTS, step);
+}
+
+static const struct transport_reply_ops reply_ops = {
+	.sent = reply_sent,
+	.killpoint = reply_killpoint,
+};
+
 /**
  * records_attach() - what is recorded
  * @rc:   the records
  * @core: the core
- * @tp:   the connections
+ * @tp:   the connections; their replies are recorded from now on
  */
 void records_attach(struct records *rc, struct luo_core *core,
 		    struct transport *tp)
 {
 	rc->core = core;
 	rc->tp = tp;
+	transport_set_reply_ops(tp, &reply_ops, rc);
+}
+
+/**
+ * records_sent() - the connection whose recorded reply was sent, at start
+ * @rc: the records
+ *
+ * Return: its fd number if the mark still means the committed records,
+ * else -1.
+ */
+int records_sent(const struct records *rc)
+{
+	const struct records_header *h = rc->hdr;
+	uint64_t seq = __atomic_load_n(&h->sent_seq, __ATOMIC_ACQUIRE);
+
+	if (!seq || seq != committed_seq(h))
+		return -1;
+	return h->sent_conn;
 }
 
 /**

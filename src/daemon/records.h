@@ -18,6 +18,7 @@ void records_commit(void *ctx);
 void records_flush(struct records *rc);
 int records_read(struct records *rc, void **blob, size_t *len);
 int records_inflight(const struct records *rc);
+int records_sent(const struct records *rc);
 volatile int32_t *records_inflight_word(struct records *rc);
 void records_serving(struct records *rc);
 void records_lost(struct records *rc);

@@ -8,8 +8,11 @@
  * uses: every session as it was (outgoing, incoming, parked), every file
  * with its retrieve status, the FLBs, the RFC state and the update
  * number; then the listening socket and every connection are served
- * again.  The request the engine was handling when it died gets EIO
- * unless its reply was evidently sent (transport_answer_inflight()).
+ * again.  A reply committed with its change is sent unless the records
+ * mark it as sent; the request the engine was handling when it died,
+ * with no reply committed, gets EIO unless its reply was evidently sent
+ * (transport_answer_inflight()); a request parked on a client's file
+ * gets the EIO the records hold for it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -147,6 +150,7 @@ int recover_run(struct luod *d)
 {
 	struct luo_handover_info info = { .listen_fd = -1 };
 	int inflight = records_inflight(d->rec);
+	int sent = records_sent(d->rec);
 	uint64_t start = luod_now_ns();
 	char why[256] = "unknown reason";
 	uint32_t out, in;
@@ -172,7 +176,7 @@ int recover_run(struct luod *d)
 	luo_core_finish_exec(d->core);
 	n = transport_adopt_all(d->tp, &info);
 	recover_close_unnamed(d);
-	transport_answer_inflight(d->tp, inflight);
+	transport_answer_inflight(d->tp, inflight, sent);
 	luo_handover_info_release(&info);
 	luo_core_counts(d->core, &out, &in, &files);
 	log_notice("recovered update %llu after a crash in %.3f ms: %u outgoing and %u incoming sessions, %llu files, %d connections",

@@ -105,6 +105,9 @@ static int request_bind_session(struct conn *c, struct luo_call *call,
 		 created ? "created" : "retrieved", (int)c->peer.pid,
 		 (unsigned int)c->peer.uid);
 	call->out_fd = sv[1];
+	/* Until the reply is sent (conn_reply(), conn_records.c). */
+	c->claim = s;
+	s->unclaimed = true;
 	sv[0] = -1;
 	sv[1] = -1;
 	return 0;

@@ -72,9 +72,78 @@ void conn_close(struct conn *c)
 	transport_resume(t);
 }
 
+/* The new session's fd reached its caller, or is recorded as pending. */
+static void conn_unclaim(struct conn *c)
+{
+	if (!c->claim)
+		return;
+	c->claim->unclaimed = false;
+	c->claim = NULL;
+}
+
+/*
+ * Sends @c's pending reply, which the committed records hold: marked as
+ * sent first (records.c), so that a new engine does not send it again,
+ * and unmarked if the socket is full after all.  @parked: it waited for
+ * EPOLLOUT.
+ */
+static void conn_send_recorded(struct conn *c, bool parked)
+{
+	struct transport *t = c->t;
+	struct iovec iov = {
+		.iov_base = c->pending.data, .iov_len = c->pending.len,
+	};
+	int fd = c->pending.fd, r;
+
+	t->reply_ops->sent(t->reply_ctx, c->src.fd);
+	transport_killpoint(t, "reply-sending");
+	r = msg_send(c->src.fd, &iov, 1, fd);
+	transport_killpoint(t, "reply-sent");
+	if (r == -EAGAIN || r == -EINTR) {
+		t->reply_ops->sent(t->reply_ctx, -1);
+		if (c->claim) {
+			/* Parked: recorded with its fd, as any parked reply. */
+			conn_unclaim(c);
+			t->dirty = true;
+			transport_commit(t);
+		}
+		if (!parked && loop_modify(t->loop, &c->src, CONN_BLOCKED))
+			conn_close(c);
+		return;
+	}
+	if (r) {
+		log_debug("%s connection %d: reply not sent: %s",
+			  conn_names[c->type], c->src.fd, strerror(-r));
+		msg_buf_clear(&c->pending);
+		conn_close(c);
+		return;
+	}
+	/*
+	 * The records keep the sent reply, marked, until the next commit: a
+	 * commit of its own would double what a request costs.  The fd sent
+	 * is held by the message until the client takes it: this close is
+	 * never the last.
+	 */
+	free(c->pending.data);
+	c->pending.data = NULL;
+	c->pending.len = 0;
+	c->pending.fd = -1;
+	if (fd >= 0)
+		close(fd);
+	if (c->closing || (parked && loop_modify(t->loop, &c->src,
+						 CONN_EVENTS)))
+		conn_close(c);
+}
+
 static void conn_flush(struct conn *c)
 {
-	int r = msg_buf_send(c->src.fd, &c->pending);
+	int r;
+
+	if (c->t->commit && c->t->reply_ops) {
+		conn_send_recorded(c, true);
+		return;
+	}
+	r = msg_buf_send(c->src.fd, &c->pending);
 
 	if (r == -EAGAIN || r == -EINTR)
 		return;
@@ -107,9 +176,30 @@ void conn_reply(struct conn *c, int result, const void *arg, uint32_t len,
 		{ .iov_base = (void *)arg, .iov_len = len },
 		{ .iov_base = (void *)extra, .iov_len = extra_len },
 	};
-	bool inflight;
+	struct transport *t = c->t;
+	bool inflight = t->inflight && *t->inflight == c->src.fd;
 	int r;
 
+	/*
+	 * Under a vault, a reply that acknowledges a change (or carries an
+	 * fd) is committed with the change, as the connection's pending
+	 * reply: a new engine sends it if this one dies before it did.
+	 */
+	if (t->commit && t->reply_ops && !c->pending.data &&
+	    (t->dirty || fd >= 0) && !msg_buf_fill(&c->pending, iov, 3, fd)) {
+		t->dirty = true;
+		transport_commit(t);
+		transport_killpoint(t, "reply-committed");
+		/* Before the mark: a new engine answers no EIO then. */
+		if (inflight)
+			*t->inflight = c->src.fd | INFLIGHT_REPLYING;
+		conn_send_recorded(c, false);
+		conn_unclaim(c);
+		if (inflight)
+			*t->inflight = -1;
+		return;
+	}
+	conn_unclaim(c);
 	/* Nothing is acknowledged before the vault's records say it. */
 	transport_commit(c->t);
 	/*
@@ -117,7 +207,6 @@ void conn_reply(struct conn *c, int result, const void *arg, uint32_t len,
 	 * the way out of sendmsg(), so only a kill in the few instructions
 	 * before it would leave the client waiting (liveupdated(8)).
 	 */
-	inflight = c->t->inflight && *c->t->inflight == c->src.fd;
 	if (inflight)
 		*c->t->inflight = c->src.fd | INFLIGHT_REPLYING;
 	r = msg_send(c->src.fd, iov, 3, fd);

@@ -47,13 +47,28 @@ int transport_adopt_conns(struct transport *t,
 int transport_adopt_all(struct transport *t,
 			const struct luo_handover_info *info);
 
+/**
+ * struct transport_reply_ops - the records' part in a reply (records.c)
+ * @sent:      the pending reply of connection @conn, which the committed
+ *             records hold, is being sent: from now on a new engine
+ *             counts it as sent; @conn -1: it was not sent after all
+ * @killpoint: a testing aid: die at this step if asked (killpoint.c)
+ */
+struct transport_reply_ops {
+	void (*sent)(void *ctx, int conn);
+	void (*killpoint)(void *ctx, const char *step);
+};
+
 /* conn_records.c: the records a vault keeps (liveupdated(8)) */
 void transport_set_records(struct transport *t, void (*commit)(void *ctx),
 			   void *ctx, volatile int32_t *inflight);
+void transport_set_reply_ops(struct transport *t,
+			     const struct transport_reply_ops *ops, void *ctx);
+void transport_killpoint(struct transport *t, const char *step);
 void transport_mark_dirty(struct transport *t);
 void transport_commit(struct transport *t);
 int transport_for_each_fd(const struct transport *t,
 			  int (*fn)(void *ctx, int fd), void *ctx);
-void transport_answer_inflight(struct transport *t, int fd);
+void transport_answer_inflight(struct transport *t, int fd, int sent);
 
 #endif /* LUOD_TRANSPORT_H */

@@ -520,7 +520,7 @@ static int vault_run(struct vault *v)
 {
 	struct pollfd p[3];
 	bool eof = false;
-	pid_t pid;
+	unsigned long restarts;
 	int r;
 
 	for (;;) {
@@ -538,15 +538,15 @@ static int vault_run(struct vault *v)
 		    !vault_recv(v, MSG_DONTWAIT))
 			eof = true;
 		if (p[0].revents & POLLIN) {
-			pid = v->pid;
+			/*
+			 * A new engine's socket may well get the number of
+			 * the dead one's: count engines, not fd numbers.
+			 */
+			restarts = v->restarts;
 			r = vault_signal(v);
 			if (r >= 0)
 				return r;
-			/*
-			 * A new engine?  Its pair may well have the number the
-			 * dead one's had: the pid tells.
-			 */
-			eof = eof && v->pid == pid;
+			eof = eof && v->restarts == restarts;
 		}
 		/* The adopted engine died; no status for a stranger's child. */
 		if (p[2].revents & POLLIN) {
@@ -562,8 +562,9 @@ static int vault_run(struct vault *v)
 
 static int vault_setup(struct vault *v)
 {
-	static const struct records_header hdr = {
-		.magic = RECORDS_MAGIC, .inflight = -1,
+	const struct records_header hdr = {
+		.magic = RECORDS_MAGIC, .inflight = -1, .sent_conn = -1,
+		.flags = v->opt->fault_injection ? RECORDS_KILLPOINTS : 0,
 	};
 	sigset_t set;
 	pthread_t th;

@@ -78,6 +78,15 @@ struct records_slot {
  *            handled, or -1
  * @commits:  commits so far (statistics)
  * @slot:     the two places
+ * @flags:    RECORDS_KILLPOINTS, set by the vault when it makes the memfd
+ * @sent_conn: the engine's fd of the connection whose reply, held in the
+ *            committed handover as its pending reply, is being or was
+ *            sent (reply_sent() in records.c); meaningful only while @sent_seq
+ *            is the committed slot's seq
+ * @sent_seq: the commit @sent_conn refers to; 0: none
+ *
+ * Fields after @slot came later: a header made without them reads them
+ * as 0, which says nothing was sent.
  */
 struct records_header {
 	char magic[8];
@@ -85,6 +94,12 @@ struct records_header {
 	int32_t inflight;
 	uint64_t commits;
 	struct records_slot slot[2];
+	uint32_t flags;
+	int32_t sent_conn;
+	uint64_t sent_seq;
 };
+
+/* --fault-injection: the engine honours LUO_FAULT_KILL_AT (killpoint.c). */
+#define RECORDS_KILLPOINTS	(1u << 0)
 
 #endif /* LUOD_VAULT_PROTO_H */

@@ -77,6 +77,7 @@ static void dh_kill_all(void)
 	for (i = 0; i < DH_MAX_LIVE; i++) {
 		if (!dh_live[i])
 			continue;
+		kill(-dh_live[i]->pid, SIGKILL);	/* vault and engines */
 		kill(dh_live[i]->pid, SIGKILL);
 		waitpid(dh_live[i]->pid, NULL, 0);
 		dh_live[i]->pid = 0;
@@ -201,8 +202,17 @@ int dh_start_at(struct dh_daemon *d, const char *socket,
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	d->pid = fork();
-	if (d->pid == 0)
+	if (d->pid == 0) {
+		/*
+		 * A group of its own: with a vault, the daemon is several
+		 * processes (an engine whose vault is killed starts another),
+		 * and a failing test must end them all (dh_kill_all()).
+		 */
+		setpgid(0, 0);
 		dh_exec(d, p[1], args);
+	}
+	if (d->pid > 0)
+		setpgid(d->pid, d->pid);
 	close(p[1]);
 	if (d->pid < 0) {
 		d->pid = 0;

@@ -15,6 +15,8 @@
  *    at once, before the watcher has parked the sockets again;
  *  - an UPGRADE of liveupdated while the service runs: the session stays
  *    held, and the next start finds the same sockets;
+ *  - a crash of liveupdated's engine (kill -9; its vault recovers it)
+ *    while the service runs under load and between two starts: the same;
  *  - a changed command line fails and leaves the session intact;
  *  - a second instance waits for the first to exit, or fails after
  *    --timeout;
@@ -519,22 +521,31 @@ static void test_reboot_at_once(void)
 	dh_check_eq(svc_stop(&s, SIGTERM), 0);
 }
 
+/* The state of the session named @name, found by state_of(). */
+struct state_query {
+	const char *name;
+	int state;
+};
+
 static int state_of(const struct luo_list_record *r, void *ctx)
 {
-	if (r->type == LUO_LIST_SESSION && !strcmp(r->name, "listen:upgrade"))
-		*(int *)ctx = r->state;
+	struct state_query *q = ctx;
+
+	if (r->type == LUO_LIST_SESSION && !strcmp(r->name, q->name))
+		q->state = r->state;
 	return 0;
 }
 
 /* luo-listen's session as LIST shows it: enum luo_session_state, or -1. */
-static int session_state(void)
+static int session_state(const char *name)
 {
-	int ctl = luo_open_at(sock, LUO_OPEN_CONTROL), state = -1;
+	struct state_query q = { .name = name, .state = -1 };
+	int ctl = luo_open_at(sock, LUO_OPEN_CONTROL);
 
 	dh_check(ctl >= 0);
-	dh_check_eq(luo_list(ctl, state_of, &state), 0);
+	dh_check_eq(luo_list(ctl, state_of, &q), 0);
 	luo_close(ctl);
-	return state;
+	return q.state;
 }
 
 /*
@@ -560,7 +571,7 @@ static void test_upgrade(void)
 	dh_check(ctl >= 0);
 	dh_check_eq(luo_upgrade(ctl, -1), 0);
 	luo_close(ctl);
-	dh_check_eq(session_state(), LUO_SESSION_RETRIEVED);
+	dh_check_eq(session_state("listen:upgrade"), LUO_SESSION_RETRIEVED);
 	http_answered(http_send(port));
 	dh_check_eq(svc_stop(&s, SIGTERM), 0);
 	c = http_send(port);
@@ -570,6 +581,65 @@ static void test_upgrade(void)
 	http_answered(c);
 	load_stop_clean(&l);
 	dh_check_eq(svc_stop(&s, SIGTERM), 0);
+}
+
+/* kill -9 of the engine of a --vault daemon, and wait for the next one. */
+static void kill_engine(const char *socket)
+{
+	struct luo_status st;
+	struct pollfd p = { .events = POLLIN };
+	int ctl = luo_open_at(socket, LUO_OPEN_CONTROL);
+
+	dh_check(ctl >= 0);
+	dh_check_eq(luo_status(ctl, &st), 0);
+	luo_close(ctl);
+	p.fd = (int)syscall(SYS_pidfd_open, (pid_t)st.pid, 0);
+	dh_check(p.fd >= 0);
+	dh_check_eq(kill((pid_t)st.pid, SIGKILL), 0);
+	while (poll(&p, 1, -1) < 0)
+		dh_check(errno == EINTR);
+	close(p.fd);
+}
+
+/*
+ * The orchestrator crashes (its engine killed; the vault recovers it)
+ * while the service runs under load, and again between two starts: the
+ * sockets stay the same, a client that connects meanwhile waits in the
+ * backlog and is answered, nothing is refused.
+ */
+static void test_orchestrator_crash(void)
+{
+	static const char *const args[] = { "--vault", NULL };
+	char tcp[64];
+	const char *opts[] = { "-l", tcp, NULL };
+	int port = free_port(), c;
+	struct dh_daemon dv;
+	unsigned long ino;
+	struct load l;
+	struct svc s;
+
+	dh_check_eq(dh_start(&dv, args), 0);
+	sock = dv.socket;
+	spec(tcp, sizeof(tcp), port, NULL);
+	svc_start(&s, "crash-luo", opts);
+	svc_ready(&s, 1, "crash-luo");
+	ino = socket_inode(s.pid, 3);
+	load_start(&l, port);
+	kill_engine(dv.socket);
+	dh_check_eq(session_state("listen:crash-luo"), LUO_SESSION_RETRIEVED);
+	http_answered(http_send(port));
+	dh_check_eq(svc_stop(&s, SIGTERM), 0);
+	kill_engine(dv.socket);		/* nothing runs: liveupdated holds it */
+	c = http_send(port);
+	svc_start(&s, "crash-luo", opts);
+	svc_ready(&s, 1, "crash-luo");
+	dh_check_eq(socket_inode(s.pid, 3), ino);
+	http_answered(c);
+	load_stop_clean(&l);
+	dh_check_eq(svc_stop(&s, SIGTERM), 0);
+	dh_check_eq(dh_stop(&dv), 0);
+	dh_cleanup(&dv);
+	sock = d.socket;
 }
 
 /* Another command line fails; the session stays as it was. */
@@ -764,6 +834,7 @@ int main(void)
 		{ "reboot", test_reboot },
 		{ "reboot-at-once", test_reboot_at_once },
 		{ "upgrade", test_upgrade },
+		{ "orchestrator-crash", test_orchestrator_crash },
 		{ "changed", test_changed },
 		{ "tcp6", test_tcp6 },
 		{ "second", test_second },
