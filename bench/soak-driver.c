@@ -217,6 +217,8 @@ static int drive(struct driver *dr, struct drive_counts *c)
 	while (now_s() < end) {
 		wake = next < kill_at ? next : kill_at;
 		wake = wake < end ? wake : end;
+		/* A step longer than the interval leaves @next behind. */
+		wake = wake > now_s() ? wake : now_s();
 		n = poll(p, (nfds_t)dr->nclients,
 			 (int)((wake - now_s()) * 1000) + 1);
 		if (n > 0) {
@@ -233,6 +235,8 @@ static int drive(struct driver *dr, struct drive_counts *c)
 		if (r)
 			return r;
 		next += dr->interval;
+		if (next < now_s())	/* a slow step: no burst to catch up */
+			next = now_s() + dr->interval;
 	}
 	return 0;
 }

@@ -8,8 +8,14 @@
  * (ListenSequentialPacket=); anything else is refused with a reason.  The
  * socket crosses a REBOOT like the daemon's own; its file is the
  * manager's, so no image removes it at shut-down (ACTIVATION_ENV).
+ *
+ * Under --vault the manager passes the socket to the vault, the main
+ * process, which passes it on to its first engine with LISTEN_PID still
+ * its own (it cannot know its child's pid before the exec): the engine
+ * takes LISTEN_PID naming its parent, the vault, as naming itself.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,9 +32,24 @@ static void activation_close(int n)
 		close(fd);
 }
 
+/* LISTEN_PID names the vault, our parent: the fds are ours now. */
+static void activation_from_vault(void)
+{
+	const char *env = getenv("LISTEN_PID");
+	char pid[16];
+
+	snprintf(pid, sizeof(pid), "%d", (int)getppid());
+	if (!env || strcmp(env, pid))
+		return;
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	if (setenv("LISTEN_PID", pid, 1) < 0)
+		log_warn("socket activation: LISTEN_PID: %m");
+}
+
 /**
  * activation_adopt() - serve on the socket a service manager passed, if any
- * @tp: the transport, not listening yet
+ * @tp:         the transport, not listening yet
+ * @from_vault: we are a vault's engine: the vault passes what it was given
  *
  * LISTEN_FDS and LISTEN_PID are removed from the environment either way,
  * so that they cannot mislead an image a REBOOT executes.
@@ -37,10 +58,13 @@ static void activation_close(int n)
  * -ENOTSOCK if it is not a listening AF_UNIX SOCK_SEQPACKET socket,
  * -EINVAL if more than one fd was passed, or another -errno (logged).
  */
-int activation_adopt(struct transport *tp)
+int activation_adopt(struct transport *tp, bool from_vault)
 {
-	int n = sd_listen_fds(1), fd = SD_LISTEN_FDS_START, r;
+	int n, fd = SD_LISTEN_FDS_START, r;
 
+	if (from_vault)
+		activation_from_vault();
+	n = sd_listen_fds(1);
 	unsetenv(ACTIVATION_ENV);
 	if (n < 0) {
 		log_err("socket activation: LISTEN_FDS: %s", strerror(-n));

@@ -3,6 +3,8 @@
 #ifndef LUOD_ACTIVATION_H
 #define LUOD_ACTIVATION_H
 
+#include <stdbool.h>
+
 struct transport;
 
 /*
@@ -12,7 +14,7 @@ struct transport;
  */
 #define ACTIVATION_ENV	"LIVEUPDATED_SOCKET_ACTIVATED"
 
-int activation_adopt(struct transport *tp);
+int activation_adopt(struct transport *tp, bool from_vault);
 void activation_takeover(struct transport *tp);
 
 #endif /* LUOD_ACTIVATION_H */

@@ -331,7 +331,7 @@ static int luod_setup(struct luod *d)
 static int luod_listen(struct luod *d)
 {
 	char path[PATH_MAX];
-	int r = activation_adopt(d->tp);
+	int r = activation_adopt(d->tp, d->opt.vault_fd >= 0);
 
 	if (r)
 		return r < 0 ? r : 0;
@@ -365,8 +365,11 @@ static int luod_start(struct luod *d)
 
 	if (d->opt.recover) {
 		r = recover_run(d) ?: privs_drop(d->pool != NULL);
-		if (!r)
+		if (!r) {
 			luod_records_serving(d);
+			/* The vault says whether its socket is the manager's. */
+			activation_takeover(d->tp);
+		}
 		return r;
 	}
 	if (d->opt.handover_fd >= 0) {

@@ -46,6 +46,7 @@
 #include "notify.h"
 #include "options.h"
 #include "vault.h"
+#include "vault_fdstore.h"
 #include "vault_proto.h"
 
 /* Engines in a row that die before they serve: then the vault gives up. */
@@ -178,6 +179,7 @@ static void vault_drop(struct vault *v, int32_t idx)
 {
 	if (idx < 0 || (size_t)idx >= v->nr_held || v->held[idx] < 0)
 		return;
+	vault_fdstore_drop(idx);
 	vault_close(v, v->held[idx]);
 	v->held[idx] = -1;
 }
@@ -190,6 +192,7 @@ static void vault_add(struct vault *v, int32_t idx, int fd, uint64_t seq)
 		vault_close(v, fd);
 		return;
 	}
+	vault_fdstore_add(idx, fd, seq);
 	if (v->next[idx] >= 0)
 		vault_close(v, v->next[idx]);	/* its commit failed */
 	else
@@ -211,7 +214,9 @@ static void vault_committed(struct vault *v, uint64_t seq)
 			v->pend[j++] = idx;
 			continue;
 		}
-		vault_drop(v, idx);
+		vault_fdstore_commit(idx);
+		if (v->held[idx] >= 0)
+			vault_close(v, v->held[idx]);
 		v->held[idx] = v->next[idx];
 		v->next[idx] = -1;
 	}
@@ -233,6 +238,7 @@ static void vault_settle(struct vault *v)
 {
 	vault_committed(v, vault_written(v));
 	for (size_t i = 0; i < v->nr_pend; i++) {
+		vault_fdstore_cancel(v->pend[i]);
 		vault_close(v, v->next[v->pend[i]]);
 		v->next[v->pend[i]] = -1;
 	}
@@ -569,11 +575,12 @@ static int vault_setup(struct vault *v)
 	if (v->opt->vault_adopt) {
 		v->rec_fd = v->opt->records_fd;
 		fcntl(v->rec_fd, F_SETFD, FD_CLOEXEC);
-	} else {
+	} else if ((v->rec_fd = vault_fdstore_records()) < 0) {
 		v->rec_fd = memfd_create("luo-records", MFD_CLOEXEC);
 		if (v->rec_fd < 0 || ftruncate(v->rec_fd, RECORDS_DATA) < 0 ||
 		    pwrite(v->rec_fd, &hdr, sizeof(hdr), 0) != sizeof(hdr))
 			return -errno;
+		vault_fdstore_keep_records(v->rec_fd);
 	}
 	v->rec = mmap(NULL, RECORDS_DATA, PROT_READ, MAP_SHARED, v->rec_fd, 0);
 	if (v->rec == MAP_FAILED)
@@ -639,10 +646,35 @@ static int vault_adopt(struct vault *v)
 	v->served = v->serving = true;
 	if (ns && *ns) {
 		setenv("NOTIFY_SOCKET", ns, 1);
+		vault_fdstore_adopted();
 		notify_serving();
 	}
 	log_notice("vault: adopted engine pid %d", (int)v->pid);
 	return 0;
+}
+
+static int vault_hold(void *ctx, int32_t idx, int fd)
+{
+	struct vault *v = ctx;
+
+	if (idx < 3 || ((size_t)idx >= v->nr_held && vault_grow(v, (size_t)idx)))
+		return -EINVAL;
+	v->held[idx] = fd;
+	return 0;
+}
+
+/*
+ * Every luo process died at once and the service manager passed the
+ * store back: hold what the records' last commit names, and recover from
+ * it as after an engine's crash.  Not served yet: READY=1 follows the
+ * engine's VAULT_SERVING, and a vault whose engine cannot recover exits
+ * (the manager restarts it, up to the unit's start limit).
+ */
+static int vault_restore(struct vault *v)
+{
+	vault_fdstore_restore(vault_written(v), vault_hold, v);
+	v->restarts++;
+	return vault_spawn(v, false);
 }
 
 /* At exit: what the vault holds goes with it; the closer thread too. */
@@ -654,6 +686,7 @@ static void vault_free(struct vault *v)
 	free(v->fresh);
 	free(v->pend);
 	free(v->envp);
+	vault_fdstore_free();
 	free(v_notify);
 	v_notify = NULL;
 	if (v->rec && v->rec != MAP_FAILED)
@@ -680,10 +713,12 @@ int vault_main(const struct luod_options *opt, char **argv)
 	if (opt->vault_adopt)
 		r = vault_adopt_fds(&v);
 	else
-		r = 0;
+		r = vault_fdstore_start();
 	r = r ?: vault_setup(&v);
 	if (!r && opt->vault_adopt)
 		r = vault_adopt(&v);
+	else if (!r && vault_fdstore_restoring())
+		r = vault_restore(&v);
 	else if (!r)
 		r = vault_spawn(&v, true);
 	if (r) {

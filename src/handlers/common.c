@@ -2,8 +2,31 @@
 /* Callbacks that several file handlers share; see common.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include "common.h"
+
+/**
+ * luo_handler_inode_id() - get_id of a handler whose files are one per
+ * inode: two descriptions of one memfd, pool file or socket are one file
+ * @h:  the handler, unused
+ * @fd: the file
+ * @id: out: st_dev and st_ino
+ *
+ * Return: 0 or -errno of fstat().
+ */
+int luo_handler_inode_id(struct luo_file_handler *h, int fd,
+			 struct luo_file_id *id)
+{
+	struct stat st;
+
+	(void)h;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	id->a = (uint64_t)st.st_dev;
+	id->b = (uint64_t)st.st_ino;
+	return 0;
+}
 
 /**
  * luo_handler_release_nothing() - unpreserve or finish of a handler that

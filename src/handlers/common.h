@@ -7,6 +7,8 @@
 
 #include "luo_handler.h"
 
+int luo_handler_inode_id(struct luo_file_handler *h, int fd,
+			 struct luo_file_id *id);
 void luo_handler_release_nothing(struct luo_file_op_args *args);
 int luo_handler_retrieve_same(struct luo_file_op_args *args);
 int luo_handler_reopen(int fd, int flags, bool wait);

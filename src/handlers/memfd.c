@@ -338,19 +338,6 @@ err_close:
 	return err;
 }
 
-/* get_id: the inode, so two descriptions of one memfd are one file. */
-static int memfd_get_id(struct luo_file_handler *h, int fd,
-			struct luo_file_id *id)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	id->a = (uint64_t)st.st_dev;
-	id->b = (uint64_t)st.st_ino;
-	return 0;
-}
-
 static const struct luo_file_handler_ops memfd_ops = {
 	.can_preserve = memfd_can_preserve,
 	.preserve = memfd_preserve,
@@ -358,7 +345,7 @@ static const struct luo_file_handler_ops memfd_ops = {
 	.freeze = memfd_freeze,
 	.retrieve = memfd_retrieve,
 	.finish = luo_handler_release_nothing,
-	.get_id = memfd_get_id,
+	.get_id = luo_handler_inode_id,
 };
 
 static struct luo_file_handler memfd_handler = {

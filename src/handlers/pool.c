@@ -209,19 +209,6 @@ static int pool_retrieve(struct luo_file_op_args *args)
 	return 0;
 }
 
-/* get_id: the inode, as for a memfd. */
-static int pool_get_id(struct luo_file_handler *h, int fd,
-		       struct luo_file_id *id)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	id->a = (uint64_t)st.st_dev;
-	id->b = (uint64_t)st.st_ino;
-	return 0;
-}
-
 static const struct luo_file_handler_ops pool_ops = {
 	.can_preserve = pool_can_preserve,
 	.preserve = pool_preserve,
@@ -229,7 +216,7 @@ static const struct luo_file_handler_ops pool_ops = {
 	.freeze = pool_freeze,
 	.retrieve = pool_retrieve,
 	.finish = luo_handler_release_nothing,
-	.get_id = pool_get_id,
+	.get_id = luo_handler_inode_id,
 };
 
 static struct luo_file_handler pool_handler = {

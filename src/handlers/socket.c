@@ -328,19 +328,6 @@ static int socket_retrieve(struct luo_file_op_args *args)
 	return luo_handler_retrieve_same(args);
 }
 
-/* get_id: the socket's inode, one per socket (sockets cannot be reopened). */
-static int socket_get_id(struct luo_file_handler *h, int fd,
-			 struct luo_file_id *id)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	id->a = (uint64_t)st.st_dev;
-	id->b = (uint64_t)st.st_ino;
-	return 0;
-}
-
 static const struct luo_file_handler_ops socket_ops = {
 	.can_preserve = socket_can_preserve,
 	.preserve = socket_preserve,
@@ -348,7 +335,7 @@ static const struct luo_file_handler_ops socket_ops = {
 	.freeze = socket_freeze,
 	.retrieve = socket_retrieve,
 	.finish = luo_handler_release_nothing,
-	.get_id = socket_get_id,
+	.get_id = luo_handler_inode_id,
 	.refuse_reason = socket_refuse_reason,
 };
 

@@ -49,6 +49,35 @@ static void check_mapped(int fd, const struct stat *before)
 	dh_check_eq(munmap(p, BYTES), 0);
 }
 
+/*
+ * A simulated kexec with session "vm" (token 9: a file written by
+ * write_mapped()) outgoing: the daemon exits as the machine would vanish
+ * (a vault with it), a new one on the same pool serves the session, and
+ * the file comes back with the same inode and bytes.  Closes @dev, @sfd.
+ */
+static void kexec_then_check(struct pt_env *e, int dev, int sfd,
+			     const struct stat *st)
+{
+	int got;
+
+	dh_check_eq(pt_kexec(dev, e->kernel), -ENODEV);
+	dh_check_eq(dh_wait(&e->d), 0);
+	close(sfd);
+	luo_close(dev);
+	dh_check_eq(pt_restart(e), 0);
+	dev = luo_open_at(e->d.socket, LUO_OPEN_DEVICE);
+	dh_check(dev >= 0);
+	sfd = luo_retrieve_session(dev, "vm");
+	dh_check(sfd >= 0);
+	got = luo_session_retrieve_fd(sfd, 9);
+	dh_check(got >= 0);
+	check_mapped(got, st);
+	dh_check_eq(luo_session_finish(sfd), 0);
+	close(got);
+	close(sfd);
+	luo_close(dev);
+}
+
 /* What luo_pool_memfd() gives and refuses. */
 static void test_pool_file(void)
 {
@@ -158,23 +187,8 @@ static void test_pool_file_upgrade_kexec(void)
 	got = luo_pool_memfd(dev, "more", MFD_CLOEXEC);
 	dh_check(got >= 0);
 	close(got);
-	dh_check_eq(pt_kexec(dev, e.kernel), -ENODEV);
-	dh_check_eq(dh_wait(&e.d), 0);
-	close(sfd);
-	luo_close(dev);
-	dh_check_eq(pt_restart(&e), 0);
-	dev = luo_open_at(e.d.socket, LUO_OPEN_DEVICE);
-	dh_check(dev >= 0);
-	sfd = luo_retrieve_session(dev, "vm");
-	dh_check(sfd >= 0);
-	got = luo_session_retrieve_fd(sfd, 9);
-	dh_check(got >= 0);
-	check_mapped(got, &st);
-	dh_check_eq(luo_session_finish(sfd), 0);
-	close(got);
-	close(sfd);
+	kexec_then_check(&e, dev, sfd, &st);
 	close(fd);
-	luo_close(dev);
 	pt_cleanup(&e);
 }
 
@@ -231,23 +245,7 @@ static void test_pool_file_engine_crash(void)
 	got = luo_pool_memfd(dev, "after-crash", MFD_CLOEXEC);
 	dh_check(got >= 0);
 	close(got);
-	dh_check_eq(pt_kexec(dev, e.kernel), -ENODEV);
-	/* The engine exited as the machine would vanish: so does the vault. */
-	dh_check_eq(dh_wait(&e.d), 0);
-	close(sfd);
-	luo_close(dev);
-	dh_check_eq(pt_restart(&e), 0);
-	dev = luo_open_at(e.d.socket, LUO_OPEN_DEVICE);
-	dh_check(dev >= 0);
-	sfd = luo_retrieve_session(dev, "vm");
-	dh_check(sfd >= 0);
-	got = luo_session_retrieve_fd(sfd, 9);
-	dh_check(got >= 0);
-	check_mapped(got, &fst);
-	dh_check_eq(luo_session_finish(sfd), 0);
-	close(got);
-	close(sfd);
-	luo_close(dev);
+	kexec_then_check(&e, dev, sfd, &fst);
 	pt_cleanup(&e);
 }
 

@@ -4,14 +4,16 @@
 # (issue 10): never in this machine's namespaces, where a systemd would run
 # systemd-tmpfiles on the host's /tmp.
 #
-#   run-nspawn.sh BUILDDIR LUO_HOLD SANITIZE
+#   run-nspawn.sh BUILDDIR LUO_HOLD SANITIZE LISTEN_SVC HTTP_LOAD
 #
 # 1. A Debian 12 root with systemd, debootstrapped once per machine and
 #    kept in $LUO_NSPAWN_CACHE (default /var/cache/luo-systemd-test), is
 #    copied to BUILDDIR/systemd-test/root.
 # 2. The build is installed in the copy (meson install --destdir): the
 #    daemon, the tools, libluo and liveupdated.service/.socket; with the
-#    test's client (LUO_HOLD) and inside.sh, run at boot as
+#    test's client (LUO_HOLD), the socket-activated server LISTEN_SVC
+#    and the load generator HTTP_LOAD (tests/listen), and inside.sh, run at
+#    boot as
 #    luo-systemd-test.service, which powers the container off when done.
 # 3. systemd-nspawn --boot runs it, with a private network, no
 #    registration with a host systemd, and a time limit; the verdict is
@@ -22,6 +24,8 @@ set -eu
 build=$(cd "$1" && pwd)
 hold=$2
 sanitize=${3:-none}
+listen_svc=$4
+http_load=$5
 src=$(cd "$(dirname "$0")" && pwd)
 limit=${LUO_NSPAWN_TIMEOUT:-240}
 cache=${LUO_NSPAWN_CACHE:-/var/cache/luo-systemd-test}
@@ -75,12 +79,15 @@ say "root copied"
 # 2. The build and the test in the root.
 meson install -C "$build" --destdir "$root" --no-rebuild --quiet >/dev/null
 ldconfig -r "$root"
-sbin=$(sed -n 's|^ExecStart=\(.*\)/liveupdated$|\1|p' \
+sbin=$(sed -n 's|^ExecStart=\(.*\)/liveupdated\( .*\)\{0,1\}$|\1|p' \
 	"$build/systemd/liveupdated.service")
+bin=${sbin%/sbin}/bin
 libexec=$root/usr/local/libexec/luo-systemd-test
 mkdir -p "$libexec" "$root/luo-test"
 cp "$hold" "$libexec/luo-hold"
-sed "s|@SBIN@|$sbin|g" "$src/inside.sh" >"$libexec/inside.sh"
+cp "$listen_svc" "$libexec/listen-svc"
+cp "$http_load" "$libexec/http-load"
+sed "s|@SBIN@|$sbin|g; s|@BIN@|$bin|g" "$src/inside.sh" >"$libexec/inside.sh"
 sed "s|@SBIN@|$sbin|g" "$src/refuse-handover.in" >"$libexec/refuse-handover"
 cp "$src/hang-image.in" "$libexec/hang-image"
 chmod 0755 "$libexec/inside.sh" "$libexec/refuse-handover" "$libexec/hang-image"
