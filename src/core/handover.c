@@ -581,8 +581,16 @@ int luo_handover_assemble(const void *small, size_t len,
 	    in->size < sizeof(struct fdt_header) ||
 	    fdt_check_header(in + 1))
 		return -EINVAL;
-	if (fdt_getprop(in + 1, 0, "records-files", NULL) == NULL)
-		n = 0;
+	if (fdt_getprop(in + 1, 0, "records-files", NULL) == NULL) {
+		/* A whole handover already. */
+		hdr = malloc(len);
+		if (!hdr)
+			return -ENOMEM;
+		memcpy(hdr, small, len);
+		*blob = hdr;
+		*out_len = len;
+		return 0;
+	}
 	size = in->size + 4096 + n * (LUO_HANDOVER_FILE_SIZE +
 				      LUO_HANDOVER_FILE_IN_SIZE);
 	if (size > INT32_MAX)
@@ -594,13 +602,11 @@ int luo_handover_assemble(const void *small, size_t len,
 	if (n)
 		qsort(files, n, sizeof(*files), record_cmp);
 	err = fdt_open_into(in + 1, fdt, (int)size);
-	if (!err && fdt_getprop(fdt, 0, "records-files", NULL)) {
-		err = assemble_list(fdt, "/sessions", files, n, &used) ?:
-		      assemble_list(fdt, "/sessions-in", files, n, &used) ?:
-		      fdt_delprop(fdt, 0, "records-files");
-		if (!err && used != n)
-			err = -FDT_ERR_BADVALUE;
-	}
+	err = err ?: assemble_list(fdt, "/sessions", files, n, &used);
+	err = err ?: assemble_list(fdt, "/sessions-in", files, n, &used);
+	err = err ?: fdt_delprop(fdt, 0, "records-files");
+	if (!err && used != n)
+		err = -FDT_ERR_BADVALUE;
 	err = err ?: fdt_pack(fdt);
 	if (err) {
 		free(hdr);
