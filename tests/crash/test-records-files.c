@@ -40,22 +40,19 @@
 
 static char flag[64];
 
-/* The vault's child: the engine. */
-static pid_t engine_of(pid_t vault)
+/*
+ * The engine, as the one that answers STATUS says: the vault's list of
+ * children may still hold a dead engine it has not reaped yet.
+ */
+static pid_t engine_of(const char *socket)
 {
-	char path[64], buf[64];
-	pid_t pid = 0;
-	FILE *f;
+	struct luo_status st;
+	int ctl = luo_open_at(socket, LUO_OPEN_CONTROL);
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)vault,
-		 (int)vault);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fgets(buf, sizeof(buf), f))
-		pid = (pid_t)atoi(buf);
-	fclose(f);
-	return pid;
+	dh_check(ctl >= 0);
+	dh_check_eq(luo_status(ctl, &st), 0);
+	luo_close(ctl);
+	return (pid_t)st.pid;
 }
 
 /* Waits until @pid, which is not our child, has died (its pidfd). */
@@ -155,7 +152,7 @@ static pid_t start(struct dh_daemon *d, const char *step)
 	snprintf(spec, sizeof(spec), "%s:%s", step, flag);
 	dh_check_eq(setenv("LUO_FAULT_KILL_AT", spec, 1), 0);
 	dh_check_eq(dh_start(d, args), 0);
-	return engine_of(d->pid);
+	return engine_of(d->socket);
 }
 
 static void arm(void)
@@ -170,7 +167,7 @@ static pid_t killed(struct dh_daemon *d, pid_t engine)
 
 	wait_gone(engine);
 	dh_check_eq(access(flag, F_OK), 0);	/* it fired */
-	now = engine_of(d->pid);
+	now = engine_of(d->socket);
 	dh_check(now != engine);
 	return now;
 }
