@@ -110,9 +110,11 @@ struct records_header {
  * @born <= C and not (@died && @died <= C); a commit writes new slots
  * (@born first, then the rest) and marks ended ones (@died) before it
  * flips the header, and a slot is reused only once its end is committed.
- * Sparse: the memfd holds no pages between the handovers and this.
+ * Sparse: the memfd holds no pages between the handovers and this.  4
+ * GiB in: past any two handovers (records_read() takes one of 1 GiB at
+ * most), and no nearer a file size limit than it must be.
  */
-#define RECORDS_FILES	(1ull << 40)
+#define RECORDS_FILES	(1ull << 32)
 
 /* --fault-injection: the engine honours LUO_FAULT_KILL_AT (killpoint.c). */
 #define RECORDS_KILLPOINTS	(1u << 0)
