@@ -281,10 +281,47 @@ static void test_killed_before_flip(void)
 	dh_check_eq(luo_session_finish(in), 0);
 	close(in);
 
+	/*
+	 * A recovery reads every slot: none that an interrupted commit left
+	 * (token 4's first, numbered as the next engine's first commit) may
+	 * come back as a second token 4.
+	 */
+	dh_check_eq(kill(engine, SIGKILL), 0);
+	wait_gone(engine);
 	check_session(dev, sfd, "files", 1, 4);
 	close(dev);
 	stop(&d);
 	printf("ok: killed between the file slots and the flip\n");
+}
+
+/*
+ * A slot an interrupted commit wrote is numbered as the next engine's
+ * first commit: it must not become part of the state when no later slot
+ * write happens to reuse it.
+ */
+static void test_no_ghost(void)
+{
+	struct dh_daemon d;
+	pid_t engine = start(&d, "records-files");
+	int dev = luo_open_at(d.socket, LUO_OPEN_DEVICE), sfd, other;
+
+	dh_check(dev >= 0);
+	sfd = luo_create_session(dev, "empty");
+	dh_check(sfd >= 0);
+	arm();
+	dh_check_eq(preserve(sfd, 4), -EIO);
+	engine = killed(&d, engine);
+	/* Commits that write no file slot. */
+	other = luo_create_session(dev, "other");
+	dh_check(other >= 0);
+	close(other);
+	dh_check_eq(kill(engine, SIGKILL), 0);
+	wait_gone(engine);
+	dh_check_eq(preserve(sfd, 4), 0);
+	check_session(dev, sfd, "empty", 4, 4);
+	close(dev);
+	stop(&d);
+	printf("ok: no file of an interrupted commit comes back\n");
 }
 
 int main(void)
@@ -292,5 +329,6 @@ int main(void)
 	alarm(100);
 	test_small_commits();
 	test_killed_before_flip();
+	test_no_ghost();
 	return DH_PASS;
 }
