@@ -6,6 +6,7 @@
  * engine owes the request a crash interrupted.
  */
 #include <errno.h>
+#include <string.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 
@@ -97,15 +98,16 @@ static bool reply_was_sent(int fd)
 
 /**
  * transport_answer_inflight() - answer EIO to the request a crash cut off
- * @t:  the transport, its connections adopted
- * @fd: the connection the records say was being served, or -1
+ * @t:   the transport, its connections adopted
+ * @fd:  the connection the records say was being served, or -1
+ * @err: the -errno to answer: -EIO, or a failed REBOOT's or UPGRADE's
  *
  * The request may or may not have taken effect: EIO says so.  Nothing is
  * sent if the crash came as its reply was being sent (INFLIGHT_REPLYING),
  * or if the request is still unread or the reply evidently sent
  * (reply_was_sent()).
  */
-void transport_answer_inflight(struct transport *t, int fd)
+void transport_answer_inflight(struct transport *t, int fd, int err)
 {
 	struct conn *c;
 
@@ -121,9 +123,9 @@ void transport_answer_inflight(struct transport *t, int fd)
 			continue;
 		if (c->pending.data || reply_was_sent(fd))
 			return;
-		log_notice("connection %d: the request a crash interrupted: EIO",
-			   fd);
-		conn_reply_error(c, -EIO);
+		log_notice("connection %d: the request a crash interrupted: %s",
+			   fd, strerror(-err));
+		conn_reply_error(c, err);
 		return;
 	}
 }

@@ -54,6 +54,6 @@ void transport_mark_dirty(struct transport *t);
 void transport_commit(struct transport *t);
 int transport_for_each_fd(const struct transport *t,
 			  int (*fn)(void *ctx, int fd), void *ctx);
-void transport_answer_inflight(struct transport *t, int fd);
+void transport_answer_inflight(struct transport *t, int fd, int err);
 
 #endif /* LUOD_TRANSPORT_H */

@@ -26,7 +26,13 @@
  * @VAULT_FULL:    a full account follows: what is not added again before
  *                 VAULT_SWEEP is dropped then
  * @VAULT_SWEEP:   the full account is complete
- * @VAULT_SERVING: the engine serves (it may be restarted from now on)
+ * @VAULT_SERVING: the engine serves (it may be restarted from now on); an
+ *                 exec under way (VAULT_EXEC) is over
+ * @VAULT_EXEC:    a REBOOT or an UPGRADE executes a new image now: if no
+ *                 image serves within @seq ms, the vault kills it, and if
+ *                 it dies first, the vault starts an engine that recovers
+ *                 the records and answers the request with the errno the
+ *                 keeper would have (--rolled-back)
  */
 enum vault_op {
 	VAULT_ADD = 1,
@@ -34,13 +40,14 @@ enum vault_op {
 	VAULT_FULL,
 	VAULT_SWEEP,
 	VAULT_SERVING,
+	VAULT_EXEC,
 };
 
 /**
  * struct vault_msg - one message; only @count entries of @fds are sent
  * @op:    enum vault_op
  * @count: entries of @fds
- * @seq:   VAULT_ADD: the commit
+ * @seq:   VAULT_ADD: the commit; VAULT_EXEC: the takeover timeout in ms
  * @fds:   the engine's fd numbers
  */
 struct vault_msg {
@@ -69,6 +76,23 @@ struct records_slot {
 };
 
 /**
+ * struct records_stats - STATUS's reboot counters, carried through a crash
+ * @last_reboot_ns: how long the last REBOOT took, 0 if none
+ * @failed_reboots: REBOOTs and UPGRADEs that failed, all images
+ * @last_error:     the errno the last failed one answered, 0 if none
+ * @last_failure:   why it failed, NUL-terminated ("" if none)
+ *
+ * Written by the engine in place before each commit; statistics, outside
+ * the two slots (a crash mid-write at worst cuts the failure's text).
+ */
+struct records_stats {
+	uint64_t last_reboot_ns;
+	uint32_t failed_reboots;
+	int32_t last_error;
+	char last_failure[64];
+};
+
+/**
  * struct records_header - the first bytes of the records memfd (mapped)
  * @magic:    RECORDS_MAGIC
  * @active:   the committed slot: 0 or 1.  The engine writes the other
@@ -78,6 +102,8 @@ struct records_slot {
  *            handled, or -1
  * @commits:  commits so far (statistics)
  * @slot:     the two places
+ * @stats:    STATUS's counters (zero in a vault of an earlier release:
+ *            the memfd is made zeroed)
  */
 struct records_header {
 	char magic[8];
@@ -85,6 +111,7 @@ struct records_header {
 	int32_t inflight;
 	uint64_t commits;
 	struct records_slot slot[2];
+	struct records_stats stats;
 };
 
 #endif /* LUOD_VAULT_PROTO_H */
