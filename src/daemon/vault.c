@@ -521,7 +521,9 @@ static void vault_drain(struct vault *v)
 /* The engine is gone: -1 to go on (a new one runs), else the exit code. */
 static int vault_engine_died(struct vault *v, int status)
 {
-	bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	/* A new image that exits before it serves has failed, whatever code. */
+	bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+		     !v->exec_deadline;
 
 	vault_drain(v);
 	if (v->stopping || clean || !v->served)
