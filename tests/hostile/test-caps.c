@@ -61,12 +61,12 @@ int main(void)
 	ctl = luo_open_at(d.socket, LUO_OPEN_CONTROL);
 	dh_check(ctl >= 0);
 	dh_check_eq(luo_status(ctl, &st), 0);
-	check_caps(d.pid);
+	check_caps(dh_engine_pid(&d));
 	dh_check_eq(luo_reboot(ctl, -1, &update), 0);
 	dh_check_eq(update, 2);
 	dh_check_eq(luo_status(ctl, &st), 0);
-	dh_check_eq(st.pid, d.pid);
-	check_caps(d.pid);
+	dh_check_eq(st.pid, dh_engine_pid(&d));
+	check_caps(dh_engine_pid(&d));
 	luo_close(ctl);
 	dh_check_eq(dh_stop(&d), 0);
 	dh_cleanup(&d);
