@@ -350,7 +350,9 @@ static int luod_start(struct luod *d)
 	if (r)
 		return r;
 	luod_records_serving(d);
-	notify_serving();	/* first: --ready-fd tells that all is said */
+	/* First: --ready-fd tells that all is said.  A vault says it itself. */
+	if (!d->rec)
+		notify_serving();
 	notify_status_start(d);
 	luod_ready(d);
 	log_notice("liveupdated %s serving, update %llu", LUO_VERSION,
