@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * kill -9 of liveupdated's engine at random moments (liveupdated --vault;
+ * kill -9 of liveupdated's engine at random moments (the vault, the default;
  * liveupdated(8), "Crash recovery").
  *
  * A client runs every request in a random mix (create, preserve,
