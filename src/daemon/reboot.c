@@ -227,6 +227,7 @@ static int reboot_exec(struct luod *d, int exec_fd, uint64_t start,
 	/* The vault kills a new image that does not serve in time. */
 	if (!r && d->rec) {
 		*why = "cannot tell the vault";
+		records_stats(d->rec)->exec_upgrade = upgrade;
 		r = records_exec(d->rec, d->opt.rb.takeover_ms);
 	}
 	if (!r) {
@@ -428,7 +429,7 @@ static int rolled_back_reason(const char *s, const char **why)
  *
  * The vault killed a new image that did not serve in time, or saw it die
  * before it served: the REBOOT or UPGRADE failed, as under the keeper.
- * Counted in STATUS like a keeper's rollback.
+ * A REBOOT's is counted in STATUS like a keeper's rollback.
  *
  * Return: the -errno to answer the request with.
  */
@@ -437,10 +438,16 @@ int reboot_vault_rolled_back(struct luod *d)
 	const char *why;
 	int err = rolled_back_reason(d->opt.rb.rolled_back, &why);
 
+	/* An UPGRADE's failure is logged, as after a keeper's rollback. */
+	if (records_stats(d->rec)->exec_upgrade) {
+		log_warn("upgrade rolled back by the vault: %s (%s); nothing changed",
+			 why, strerror(err));
+		return -err;
+	}
 	d->failed_reboots++;
 	d->last_error = err;
 	snprintf(d->last_failure, sizeof(d->last_failure), "%s", why);
-	log_warn("reboot or upgrade rolled back by the vault: %s (%s); nothing changed",
+	log_warn("reboot rolled back by the vault: %s (%s); nothing changed",
 		 why, strerror(err));
 	return -err;
 }

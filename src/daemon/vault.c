@@ -100,6 +100,8 @@ extern char **environ;
  * @exec_deadline: CLOCK_MONOTONIC ns by which a new image executed by a
  *            REBOOT or an UPGRADE must serve; 0: no exec under way
  * @exec_ms:  its takeover timeout
+ * @exec_seq: the last commit written before it: a later one is the new
+ *            image's, which has taken over then
  * @rolled:   "ERRNO:WHY" for the next engine if the exec failed, or ""
  * @nr_listen: fds a service manager passed (LISTEN_FDS), for the first
  *            engine
@@ -133,6 +135,7 @@ struct vault {
 	int pidfd;
 	uint64_t exec_deadline;
 	uint32_t exec_ms;
+	uint64_t exec_seq;
 	char rolled[160];
 	int nr_listen;
 	char listen_env[2][LISTEN_PID_LEN];
@@ -309,6 +312,7 @@ static void vault_op(struct vault *v, const struct vault_msg *m,
 		vault_sweep(v);
 		break;
 	case VAULT_EXEC:
+		v->exec_seq = vault_written(v);
 		v->exec_ms = (uint32_t)m->seq;
 		v->exec_deadline = vault_now_ns() + m->seq * 1000000u;
 		break;
@@ -533,8 +537,12 @@ static int vault_engine_died(struct vault *v, int status)
 			v->failures);
 		return 1;
 	}
-	/* A REBOOT's or an UPGRADE's new image died before it served. */
-	if (v->exec_deadline && !v->rolled[0])
+	/*
+	 * A REBOOT's or an UPGRADE's new image died before it served, and
+	 * before it wrote any records: the records are of before the exec.
+	 */
+	if (v->exec_deadline && !v->rolled[0] &&
+	    vault_written(v) <= v->exec_seq)
 		snprintf(v->rolled, sizeof(v->rolled),
 			 "%d:new image (pid %d) died before taking over",
 			 ENOEXEC, (int)v->pid);
@@ -586,12 +594,16 @@ static void vault_exec_expired(struct vault *v)
 	while (v->exec_deadline && v->sock >= 0 &&
 	       vault_recv(v, MSG_DONTWAIT) > 0)
 		;
-	if (!v->exec_deadline || v->rolled[0])
+	if (!v->exec_deadline)
 		return;
-	snprintf(v->rolled, sizeof(v->rolled),
-		 "%d:new image (pid %d) did not take over in %u ms", ETIMEDOUT,
-		 (int)v->pid, v->exec_ms);
-	log_err("vault: %s; killing it", v->rolled + 3);
+	log_err("vault: new image (pid %d) did not take over in %u ms; killing it",
+		(int)v->pid, v->exec_ms);
+	/* Unless it wrote records: then it took over, and a crash it is. */
+	if (vault_written(v) <= v->exec_seq)
+		snprintf(v->rolled, sizeof(v->rolled),
+			 "%d:new image (pid %d) did not take over in %u ms",
+			 ETIMEDOUT, (int)v->pid, v->exec_ms);
+	v->exec_deadline = 0;
 	if (v->pidfd >= 0)
 		syscall(SYS_pidfd_send_signal, v->pidfd, SIGKILL, NULL, 0);
 	else
@@ -603,7 +615,7 @@ static int vault_timeout(const struct vault *v)
 {
 	uint64_t now;
 
-	if (!v->exec_deadline || v->rolled[0])
+	if (!v->exec_deadline)
 		return -1;
 	now = vault_now_ns();
 	if (now >= v->exec_deadline)

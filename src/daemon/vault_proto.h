@@ -81,6 +81,8 @@ struct records_slot {
  * @failed_reboots: REBOOTs and UPGRADEs that failed, all images
  * @last_error:     the errno the last failed one answered, 0 if none
  * @last_failure:   why it failed, NUL-terminated ("" if none)
+ * @exec_upgrade:   the exec under way (VAULT_EXEC) is an UPGRADE's, which
+ *                  a recovery does not count as a failed REBOOT
  *
  * Written by the engine in place before each commit; statistics, outside
  * the two slots (a crash mid-write at worst cuts the failure's text).
@@ -90,6 +92,7 @@ struct records_stats {
 	uint32_t failed_reboots;
 	int32_t last_error;
 	char last_failure[64];
+	uint32_t exec_upgrade;
 };
 
 /**
