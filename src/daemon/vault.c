@@ -35,6 +35,11 @@
  * and passed on to the first engine (LISTEN_PID its pid); later engines
  * find it in the records, like any fd the vault holds.  SIGTERM or SIGINT
  * to the vault stops the engine, then the vault.
+ *
+ * Once the first engine serves (its socket is made, and chowned for
+ * --group), the vault drops its capabilities as the engine does (privs.c):
+ * every later engine, a recovery's or a new image's, starts with what the
+ * engine keeps.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -59,6 +64,7 @@
 #include "log.h"
 #include "notify.h"
 #include "options.h"
+#include "privs.h"
 #include "vault.h"
 #include "vault_proto.h"
 
@@ -320,8 +326,11 @@ static void vault_op(struct vault *v, const struct vault_msg *m,
 		v->exec_deadline = 0;
 		v->serving = true;
 		v->failures = 0;
-		if (!v->served)
+		if (!v->served) {
 			notify_serving();
+			/* The socket is made: what engines need from now on. */
+			privs_drop();
+		}
 		v->served = true;
 		break;
 	default:
