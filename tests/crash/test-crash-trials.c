@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * kill -9 of liveupdated's engine at random moments (liveupdated --vault;
+ * kill -9 of liveupdated's engine at random moments (the vault, the default;
  * liveupdated(8), "Crash recovery").
  *
  * A client runs every request in a random mix (create, preserve,
@@ -301,7 +301,8 @@ static void op_upgrade(struct client *c)
 {
 	int r = luo_upgrade(c->dev, -1);
 
-	if (r == -EBUSY)
+	/* ENOEXEC: a kill hit the new image before it served (the vault). */
+	if (r == -EBUSY || r == -ENOEXEC)
 		return;
 	ok_or_eio(c, r, "upgrade");
 	c->upgrades += !r;
@@ -328,6 +329,12 @@ static void op_reboot(struct client *c)
 
 	r = luo_reboot(c->dev, -1, &upd);
 	c->ops++;
+	/*
+	 * ENOEXEC: a kill hit the new image before it served; the vault
+	 * recovered the state of before the REBOOT, as a keeper would.
+	 */
+	if (r == -ENOEXEC)
+		return;
 	if (r == -EIO) {
 		c->eio++;
 		do

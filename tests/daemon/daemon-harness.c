@@ -77,7 +77,8 @@ static void dh_kill_all(void)
 	for (i = 0; i < DH_MAX_LIVE; i++) {
 		if (!dh_live[i])
 			continue;
-		kill(-dh_live[i]->pid, SIGKILL);	/* vault and engines */
+		/* The group: the vault, its engine, a vault the engine made. */
+		kill(-dh_live[i]->pid, SIGKILL);
 		kill(dh_live[i]->pid, SIGKILL);
 		waitpid(dh_live[i]->pid, NULL, 0);
 		dh_live[i]->pid = 0;
@@ -198,6 +199,10 @@ int dh_start_at(struct dh_daemon *d, const char *socket,
 
 	d->pid = 0;
 	d->status = 0;
+	d->no_vault = false;
+	for (const char *const *a = args; a && *a; a++)
+		if (!strcmp(*a, "--no-vault"))
+			d->no_vault = true;
 	snprintf(d->socket, sizeof(d->socket), "%s", socket);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
@@ -223,7 +228,7 @@ int dh_start_at(struct dh_daemon *d, const char *socket,
 	r = dh_wait_ready(d, p[0]);
 	close(p[0]);
 	if (r == -ETIMEDOUT || r == -EPROTO)
-		kill(d->pid, SIGKILL);
+		kill(-d->pid, SIGKILL);
 	if (r)
 		dh_wait(d);
 	return r;
@@ -312,6 +317,38 @@ void dh_cleanup(struct dh_daemon *d)
 	unlink(d->socket);
 	rmdir(d->dir);
 	d->dir[0] = '\0';
+}
+
+/**
+ * dh_engine_pid() - the process that serves: the vault's engine
+ * @d: a running daemon
+ *
+ * Under a vault (the default) the pid the harness started is the vault's
+ * and the engine is its child; with --no-vault it is the daemon itself.
+ * A recovery or an UPGRADE may change the engine: ask again after one.
+ *
+ * Return: the engine's pid, or 0 if the vault has no child (between an
+ * engine's death and its successor).
+ */
+pid_t dh_engine_pid(const struct dh_daemon *d)
+{
+	char path[64], buf[64];
+	ssize_t n;
+	int fd;
+
+	if (d->no_vault)
+		return d->pid;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)d->pid,
+		 (int)d->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return (pid_t)atoi(buf);
 }
 
 /**
