@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <luo/libluo.h>
 
 #include "daemon-harness.h"
 
@@ -349,6 +352,52 @@ pid_t dh_engine_pid(const struct dh_daemon *d)
 		return 0;
 	buf[n] = '\0';
 	return (pid_t)atoi(buf);
+}
+
+/**
+ * dh_wait_gone() - wait until a process, which need not be our child, died
+ * @pid:        the process
+ * @timeout_ms: how long at most (-1: no limit); longer fails the test
+ *
+ * Waits on its pidfd: no polling.  A pid already gone returns at once.
+ */
+void dh_wait_gone(pid_t pid, int timeout_ms)
+{
+	struct pollfd p = { .events = POLLIN };
+	int r;
+
+	p.fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (p.fd < 0) {
+		dh_check(errno == ESRCH);	/* already gone */
+		return;
+	}
+	while ((r = poll(&p, 1, timeout_ms)) < 0)
+		dh_check(errno == EINTR);
+	close(p.fd);
+	dh_check(r == 1);
+}
+
+/**
+ * dh_kill_engine() - kill -9 the engine that answers on @socket
+ * @socket: the daemon's socket
+ *
+ * Asks STATUS which process serves, kills it and waits until it is gone;
+ * the vault then starts the next engine, which serves what queued
+ * meanwhile.
+ *
+ * Return: the killed engine's pid.
+ */
+pid_t dh_kill_engine(const char *socket)
+{
+	struct luo_status st;
+	int ctl = luo_open_at(socket, LUO_OPEN_CONTROL);
+
+	dh_check(ctl >= 0);
+	dh_check_eq(luo_status(ctl, &st), 0);
+	luo_close(ctl);
+	dh_check_eq(kill((pid_t)st.pid, SIGKILL), 0);
+	dh_wait_gone((pid_t)st.pid, -1);
+	return (pid_t)st.pid;
 }
 
 /**

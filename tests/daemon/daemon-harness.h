@@ -46,6 +46,8 @@ int dh_exit_code(int status);
 void dh_cleanup(struct dh_daemon *d);
 int dh_count_fds(pid_t pid);
 pid_t dh_engine_pid(const struct dh_daemon *d);
+void dh_wait_gone(pid_t pid, int timeout_ms);
+pid_t dh_kill_engine(const char *socket);
 void dh_set_nofile(rlim_t soft, rlim_t hard);
 bool dh_under_valgrind(void);
 int dh_run_output(const char *bin, const char *const *args, int fd3, int fd4,
