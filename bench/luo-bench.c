@@ -89,7 +89,7 @@ static pid_t start_daemon(const char *path, bool vault)
 		close(p[0]);
 		snprintf(fdarg, sizeof(fdarg), "--ready-fd=%d", p[1]);
 		execl(path, path, "--socket", sock_path, fdarg,
-		      "--log-level", "warning", vault ? "--vault" : NULL,
+		      "--log-level", "warning", vault ? "--vault" : "--no-vault",
 		      (char *)NULL);
 		_exit(127);
 	}

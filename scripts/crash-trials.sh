@@ -4,8 +4,8 @@
 #   sh scripts/crash-trials.sh [N]
 #
 # Runs tests/crash/test-crash-trials with N kills (default 500) of
-# liveupdated --vault's engine at random moments under a client doing
-# every request, with REBOOTs among them; fails if anything acknowledged
+# liveupdated's engine (under its vault, the default) at random moments
+# under a client doing every request, with REBOOTs among them; fails if anything acknowledged
 # was lost, anything unpreserved, closed or finished came back, a request
 # failed with another errno than the documented ones, or a client hung.
 # Uses build/ (set BUILD to use another tree).

@@ -6,6 +6,7 @@
  * engine owes the request a crash interrupted.
  */
 #include <errno.h>
+#include <string.h>
 #include <linux/sockios.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -152,6 +153,8 @@ static void abandon(struct conn *c)
  * @fd:   the connection the records say was being served, or -1
  * @sent: the connection whose recorded reply the records mark as sent
  *        (records_sent()), or -1
+ * @err:  the -errno for a request whose effect was not committed: -EIO,
+ *        or a failed REBOOT's or UPGRADE's
  *
  * A reply the records hold as pending is sent by the new engine, unless
  * it is marked as sent: it is dropped then.  A reply that carries a new
@@ -166,7 +169,8 @@ static void abandon(struct conn *c)
  * the request is still unread or its reply evidently sent
  * (reply_was_sent()).
  */
-void transport_answer_inflight(struct transport *t, int fd, int sent)
+void transport_answer_inflight(struct transport *t, int fd, int sent,
+			       int err)
 {
 	struct conn *c, *tmp;
 
@@ -194,9 +198,9 @@ void transport_answer_inflight(struct transport *t, int fd, int sent)
 			continue;
 		if (c->pending.data || reply_was_sent(fd))
 			return;
-		log_notice("connection %d: the request a crash interrupted: EIO",
-			   fd);
-		conn_reply_error(c, -EIO);
+		log_notice("connection %d: the request a crash interrupted: %s",
+			   fd, strerror(-err));
+		conn_reply_error(c, err);
 		return;
 	}
 }

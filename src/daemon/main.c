@@ -245,6 +245,15 @@ static void vault_ready(struct loop_source *src, uint32_t events)
 	vault_gone(src);
 }
 
+/* STATUS's counters go with every commit: a recovery reads them back. */
+static void luod_commit(void *ctx)
+{
+	struct luod *d = ctx;
+
+	reboot_stats_save(d);
+	records_commit(d->rec);
+}
+
 /* --vault-fd: we are the vault's engine; records before every reply. */
 static int luod_records(struct luod *d)
 {
@@ -258,7 +267,7 @@ static int luod_records(struct luod *d)
 	if (r)
 		return r;
 	records_attach(d->rec, d->core, d->tp);
-	transport_set_records(d->tp, records_commit, d->rec,
+	transport_set_records(d->tp, luod_commit, d,
 			      records_inflight_word(d->rec));
 	loop_set_after(d->loop, luod_after_batch, d);
 	d->vault.fd = d->opt.vault_fd;
@@ -369,6 +378,9 @@ static int luod_start(struct luod *d)
 			luod_records_serving(d);
 			/* The vault says whether its socket is the manager's. */
 			activation_takeover(d->tp);
+			/* READY=1 again: a crash may have cut an UPGRADE. */
+			notify_serving();
+			notify_status_start(d);
 		}
 		return r;
 	}
@@ -391,7 +403,9 @@ static int luod_start(struct luod *d)
 	if (r)
 		return r;
 	luod_records_serving(d);
-	notify_serving();	/* first: --ready-fd tells that all is said */
+	/* First: --ready-fd tells that all is said.  A vault says it itself. */
+	if (!d->rec)
+		notify_serving();
 	notify_status_start(d);
 	luod_ready(d);
 	log_notice("liveupdated %s serving, update %llu", LUO_VERSION,
@@ -426,6 +440,20 @@ static void luod_teardown(struct luod *d)
 	free(d->argv);
 }
 
+/*
+ * Are we the vault (the default) rather than one process?  Not an engine
+ * (--vault-fd), unless it adopts one; and not an image a REBOOT or an
+ * UPGRADE of a daemon without a vault executes (--handover-fd without
+ * --vault-fd: an earlier release, or --no-vault), which stays one process.
+ */
+static bool luod_is_vault(const struct luod_options *o)
+{
+	if (o->vault_adopt)
+		return true;
+	return o->vault && o->vault_fd < 0 && o->handover_fd < 0 &&
+	       !o->recover;
+}
+
 int main(int argc, char **argv)
 {
 	struct luod d = { .self_fd = -1, .sig.fd = -1, .vault.fd = -1 };
@@ -444,11 +472,13 @@ int main(int argc, char **argv)
 	if (d.opt.recover &&
 	    recover_inherited(&d.inherited, &d.nr_inherited))
 		log_warn("recovery: cannot list the fds the vault gave");
-	if (d.opt.vault && (d.opt.vault_fd < 0 || d.opt.vault_adopt)) {
+	if (luod_is_vault(&d.opt)) {
 		r = vault_main(&d.opt, d.argv);
 		free(d.argv);
 		return r;
 	}
+	if (d.opt.vault_fd >= 0)
+		notify_set_engine();
 	fdlimit_clamp(fdlimit_raise(), &d.opt.max_sessions, &d.opt.max_files);
 	r = luod_setup(&d);
 	if (r && d.opt.handover_fd >= 0)

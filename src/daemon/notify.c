@@ -7,13 +7,31 @@
  * new image has taken over; the image that serves after the switch (the
  * new one, or the old one rolled back to, possibly under the keeper's pid)
  * announces its pid and READY=1.  An UPGRADE is announced with RELOADING=1
- * and ends with that READY=1.  Without NOTIFY_SOCKET nothing is sent.
+ * and ends with that READY=1.  Under a vault the vault is the main pid
+ * (vault.c): the engine sends READY=1, RELOADING=1 and STATUS= lines but
+ * never MAINPID=, and an engine that starts a new vault after its vault
+ * died announces the new vault's pid.  Without NOTIFY_SOCKET nothing is
+ * sent.
  */
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
 #include "log.h"
 #include "notify.h"
+
+/* An engine under a vault: the vault is the main pid, never us. */
+static bool notify_engine;
+
+/**
+ * notify_set_engine() - this process is a vault's engine
+ *
+ * The vault is the process the manager tracks: from now on
+ * notify_serving() says READY=1 without MAINPID=.
+ */
+void notify_set_engine(void)
+{
+	notify_engine = true;
+}
 
 /**
  * notify_mainpid() - tell the service manager which process to track
@@ -47,10 +65,13 @@ void notify_reloading(void)
 
 /**
  * notify_serving() - this process serves: MAINPID=<its pid> and READY=1
+ *
+ * A vault's engine says READY=1 alone (notify_set_engine()).
  */
 void notify_serving(void)
 {
-	int r = sd_notifyf(0, "MAINPID=%d\nREADY=1", (int)getpid());
+	int r = notify_engine ? sd_notify(0, "READY=1") :
+		sd_notifyf(0, "MAINPID=%d\nREADY=1", (int)getpid());
 
 	if (r < 0)
 		log_warn("notify: READY=1: %s", strerror(-r));

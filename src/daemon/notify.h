@@ -6,12 +6,14 @@
 #ifndef LUOD_NOTIFY_H
 #define LUOD_NOTIFY_H
 
+#include <stdbool.h>
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 struct luod;
 
+void notify_set_engine(void);
 void notify_mainpid(pid_t pid);
 void notify_serving(void);
 void notify_reloading(void);

@@ -26,6 +26,7 @@ enum {
 	OPT_HANDLERS,
 	OPT_CONNS_PER_USER,
 	OPT_VAULT,
+	OPT_NO_VAULT,
 	OPT_VAULT_FD,
 	OPT_RECORDS_FD,
 	OPT_RECOVER,
@@ -83,6 +84,7 @@ static const struct option options[] = {
 	{ "max-connections-per-user", required_argument, NULL,
 	  OPT_CONNS_PER_USER },
 	{ "vault", no_argument, NULL, OPT_VAULT },
+	{ "no-vault", no_argument, NULL, OPT_NO_VAULT },
 	{ "vault-fd", required_argument, NULL, OPT_VAULT_FD },
 	{ "records-fd", required_argument, NULL, OPT_RECORDS_FD },
 	{ "recover", no_argument, NULL, OPT_RECOVER },
@@ -120,9 +122,12 @@ static void usage(FILE *f)
 		"  --max-pending N     connections before their handshake (1024)\n"
 		"  --max-connections-per-user N  connections and sessions of\n"
 		"                      one uid other than root's and ours (4096)\n"
-		"  --vault             run as two processes: a vault holding every\n"
-		"                      fd and the records, and the engine, which it\n"
-		"                      restarts with everything after a crash\n"
+		"  --no-vault          run as one process, without the vault: a crash\n"
+		"                      of liveupdated then loses its state (by\n"
+		"                      default a vault holds every fd and the\n"
+		"                      records, and restarts the engine with\n"
+		"                      everything after a crash)\n"
+		"  --vault             the default; accepted for compatibility\n"
 		"  --pool PATH         a pmem device (formatted if it holds no\n"
 		"                      filesystem, mounted with DAX) or a directory:\n"
 		"                      pool files and REBOOT --kexec's handover\n"
@@ -304,7 +309,9 @@ static int parse_one(struct luod_options *o, int c, const char *arg)
 			o->conns_per_user = (uint32_t)v;
 		break;
 	case OPT_VAULT:
-		o->vault = true;
+		break;	/* the default */
+	case OPT_NO_VAULT:
+		o->vault = false;
 		break;
 	case OPT_VAULT_FD:
 		r = parse_fd("--vault-fd", arg, &o->vault_fd);
@@ -360,7 +367,7 @@ int options_parse(struct luod_options *o, int argc, char **argv)
 
 	*o = (struct luod_options){
 		.ready_fd = -1, .handover_fd = -1, .log_level = LUO_LOG_INFO,
-		.vault_fd = -1, .records_fd = -1,
+		.vault = true, .vault_fd = -1, .records_fd = -1,
 		.handlers = LUO_HANDLERS_LUO,
 		.conns_per_user = DEFAULT_CONNS_PER_USER,
 		.rb = {
@@ -562,17 +569,21 @@ static char **copy_argv(char *const *argv, bool keep, size_t *j)
  *              otherwise one-shot options go and --recover is added
  * @vault_fd:   the engine's end of its pair with the vault
  * @records_fd: the records memfd
+ * @rolled_back: "ERRNO:WHY" if a REBOOT's or an UPGRADE's new image failed
+ *              (--rolled-back, with --recover), or NULL
  *
  * Return: a new NULL-terminated vector (options_free_argv()), or NULL.
  */
 char **options_engine_argv(char *const *argv, bool first, int vault_fd,
-			   int records_fd)
+			   int records_fd, const char *rolled_back)
 {
 	size_t j = 0;
 	char **out = copy_argv(argv, first, &j);
 
 	if (out && add_word(out, &j, true, "vault-fd", vault_fd, NULL) &&
 	    add_word(out, &j, true, "records-fd", records_fd, NULL) &&
+	    add_word(out, &j, !first && rolled_back, "rolled-back", 0,
+		     rolled_back) &&
 	    (first || (out[j++] = strdup("--recover"))))
 		return out;
 	options_free_argv(out);

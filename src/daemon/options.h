@@ -80,7 +80,8 @@ struct luod_acc_options {
  * @conns_per_user: --max-connections-per-user (0: no limit)
  * @rb:           the self-upgrade's options (rollback and keeper)
  * @acc:          access control
- * @vault:        --vault: run as the vault and its engine (vault.c)
+ * @vault:        run as the vault and its engine (vault.c): the default;
+ *                false with --no-vault
  * @vault_fd:     --vault-fd: the engine's end of its pair with the vault,
  *                or -1 (then this process is no engine)
  * @records_fd:   --records-fd: the records memfd, or -1
@@ -117,7 +118,7 @@ struct luod_options {
 int options_parse(struct luod_options *o, int argc, char **argv);
 char **options_exec_argv(char *const *argv, const struct luod_exec_args *a);
 char **options_engine_argv(char *const *argv, bool first, int vault_fd,
-			   int records_fd);
+			   int records_fd, const char *rolled_back);
 char **options_vault_argv(char *const *argv, pid_t engine, int vault_fd,
 			  int records_fd);
 void options_free_argv(char **argv);

@@ -55,7 +55,9 @@
 #include "log.h"
 #include "luo_core.h"
 #include "notify.h"
+#include "records.h"
 #include "transport.h"
+#include "vault_proto.h"
 
 /* Larger than any handover of the core's largest limits. */
 #define HANDOVER_MAX	(1u << 30)
@@ -222,12 +224,20 @@ static int reboot_exec(struct luod *d, int exec_fd, uint64_t start,
 		*why = "cannot start the keeper";
 		r = reboot_keeper(d, mfd, &k);
 	}
+	/* The vault kills a new image that does not serve in time. */
+	if (!r && d->rec) {
+		*why = "cannot tell the vault";
+		records_stats(d->rec)->exec_upgrade = upgrade;
+		r = records_exec(d->rec, d->opt.rb.takeover_ms);
+	}
 	if (!r) {
 		killpoint(d, "keeper");
 		*why = "cannot execute the new image";
 		r = reboot_execveat(d, target, mfd, &k, exec_fd,
 				    info.update_number, upgrade);
 	}
+	if (r && d->rec)
+		records_serving(d->rec);	/* no exec under way any more */
 	keeper_release(k.fd, k.pid);
 	reboot_cloexec(d, &info, mfd, true);
 	close(mfd);
@@ -411,6 +421,74 @@ static int rolled_back_reason(const char *s, const char **why)
 	}
 	*why = end + 1;
 	return (int)v;
+}
+
+/**
+ * reboot_vault_rolled_back() - a vault recovered us from a failed exec
+ * @d: the engine, recovered from the records (--recover --rolled-back)
+ *
+ * The vault killed a new image that did not serve in time, or saw it die
+ * before it served: the REBOOT or UPGRADE failed, as under the keeper.
+ * A REBOOT's is counted in STATUS like a keeper's rollback.
+ *
+ * Return: the -errno to answer the request with.
+ */
+int reboot_vault_rolled_back(struct luod *d)
+{
+	const char *why;
+	int err = rolled_back_reason(d->opt.rb.rolled_back, &why);
+
+	/* An UPGRADE's failure is logged, as after a keeper's rollback. */
+	if (records_stats(d->rec)->exec_upgrade) {
+		log_warn("upgrade rolled back by the vault: %s (%s); nothing changed",
+			 why, strerror(err));
+		return -err;
+	}
+	d->failed_reboots++;
+	d->last_error = err;
+	snprintf(d->last_failure, sizeof(d->last_failure), "%s", why);
+	log_warn("reboot rolled back by the vault: %s (%s); nothing changed",
+		 why, strerror(err));
+	return -err;
+}
+
+/**
+ * reboot_stats_save() - STATUS's counters into the records, if any
+ * @d: the engine
+ *
+ * Before each commit: a recovery after a crash reads them back
+ * (reboot_stats_load()).
+ */
+void reboot_stats_save(struct luod *d)
+{
+	struct records_stats *s;
+
+	if (!d->rec)
+		return;
+	s = records_stats(d->rec);
+	s->last_reboot_ns = d->last_reboot_ns;
+	s->failed_reboots = d->failed_reboots;
+	s->last_error = d->last_error;
+	snprintf(s->last_failure, sizeof(s->last_failure), "%s",
+		 d->last_failure);
+}
+
+/**
+ * reboot_stats_load() - STATUS's counters as the dead engine left them
+ * @d: the engine, recovering
+ */
+void reboot_stats_load(struct luod *d)
+{
+	const struct records_stats *s;
+
+	if (!d->rec)
+		return;
+	s = records_stats(d->rec);
+	d->last_reboot_ns = s->last_reboot_ns;
+	d->failed_reboots = s->failed_reboots;
+	d->last_error = s->last_error;
+	snprintf(d->last_failure, sizeof(d->last_failure), "%.*s",
+		 (int)sizeof(s->last_failure) - 1, s->last_failure);
 }
 
 /* The new image failed and we are the old one again: answer its caller. */

@@ -994,6 +994,31 @@ volatile int32_t *records_inflight_word(struct records *rc)
 }
 
 /**
+ * records_stats() - STATUS's counters in the records' header
+ * @rc: the records
+ *
+ * Return: a pointer into the mapped header.
+ */
+struct records_stats *records_stats(struct records *rc)
+{
+	return &rc->hdr->stats;
+}
+
+/**
+ * records_exec() - tell the vault that a new image is executed now
+ * @rc:         the records
+ * @timeout_ms: how long it may take to serve before the vault kills it
+ *
+ * Return: 0 or -errno.
+ */
+int records_exec(struct records *rc, uint32_t timeout_ms)
+{
+	struct vault_msg m = { .op = VAULT_EXEC, .seq = timeout_ms };
+
+	return vault_send(rc, &m, NULL, 0);
+}
+
+/**
  * records_serving() - tell the vault that this engine serves
  * @rc: the records
  */

@@ -9,6 +9,7 @@
 struct luo_core;
 struct transport;
 struct records;
+struct records_stats;
 
 int records_open(struct records **out, int sock, int fd);
 void records_attach(struct records *rc, struct luo_core *core,
@@ -21,6 +22,8 @@ int records_inflight(const struct records *rc);
 int records_sent(const struct records *rc);
 volatile int32_t *records_inflight_word(struct records *rc);
 void records_serving(struct records *rc);
+struct records_stats *records_stats(struct records *rc);
+int records_exec(struct records *rc, uint32_t timeout_ms);
 void records_lost(struct records *rc);
 int records_held(const struct records *rc, int **out, size_t *n);
 void records_relink(struct records *rc, int sock);

@@ -159,6 +159,7 @@ int recover_run(struct luod *d)
 
 	if (!d->rec)
 		return -EINVAL;
+	reboot_stats_load(d);
 	r = recover_read(d, &info, why, sizeof(why));
 	if (!r)
 		r = transport_check_conns(d->tp, &info, true, why, sizeof(why));
@@ -176,7 +177,10 @@ int recover_run(struct luod *d)
 	luo_core_finish_exec(d->core);
 	n = transport_adopt_all(d->tp, &info);
 	recover_close_unnamed(d);
-	transport_answer_inflight(d->tp, inflight, sent);
+	/* A REBOOT or UPGRADE whose new image the vault saw fail. */
+	transport_answer_inflight(d->tp, inflight, sent,
+				  d->opt.rb.rolled_back ?
+				  reboot_vault_rolled_back(d) : -EIO);
 	luo_handover_info_release(&info);
 	luo_core_counts(d->core, &out, &in, &files);
 	log_notice("recovered update %llu after a crash in %.3f ms: %u outgoing and %u incoming sessions, %llu files, %d connections",

@@ -69,6 +69,7 @@ void transport_mark_dirty(struct transport *t);
 void transport_commit(struct transport *t);
 int transport_for_each_fd(const struct transport *t,
 			  int (*fn)(void *ctx, int fd), void *ctx);
-void transport_answer_inflight(struct transport *t, int fd, int sent);
+void transport_answer_inflight(struct transport *t, int fd, int sent,
+			       int err);
 
 #endif /* LUOD_TRANSPORT_H */

@@ -21,9 +21,25 @@
  * turns out to be the last one (a client's socket with SO_LINGER) may
  * block, and the vault must always be there to read.
  *
- * Under a service manager the vault is the main pid: it says READY=1 once
- * the first engine serves, and the engine says nothing itself.  SIGTERM or
- * SIGINT to the vault stops the engine, then the vault.
+ * A REBOOT or an UPGRADE executes a new image in the engine's process
+ * (VAULT_EXEC first): the vault is its keeper.  A new image that has not
+ * served within the takeover timeout is killed, and one that dies first is
+ * followed by an engine that recovers the records (the state before the
+ * exec) with --rolled-back, which answers the request ETIMEDOUT or ENOEXEC
+ * as the keeper's rollback would.
+ *
+ * Under a service manager the vault is the main pid: it says MAINPID= and
+ * READY=1 once the first engine serves; the engine keeps NOTIFY_SOCKET and
+ * says READY=1, RELOADING=1 and STATUS= itself, never MAINPID=.  A socket
+ * the manager passed (LISTEN_FDS) is held by the vault under its number
+ * and passed on to the first engine (LISTEN_PID its pid); later engines
+ * find it in the records, like any fd the vault holds.  SIGTERM or SIGINT
+ * to the vault stops the engine, then the vault.
+ *
+ * Once the first engine serves (its socket is made, and chowned for
+ * --group), the vault drops its capabilities as the engine does (privs.c):
+ * every later engine, a recovery's or a new image's, starts with what the
+ * engine keeps.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -39,15 +55,22 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+#include <systemd/sd-daemon.h>
 
+#include "activation.h"
 #include "fdlimit.h"
 #include "log.h"
 #include "notify.h"
 #include "options.h"
+#include "privs.h"
 #include "vault.h"
 #include "vault_fdstore.h"
 #include "vault_proto.h"
+
+/* "LISTEN_PID=" and a pid, written in the child (vault_child()). */
+#define LISTEN_PID_LEN	32
 
 /* Engines in a row that die before they serve: then the vault gives up. */
 #define VAULT_MAX_FAILURES	5
@@ -69,6 +92,7 @@ extern char **environ;
  * @served:   an engine ever did
  * @failures: engines in a row that died before serving
  * @restarts: engines started after a crash
+ * @spawned:  engines started in all: each has a socket pair of its own
  * @stopping: SIGTERM or SIGINT was passed on
  * @held:     our fd for each engine fd number, -1 for none
  * @next:     a pending replacement for it (VAULT_ADD), -1 for none
@@ -81,6 +105,15 @@ extern char **environ;
  * @full:     a full account is under way
  * @closer:   pipe to the closing thread
  * @pidfd:    --vault-adopt: the adopted engine, no child of ours; else -1
+ * @exec_deadline: CLOCK_MONOTONIC ns by which a new image executed by a
+ *            REBOOT or an UPGRADE must serve; 0: no exec under way
+ * @exec_ms:  its takeover timeout
+ * @exec_seq: the last commit written before it: a later one is the new
+ *            image's, which has taken over then
+ * @rolled:   "ERRNO:WHY" for the next engine if the exec failed, or ""
+ * @nr_listen: fds a service manager passed (LISTEN_FDS), for the first
+ *            engine
+ * @listen_env: "LISTEN_FDS=N" and "LISTEN_PID=" for the first engine
  */
 struct vault {
 	const struct luod_options *opt;
@@ -96,6 +129,7 @@ struct vault {
 	bool served;
 	int failures;
 	unsigned long restarts;
+	unsigned long spawned;
 	bool stopping;
 	int *held;
 	int *next;
@@ -108,7 +142,21 @@ struct vault {
 	bool full;
 	int closer[2];
 	int pidfd;
+	uint64_t exec_deadline;
+	uint32_t exec_ms;
+	uint64_t exec_seq;
+	char rolled[160];
+	int nr_listen;
+	char listen_env[2][LISTEN_PID_LEN];
 };
+
+static uint64_t vault_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void *closer_main(void *arg)
 {
@@ -277,11 +325,20 @@ static void vault_op(struct vault *v, const struct vault_msg *m,
 	case VAULT_SWEEP:
 		vault_sweep(v);
 		break;
+	case VAULT_EXEC:
+		v->exec_seq = vault_written(v);
+		v->exec_ms = (uint32_t)m->seq;
+		v->exec_deadline = vault_now_ns() + m->seq * 1000000u;
+		break;
 	case VAULT_SERVING:
+		v->exec_deadline = 0;
 		v->serving = true;
 		v->failures = 0;
-		if (!v->served)
+		if (!v->served) {
 			notify_serving();
+			/* The socket is made: what engines need from now on. */
+			privs_drop(v->opt->pool != NULL);
+		}
 		v->served = true;
 		break;
 	default:
@@ -334,36 +391,39 @@ static int vault_recv(struct vault *v, int flags)
 	return 1;
 }
 
-/* LUO_NOTIFY_SOCKET=..., allocated by vault_env() */
-static char *v_notify;
-
 /*
- * The environment with NOTIFY_SOCKET renamed LUO_NOTIFY_SOCKET: the vault
- * speaks to the manager, and a vault the engine starts after ours died
- * finds it again.
+ * The engines' environment: ours (NOTIFY_SOCKET too: the engine says
+ * READY=1, RELOADING=1 and STATUS=), less what sd_listen_fds() took, with
+ * two free places at the end for the first engine's LISTEN_FDS= and
+ * LISTEN_PID= (vault_spawn()).
  */
 static char **vault_env(void)
 {
-	size_t n = 0, j = 0;
+	size_t n = 0;
 	char **env;
 
 	while (environ[n])
 		n++;
-	env = calloc(n + 1, sizeof(*env));
+	env = calloc(n + 3, sizeof(*env));
 	if (!env)
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (!strncmp(environ[i], "LUO_NOTIFY_SOCKET=", 18))
-			continue;
-		if (strncmp(environ[i], "NOTIFY_SOCKET=", 14)) {
-			env[j++] = environ[i];
-			continue;
-		}
-		/* Kept for a vault the engine may have to start. */
-		if (asprintf(&env[j], "LUO_%s", environ[i]) >= 0)
-			v_notify = env[j++];
-	}
+	memcpy(env, environ, n * sizeof(*env));
 	return env;
+}
+
+/* LISTEN_PID=<our pid>, in the child: no library call is safe there. */
+static void vault_listen_pid(char *buf)
+{
+	char digits[16];
+	int pid = (int)getpid(), n = 0;
+	size_t k = strlen("LISTEN_PID=");
+
+	do
+		digits[n++] = (char)('0' + pid % 10);
+	while ((pid /= 10) && n < (int)sizeof(digits));
+	while (n && k < LISTEN_PID_LEN - 1)
+		buf[k++] = digits[--n];
+	buf[k] = '\0';
 }
 
 /*
@@ -394,6 +454,8 @@ static void vault_child(struct vault *v, int engine_sock, int top,
 			_exit(126);
 	if (first && v->opt->ready_fd >= 0)
 		fcntl(v->opt->ready_fd, F_SETFD, 0);
+	if (first && v->nr_listen)
+		vault_listen_pid(v->listen_env[1]);
 	execveat(top + 2, "", argv, v->envp, AT_EMPTY_PATH);
 	_exit(127);
 }
@@ -427,17 +489,28 @@ static int vault_spawn(struct vault *v, bool first)
 {
 	char **argv;
 	int sv[2], top;
+	size_t n = 0;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
+	v->spawned++;
 	top = vault_top(v, sv[0], sv[1]);
 	log_debug("vault: new engine's fds from %d, %zu held", top, v->nr_held);
-	argv = options_engine_argv(v->argv, first, top, top + 1);
+	argv = options_engine_argv(v->argv, first, top, top + 1,
+				   v->rolled[0] ? v->rolled : NULL);
 	if (!argv) {
 		close(sv[0]);
 		close(sv[1]);
 		return -ENOMEM;
+	}
+	/* Only the first engine is the one the manager passed sockets to. */
+	while (v->envp[n] && v->envp[n] != v->listen_env[0])
+		n++;
+	v->envp[n] = NULL;
+	if (first && v->nr_listen) {
+		v->envp[n] = v->listen_env[0];
+		v->envp[n + 1] = v->listen_env[1];
 	}
 	fflush(NULL);
 	pid = fork();
@@ -452,6 +525,7 @@ static int vault_spawn(struct vault *v, bool first)
 	v->sock = sv[0];
 	v->pid = pid;
 	v->serving = false;
+	v->rolled[0] = '\0';
 	return 0;
 }
 
@@ -469,7 +543,9 @@ static void vault_drain(struct vault *v)
 /* The engine is gone: -1 to go on (a new one runs), else the exit code. */
 static int vault_engine_died(struct vault *v, int status)
 {
-	bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	/* A new image that exits before it serves has failed, whatever code. */
+	bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+		     !v->exec_deadline;
 
 	vault_drain(v);
 	if (v->stopping || clean || !v->served)
@@ -479,6 +555,16 @@ static int vault_engine_died(struct vault *v, int status)
 			v->failures);
 		return 1;
 	}
+	/*
+	 * A REBOOT's or an UPGRADE's new image died before it served, and
+	 * before it wrote any records: the records are of before the exec.
+	 */
+	if (v->exec_deadline && !v->rolled[0] &&
+	    vault_written(v) <= v->exec_seq)
+		snprintf(v->rolled, sizeof(v->rolled),
+			 "%d:new image (pid %d) died before taking over",
+			 ENOEXEC, (int)v->pid);
+	v->exec_deadline = 0;
 	if (WIFSIGNALED(status))
 		log_err("vault: the engine (pid %d) died of %s; recovering",
 			(int)v->pid, strsignal(WTERMSIG(status)));
@@ -516,19 +602,63 @@ static int vault_signal(struct vault *v)
 	return -1;
 }
 
+/*
+ * A new image that has not served in time: what it sent is read first (it
+ * may have served just now), then it is killed; its death starts an engine
+ * that recovers and answers ETIMEDOUT.
+ */
+static void vault_exec_expired(struct vault *v)
+{
+	while (v->exec_deadline && v->sock >= 0 &&
+	       vault_recv(v, MSG_DONTWAIT) > 0)
+		;
+	if (!v->exec_deadline)
+		return;
+	log_err("vault: new image (pid %d) did not take over in %u ms; killing it",
+		(int)v->pid, v->exec_ms);
+	/* Unless it wrote records: then it took over, and a crash it is. */
+	if (vault_written(v) <= v->exec_seq)
+		snprintf(v->rolled, sizeof(v->rolled),
+			 "%d:new image (pid %d) did not take over in %u ms",
+			 ETIMEDOUT, (int)v->pid, v->exec_ms);
+	v->exec_deadline = 0;
+	if (v->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, v->pidfd, SIGKILL, NULL, 0);
+	else
+		kill(v->pid, SIGKILL);
+}
+
+/* How long poll() may wait: until an exec's deadline, or for ever. */
+static int vault_timeout(const struct vault *v)
+{
+	uint64_t now;
+
+	if (!v->exec_deadline)
+		return -1;
+	now = vault_now_ns();
+	if (now >= v->exec_deadline)
+		return 0;
+	return (int)((v->exec_deadline - now + 999999) / 1000000);
+}
+
 static int vault_run(struct vault *v)
 {
 	struct pollfd p[3];
 	bool eof = false;
-	unsigned long restarts;
-	int r;
+	unsigned long spawned;
+	int r, n;
 
 	for (;;) {
 		p[0] = (struct pollfd){ .fd = v->sigfd, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = eof ? -1 : v->sock,
 					.events = POLLIN };
 		p[2] = (struct pollfd){ .fd = v->pidfd, .events = POLLIN };
-		if (poll(p, 3, -1) < 0) {
+		n = poll(p, 3, vault_timeout(v));
+		if (n == 0) {
+			vault_exec_expired(v);
+			continue;
+		}
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return 1;
@@ -542,11 +672,11 @@ static int vault_run(struct vault *v)
 			 * A new engine's socket may well get the number of
 			 * the dead one's: count engines, not fd numbers.
 			 */
-			restarts = v->restarts;
+			spawned = v->spawned;
 			r = vault_signal(v);
 			if (r >= 0)
 				return r;
-			eof = eof && v->restarts == restarts;
+			eof = eof && v->spawned == spawned;
 		}
 		/* The adopted engine died; no status for a stranger's child. */
 		if (p[2].revents & POLLIN) {
@@ -604,6 +734,33 @@ static int vault_setup(struct vault *v)
 }
 
 /*
+ * Sockets a service manager passed: held under their numbers (3 on) like
+ * the engine's own fds, for the first engine with LISTEN_FDS and its own
+ * LISTEN_PID; the engine checks them (activation.c).  Before anything of
+ * ours is opened, which could take their numbers.
+ */
+static int vault_listen_fds(struct vault *v)
+{
+	int n = sd_listen_fds(1);
+
+	if (n <= 0)
+		return 0;	/* an error is the engine's to report */
+	if (vault_grow(v, (size_t)(SD_LISTEN_FDS_START + n)))
+		return -ENOMEM;
+	for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++) {
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		v->held[fd] = fd;
+	}
+	v->nr_listen = n;
+	/* Every engine after the first: the socket file is the manager's. */
+	setenv(ACTIVATION_ENV, "1", 1);
+	snprintf(v->listen_env[0], sizeof(v->listen_env[0]), "LISTEN_FDS=%d",
+		 n);
+	snprintf(v->listen_env[1], sizeof(v->listen_env[1]), "LISTEN_PID=");
+	return 0;
+}
+
+/*
  * --vault-adopt: every fd we were started with (but stdio, our pair and
  * the records) is the engine's, under its own number.  First thing, before
  * anything of ours is opened.
@@ -635,7 +792,7 @@ static int vault_adopt_fds(struct vault *v)
 /* Watch the engine that started us, and tell the manager who we are. */
 static int vault_adopt(struct vault *v)
 {
-	const char *ns = getenv("LUO_NOTIFY_SOCKET");
+	const char *ns = getenv("NOTIFY_SOCKET");
 
 	v->sock = v->opt->vault_fd;
 	fcntl(v->sock, F_SETFD, FD_CLOEXEC);
@@ -645,7 +802,6 @@ static int vault_adopt(struct vault *v)
 		return -errno;
 	v->served = v->serving = true;
 	if (ns && *ns) {
-		setenv("NOTIFY_SOCKET", ns, 1);
 		vault_fdstore_adopted();
 		notify_serving();
 	}
@@ -687,8 +843,6 @@ static void vault_free(struct vault *v)
 	free(v->pend);
 	free(v->envp);
 	vault_fdstore_free();
-	free(v_notify);
-	v_notify = NULL;
 	if (v->rec && v->rec != MAP_FAILED)
 		munmap((void *)v->rec, RECORDS_DATA);
 }
@@ -710,10 +864,14 @@ int vault_main(const struct luod_options *opt, char **argv)
 	int r;
 
 	fdlimit_raise();
+	/*
+	 * What the manager passed: the fd store's copies (by name) are set
+	 * apart first, then the sockets left are held for the first engine.
+	 */
 	if (opt->vault_adopt)
 		r = vault_adopt_fds(&v);
 	else
-		r = vault_fdstore_start();
+		r = vault_fdstore_start() ?: vault_listen_fds(&v);
 	r = r ?: vault_setup(&v);
 	if (!r && opt->vault_adopt)
 		r = vault_adopt(&v);

@@ -26,7 +26,13 @@
  * @VAULT_FULL:    a full account follows: what is not added again before
  *                 VAULT_SWEEP is dropped then
  * @VAULT_SWEEP:   the full account is complete
- * @VAULT_SERVING: the engine serves (it may be restarted from now on)
+ * @VAULT_SERVING: the engine serves (it may be restarted from now on); an
+ *                 exec under way (VAULT_EXEC) is over
+ * @VAULT_EXEC:    a REBOOT or an UPGRADE executes a new image now: if no
+ *                 image serves within @seq ms, the vault kills it, and if
+ *                 it dies first, the vault starts an engine that recovers
+ *                 the records and answers the request with the errno the
+ *                 keeper would have (--rolled-back)
  */
 enum vault_op {
 	VAULT_ADD = 1,
@@ -34,13 +40,14 @@ enum vault_op {
 	VAULT_FULL,
 	VAULT_SWEEP,
 	VAULT_SERVING,
+	VAULT_EXEC,
 };
 
 /**
  * struct vault_msg - one message; only @count entries of @fds are sent
  * @op:    enum vault_op
  * @count: entries of @fds
- * @seq:   VAULT_ADD: the commit
+ * @seq:   VAULT_ADD: the commit; VAULT_EXEC: the takeover timeout in ms
  * @fds:   the engine's fd numbers
  */
 struct vault_msg {
@@ -69,6 +76,26 @@ struct records_slot {
 };
 
 /**
+ * struct records_stats - STATUS's reboot counters, carried through a crash
+ * @last_reboot_ns: how long the last REBOOT took, 0 if none
+ * @failed_reboots: REBOOTs and UPGRADEs that failed, all images
+ * @last_error:     the errno the last failed one answered, 0 if none
+ * @last_failure:   why it failed, NUL-terminated ("" if none)
+ * @exec_upgrade:   the exec under way (VAULT_EXEC) is an UPGRADE's, which
+ *                  a recovery does not count as a failed REBOOT
+ *
+ * Written by the engine in place before each commit; statistics, outside
+ * the two slots (a crash mid-write at worst cuts the failure's text).
+ */
+struct records_stats {
+	uint64_t last_reboot_ns;
+	uint32_t failed_reboots;
+	int32_t last_error;
+	char last_failure[64];
+	uint32_t exec_upgrade;
+};
+
+/**
  * struct records_header - the first bytes of the records memfd (mapped)
  * @magic:    RECORDS_MAGIC
  * @active:   the committed slot: 0 or 1.  The engine writes the other
@@ -84,12 +111,15 @@ struct records_slot {
  *            sent (reply_sent() in records.c); meaningful only while @sent_seq
  *            is the committed slot's seq
  * @sent_seq: the commit @sent_conn refers to; 0: none
+ * @stats:    STATUS's counters (zero in a vault of an earlier release:
+ *            the memfd is made zeroed)
  * @file_slots: struct records_file_slot entries at RECORDS_FILES; the
  *            engine raises it (after growing the memfd) before it writes
  *            a slot beyond
  *
  * Fields after @slot came later: a header made without them reads them
- * as 0, which says nothing was sent.
+ * as 0 (the memfd is made zeroed), which says nothing was sent and no
+ * counter moved.
  */
 struct records_header {
 	char magic[8];
@@ -100,6 +130,7 @@ struct records_header {
 	uint32_t flags;
 	int32_t sent_conn;
 	uint64_t sent_seq;
+	struct records_stats stats;
 	uint64_t file_slots;
 };
 

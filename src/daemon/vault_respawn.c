@@ -8,8 +8,9 @@
  * our own image as a vault with --vault-adopt=ENGINE: that vault holds
  * each fd under the engine's own number for it, watches the engine by its
  * pidfd (it is no child of it), restarts it after a crash as a child of
- * its own, and tells a service manager its pid (NOTIFY_SOCKET is kept for
- * it as LUO_NOTIFY_SOCKET: the engine itself never notifies).
+ * its own, and tells a service manager its pid; the engine tells it too,
+ * right after the fork, so that the manager hears of the new main pid as
+ * early as possible.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "notify.h"
 #include "options.h"
 #include "records.h"
 
@@ -71,6 +73,8 @@ int vault_respawn(struct luod *d)
 		close(sv[0]);
 		return -errno;
 	}
+	/* At once: the manager must not take the old vault's death for ours. */
+	notify_mainpid(pid);
 	log_notice("started a new vault, pid %d", (int)pid);
 	return sv[0];
 }

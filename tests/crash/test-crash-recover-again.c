@@ -27,20 +27,6 @@
 #define KILLS	3
 #define FILES	600	/* per round: far more than a socket buffer's worth */
 
-static void wait_gone(pid_t pid)
-{
-	struct pollfd p = { .events = POLLIN };
-
-	p.fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (p.fd < 0) {
-		dh_check(errno == ESRCH);
-		return;
-	}
-	while (poll(&p, 1, -1) < 0)
-		dh_check(errno == EINTR);
-	close(p.fd);
-}
-
 static pid_t engine_pid(const char *socket)
 {
 	struct luo_status st;
@@ -63,22 +49,19 @@ static int make_file(uint64_t token)
 
 int main(void)
 {
-	static const char *const args[] = { "--vault", NULL };
 	struct dh_daemon d;
 	uint64_t token = 1, got, update;
 	pid_t engine;
 	int dev, sfd, fd, ctl;
 
 	alarm(120);
-	dh_check_eq(dh_start(&d, args), 0);
+	dh_check_eq(dh_start(&d, NULL), 0);
 	dev = luo_open_at(d.socket, LUO_OPEN_DEVICE);
 	dh_check(dev >= 0);
 	sfd = luo_create_session(dev, "again");
 	dh_check(sfd >= 0);
 	for (int k = 0; k < KILLS; k++) {
-		engine = engine_pid(d.socket);
-		dh_check_eq(kill(engine, SIGKILL), 0);
-		wait_gone(engine);
+		engine = dh_kill_engine(d.socket);
 		dh_check(engine_pid(d.socket) != engine);
 		for (int i = 0; i < FILES; i++, token++) {
 			fd = make_file(token);
@@ -87,9 +70,7 @@ int main(void)
 		}
 	}
 	/* One more crash, then a REBOOT: every acknowledged file is there. */
-	engine = engine_pid(d.socket);
-	dh_check_eq(kill(engine, SIGKILL), 0);
-	wait_gone(engine);
+	engine = dh_kill_engine(d.socket);
 	dh_check(engine_pid(d.socket) != engine);
 	ctl = luo_open_at(d.socket, LUO_OPEN_CONTROL);
 	dh_check(ctl >= 0);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * kill -9 of liveupdated's engine at random moments (liveupdated --vault;
+ * kill -9 of liveupdated's engine at random moments (the vault, the default;
  * liveupdated(8), "Crash recovery").
  *
  * A client runs every request in a random mix (create, preserve,
@@ -301,7 +301,8 @@ static void op_upgrade(struct client *c)
 {
 	int r = luo_upgrade(c->dev, -1);
 
-	if (r == -EBUSY)
+	/* ENOEXEC: a kill hit the new image before it served (the vault). */
+	if (r == -EBUSY || r == -ENOEXEC)
 		return;
 	ok_or_eio(c, r, "upgrade");
 	c->upgrades += !r;
@@ -328,6 +329,12 @@ static void op_reboot(struct client *c)
 
 	r = luo_reboot(c->dev, -1, &upd);
 	c->ops++;
+	/*
+	 * ENOEXEC: a kill hit the new image before it served; the vault
+	 * recovered the state of before the REBOOT, as a keeper would.
+	 */
+	if (r == -ENOEXEC)
+		return;
 	if (r == -EIO) {
 		c->eio++;
 		do
@@ -479,22 +486,6 @@ static pid_t vault_of(pid_t engine)
 	return found;
 }
 
-/* Waits until an engine serves: STATUS from a pid other than @old. */
-/* Waits until @pid, which need not be our child, has died (its pidfd). */
-static void wait_gone(pid_t pid)
-{
-	struct pollfd p = { .events = POLLIN };
-
-	p.fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (p.fd < 0) {
-		dh_check(errno == ESRCH);	/* already gone */
-		return;
-	}
-	while (poll(&p, 1, -1) < 0)
-		dh_check(errno == EINTR);
-	close(p.fd);
-}
-
 /*
  * The engine @old was killed: once it is dead, a control open waits in
  * the listening socket's backlog, which the vault holds, until the new
@@ -506,7 +497,7 @@ static pid_t wait_recovered(const char *socket, pid_t old)
 	struct luo_status st;
 	int ctl, r;
 
-	wait_gone(old);
+	dh_wait_gone(old, -1);
 	for (int i = 0; i < 1000; i++) {
 		ctl = luo_open_at(socket, LUO_OPEN_CONTROL);
 		if (ctl < 0) {
@@ -572,7 +563,7 @@ int main(void)
 		if (vault_every && i % vault_every == vault_every - 1) {
 			/* The engine starts a new vault and serves on. */
 			dh_check_eq(kill(vault, SIGKILL), 0);
-			wait_gone(vault);
+			dh_wait_gone(vault, -1);
 			/* No event says the new one exists: look for it. */
 			for (int k = 0; k < 5000 && !(vault = vault_of(engine));
 			     k++)
@@ -596,7 +587,7 @@ int main(void)
 	} else {
 		/* A vault the engine started: no child of ours. */
 		dh_check_eq(kill(vault, SIGTERM), 0);
-		wait_gone(vault);
+		dh_wait_gone(vault, -1);
 		dh_wait(&d);
 		d.pid = 0;
 	}

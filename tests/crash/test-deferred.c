@@ -62,13 +62,8 @@ static pid_t answering(const char *socket)
 
 static void kill_and_wait(pid_t pid)
 {
-	struct pollfd p = { .events = POLLIN };
-
-	p.fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	dh_check(p.fd >= 0);
 	dh_check_eq(kill(pid, SIGKILL), 0);
-	dh_check_eq(poll(&p, 1, 10000), 1);
-	close(p.fd);
+	dh_wait_gone(pid, 10000);
 }
 
 /* An unlinked tmpfs file with 4 bytes, its owner's O_RDWR fd. */

@@ -302,18 +302,6 @@ static void kill_group(void)
 		kill(-group, SIGKILL);
 }
 
-static void wait_gone(pid_t pid)
-{
-	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	struct pollfd p = { .fd = pfd, .events = POLLIN };
-
-	if (pfd < 0 && errno == ESRCH)
-		return;
-	dh_check(pfd >= 0);
-	dh_check(poll(&p, 1, DEADLINE_MS) == 1);
-	close(pfd);
-}
-
 /*
  * Kill every luo process at once (the vault's process group); wait for
  * the engine and for @vault, and reap @child if it is ours.
@@ -327,8 +315,8 @@ static void kill_all(pid_t vault, pid_t engine, pid_t child)
 		dh_check(waitpid(child, &status, 0) == child);
 		dh_check(WIFSIGNALED(status));
 	}
-	wait_gone(vault);
-	wait_gone(engine);
+	dh_wait_gone(vault, DEADLINE_MS);
+	dh_wait_gone(engine, DEADLINE_MS);
 	group = 0;
 }
 

@@ -21,13 +21,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <luo/libluo.h>
@@ -53,20 +51,6 @@ static pid_t engine_of(const char *socket)
 	dh_check_eq(luo_status(ctl, &st), 0);
 	luo_close(ctl);
 	return (pid_t)st.pid;
-}
-
-/* Waits until @pid, which is not our child, has died (its pidfd). */
-static void wait_gone(pid_t pid)
-{
-	struct pollfd p = { .events = POLLIN };
-
-	p.fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (p.fd < 0) {
-		dh_check(errno == ESRCH);
-		return;
-	}
-	dh_check_eq(poll(&p, 1, 10000), 1);
-	close(p.fd);
 }
 
 /* The engine's records header, read through its memfd. */
@@ -165,7 +149,7 @@ static pid_t killed(struct dh_daemon *d, pid_t engine)
 {
 	pid_t now;
 
-	wait_gone(engine);
+	dh_wait_gone(engine, 10000);
 	dh_check_eq(access(flag, F_OK), 0);	/* it fired */
 	now = engine_of(d->socket);
 	dh_check(now != engine);
@@ -227,7 +211,7 @@ static void test_small_commits(void)
 	dh_check(h.file_slots < 2 * FILES + 1024);
 	/* Everything survives a crash at an arbitrary moment. */
 	dh_check_eq(kill(engine, SIGKILL), 0);
-	wait_gone(engine);
+	dh_wait_gone(engine, 10000);
 	check_session(dev, sfd, "many", 1, FILES);
 	close(dev);
 	stop(&d);
@@ -287,7 +271,7 @@ static void test_killed_before_flip(void)
 	 * come back as a second token 4.
 	 */
 	dh_check_eq(kill(engine, SIGKILL), 0);
-	wait_gone(engine);
+	dh_wait_gone(engine, 10000);
 	check_session(dev, sfd, "files", 1, 4);
 	close(dev);
 	stop(&d);
@@ -316,7 +300,7 @@ static void test_no_ghost(void)
 	dh_check(other >= 0);
 	close(other);
 	dh_check_eq(kill(engine, SIGKILL), 0);
-	wait_gone(engine);
+	dh_wait_gone(engine, 10000);
 	dh_check_eq(preserve(sfd, 4), 0);
 	check_session(dev, sfd, "empty", 4, 4);
 	close(dev);

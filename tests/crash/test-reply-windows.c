@@ -67,20 +67,6 @@ static pid_t answering(const char *socket)
 	return (pid_t)st.pid;
 }
 
-/* Waits until @pid, which is not our child, has died (its pidfd). */
-static void wait_gone(pid_t pid)
-{
-	struct pollfd p = { .events = POLLIN };
-
-	p.fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (p.fd < 0) {
-		dh_check(errno == ESRCH);
-		return;
-	}
-	dh_check_eq(poll(&p, 1, 10000), 1);
-	close(p.fd);
-}
-
 static int make_file(const char *data)
 {
 	int fd = memfd_create("reply-windows", MFD_CLOEXEC);
@@ -127,7 +113,7 @@ static void arm(void)
 /* The engine died at the step, and a new one serves. */
 static void killed(struct dh_daemon *d, pid_t engine)
 {
-	wait_gone(engine);
+	dh_wait_gone(engine, 10000);
 	dh_check_eq(access(flag, F_OK), 0);	/* it fired */
 	dh_check(answering(d->socket) != engine);
 }

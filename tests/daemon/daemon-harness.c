@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <luo/libluo.h>
 
 #include "daemon-harness.h"
 
@@ -77,7 +80,8 @@ static void dh_kill_all(void)
 	for (i = 0; i < DH_MAX_LIVE; i++) {
 		if (!dh_live[i])
 			continue;
-		kill(-dh_live[i]->pid, SIGKILL);	/* vault and engines */
+		/* The group: the vault, its engine, a vault the engine made. */
+		kill(-dh_live[i]->pid, SIGKILL);
 		kill(dh_live[i]->pid, SIGKILL);
 		waitpid(dh_live[i]->pid, NULL, 0);
 		dh_live[i]->pid = 0;
@@ -198,6 +202,10 @@ int dh_start_at(struct dh_daemon *d, const char *socket,
 
 	d->pid = 0;
 	d->status = 0;
+	d->no_vault = false;
+	for (const char *const *a = args; a && *a; a++)
+		if (!strcmp(*a, "--no-vault"))
+			d->no_vault = true;
 	snprintf(d->socket, sizeof(d->socket), "%s", socket);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
@@ -223,7 +231,7 @@ int dh_start_at(struct dh_daemon *d, const char *socket,
 	r = dh_wait_ready(d, p[0]);
 	close(p[0]);
 	if (r == -ETIMEDOUT || r == -EPROTO)
-		kill(d->pid, SIGKILL);
+		kill(-d->pid, SIGKILL);
 	if (r)
 		dh_wait(d);
 	return r;
@@ -312,6 +320,84 @@ void dh_cleanup(struct dh_daemon *d)
 	unlink(d->socket);
 	rmdir(d->dir);
 	d->dir[0] = '\0';
+}
+
+/**
+ * dh_engine_pid() - the process that serves: the vault's engine
+ * @d: a running daemon
+ *
+ * Under a vault (the default) the pid the harness started is the vault's
+ * and the engine is its child; with --no-vault it is the daemon itself.
+ * A recovery or an UPGRADE may change the engine: ask again after one.
+ *
+ * Return: the engine's pid, or 0 if the vault has no child (between an
+ * engine's death and its successor).
+ */
+pid_t dh_engine_pid(const struct dh_daemon *d)
+{
+	char path[64], buf[64];
+	ssize_t n;
+	int fd;
+
+	if (d->no_vault)
+		return d->pid;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)d->pid,
+		 (int)d->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return (pid_t)atoi(buf);
+}
+
+/**
+ * dh_wait_gone() - wait until a process, which need not be our child, died
+ * @pid:        the process
+ * @timeout_ms: how long at most (-1: no limit); longer fails the test
+ *
+ * Waits on its pidfd: no polling.  A pid already gone returns at once.
+ */
+void dh_wait_gone(pid_t pid, int timeout_ms)
+{
+	struct pollfd p = { .events = POLLIN };
+	int r;
+
+	p.fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (p.fd < 0) {
+		dh_check(errno == ESRCH);	/* already gone */
+		return;
+	}
+	while ((r = poll(&p, 1, timeout_ms)) < 0)
+		dh_check(errno == EINTR);
+	close(p.fd);
+	dh_check(r == 1);
+}
+
+/**
+ * dh_kill_engine() - kill -9 the engine that answers on @socket
+ * @socket: the daemon's socket
+ *
+ * Asks STATUS which process serves, kills it and waits until it is gone;
+ * the vault then starts the next engine, which serves what queued
+ * meanwhile.
+ *
+ * Return: the killed engine's pid.
+ */
+pid_t dh_kill_engine(const char *socket)
+{
+	struct luo_status st;
+	int ctl = luo_open_at(socket, LUO_OPEN_CONTROL);
+
+	dh_check(ctl >= 0);
+	dh_check_eq(luo_status(ctl, &st), 0);
+	luo_close(ctl);
+	dh_check_eq(kill((pid_t)st.pid, SIGKILL), 0);
+	dh_wait_gone((pid_t)st.pid, -1);
+	return (pid_t)st.pid;
 }
 
 /**

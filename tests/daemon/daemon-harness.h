@@ -25,9 +25,12 @@
  * @status: its wait status once reaped (see dh_exit_code())
  * @dir:    the private directory ("" if the socket was given)
  * @socket: the socket path, to give to luo_open_at()
+ * @no_vault: started with --no-vault: @pid is the daemon itself, else it
+ *          is the vault and the engine its child (dh_engine_pid())
  */
 struct dh_daemon {
 	pid_t pid;
+	bool no_vault;
 	int status;
 	char dir[PATH_MAX];
 	char socket[PATH_MAX];
@@ -42,6 +45,9 @@ int dh_wait(struct dh_daemon *d);
 int dh_exit_code(int status);
 void dh_cleanup(struct dh_daemon *d);
 int dh_count_fds(pid_t pid);
+pid_t dh_engine_pid(const struct dh_daemon *d);
+void dh_wait_gone(pid_t pid, int timeout_ms);
+pid_t dh_kill_engine(const char *socket);
 void dh_set_nofile(rlim_t soft, rlim_t hard);
 bool dh_under_valgrind(void);
 int dh_run_output(const char *bin, const char *const *args, int fd3, int fd4,

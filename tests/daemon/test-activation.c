@@ -124,6 +124,7 @@ static void test_adopt(bool reboot)
 	struct timeval limit = { .tv_sec = 10 };
 	struct dh_daemon d;
 	int lfd, early, dev, sfd, ctl, err, probe;
+	pid_t engine;
 	uint64_t upd;
 
 	snprintf(path, sizeof(path), "%s/liveupdate.sock", dir);
@@ -139,7 +140,8 @@ static void test_adopt(bool reboot)
 	dh_check_eq(wc_handshake(early, LUO_WIRE_MODE_CONTROL), 0);
 	dh_check_eq(wc_call(early, LUO_IOCTL_STATUS, &st, sizeof(st), -1,
 			    NULL), 0);
-	dh_check_eq(st.pid, (uint32_t)d.pid);
+	/* Under the vault, its engine serves the socket passed on to it. */
+	dh_check_eq(st.pid, (uint32_t)dh_engine_pid(&d));
 	close(early);
 	dev = luo_open_at(path, LUO_OPEN_DEVICE);
 	dh_check(dev >= 0);
@@ -151,10 +153,25 @@ static void test_adopt(bool reboot)
 		dh_check_eq(luo_reboot(ctl, -1, &upd), 0);
 		luo_close(ctl);
 		/* The same socket serves the new image. */
-		check_status(path, d.pid, 0);
+		check_status(path, dh_engine_pid(&d), 0);
 	} else {
-		check_status(path, d.pid, 1);
+		check_status(path, dh_engine_pid(&d), 1);
 	}
+	/*
+	 * The vault holds the socket through a crash of the engine: a client
+	 * that connects meanwhile waits in its backlog for the next engine,
+	 * which serves the session as it was.
+	 */
+	engine = dh_engine_pid(&d);
+	dh_check(engine > 0);
+	dh_check_eq(kill(engine, SIGKILL), 0);
+	ctl = luo_open_at(path, LUO_OPEN_CONTROL);
+	dh_check(ctl >= 0);
+	dh_check_eq(luo_status(ctl, &st), 0);
+	dh_check(st.pid != (uint32_t)engine);
+	dh_check_eq(st.pid, (uint32_t)dh_engine_pid(&d));
+	dh_check_eq(st.nr_outgoing, reboot ? 0 : 1);
+	luo_close(ctl);
 	close(sfd);
 	luo_close(dev);
 	dh_check_eq(dh_stop(&d), 0);

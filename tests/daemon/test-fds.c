@@ -53,7 +53,7 @@ int main(void)
 	ctl = luo_open_at(d.socket, LUO_OPEN_CONTROL);
 	dh_check(ctl >= 0);
 	dh_check_eq(luo_status(ctl, &st), 0);
-	base = dh_count_fds(d.pid);
+	base = dh_count_fds(dh_engine_pid(&d));
 	dh_check(base > 0);
 	for (i = 0; i < 10; i++)
 		client(d.socket, i);
@@ -66,7 +66,7 @@ int main(void)
 	dh_check_eq(luo_status(ctl, &st), 0);
 	dh_check_eq(st.nr_outgoing, 0);
 	dh_check_eq(st.nr_files, 0);
-	dh_check_eq(dh_count_fds(d.pid), base);
+	dh_check_eq(dh_count_fds(dh_engine_pid(&d)), base);
 	luo_close(ctl);
 	dh_check_eq(dh_stop(&d), 0);
 	dh_cleanup(&d);

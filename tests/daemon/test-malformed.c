@@ -99,12 +99,12 @@ int main(void)
 	sfd = luo_create_session(dev, "malformed");
 	dh_check(sfd >= 0);
 	check_alive(dev);
-	base = dh_count_fds(d.pid);
+	base = dh_count_fds(dh_engine_pid(&d));
 	test_framing(dev);
 	test_fds(dev, sfd);
 	/* Every fd sent with a refused message was closed. */
 	check_alive(dev);
-	dh_check_eq(dh_count_fds(d.pid), base);
+	dh_check_eq(dh_count_fds(dh_engine_pid(&d)), base);
 	close(sfd);
 	close(dev);
 	dh_check_eq(dh_stop(&d), 0);

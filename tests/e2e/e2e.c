@@ -105,7 +105,8 @@ int e2e_daemon_fds(const struct dh_daemon *d)
 		nanosleep(&tick, NULL);
 	}
 	dh_check(!(st.flags & LUO_STATUS_WORKING));
-	n = dh_count_fds(d->pid);
+	/* The process that serves: the engine under a vault. */
+	n = dh_count_fds((pid_t)st.pid);
 	luo_close(ctl);
 	return n;
 }

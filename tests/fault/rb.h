@@ -21,6 +21,9 @@
  * @failure:  a substring of STATUS's last_reboot_failure
  * @new_pid:  true if the keeper rolls back (a new daemon pid)
  * @status:   the new image's expected wait status (when @new_pid)
+ * @vault:    under the vault (the vault is the keeper: the engine is
+ *            recovered under a new pid, the vault's stays); else the
+ *            daemon runs with --no-vault and its keeper is tested
  */
 struct rb_case {
 	const char *mode;
@@ -30,6 +33,7 @@ struct rb_case {
 	const char *failure;
 	bool new_pid;
 	int status;
+	bool vault;
 };
 
 /* The rb-image helper next to the test binary. */

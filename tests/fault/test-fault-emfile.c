@@ -73,7 +73,15 @@ int main(void)
 	int base, dev, sfd[MAX_SESSIONS], n = 0, err = 0, m, c, ctl;
 	char name[32];
 
-	ft_start(&d, NULL);
+	/*
+	 * One process's EMFILE, without the vault: under it the fds sent to
+	 * the vault and not yet read count against the engine's own
+	 * RLIMIT_NOFILE (ETOOMANYREFS), which a limit this close to the fds
+	 * it holds would hit before EMFILE.
+	 */
+	static const char *const no_vault[] = { "--no-vault", NULL };
+
+	ft_start(&d, no_vault);
 	base = e2e_daemon_fds(&d);
 	dh_check_eq(prlimit(d.pid, RLIMIT_NOFILE, NULL, &rl), 0);
 	rl.rlim_cur = (rlim_t)(base + HEADROOM);

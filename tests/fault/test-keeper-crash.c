@@ -14,12 +14,13 @@
 
 #include "rb.h"
 
-static void crash(const char *mode, const char *image, int status)
+static void crash(const char *mode, const char *image, int status,
+		  bool vault)
 {
 	const struct rb_case c = {
 		.mode = mode, .image = image, .err = ENOEXEC,
 		.failure = "died before taking over", .new_pid = true,
-		.status = status,
+		.status = status, .vault = vault,
 	};
 
 	rb_run(&c);
@@ -31,10 +32,15 @@ int main(void)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		dh_skip("no PR_SET_CHILD_SUBREAPER");
 	if (access("/bin/true", X_OK) == 0)
-		crash(NULL, "/bin/true", 0);
-	crash("exit", rb_image(), 0);
-	crash("kill", rb_image(), SIGKILL);
-	crash("segv", rb_image(), SIGSEGV);
-	crash("abort", rb_image(), SIGABRT);
+		crash(NULL, "/bin/true", 0, false);
+	crash("exit", rb_image(), 0, false);
+	crash("kill", rb_image(), SIGKILL, false);
+	crash("segv", rb_image(), SIGSEGV, false);
+	crash("abort", rb_image(), SIGABRT, false);
+	/* Under the vault: it recovers the engine, which answers ENOEXEC. */
+	if (access("/bin/true", X_OK) == 0)
+		crash(NULL, "/bin/true", 0, true);
+	crash("exit", rb_image(), 0, true);
+	crash("kill", rb_image(), SIGKILL, true);
 	return DH_PASS;
 }

@@ -20,6 +20,9 @@
 #include "rb.h"
 
 static const char *const args[] = { "--takeover-timeout=300", NULL };
+static const char *const args_keeper[] = {
+	"--takeover-timeout=300", "--no-vault", NULL,
+};
 
 /* The whole cycle (rb_run) while nothing else happens. */
 static void test_hang(void)
@@ -28,6 +31,22 @@ static void test_hang(void)
 		.mode = "hang", .image = rb_image(), .args = args,
 		.err = ETIMEDOUT, .failure = "did not take over in 300 ms",
 		.new_pid = true, .status = SIGKILL,
+	};
+
+	rb_run(&c);
+}
+
+/*
+ * Under the vault (the default) there is no keeper: the vault kills the
+ * hung image itself and recovers the engine from its records, which
+ * answers ETIMEDOUT and counts the failure as the keeper's rollback does.
+ */
+static void test_hang_vault(void)
+{
+	const struct rb_case c = {
+		.mode = "hang", .image = rb_image(), .args = args,
+		.err = ETIMEDOUT, .failure = "did not take over in 300 ms",
+		.new_pid = true, .vault = true,
 	};
 
 	rb_run(&c);
@@ -92,7 +111,7 @@ static void test_backlog(void)
 	dh_check(fd >= 0);
 	setenv("LUO_RB_IMAGE", "hang", 1);
 	setenv("LUO_RB_NOTIFY", fifo, 1);
-	dh_check_eq(dh_start(&d, args), 0);
+	dh_check_eq(dh_start(&d, args_keeper), 0);
 	rebooter = start_reboot(d.socket);
 	dh_check_eq(read(fd, &c, 1), 1);	/* the new image runs, and hangs */
 	close(fd);
@@ -115,6 +134,7 @@ int main(void)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		dh_skip("no PR_SET_CHILD_SUBREAPER");
 	test_hang();
+	test_hang_vault();
 	test_backlog();
 	return DH_PASS;
 }

@@ -55,7 +55,9 @@ static void check_kept(int sfd)
 /* (a), in a supervisor child that inherits the keeper: never killed. */
 static void supervise(void)
 {
-	static const char *const args[] = { "--fault-injection", NULL };
+	static const char *const args[] = {
+		"--fault-injection", "--no-vault", NULL,
+	};
 	char want[64];
 	struct luo_status st;
 	struct dh_daemon d;
@@ -162,7 +164,9 @@ static void manager_stop(struct manager *m)
 
 static void test_notify(void)
 {
-	static const char *const args[] = { "--takeover-timeout=300", NULL };
+	static const char *const args[] = {
+		"--takeover-timeout=300", "--no-vault", NULL,
+	};
 	char dir[PATH_MAX];
 	const char *tmp = getenv("TMPDIR");
 	struct luo_status st;

@@ -111,7 +111,7 @@ static void test_two_reboots(void)
 	close(second);
 	e2e_status(d.socket, &st);
 	dh_check_eq(st.update_number, 2);
-	dh_check_eq(st.pid, d.pid);
+	dh_check_eq(st.pid, dh_engine_pid(&d));
 	dh_check_eq(dh_stop(&d), 0);
 	dh_cleanup(&d);
 	fifos_free(&f);
@@ -145,7 +145,7 @@ static void test_script(void)
 	dh_check_eq(upd, 2);
 	close(fd);
 	dh_check_eq(luo_status(ctl, &st), 0);
-	dh_check_eq(st.pid, d.pid);
+	dh_check_eq(st.pid, dh_engine_pid(&d));
 	luo_close(ctl);
 	/* The script's fd was closed by the image it started. */
 	dh_check_eq(e2e_daemon_fds(&d), base);

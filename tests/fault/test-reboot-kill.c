@@ -47,7 +47,9 @@ static void kill_done(void)
 /* Killed before the keeper exists: lost, as in a crash before kexec. */
 static void lost(const char *step)
 {
-	static const char *const args[] = { "--fault-injection", NULL };
+	static const char *const args[] = {
+		"--fault-injection", "--no-vault", NULL,
+	};
 	char name[LIVEUPDATE_SESSION_NAME_LENGTH];
 	struct luo_status st;
 	struct dh_daemon d, again;
@@ -95,7 +97,9 @@ static void lost(const char *step)
 /* Killed once the keeper holds everything: rolled back, nothing lost. */
 static void kept(const char *step)
 {
-	static const char *const args[] = { "--fault-injection", NULL };
+	static const char *const args[] = {
+		"--fault-injection", "--no-vault", NULL,
+	};
 	const struct rb_case c = {
 		.image = dh_binary(), .args = args, .err = ENOEXEC,
 		.failure = "died before taking over", .new_pid = true,

@@ -55,14 +55,14 @@ static void test_cannot_exec(mode_t mode, int err)
 	close(exe);
 	dh_check_eq(luo_status(ctl, &st), 0);
 	dh_check_eq(st.update_number, 1);
-	dh_check_eq(st.pid, d.pid);
+	dh_check_eq(st.pid, dh_engine_pid(&d));
 	dh_check_eq(st.failed_reboots, 1);
 	dh_check_eq(st.last_reboot_error, -r);
 	dh_check(strstr(st.last_reboot_failure, "cannot execute the new image"));
 	dh_check_eq(st.nr_outgoing, 1);
 	dh_check_eq(st.nr_incoming, 0);
 	dh_check_eq(luo_session_get_name(sfd, name, sizeof(name)), 0);
-	dh_check_eq(rb_children(d.pid), 0);
+	dh_check_eq(rb_children(dh_engine_pid(&d)), 0);
 	luo_close(ctl);
 	close(sfd);
 	luo_close(dev);

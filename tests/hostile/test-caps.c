@@ -3,10 +3,12 @@
  * Started as root, the daemon keeps one capability, CAP_DAC_OVERRIDE, in
  * its permitted and effective sets and its bounding set, none inheritable
  * or ambient, and sets no_new_privs; the image a REBOOT executes is the
- * same, and still serves.
+ * same, and still serves.  So does the vault once its first engine serves,
+ * and the engine it starts after a crash.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,7 @@ int main(void)
 	struct dh_daemon d;
 	struct luo_status st;
 	uint64_t update;
+	pid_t engine;
 	int ctl;
 
 	if (geteuid() != 0 || !(status_field(getpid(), "CapEff", 16) & KEPT))
@@ -61,12 +64,23 @@ int main(void)
 	ctl = luo_open_at(d.socket, LUO_OPEN_CONTROL);
 	dh_check(ctl >= 0);
 	dh_check_eq(luo_status(ctl, &st), 0);
-	check_caps(d.pid);
+	check_caps(dh_engine_pid(&d));
 	dh_check_eq(luo_reboot(ctl, -1, &update), 0);
 	dh_check_eq(update, 2);
 	dh_check_eq(luo_status(ctl, &st), 0);
-	dh_check_eq(st.pid, d.pid);
+	dh_check_eq(st.pid, dh_engine_pid(&d));
+	check_caps(dh_engine_pid(&d));
+	/*
+	 * A crash of the engine: the vault, which read that the first engine
+	 * served before it saw it die, has dropped its capabilities, and the
+	 * engine it starts keeps the same one.
+	 */
+	engine = dh_engine_pid(&d);
+	dh_check_eq(kill(engine, SIGKILL), 0);
+	dh_check_eq(luo_status(ctl, &st), 0);
+	dh_check(st.pid != (uint32_t)engine);
 	check_caps(d.pid);
+	check_caps((pid_t)st.pid);
 	luo_close(ctl);
 	dh_check_eq(dh_stop(&d), 0);
 	dh_cleanup(&d);

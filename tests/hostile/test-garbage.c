@@ -179,7 +179,7 @@ static int daemon_fds(const struct dh_daemon *d)
 
 	dh_check(probe >= 0);
 	dh_check_eq(luo_status(probe, &st), 0);
-	n = dh_count_fds(d->pid);
+	n = dh_count_fds(dh_engine_pid(d));
 	luo_close(probe);
 	return n - 1;
 }

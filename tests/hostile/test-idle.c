@@ -82,7 +82,7 @@ static int daemon_fds(const struct dh_daemon *d)
 
 	dh_check(probe >= 0);
 	dh_check_eq(luo_status(probe, &st), 0);
-	n = dh_count_fds(d->pid);
+	n = dh_count_fds((pid_t)st.pid);	/* the engine's */
 	luo_close(probe);
 	return n - 1;
 }

@@ -583,24 +583,6 @@ static void test_upgrade(void)
 	dh_check_eq(svc_stop(&s, SIGTERM), 0);
 }
 
-/* kill -9 of the engine of a --vault daemon, and wait for the next one. */
-static void kill_engine(const char *socket)
-{
-	struct luo_status st;
-	struct pollfd p = { .events = POLLIN };
-	int ctl = luo_open_at(socket, LUO_OPEN_CONTROL);
-
-	dh_check(ctl >= 0);
-	dh_check_eq(luo_status(ctl, &st), 0);
-	luo_close(ctl);
-	p.fd = (int)syscall(SYS_pidfd_open, (pid_t)st.pid, 0);
-	dh_check(p.fd >= 0);
-	dh_check_eq(kill((pid_t)st.pid, SIGKILL), 0);
-	while (poll(&p, 1, -1) < 0)
-		dh_check(errno == EINTR);
-	close(p.fd);
-}
-
 /*
  * The orchestrator crashes (its engine killed; the vault recovers it)
  * while the service runs under load, and again between two starts: the
@@ -625,11 +607,11 @@ static void test_orchestrator_crash(void)
 	svc_ready(&s, 1, "crash-luo");
 	ino = socket_inode(s.pid, 3);
 	load_start(&l, port);
-	kill_engine(dv.socket);
+	dh_kill_engine(dv.socket);
 	dh_check_eq(session_state("listen:crash-luo"), LUO_SESSION_RETRIEVED);
 	http_answered(http_send(port));
 	dh_check_eq(svc_stop(&s, SIGTERM), 0);
-	kill_engine(dv.socket);		/* nothing runs: liveupdated holds it */
+	dh_kill_engine(dv.socket);		/* nothing runs: liveupdated holds it */
 	c = http_send(port);
 	svc_start(&s, "crash-luo", opts);
 	svc_ready(&s, 1, "crash-luo");

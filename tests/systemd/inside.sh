@@ -63,13 +63,6 @@ wait_file() {
 	done
 }
 
-# The unit runs the vault (--vault), which says no STATUS= yet: the steps
-# before the vault's own run the daemon as one process.
-mkdir -p "$dropins"
-printf '[Service]\nExecStart=\nExecStart=%s\n' "$sbin/liveupdated" \
-	>"$dropins/one-process.conf"
-systemctl daemon-reload
-
 step "socket activation: the socket listens, the daemon does not run"
 [ "$(systemctl is-active liveupdated.socket)" = active ] ||
 	fail "liveupdated.socket is not active"
@@ -157,13 +150,44 @@ liveupdatectl status >/dev/null || fail "no second activation"
 expect_prop ActiveState active
 systemctl stop liveupdated.service
 
-step "a new image that hangs: the keeper rolls back under its own pid"
-# NotifyAccess=all at work: the keeper, not the main process, says
-# MAINPID=; systemd follows it and sees no death of its main process.
+step "a new image that hangs: the vault kills it, the main pid stays"
+mkdir -p "$dropins"
 printf '[Service]\nExecStart=\nExecStart=%s --takeover-timeout=500\n' \
 	"$sbin/liveupdated" >"$dropins/takeover.conf"
 systemctl daemon-reload
 liveupdatectl status >/dev/null || fail "no third activation"
+pid=$(prop MainPID)
+rm -f "$out/ready"
+"$here/luo-hold" hold "$out/ready" s-vault vault-text /tmp &
+holder=$!
+wait_file "$out/ready"
+engine=$(liveupdatectl status | sed -n 's/^daemon pid: *//p')
+if liveupdatectl reboot --exec "$here/hang-image" >"$out/hung" 2>&1; then
+	cat "$out/hung"
+	fail "the REBOOT into a hanging image succeeded"
+fi
+cat "$out/hung"
+grep -q "did not take over in 500 ms" "$out/hung" ||
+	fail "the failed REBOOT does not say it timed out"
+expect_prop ActiveState active
+expect_prop MainPID "$pid"
+expect_prop NRestarts 0
+liveupdatectl status | grep -q "daemon pid: *$engine\$" &&
+	fail "the engine that hung was not replaced"
+wait_status "update 1; sessions: 1 outgoing, 0 incoming; files: 3; last REBOOT failed"
+liveupdatectl show s-vault || fail "s-vault is gone after the vault's rollback"
+kill -TERM "$holder"
+wait "$holder"
+systemctl stop liveupdated.service
+
+step "without the vault, a new image that hangs: the keeper rolls back under its own pid"
+# NotifyAccess=all at work: the keeper, not the main process, says
+# MAINPID=; systemd follows it and sees no death of its main process.
+printf '[Service]\nExecStart=\nExecStart=%s --no-vault --takeover-timeout=500\n' \
+	"$sbin/liveupdated" \
+	>/etc/systemd/system/liveupdated.service.d/takeover.conf
+systemctl daemon-reload
+liveupdatectl status >/dev/null || fail "no fourth activation"
 pid=$(prop MainPID)
 rm -f "$out/ready"
 "$here/luo-hold" hold "$out/ready" s-keep keep-text /tmp &

@@ -111,7 +111,7 @@ int main(void)
 	dh_check_eq(luo_session_get_name(sfd, name, sizeof(name)), 0);
 	dh_check(!strcmp(name, "kept"));
 	e2e_status(sock, &st);
-	dh_check_eq(st.pid, d.pid);
+	dh_check_eq(st.pid, dh_engine_pid(&d));
 	dh_check_eq(st.update_number, 1);
 	dh_check(st.flags & LUO_STATUS_DEVICE_OPEN);
 	close(sfd);

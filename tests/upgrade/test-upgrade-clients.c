@@ -146,7 +146,7 @@ int main(void)
 	for (i = 0; i < NR_UPGRADES; i++)
 		dh_check_eq(luo_upgrade(ctl, -1), 0);
 	dh_check_eq(luo_status(ctl, &st), 0);
-	dh_check_eq(st.pid, d.pid);
+	dh_check_eq(st.pid, dh_engine_pid(&d));
 	dh_check_eq(st.update_number, 1);
 	close(stop[1]);
 	for (i = 0; i < NR_CLIENTS; i++) {

@@ -127,7 +127,7 @@ static void test_queued(void)
 	dh_check_eq(reply(dev, &cs, sizeof(cs), &newsfd), 0);
 	dh_check(newsfd >= 0);
 	dh_check_eq(reply(ctl, &st, sizeof(st), NULL), 0);
-	dh_check_eq(st.pid, d.pid);
+	dh_check_eq(st.pid, dh_engine_pid(&d));
 	e2e_status(d.socket, &st);
 	dh_check_eq(st.nr_outgoing, 2);
 	dh_check_eq(st.nr_files, 2);

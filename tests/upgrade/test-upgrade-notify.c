@@ -6,9 +6,16 @@
  * pid.  An UPGRADE that fails before the exec (an image that cannot be
  * executed) also ends with READY=1, and one rolled back by the keeper
  * announces the pid that serves (REBOOT's path).
+ *
+ * Under the vault (the default) MAINPID is the vault's and never changes
+ * behind the manager's back: the engine says RELOADING=1, READY=1 and
+ * STATUS= but no MAINPID=, also after the vault recovered it from a new
+ * image that died; when the vault itself is killed, the engine starts a
+ * new one and the manager is told its pid.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +51,97 @@ static int until_ready(int fd, pid_t pid, pid_t *mainpid)
 	}
 }
 
+/*
+ * Datagrams until one is exactly @want; returns how many said RELOADING=1
+ * before it.  Every MAINPID= must name @mainpid; a STATUS= line counts in
+ * *@status.
+ */
+static int until_msg(int fd, const char *want, pid_t mainpid, int *status)
+{
+	char buf[512];
+	int reloading = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		dh_check(n > 0);
+		buf[n] = '\0';
+		if (!strncmp(buf, "RELOADING=1\nMONOTONIC_USEC=", 27))
+			reloading++;
+		if (!strncmp(buf, "STATUS=", 7))
+			(*status)++;
+		if (!strncmp(buf, "MAINPID=", 8))
+			dh_check_eq(atoi(buf + 8), mainpid);
+		if (!strcmp(buf, want))
+			return reloading;
+	}
+}
+
+/* The vault's case; @fd is the fake manager's socket. */
+static void test_vault(int fd)
+{
+	char want[64], buf[512];
+	struct dh_daemon d;
+	struct luo_status st;
+	pid_t engine, vault;
+	int ctl, status = 0, wstatus;
+	ssize_t n;
+
+	dh_check_eq(dh_start(&d, NULL), 0);
+	snprintf(want, sizeof(want), "MAINPID=%d\nREADY=1", (int)d.pid);
+	dh_check_eq(until_msg(fd, want, d.pid, &status), 0);
+	engine = dh_engine_pid(&d);
+
+	/* UPGRADE: RELOADING=1, then the new image's READY=1, same pids. */
+	ctl = luo_open_at(d.socket, LUO_OPEN_CONTROL);
+	dh_check(ctl >= 0);
+	dh_check_eq(luo_upgrade(ctl, -1), 0);
+	dh_check_eq(until_msg(fd, "READY=1", d.pid, &status), 1);
+	dh_check_eq(luo_status(ctl, &st), 0);
+	dh_check_eq(st.pid, engine);
+	luo_close(ctl);
+
+	/* A new image that dies: the vault recovers, MAINPID stays. */
+	dh_check_eq(up_upgrade(d.socket, getenv("LUO_RB_IMAGE_PATH")),
+		    -ENOEXEC);
+	status = 0;
+	dh_check_eq(until_msg(fd, "READY=1", d.pid, &status), 1);
+	e2e_status(d.socket, &st);
+	dh_check(st.pid != (uint32_t)engine);
+	dh_check_eq(st.pid, dh_engine_pid(&d));
+	engine = (pid_t)st.pid;
+	/* The recovered engine sends STATUS= lines again. */
+	while (!status) {
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		dh_check(n > 0);
+		status += !strncmp(buf, "STATUS=", 7);
+	}
+
+	/* The vault is killed: the engine starts one and names it at once. */
+	dh_check_eq(kill(d.pid, SIGKILL), 0);
+	dh_check_eq(dh_wait(&d), dh_exit_code(SIGKILL));
+	for (vault = 0; !vault;) {
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		dh_check(n > 0);
+		buf[n] = '\0';
+		if (!strncmp(buf, "MAINPID=", 8))
+			vault = (pid_t)atoi(buf + 8);
+	}
+	dh_check(vault != d.pid && vault != engine);
+	snprintf(want, sizeof(want), "MAINPID=%d\nREADY=1", (int)vault);
+	until_msg(fd, want, vault, &status);
+	e2e_status(d.socket, &st);
+	dh_check_eq(st.pid, engine);
+	/* The new vault stops the engine, our child now (subreaper). */
+	dh_check_eq(kill(vault, SIGTERM), 0);
+	dh_check_eq(waitpid(engine, &wstatus, 0), engine);
+	dh_check_eq(dh_exit_code(wstatus), 0);
+	dh_cleanup(&d);
+}
+
 int main(void)
 {
+	static const char *const no_vault[] = { "--no-vault", NULL };
 	char dir[] = "/tmp/luo-notify-XXXXXX";
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct dh_daemon d;
@@ -65,7 +161,10 @@ int main(void)
 		    0);
 	setenv("NOTIFY_SOCKET", sa.sun_path, 1);
 	setenv("LUO_RB_IMAGE", "kill", 1);	/* the daemon's environment */
-	dh_check_eq(dh_start(&d, NULL), 0);
+	test_vault(fd);
+
+	/* Without a vault: the keeper's case. */
+	dh_check_eq(dh_start(&d, no_vault), 0);
 	dh_check_eq(until_ready(fd, d.pid, &mainpid), 0);
 
 	ctl = luo_open_at(d.socket, LUO_OPEN_CONTROL);

@@ -27,19 +27,23 @@ static const char *rb_image(void)
 	return p;
 }
 
-static void test_failed(const char *mode, int err, bool new_pid, int sig)
+static void test_failed(const char *mode, int err, bool new_pid, int sig,
+			bool vault)
 {
 	static const char *const args[] = { "--takeover-timeout=500", NULL };
+	static const char *const keeper[] = {
+		"--takeover-timeout=500", "--no-vault", NULL,
+	};
 	struct up_snap before, after;
 	struct up_state s;
 	struct dh_daemon d;
 
 	setenv("LUO_RB_IMAGE", mode, 1);
-	dh_check_eq(dh_start(&d, args), 0);
+	dh_check_eq(dh_start(&d, vault ? args : keeper), 0);
 	up_setup(d.socket, &s);
 	up_snap(d.socket, &before);
 	dh_check_eq(up_upgrade(d.socket, rb_image()), -err);
-	if (new_pid) {
+	if (new_pid && !vault) {
 		/* The keeper ran the old image; the one that died is reaped. */
 		dh_check_eq(dh_wait(&d), dh_exit_code(sig));
 		up_snap(d.socket, &after);
@@ -65,8 +69,13 @@ int main(void)
 	/* The keeper's rollback runs the old image as our child. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		dh_skip("no PR_SET_CHILD_SUBREAPER");
-	test_failed("refuse", EPROTO, false, 0);
-	test_failed("kill", ENOEXEC, true, SIGKILL);
-	test_failed("hang", ETIMEDOUT, true, SIGKILL);
+	test_failed("refuse", EPROTO, false, 0, false);
+	test_failed("kill", ENOEXEC, true, SIGKILL, false);
+	test_failed("hang", ETIMEDOUT, true, SIGKILL, false);
+	/* Under the vault: it kills or sees die the new image, and recovers
+	 * the engine (a new pid; the vault's stays). */
+	test_failed("refuse", EPROTO, false, 0, true);
+	test_failed("kill", ENOEXEC, true, SIGKILL, true);
+	test_failed("hang", ETIMEDOUT, true, SIGKILL, true);
 	return DH_PASS;
 }
