@@ -27,17 +27,6 @@
 #define KILLS	3
 #define FILES	600	/* per round: far more than a socket buffer's worth */
 
-static pid_t engine_pid(const char *socket)
-{
-	struct luo_status st;
-	int ctl = luo_open_at(socket, LUO_OPEN_CONTROL);
-
-	dh_check(ctl >= 0);
-	dh_check_eq(luo_status(ctl, &st), 0);
-	luo_close(ctl);
-	return (pid_t)st.pid;
-}
-
 static int make_file(uint64_t token)
 {
 	int fd = memfd_create("again", MFD_CLOEXEC);
@@ -62,7 +51,7 @@ int main(void)
 	dh_check(sfd >= 0);
 	for (int k = 0; k < KILLS; k++) {
 		engine = dh_kill_engine(d.socket);
-		dh_check(engine_pid(d.socket) != engine);
+		dh_check(dh_status_pid(d.socket) != engine);
 		for (int i = 0; i < FILES; i++, token++) {
 			fd = make_file(token);
 			dh_check_eq(luo_session_preserve_fd(sfd, fd, token), 0);
@@ -71,7 +60,7 @@ int main(void)
 	}
 	/* One more crash, then a REBOOT: every acknowledged file is there. */
 	engine = dh_kill_engine(d.socket);
-	dh_check(engine_pid(d.socket) != engine);
+	dh_check(dh_status_pid(d.socket) != engine);
 	ctl = luo_open_at(d.socket, LUO_OPEN_CONTROL);
 	dh_check(ctl >= 0);
 	dh_check_eq(luo_reboot(ctl, -1, &update), 0);

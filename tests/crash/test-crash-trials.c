@@ -417,24 +417,6 @@ static int client_main(const char *socket, unsigned long ops, int stop_fd)
 	return 0;
 }
 
-/* The vault's child: the engine. */
-static pid_t engine_of(pid_t vault)
-{
-	char path[64], buf[64];
-	pid_t pid = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)vault,
-		 (int)vault);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fgets(buf, sizeof(buf), f))
-		pid = (pid_t)atoi(buf);
-	fclose(f);
-	return pid;
-}
-
 static long rss_kb(pid_t pid)
 {
 	char path[64], line[256];
@@ -549,7 +531,7 @@ int main(void)
 	close(stop[0]);
 	srandom((unsigned int)time(NULL));
 	vault = d.pid;
-	engine = engine_of(vault);
+	engine = dh_child_of(vault);
 	report("start", vault, engine);
 	for (unsigned long i = 0; i < trials; i++) {
 		unsigned long us = interval ?

@@ -27,39 +27,6 @@
 #include "daemon-harness.h"
 #include "wire-client.h"
 
-/* The vault's child: the engine. */
-static pid_t engine_of(pid_t vault)
-{
-	char path[64], buf[64];
-	pid_t pid = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)vault,
-		 (int)vault);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fgets(buf, sizeof(buf), f))
-		pid = (pid_t)atoi(buf);
-	fclose(f);
-	return pid;
-}
-
-/*
- * The engine that answers STATUS: the vault's list of children may still
- * hold a dead engine it has not reaped yet.
- */
-static pid_t answering(const char *socket)
-{
-	struct luo_status st;
-	int ctl = luo_open_at(socket, LUO_OPEN_CONTROL);
-
-	dh_check(ctl >= 0);
-	dh_check_eq(luo_status(ctl, &st), 0);
-	luo_close(ctl);
-	return (pid_t)st.pid;
-}
-
 static void kill_and_wait(pid_t pid)
 {
 	dh_check_eq(kill(pid, SIGKILL), 0);
@@ -114,7 +81,7 @@ int main(void)
 	sig.fd = signalfd(-1, &set, SFD_CLOEXEC);
 	dh_check(sig.fd >= 0);
 	dh_check_eq(dh_start(&d, args), 0);
-	engine = engine_of(d.pid);
+	engine = dh_child_of(d.pid);
 	dh_check(engine > 0);
 	dev = luo_open_at(d.socket, LUO_OPEN_DEVICE);
 	ctl = luo_open_at(d.socket, LUO_OPEN_CONTROL);
@@ -143,7 +110,7 @@ int main(void)
 	kill_and_wait(engine);
 	/* The new engine answers: EIO, nothing done (no hang). */
 	dh_check_eq(reply_within(sfd, 10000), -EIO);
-	dh_check(answering(d.socket) != engine);
+	dh_check(dh_status_pid(d.socket) != engine);
 
 	/* Nothing was retrieved: once the lease is gone, it is. */
 	dh_check_eq(fcntl(fd, F_SETLEASE, F_UNLCK), 0);

@@ -38,21 +38,6 @@
 
 static char flag[64];
 
-/*
- * The engine, as the one that answers STATUS says: the vault's list of
- * children may still hold a dead engine it has not reaped yet.
- */
-static pid_t engine_of(const char *socket)
-{
-	struct luo_status st;
-	int ctl = luo_open_at(socket, LUO_OPEN_CONTROL);
-
-	dh_check(ctl >= 0);
-	dh_check_eq(luo_status(ctl, &st), 0);
-	luo_close(ctl);
-	return (pid_t)st.pid;
-}
-
 /* The engine's records header, read through its memfd. */
 static void read_header(pid_t engine, struct records_header *h)
 {
@@ -136,7 +121,7 @@ static pid_t start(struct dh_daemon *d, const char *step)
 	snprintf(spec, sizeof(spec), "%s:%s", step, flag);
 	dh_check_eq(setenv("LUO_FAULT_KILL_AT", spec, 1), 0);
 	dh_check_eq(dh_start(d, args), 0);
-	return engine_of(d->socket);
+	return dh_status_pid(d->socket);
 }
 
 static void arm(void)
@@ -151,7 +136,7 @@ static pid_t killed(struct dh_daemon *d, pid_t engine)
 
 	dh_wait_gone(engine, 10000);
 	dh_check_eq(access(flag, F_OK), 0);	/* it fired */
-	now = engine_of(d->socket);
+	now = dh_status_pid(d->socket);
 	dh_check(now != engine);
 	return now;
 }

@@ -34,39 +34,6 @@
 
 static char flag[64];
 
-/* The vault's child: the engine. */
-static pid_t engine_of(pid_t vault)
-{
-	char path[64], buf[64];
-	pid_t pid = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)vault,
-		 (int)vault);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fgets(buf, sizeof(buf), f))
-		pid = (pid_t)atoi(buf);
-	fclose(f);
-	return pid;
-}
-
-/*
- * The engine that answers STATUS: the vault's list of children may still
- * hold a dead engine it has not reaped yet.
- */
-static pid_t answering(const char *socket)
-{
-	struct luo_status st;
-	int ctl = luo_open_at(socket, LUO_OPEN_CONTROL);
-
-	dh_check(ctl >= 0);
-	dh_check_eq(luo_status(ctl, &st), 0);
-	luo_close(ctl);
-	return (pid_t)st.pid;
-}
-
 static int make_file(const char *data)
 {
 	int fd = memfd_create("reply-windows", MFD_CLOEXEC);
@@ -101,7 +68,7 @@ static pid_t start(struct dh_daemon *d, const char *step)
 	snprintf(spec, sizeof(spec), "%s:%s", step, flag);
 	dh_check_eq(setenv("LUO_FAULT_KILL_AT", spec, 1), 0);
 	dh_check_eq(dh_start(d, args), 0);
-	return engine_of(d->pid);
+	return dh_child_of(d->pid);
 }
 
 /* The next reply that reaches the step kills the engine. */
@@ -115,7 +82,7 @@ static void killed(struct dh_daemon *d, pid_t engine)
 {
 	dh_wait_gone(engine, 10000);
 	dh_check_eq(access(flag, F_OK), 0);	/* it fired */
-	dh_check(answering(d->socket) != engine);
+	dh_check(dh_status_pid(d->socket) != engine);
 }
 
 static void stop(struct dh_daemon *d)

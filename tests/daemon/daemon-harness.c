@@ -323,26 +323,19 @@ void dh_cleanup(struct dh_daemon *d)
 }
 
 /**
- * dh_engine_pid() - the process that serves: the vault's engine
- * @d: a running daemon
+ * dh_child_of() - the first child of @pid, a vault's engine
+ * @pid: the process
  *
- * Under a vault (the default) the pid the harness started is the vault's
- * and the engine is its child; with --no-vault it is the daemon itself.
- * A recovery or an UPGRADE may change the engine: ask again after one.
- *
- * Return: the engine's pid, or 0 if the vault has no child (between an
- * engine's death and its successor).
+ * Return: its pid, or 0 if it has none.
  */
-pid_t dh_engine_pid(const struct dh_daemon *d)
+pid_t dh_child_of(pid_t pid)
 {
 	char path[64], buf[64];
 	ssize_t n;
 	int fd;
 
-	if (d->no_vault)
-		return d->pid;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)d->pid,
-		 (int)d->pid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
+		 (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
@@ -352,6 +345,41 @@ pid_t dh_engine_pid(const struct dh_daemon *d)
 		return 0;
 	buf[n] = '\0';
 	return (pid_t)atoi(buf);
+}
+
+/**
+ * dh_engine_pid() - the process that serves: the vault's engine
+ * @d: a running daemon
+ *
+ * Under a vault (the default) the pid the harness started is the vault's
+ * and the engine is its child; with --no-vault it is the daemon itself.
+ * A recovery or an UPGRADE may change the engine: ask again after one.
+ * Right after a crash the vault's list of children may still hold the dead
+ * engine, not reaped yet: dh_status_pid() asks the one that answers.
+ *
+ * Return: the engine's pid, or 0 if the vault has no child (between an
+ * engine's death and its successor).
+ */
+pid_t dh_engine_pid(const struct dh_daemon *d)
+{
+	return d->no_vault ? d->pid : dh_child_of(d->pid);
+}
+
+/**
+ * dh_status_pid() - the engine that answers STATUS on @socket
+ * @socket: the daemon's socket
+ *
+ * Return: its pid (a failed open or STATUS fails the test).
+ */
+pid_t dh_status_pid(const char *socket)
+{
+	struct luo_status st;
+	int ctl = luo_open_at(socket, LUO_OPEN_CONTROL);
+
+	dh_check(ctl >= 0);
+	dh_check_eq(luo_status(ctl, &st), 0);
+	luo_close(ctl);
+	return (pid_t)st.pid;
 }
 
 /**
@@ -389,15 +417,11 @@ void dh_wait_gone(pid_t pid, int timeout_ms)
  */
 pid_t dh_kill_engine(const char *socket)
 {
-	struct luo_status st;
-	int ctl = luo_open_at(socket, LUO_OPEN_CONTROL);
+	pid_t pid = dh_status_pid(socket);
 
-	dh_check(ctl >= 0);
-	dh_check_eq(luo_status(ctl, &st), 0);
-	luo_close(ctl);
-	dh_check_eq(kill((pid_t)st.pid, SIGKILL), 0);
-	dh_wait_gone((pid_t)st.pid, -1);
-	return (pid_t)st.pid;
+	dh_check_eq(kill(pid, SIGKILL), 0);
+	dh_wait_gone(pid, -1);
+	return pid;
 }
 
 /**

@@ -192,21 +192,6 @@ static void test_pool_file_upgrade_kexec(void)
 	pt_cleanup(&e);
 }
 
-/* The vault's child: the engine. */
-static pid_t engine_of(pid_t vault)
-{
-	char path[64], buf[64] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)vault,
-		 (int)vault);
-	f = fopen(path, "re");
-	dh_check(f);
-	dh_check(fgets(buf, sizeof(buf), f));
-	fclose(f);
-	return (pid_t)atoi(buf);
-}
-
 /*
  * Under --vault, the engine killed: the recovered engine reopens the pool
  * by path, holds the pool file (the vault kept it), and a simulated kexec
@@ -218,7 +203,6 @@ static void test_pool_file_engine_crash(void)
 	struct luo_status st;
 	struct pt_env e;
 	struct stat fst;
-	struct pollfd pfd = { .events = POLLIN };
 	pid_t engine;
 	int dev, sfd, fd, got;
 
@@ -233,12 +217,7 @@ static void test_pool_file_engine_crash(void)
 	dh_check_eq(fstat(fd, &fst), 0);
 	dh_check_eq(luo_session_preserve_fd(sfd, fd, 9), 0);
 	close(fd);
-	engine = engine_of(e.d.pid);
-	pfd.fd = (int)syscall(SYS_pidfd_open, engine, 0);
-	dh_check(pfd.fd >= 0);
-	dh_check_eq(kill(engine, SIGKILL), 0);
-	dh_check_eq(poll(&pfd, 1, -1), 1);
-	close(pfd.fd);
+	engine = dh_kill_engine(e.d.socket);
 	/* Answered by the recovered engine (the vault kept the socket). */
 	dh_check_eq(luo_status(dev, &st), 0);
 	dh_check(st.pid != (uint32_t)engine);
