@@ -58,58 +58,10 @@
 /* No flag is defined yet; any set bit fails retrieve with EOPNOTSUPP. */
 #define MEMFD_LUO_FLAGS	0u
 
-/**
- * struct memfd_luo_ser - the memfd handler's @data in the handover
- * @pos:   file position of the preserved open file description
- * @size:  file size when last recorded (preserve, then freeze)
- * @seals: F_SEAL_* bits when last recorded (preserve, then freeze)
- * @flags: reserved, 0
- *
- * Packed, 24 bytes, every field little-endian.  It is the first 24 bytes of
- * the kernel's memfd-v2 struct memfd_luo_ser (SPEC.md 7.5), without the
- * folio array: the pages stay in the inode, which the daemon keeps open.
- * @data_len is exactly sizeof(struct memfd_luo_ser); anything else is
- * rejected by retrieve with EINVAL.
- */
-struct memfd_luo_ser {
-	uint64_t pos;
-	uint64_t size;
-	uint32_t seals;
-	uint32_t flags;
-} __attribute__((packed));
 
 _Static_assert(sizeof(struct memfd_luo_ser) == 24, "memfd_luo_ser size");
 _Static_assert(sizeof(struct memfd_luo_ser) <= LUO_FILE_DATA_MAX,
 	       "memfd_luo_ser fits in the handover");
-
-static void memfd_ser_store(struct luo_file_op_args *args,
-			    const struct memfd_luo_ser *ser)
-{
-	struct memfd_luo_ser le = {
-		.pos = htole64(ser->pos),
-		.size = htole64(ser->size),
-		.seals = htole32(ser->seals),
-		.flags = htole32(ser->flags),
-	};
-
-	memcpy(args->data, &le, sizeof(le));
-	args->data_len = sizeof(le);
-}
-
-static int memfd_ser_load(const struct luo_file_op_args *args,
-			  struct memfd_luo_ser *ser)
-{
-	struct memfd_luo_ser le;
-
-	if (args->data_len != sizeof(le))
-		return -EINVAL;
-	memcpy(&le, args->data, sizeof(le));
-	ser->pos = le64toh(le.pos);
-	ser->size = le64toh(le.size);
-	ser->seals = le32toh(le.seals);
-	ser->flags = le32toh(le.flags);
-	return 0;
-}
 
 /* 0 if @fd is a regular file on tmpfs (shmem), filling @st; else -errno. */
 static int memfd_check_shmem(int fd, struct stat *st)
@@ -237,7 +189,7 @@ static int memfd_preserve(struct luo_file_op_args *args)
 		return nfd;
 	luo_handler_close(nfd);
 
-	memfd_ser_store(args, &ser);
+	luo_memfd_ser_store(args, &ser);
 	args->private_data = NULL;
 	return 0;
 }
@@ -255,13 +207,13 @@ static int memfd_freeze(struct luo_file_op_args *args)
 	struct memfd_luo_ser ser = { 0 };
 	int err;
 
-	err = memfd_ser_load(args, &ser);
+	err = luo_memfd_ser_load(args, &ser);
 	if (err)
 		return err;
 	err = memfd_capture(args->fd, &ser, false);
 	if (err)
 		return err;
-	memfd_ser_store(args, &ser);
+	luo_memfd_ser_store(args, &ser);
 	return 0;
 }
 
@@ -283,7 +235,7 @@ static int memfd_retrieve(struct luo_file_op_args *args)
 	int err, flags, nfd, seals;
 
 	args->retrieved_fd = -1;
-	err = memfd_ser_load(args, &ser);
+	err = luo_memfd_ser_load(args, &ser);
 	if (err)
 		return err;
 	if (ser.seals & ~(uint32_t)MEMFD_LUO_SEALS ||

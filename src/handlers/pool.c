@@ -34,55 +34,17 @@
 #define O_LARGEFILE	0
 #endif
 
-/**
- * struct pool_luo_ser - the pool handler's @data in the handover
- * @pos:   file position of the preserved open file description
- * @size:  file size when last recorded (preserve, then freeze)
- * @seals: F_SEAL_* bits at preserve, 0 where the filesystem has none
- * @flags: reserved, 0
- *
- * Packed, 24 bytes, little-endian.
- */
-struct pool_luo_ser {
-	uint64_t pos;
-	uint64_t size;
-	uint32_t seals;
-	uint32_t flags;
-} __attribute__((packed));
-
-_Static_assert(sizeof(struct pool_luo_ser) == 24, "pool_luo_ser size");
-
 /* The pool's filesystem (st_dev of its root); 0: no pool. */
 static dev_t pool_dev;
 static bool pool_has_dev;
 
-static void pool_ser_store(struct luo_file_op_args *args,
-			   const struct pool_luo_ser *ser)
-{
-	struct pool_luo_ser le = {
-		.pos = htole64(ser->pos),
-		.size = htole64(ser->size),
-		.seals = htole32(ser->seals),
-		.flags = htole32(ser->flags),
-	};
-
-	memcpy(args->data, &le, sizeof(le));
-	args->data_len = sizeof(le);
-}
-
+/* memfd-v2's layout; @flags is reserved: a pool of a later version. */
 static int pool_ser_load(const struct luo_file_op_args *args,
-			 struct pool_luo_ser *ser)
+			 struct memfd_luo_ser *ser)
 {
-	struct pool_luo_ser le;
+	int r = luo_memfd_ser_load(args, ser);
 
-	if (args->data_len != sizeof(le))
-		return -EINVAL;
-	memcpy(&le, args->data, sizeof(le));
-	ser->pos = le64toh(le.pos);
-	ser->size = le64toh(le.size);
-	ser->seals = le32toh(le.seals);
-	ser->flags = le32toh(le.flags);
-	return ser->flags ? -EOPNOTSUPP : 0;
+	return r ?: ser->flags ? -EOPNOTSUPP : 0;
 }
 
 /* A regular file on the pool's filesystem; fills @st. */
@@ -96,7 +58,7 @@ static bool pool_file_of(int fd, struct stat *st)
 }
 
 /* Position, size, and the seals if the filesystem has them. */
-static int pool_capture(int fd, struct pool_luo_ser *ser, bool seals)
+static int pool_capture(int fd, struct memfd_luo_ser *ser, bool seals)
 {
 	struct stat st;
 	off_t pos;
@@ -139,7 +101,7 @@ static bool pool_can_preserve(struct luo_file_handler *h, int fd)
 /* preserve: record, and check once that the file can be reopened. */
 static int pool_preserve(struct luo_file_op_args *args)
 {
-	struct pool_luo_ser ser = { 0 };
+	struct memfd_luo_ser ser = { 0 };
 	int err, flags, nfd;
 
 	err = pool_capture(args->fd, &ser, true);
@@ -152,7 +114,7 @@ static int pool_preserve(struct luo_file_op_args *args)
 	if (nfd < 0 && nfd != -EWOULDBLOCK)
 		return nfd;
 	luo_handler_close(nfd);
-	pool_ser_store(args, &ser);
+	luo_memfd_ser_store(args, &ser);
 	args->private_data = NULL;
 	return 0;
 }
@@ -160,12 +122,12 @@ static int pool_preserve(struct luo_file_op_args *args)
 /* freeze: position and size again; seals stay as recorded. */
 static int pool_freeze(struct luo_file_op_args *args)
 {
-	struct pool_luo_ser ser = { 0 };
+	struct memfd_luo_ser ser = { 0 };
 	int err = pool_ser_load(args, &ser);
 
 	err = err ?: pool_capture(args->fd, &ser, false);
 	if (!err)
-		pool_ser_store(args, &ser);
+		luo_memfd_ser_store(args, &ser);
 	return err;
 }
 
@@ -177,7 +139,7 @@ static int pool_freeze(struct luo_file_op_args *args)
  */
 static int pool_retrieve(struct luo_file_op_args *args)
 {
-	struct pool_luo_ser ser = { 0 };
+	struct memfd_luo_ser ser = { 0 };
 	struct stat st, nst;
 	int err, flags, nfd;
 
