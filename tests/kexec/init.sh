@@ -17,6 +17,10 @@
 # are called by absolute path (/usr/sbin/mke2fs, /usr/sbin/kexec).
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
+# A sanitized build (-Db_sanitize=address,undefined) runs as it does on
+# the host; luo-run preloads an unsanitized library before the runtime.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:verify_asan_link_order=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -79,6 +83,38 @@ next_cmdline() {
 	done
 	echo "${out# } luo.stage=$1"
 }
+
+# start_daemon [OPTION...]: liveupdated --pool $POOL in the background,
+# returning once it listens (--ready-fd); its log goes to the console.
+DAEMON_PID=""
+start_daemon() {
+	local line
+	rm -f /run/ready
+	mkfifo /run/ready
+	liveupdated --pool $POOL --ready-fd 3 "$@" 3>/run/ready </dev/null &
+	DAEMON_PID=$!
+	read -r line </run/ready
+	[ "$line" = "READY=1" ] || fail "liveupdated --pool $POOL did not start"
+	say "liveupdated $DAEMON_PID listens"
+}
+
+stop_daemon() {
+	kill -TERM $DAEMON_PID
+	wait $DAEMON_PID
+	DAEMON_PID=""
+}
+
+# Where the daemon mounted the pool.
+pool_mount() {
+	awk -v d=$POOL '$1 == d { print $2; exit }' /proc/mounts
+}
+
+# The operator's command: REBOOT --kexec into this kernel and initramfs,
+# with luo.stage=2.
+KEXEC_CMD="liveupdatectl reboot --kexec --kernel /boot/vmlinuz-$KVER \
+	--initrd /boot/initrd.img-$KVER"
+
+CLIENT=/usr/local/libexec/luo-kexec/kexec-client
 
 mark init-$STAGE
 say "scenario $SCENARIO stage $STAGE kernel $(uname -r)"

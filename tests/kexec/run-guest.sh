@@ -36,12 +36,14 @@ trap 'exit 1' INT TERM
 mkfifo "$dir/serial" || exit 1
 
 # Stamp each line with the host's clock (seconds since the start).
-perl -MTime::HiRes=time -e '
-	$| = 1; my $t0 = time;
-	while (my $l = <STDIN>) {
-		$l =~ s/\r//g;
-		printf "%9.3f %s", time - $t0, $l;
-	}' <"$dir/serial" >"$log" &
+python3 -c '
+import sys, time
+t0 = time.monotonic()
+out = sys.stdout.buffer
+for line in sys.stdin.buffer:
+	out.write(b"%9.3f " % (time.monotonic() - t0) + line.replace(b"\r", b""))
+	out.flush()
+' <"$dir/serial" >"$log" &
 spid=$!
 
 timeout --kill-after=5 "$limit" qemu-system-x86_64 \
