@@ -6,7 +6,8 @@
 # Build the initramfs that tests/kexec boots in QEMU (README in this
 # directory): busybox-static with its applet links, /init (init.sh) and the
 # scenarios (scenario-*.sh), the nvdimm modules of kernel KVER (libnvdimm,
-# nd_btt, nd_pmem, nd_e820, then ext4; uncompressed), the real mke2fs and kexec, the
+# nd_btt, nd_pmem, nd_e820, then ext4; uncompressed), the real mke2fs
+# (also as mkfs.ext4), blkid and kexec, the
 # kernel image as /boot/vmlinuz-KVER, and, when BUILD_DIR is given, the
 # project installed from it with DESTDIR (meson install) plus the EXTRA
 # programs (test clients) in /usr/local/libexec/luo-kexec.  Every ELF file
@@ -35,7 +36,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 mods=/lib/modules/$kver/kernel/drivers/nvdimm
 kernel=/boot/vmlinuz-$kver
 
-for f in /usr/bin/busybox /usr/sbin/mke2fs /usr/sbin/kexec "$kernel" \
+for f in /usr/bin/busybox /usr/sbin/mke2fs /usr/sbin/kexec /usr/sbin/blkid \
+	 "$kernel" \
 	 "$mods/libnvdimm.ko"; do
 	[ -r "$f" ] || { echo "$0: $f is missing" >&2; exit 1; }
 done
@@ -67,11 +69,13 @@ copy_libs() {
 	done
 }
 
-# The real tools first, at absolute paths the scripts call them by.
-cp /usr/sbin/mke2fs "$root"/usr/sbin/mke2fs
-cp /usr/sbin/kexec "$root"/usr/sbin/kexec
-copy_libs /usr/sbin/mke2fs
-copy_libs /usr/sbin/kexec
+# The real tools first, at absolute paths the scripts call them by, and
+# where liveupdated --pool looks for blkid and mkfs.ext4 (/usr/sbin first).
+for t in mke2fs kexec blkid; do
+	cp /usr/sbin/$t "$root"/usr/sbin/$t
+	copy_libs /usr/sbin/$t
+done
+ln -s mke2fs "$root"/usr/sbin/mkfs.ext4
 
 # busybox and a link for every applet that does not name a real tool.
 cp /usr/bin/busybox "$root"/bin/busybox

@@ -22,7 +22,9 @@
  * pool's mount point), the client waits instead for the complete handover
  * to appear in DIR (renamed to "handover"), kills every liveupdated
  * process with SIGKILL before the kernel is loaded and executed, waits for
- * them to be gone and for CMD to fail, and exits 0 without another request.
+ * them to be gone and for CMD to end, and exits 0 without another request.
+ * (CMD's status tells nothing: liveupdatectl takes a connection that ends
+ * unanswered for the kexec under way.)
  * --dax: pool files must be DAX (STATX_ATTR_DAX).  gone: no session NAME
  * can be retrieved (ENOENT): a handover is read once.
  *
@@ -388,10 +390,25 @@ static int retrieve_all(int devfd)
 	return manifest;
 }
 
+/* The line run-guest.sh times a kexec from (README). */
+static void mark_kexec(void)
+{
+	char up[64] = "?";
+	FILE *f = fopen("/proc/uptime", "re");
+
+	if (f) {
+		if (fscanf(f, "%63s", up) != 1)
+			strcpy(up, "?");
+		fclose(f);
+	}
+	printf("LUO-KEXEC: mark kexec-exec %s\n", up);
+}
+
 static pid_t spawn(char **cmd)
 {
 	pid_t pid;
 
+	mark_kexec();
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0)
@@ -531,8 +548,6 @@ kill:
 	       now() - t0, cmd[0], killed, cmd[0], status);
 	if (!killed)
 		die("no liveupdated process to kill");
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		die("%s succeeded although the daemon was killed", cmd[0]);
 	close(p[0].fd);
 	close(p[1].fd);
 	return 0;

@@ -71,6 +71,24 @@ awk '
 			printf "  %-28s %8.3f s\n", "kexec to stage " substr($4, 6) " /init", $1 - tx
 		if ($4 == "kexec-exec") tx = $1
 	}
+	# liveupdated'"'"'s own account of a REBOOT --kexec and of the takeover.
+	/reboot --kexec: copied .* into the pool in / {
+		copied = $1
+		printf "  %-28s %8.3f s (%s %s, %s bytes)\n", "memfd copy into the pool",
+			$(NF - 1) / 1000, $6, $7, substr($8, 2)
+	}
+	/reboot --kexec: kernel loaded/ {
+		if (copied != "")
+			printf "  %-28s %8.3f s\n", "handover+sync+kexec load", $1 - copied
+		loaded = $1
+	}
+	$2 == "LUO-KEXEC:" && $3 == "mark" && $4 ~ /^init-/ && loaded != "" {
+		printf "  %-28s %8.3f s\n", "kernel loaded to /init", $1 - loaded
+		loaded = ""
+	}
+	/took over .* after a kexec:.*copied back, in / {
+		printf "  %-28s %8.3f s\n", "memfd copy back (stage 2)", $(NF - 1) / 1000
+	}
 	$2 == "LUO-KEXEC:" && $3 == "VERDICT" { printf "  %-28s %8.3f s\n", "whole run", $1 }
 ' "$log"
 

@@ -18,7 +18,6 @@ stage1() {
 		--append "$(next_cmdline 2)" || fail "kexec-client create"
 	say "every luo process is gone; the next attempt"
 	start_daemon
-	mark kexec-exec
 	$CLIENT carry --dax -- $KEXEC_CMD --append "$(next_cmdline 2)" ||
 		fail "kexec-client carry"
 	fail "still running after REBOOT --kexec"

@@ -11,7 +11,6 @@
 stage1() {
 	start_daemon
 	say "pool mounted at $(pool_mount)"
-	mark kexec-exec
 	$CLIENT create --dax -- $KEXEC_CMD --append "$(next_cmdline 2)" ||
 		fail "kexec-client create"
 	fail "still running after REBOOT --kexec"
