@@ -75,7 +75,7 @@ awk '
 	/reboot --kexec: copied .* into the pool in / {
 		copied = $1
 		printf "  %-28s %8.3f s (%s %s, %s bytes)\n", "memfd copy into the pool",
-			$(NF - 1) / 1000, $6, $7, substr($8, 2)
+			$(NF - 1) / 1000, $7, $8, substr($9, 2)
 	}
 	/reboot --kexec: kernel loaded/ {
 		if (copied != "")
