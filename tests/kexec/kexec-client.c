@@ -2,7 +2,7 @@
 /*
  * kexec-client: the libluo client of the kexec scenarios (README here).
  *
- *   kexec-client create [--dax] [--kill-at-handover DIR] [-- CMD ARG...]
+ *   kexec-client create [--dax] [KILLS] [-- CMD ARG...]
  *   kexec-client carry  [--dax] [-- CMD ARG...]
  *   kexec-client check  [--dax]
  *   kexec-client gone   NAME...
@@ -14,19 +14,25 @@
  * every session and file, verify each byte against the pattern and each
  * digest against the manifest, finish.  carry: check, then preserve the
  * retrieved files again in new sessions of the same names (the next
- * attempt after a failed one).
+ * attempt after a failed one).  gone: no session NAME can be retrieved
+ * (ENOENT): a handover is read once.  --dax: pool files must be DAX
+ * (STATX_ATTR_DAX).
  *
  * With CMD (liveupdatectl reboot --kexec ...), create and carry run it
  * while holding every fd: the machine should vanish into the new kernel,
- * so CMD returning at all is a failure.  With --kill-at-handover DIR (the
- * pool's mount point), the client waits instead for the complete handover
- * to appear in DIR (renamed to "handover"), kills every liveupdated
- * process with SIGKILL before the kernel is loaded and executed, waits for
- * them to be gone and for CMD to end, and exits 0 without another request.
- * (CMD's status tells nothing: liveupdatectl takes a connection that ends
- * unanswered for the kexec under way.)
- * --dax: pool files must be DAX (STATX_ATTR_DAX).  gone: no session NAME
- * can be retrieved (ENOENT): a handover is read once.
+ * so CMD returning at all is a failure.
+ *
+ * KILLS are --pool-dir DIR (the pool's mount point), --pool DEV and one
+ * or more --kill-at NAME: CMD runs once per NAME, and as soon as NAME
+ * appears in DIR (created or renamed there: "handover.new" once REBOOT
+ * --kexec has frozen the sessions and writes the handover, "handover" once
+ * it is complete, while the kernel is being loaded) every liveupdated
+ * process is killed with SIGKILL, and the client waits until they are
+ * gone and CMD has ended (its status tells nothing: liveupdatectl takes a
+ * connection that ends unanswered for the kexec under way).  Between two
+ * kills it starts liveupdated --pool DEV again, checks that no session
+ * came back (ENOENT) and preserves the files it still holds again; after
+ * the last kill it exits 0 without another request.
  *
  * Exit 0 on success, 1 with a message on stderr otherwise.
  */
@@ -492,11 +498,41 @@ static size_t kill_luo(void)
 	return total;
 }
 
+/* Start liveupdated --pool @pool as our child; return once it listens. */
+static void start_daemon(const char *pool)
+{
+	char buf[16] = "";
+	int pfd[2];
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC))
+		die("pipe2: %s", strerror(errno));
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (dup2(pfd[1], 3) != 3)
+			_exit(127);
+		execlp("liveupdated", "liveupdated", "--pool", pool,
+		       "--ready-fd", "3", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	n = read(pfd[0], buf, sizeof(buf) - 1);
+	close(pfd[0]);
+	if (n <= 0 || strncmp(buf, "READY=1", 7))
+		die("liveupdated --pool %s did not start", pool);
+	printf("started liveupdated %d on %s\n", pid, pool);
+}
+
 /*
- * Run CMD; with @kill_dir, kill every liveupdated process once the
- * handover is complete in @kill_dir and CMD has not come back yet.
+ * Run CMD; with @kill_name, kill every liveupdated process as soon as
+ * @kill_name appears in @dir (created, or renamed there), while CMD has not
+ * come back yet.
  */
-static int run_reboot(char **cmd, const char *kill_dir)
+static void run_reboot(char **cmd, const char *dir, const char *kill_name)
 {
 	struct pollfd p[2];
 	char ev[4096] __attribute__((aligned(8)));
@@ -506,16 +542,16 @@ static int run_reboot(char **cmd, const char *kill_dir)
 	int status;
 	ssize_t len;
 
-	if (!kill_dir) {
+	if (!kill_name) {
 		pid = spawn(cmd);
 		status = wait_child(pid);
 		die("%s returned (status %#x) after %.3f s: no kexec", cmd[0],
 		    status, now() - t0);
 	}
 	p[0].fd = inotify_init1(IN_CLOEXEC);
-	if (p[0].fd < 0 || inotify_add_watch(p[0].fd, kill_dir,
+	if (p[0].fd < 0 || inotify_add_watch(p[0].fd, dir,
 					     IN_MOVED_TO | IN_CREATE) < 0)
-		die("inotify %s: %s", kill_dir, strerror(errno));
+		die("inotify %s: %s", dir, strerror(errno));
 	p[0].events = POLLIN;
 	pid = spawn(cmd);
 	p[1].fd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -524,18 +560,17 @@ static int run_reboot(char **cmd, const char *kill_dir)
 	p[1].events = POLLIN;
 	for (;;) {
 		if (poll(p, 2, 120000) <= 0)
-			die("no handover in %s within 120 s", kill_dir);
+			die("no %s in %s within 120 s", kill_name, dir);
 		if (p[1].revents)
-			die("%s returned (status %#x) before the handover "
-			    "was written", cmd[0], wait_child(pid));
+			die("%s returned (status %#x) before %s appeared",
+			    cmd[0], wait_child(pid), kill_name);
 		len = read(p[0].fd, ev, sizeof(ev));
 		if (len <= 0)
 			die("inotify read: %s", strerror(errno));
 		for (char *q = ev; q < ev + len;) {
 			struct inotify_event *e = (struct inotify_event *)q;
 
-			if (e->len && !strcmp(e->name, "handover") &&
-			    (e->mask & IN_MOVED_TO))
+			if (e->len && !strcmp(e->name, kill_name))
 				goto kill;
 			q += sizeof(*e) + e->len;
 		}
@@ -543,33 +578,53 @@ static int run_reboot(char **cmd, const char *kill_dir)
 kill:
 	killed = kill_luo();
 	status = wait_child(pid);
-	printf("handover written %.3f s after %s; killed %zu liveupdated "
-	       "processes before the kexec; %s exited with status %#x\n",
-	       now() - t0, cmd[0], killed, cmd[0], status);
+	printf("%s appeared %.3f s after %s; killed %zu liveupdated "
+	       "processes before the kexec; %s ended with status %#x\n",
+	       kill_name, now() - t0, cmd[0], killed, cmd[0], status);
 	if (!killed)
 		die("no liveupdated process to kill");
 	close(p[0].fd);
 	close(p[1].fd);
-	return 0;
 }
+
+/* After a kill: no session of ours is incoming in the new daemon. */
+static void check_gone(int devfd)
+{
+	size_t j;
+	int sfd;
+
+	for (j = 0; j < NSESSIONS; j++) {
+		sfd = luo_retrieve_session(devfd, sessions[j]);
+		if (sfd != -ENOENT)
+			die("retrieve session %s: %s, not ENOENT", sessions[j],
+			    sfd < 0 ? strerror(-sfd) : "retrieved");
+	}
+}
+
+#define MAX_KILLS 4
 
 int main(int argc, char **argv)
 {
-	const char *mode, *kill_dir = NULL;
+	const char *mode, *dir = NULL, *pool = NULL, *kill_at[MAX_KILLS];
 	char **cmd = NULL;
 	int devfd, manifest, sfds[NSESSIONS], i;
-	size_t k;
+	size_t k, nkill = 0;
 
 	if (argc < 2)
 		die("usage: kexec-client create|carry|check [--dax] "
-		    "[--kill-at-handover DIR] [-- CMD...]");
+		    "[--pool DEV --pool-dir DIR --kill-at NAME...] "
+		    "[-- CMD...] | gone NAME...");
 	mode = argv[1];
 	for (i = 2; i < argc && strcmp(mode, "gone"); i++) {
 		if (!strcmp(argv[i], "--dax")) {
 			want_dax = true;
-		} else if (!strcmp(argv[i], "--kill-at-handover") &&
-			   i + 1 < argc) {
-			kill_dir = argv[++i];
+		} else if (!strcmp(argv[i], "--pool") && i + 1 < argc) {
+			pool = argv[++i];
+		} else if (!strcmp(argv[i], "--pool-dir") && i + 1 < argc) {
+			dir = argv[++i];
+		} else if (!strcmp(argv[i], "--kill-at") && i + 1 < argc &&
+			   nkill < MAX_KILLS) {
+			kill_at[nkill++] = argv[++i];
 		} else if (!strcmp(argv[i], "--") && i + 1 < argc) {
 			cmd = argv + i + 1;
 			break;
@@ -577,6 +632,9 @@ int main(int argc, char **argv)
 			die("unknown argument %s", argv[i]);
 		}
 	}
+	if (nkill && (!cmd || !dir || (nkill > 1 && !pool)))
+		die("--kill-at needs a command and --pool-dir (and --pool to "
+		    "start the daemon again between kills)");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	devfd = luo_open();
 	if (devfd < 0)
@@ -608,9 +666,26 @@ int main(int argc, char **argv)
 	} else {
 		die("unknown mode %s", mode);
 	}
-	if (kill_dir && !cmd)
-		die("--kill-at-handover needs a command");
-	if (cmd)
-		return run_reboot(cmd, kill_dir);
+	if (!cmd)
+		return 0;
+	if (!nkill)
+		run_reboot(cmd, NULL, NULL);
+	for (k = 0; k < nkill; k++) {
+		run_reboot(cmd, dir, kill_at[k]);
+		if (k + 1 == nkill)
+			break;
+		/* The next attempt, with the files this process still holds. */
+		luo_close(devfd);
+		for (i = 0; i < (int)NSESSIONS; i++)
+			close(sfds[i]);
+		start_daemon(pool);
+		devfd = luo_open();
+		if (devfd < 0)
+			die("luo_open: %s", strerror(-devfd));
+		check_gone(devfd);
+		printf("no session came back from the attempt killed at %s; "
+		       "preserving again\n", kill_at[k]);
+		preserve_all(devfd, manifest, sfds);
+	}
 	return 0;
 }
