@@ -55,6 +55,7 @@ int luo_list(int fd, luo_list_fn fn, void *ctx);
 
 int luo_reboot(int fd, int exec_fd, uint64_t *update_number);
 int luo_upgrade(int fd, int exec_fd);
+int luo_pool_memfd(int devfd, const char *name, unsigned int flags);
 int luo_drop_session(int fd, const char *name, uint32_t owner,
 		     uint32_t *nr_files);
 

@@ -31,9 +31,11 @@ enum {
 	LUO_CMD_SET_EVENT = 0x84,
 	LUO_CMD_UPGRADE = 0x85,
 	LUO_CMD_DROP_SESSION = 0x86,
+	LUO_CMD_POOL_MEMFD = 0x87,
+	LUO_CMD_REBOOT_KEXEC = 0x88,
 };
 
-#define LUO_CMD_EXT_COUNT	7
+#define LUO_CMD_EXT_COUNT	9
 
 #define LUO_IOCTL_STATUS	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_STATUS)
 #define LUO_IOCTL_LIST		_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_LIST)
@@ -43,6 +45,9 @@ enum {
 #define LUO_IOCTL_UPGRADE	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_UPGRADE)
 #define LUO_IOCTL_DROP_SESSION	\
 	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_DROP_SESSION)
+#define LUO_IOCTL_POOL_MEMFD	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_POOL_MEMFD)
+#define LUO_IOCTL_REBOOT_KEXEC	\
+	_IO(LIVEUPDATE_IOCTL_TYPE, LUO_CMD_REBOOT_KEXEC)
 
 /* struct luo_status.flags */
 /* the device is held by the caller's uid */
@@ -255,7 +260,76 @@ struct luo_drop_session {
 	char name[LIVEUPDATE_SESSION_NAME_LENGTH];
 };
 
+/* struct luo_pool_memfd.flags */
+#define LUO_POOL_ALLOW_SEALING	(1u << 0)	/* as MFD_ALLOW_SEALING */
+
+#define LUO_POOL_NAME_LENGTH	256
+
+/**
+ * struct luo_pool_memfd - LUO_IOCTL_POOL_MEMFD: a file in the pool
+ * @size:     sizeof(struct luo_pool_memfd) or more
+ * @fd:       out: the new file, close-on-exec
+ * @flags:    LUO_POOL_*; unknown bits give EINVAL
+ * @reserved: zero (EINVAL otherwise)
+ * @name:     a label for the daemon's log, NUL-terminated (EINVAL if not);
+ *            the file itself has no name
+ *
+ * An unnamed regular file, read-write, in the daemon's pool
+ * (liveupdated --pool): used like a memfd; its pages live in the pool, so
+ * it crosses a REBOOT, an UPGRADE and a real kexec (REBOOT_KEXEC) with no
+ * copy.  EOPNOTSUPP if the daemon has no pool, or for
+ * LUO_POOL_ALLOW_SEALING where the pool's filesystem cannot seal.
+ * Anyone's who may open the device.
+ */
+struct luo_pool_memfd {
+	__u32 size;
+	__s32 fd;
+	__u32 flags;
+	__u32 reserved;
+	char name[LUO_POOL_NAME_LENGTH];
+};
+
+/* struct luo_reboot_kexec.flags */
+#define LUO_KEXEC_NO_INITRD	(1u << 0)	/* load no initrd */
+#define LUO_KEXEC_CMDLINE	(1u << 1)	/* @cmdline, not /proc/cmdline */
+
+#define LUO_KEXEC_PATH_LENGTH		256
+#define LUO_KEXEC_CMDLINE_LENGTH	2048
+
+/**
+ * struct luo_reboot_kexec - LUO_IOCTL_REBOOT_KEXEC: a real kexec
+ * @size:          sizeof(struct luo_reboot_kexec) or more
+ * @flags:         LUO_KEXEC_*; unknown bits give EOPNOTSUPP
+ * @update_number: unused on success (the machine is gone); 0
+ * @kernel:        the kernel image, NUL-terminated; "" for
+ *                 /boot/vmlinuz-$(uname -r)
+ * @initrd:        the initrd; "" for /boot/initrd.img-$(uname -r) if it
+ *                 exists (none with LUO_KEXEC_NO_INITRD)
+ * @cmdline:       the new kernel's command line with LUO_KEXEC_CMDLINE,
+ *                 else /proc/cmdline is used
+ *
+ * REBOOT onto a new kernel: the daemon (started with --pool) checks that
+ * every outgoing file can cross a kernel change (EXDEV and a reason in
+ * STATUS otherwise, before anything is frozen), freezes every outgoing
+ * session, copies ordinary memfds into the pool, writes the handover into
+ * the pool, makes it durable, loads the kernel with kexec_file_load() and
+ * reboots into it.  The paths are opened by the daemon: the request is the
+ * administrator's alone (EPERM).  EOPNOTSUPP without a pool.  On failure
+ * nothing changed and the errno of the failing step is returned.
+ */
+struct luo_reboot_kexec {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 update_number;
+	char kernel[LUO_KEXEC_PATH_LENGTH];
+	char initrd[LUO_KEXEC_PATH_LENGTH];
+	char cmdline[LUO_KEXEC_CMDLINE_LENGTH];
+};
+
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__cplusplus)
+_Static_assert(sizeof(struct luo_pool_memfd) == 272, "luo_pool_memfd layout");
+_Static_assert(sizeof(struct luo_reboot_kexec) == 2576,
+	       "luo_reboot_kexec layout");
 _Static_assert(sizeof(struct luo_status) == 160, "luo_status layout");
 _Static_assert(sizeof(struct luo_upgrade) == 16, "luo_upgrade layout");
 _Static_assert(sizeof(struct luo_list) == 24, "luo_list layout");

@@ -19,7 +19,8 @@ static inline bool luo_wire_returns_fd(uint32_t cmd)
 {
 	return cmd == LIVEUPDATE_IOCTL_CREATE_SESSION ||
 	       cmd == LIVEUPDATE_IOCTL_RETRIEVE_SESSION ||
-	       cmd == LIVEUPDATE_SESSION_RETRIEVE_FD;
+	       cmd == LIVEUPDATE_SESSION_RETRIEVE_FD ||
+	       cmd == LUO_IOCTL_POOL_MEMFD;
 }
 
 /* Waits until @fd is ready for @events (a caller's O_NONBLOCK socket). */

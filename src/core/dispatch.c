@@ -34,6 +34,8 @@ union luo_ucmd {
 	struct luo_session_unpreserve_fd unpreserve;
 	struct luo_drop_session drop;
 	struct luo_session_error last_error;
+	struct luo_pool_memfd pool_memfd;
+	struct luo_reboot_kexec kexec;
 };
 
 enum {
@@ -192,6 +194,39 @@ static int do_upgrade(struct luo_core *core, struct luo_session *unused,
 	return core->host.upgrade(core->host.ctx, &u->upgrade, call->in_fd);
 }
 
+static int do_pool_memfd(struct luo_core *core, struct luo_session *unused,
+			 union luo_ucmd *u, struct luo_call *call)
+{
+	struct luo_pool_memfd *p = &u->pool_memfd;
+
+	p->fd = -1;
+	if ((p->flags & ~LUO_POOL_ALLOW_SEALING) || p->reserved ||
+	    !memchr(p->name, 0, sizeof(p->name)))
+		return -EINVAL;
+	if (!core->host.pool_memfd)
+		return -EOPNOTSUPP;
+	return core->host.pool_memfd(core->host.ctx, p, call->caller.uid,
+				     &call->out_fd);
+}
+
+static int do_reboot_kexec(struct luo_core *core, struct luo_session *unused,
+			   union luo_ucmd *u, struct luo_call *call)
+{
+	struct luo_reboot_kexec *k = &u->kexec;
+
+	if (k->flags & ~(LUO_KEXEC_NO_INITRD | LUO_KEXEC_CMDLINE))
+		return -EOPNOTSUPP;
+	if (!memchr(k->kernel, 0, sizeof(k->kernel)) ||
+	    !memchr(k->initrd, 0, sizeof(k->initrd)) ||
+	    !memchr(k->cmdline, 0, sizeof(k->cmdline)) ||
+	    ((k->flags & LUO_KEXEC_NO_INITRD) && k->initrd[0]))
+		return -EINVAL;
+	k->update_number = 0;
+	if (!core->host.reboot_kexec)
+		return -EOPNOTSUPP;
+	return core->host.reboot_kexec(core->host.ctx, k);
+}
+
 static int do_handover(struct luo_core *core, struct luo_session *s,
 		       union luo_ucmd *u, struct luo_call *call)
 {
@@ -277,6 +312,15 @@ static const struct luo_ioctl_op device_ext_ops[LUO_CMD_EXT_COUNT] = {
 	[LUO_CMD_DROP_SESSION - LUO_CMD_EXT_BASE] =
 		IOCTL_OP(LUO_IOCTL_DROP_SESSION, struct luo_drop_session, name,
 			 0, ON_ANY_DEVICE, OP_ADMIN, CHARGE_NONE, do_drop),
+	/* A file in the pool: anyone's, like a memfd. */
+	[LUO_CMD_POOL_MEMFD - LUO_CMD_EXT_BASE] =
+		IOCTL_OP(LUO_IOCTL_POOL_MEMFD, struct luo_pool_memfd, name,
+			 0, ON_ANY_DEVICE, 0, CHARGE_NONE, do_pool_memfd),
+	/* A real kexec: the administrator's, as REBOOT. */
+	[LUO_CMD_REBOOT_KEXEC - LUO_CMD_EXT_BASE] =
+		IOCTL_OP(LUO_IOCTL_REBOOT_KEXEC, struct luo_reboot_kexec,
+			 cmdline, 0, ON_ANY_DEVICE, OP_ADMIN, CHARGE_NONE,
+			 do_reboot_kexec),
 };
 
 static const struct luo_ioctl_op session_ops[] = {

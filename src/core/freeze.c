@@ -109,6 +109,35 @@ int luo_core_for_each_outgoing_fd(struct luo_core *core,
 	return 0;
 }
 
+/**
+ * luo_core_for_each_outgoing_file() - visit every outgoing file
+ * @core: the core
+ * @fn:   called with the file's fd (the core's), its handler's compatible
+ *        string, its session's name and its token, in handover order
+ * @ctx:  passed to @fn
+ *
+ * For a kexec, which must place each file where the next kernel finds it.
+ *
+ * Return: 0, or the first non-zero return of @fn.
+ */
+int luo_core_for_each_outgoing_file(struct luo_core *core,
+				    luo_outgoing_file_fn fn, void *ctx)
+{
+	struct luo_session *s;
+	struct luo_file *f;
+	int ret;
+
+	list_for_each_entry(s, &core->outgoing, list) {
+		list_for_each_entry(f, &s->files, list) {
+			ret = fn(ctx, f->fd, f->handler->compatible, s->name,
+				 f->token);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
 /* Sets or clears close-on-exec on every fd an incoming file holds. */
 static int incoming_cloexec(struct luo_core *core, bool on)
 {

@@ -445,6 +445,7 @@ struct reader {
 	int fd_max;
 	struct luo_handover_info *info;
 	uint32_t cap_discard;
+	const struct luo_handover_fdmap *map;	/* a kexec's, or NULL */
 };
 
 static int fail(struct reader *r, const char *fmt, ...)
@@ -641,7 +642,25 @@ static int read_file(struct reader *r, struct luo_session *s, const void *rec,
 	    in->reserved || state.reserved || status > 1 ||
 	    (fd == HANDOVER_NO_FD && status != 1))
 		return fail(r, "session '%s': malformed file record", name);
-	if (fd != HANDOVER_NO_FD) {
+	if (r->map) {
+		/* After a kexec no fd crossed: what is not taken is gone. */
+		if (!s)
+			return 0;
+		if (fd == HANDOVER_NO_FD || status)
+			return fail(r, "session '%s': malformed file record",
+				    name);
+		ret = r->map->open(r->map->ctx, fd, in->compatible);
+		if (ret < 0)
+			return fail(r, "session '%s': token %llu: no file in the pool: %s",
+				    name, (unsigned long long)token,
+				    strerror(-ret));
+		fd = (uint32_t)ret;
+		if (check_fd(r, 0, fd, &st))
+			return -EINVAL;
+		in->dev = cpu_to_fdt64((uint64_t)st.st_dev);
+		in->ino = cpu_to_fdt64((uint64_t)st.st_ino);
+		in->type = cpu_to_fdt32(st.st_mode & S_IFMT);
+	} else if (fd != HANDOVER_NO_FD) {
 		if (check_fd(r, 0, fd, &st))
 			return -EINVAL;
 		if (st.st_dev != fdt64_to_cpu(in->dev) ||
@@ -1003,6 +1022,16 @@ static int read_root(struct reader *r, struct luo_handover_info *info)
 			    compat ? compat : "(none)");
 	info->reply_fd = -1;
 	info->self_fd = -1;
+	info->listen_fd = -1;
+	if (r->map) {
+		/* A kexec's: no fd, no connection crossed. */
+		if (info->upgrade)
+			return fail(r, "an UPGRADE's handover after a kexec");
+		if (get_u64(r, 0, &p[RP_UPDATE], &info->update_number) ||
+		    get_u64(r, 0, &p[RP_START], &info->reboot_start_ns))
+			return -EINVAL;
+		return read_sessions(r) ?: read_all_flbs(r);
+	}
 	if (get_u64(r, 0, &p[RP_UPDATE], &info->update_number) ||
 	    get_u64(r, 0, &p[RP_START], &info->reboot_start_ns) ||
 	    read_fd_id(r, &p[RP_LISTEN], &p[RP_LISTEN_ID], true,
@@ -1088,6 +1117,40 @@ void luo_handover_discard(struct luo_core *core,
 	info->nr_discard = 0;
 }
 
+/* luo_handover_read_mode() and luo_handover_read_kexec(). */
+static int read_handover(struct reader *r, const void *blob, size_t len)
+{
+	struct luo_core *core = r->core;
+	struct luo_handover_info *info = r->info;
+	int ret;
+
+	memset(info, 0, sizeof(*info));
+	snprintf(r->why, r->why_len, "out of memory");
+	if (!list_empty(&core->incoming) || !list_empty(&core->outgoing) ||
+	    core->nr_flbs_in)
+		return fail(r, "the core already has sessions");
+	ret = check_blob(r, blob, len);
+	if (ret)
+		return ret;
+	r->fd_max = (int)sysconf(_SC_OPEN_MAX);
+	r->fd_seen = calloc((size_t)r->fd_max + 1, 1);
+	if (!r->fd_seen)
+		return -ENOMEM;
+	ret = read_root(r, info);
+	free(r->fd_seen);
+	if (ret) {
+		read_rollback(core);
+		luo_handover_info_release(info);
+		return ret;
+	}
+	core->update_number = info->update_number;
+	/* Nothing was frozen: an UPGRADE keeps the RFC's PREPARED too. */
+	if (info->upgrade && info->rfc_state == LIVEUPDATE_STATE_PREPARED)
+		core->rfc_prepared = true;
+	return 0;
+}
+
+
 /**
  * luo_handover_read_mode() - take over or restore what an image handed over
  * @core:    a core with its handlers (and FLBs) registered and no session
@@ -1121,32 +1184,40 @@ int luo_handover_read_mode(struct luo_core *core, const void *blob,
 		.core = core, .mode = mode, .why = why, .why_len = why_len,
 		.info = info,
 	};
-	int ret;
 
-	memset(info, 0, sizeof(*info));
-	snprintf(why, why_len, "out of memory");
-	if (!list_empty(&core->incoming) || !list_empty(&core->outgoing) ||
-	    core->nr_flbs_in)
-		return fail(&r, "the core already has sessions");
-	ret = check_blob(&r, blob, len);
-	if (ret)
-		return ret;
-	r.fd_max = (int)sysconf(_SC_OPEN_MAX);
-	r.fd_seen = calloc((size_t)r.fd_max + 1, 1);
-	if (!r.fd_seen)
-		return -ENOMEM;
-	ret = read_root(&r, info);
-	free(r.fd_seen);
-	if (ret) {
-		read_rollback(core);
-		luo_handover_info_release(info);
-		return ret;
-	}
-	core->update_number = info->update_number;
-	/* Nothing was frozen: an UPGRADE keeps the RFC's PREPARED too. */
-	if (info->upgrade && info->rfc_state == LIVEUPDATE_STATE_PREPARED)
-		core->rfc_prepared = true;
-	return 0;
+	return read_handover(&r, blob, len);
+}
+
+/**
+ * luo_handover_read_kexec() - take over what the image before a kexec wrote
+ * @core:    a core with its handlers registered and no session
+ * @blob:    the handover, read from the pool
+ * @len:     its length
+ * @map:     opens the file each record names (no fd crossed the kexec)
+ * @info:    out: as luo_handover_read_mode(); @info->listen_fd,
+ *           @info->reply_fd and @info->self_fd are -1 and nothing is
+ *           left to discard.  Release it with luo_handover_info_release()
+ * @why:     out: on failure, what was wrong, for the log
+ * @why_len: size of @why
+ *
+ * LUO_HANDOVER_TAKEOVER over files that @map opens: every outgoing session
+ * of the previous kernel's daemon becomes incoming; its incoming sessions,
+ * never retrieved before the kexec, are gone as after any reboot.  The
+ * listening socket, connections and image written down are ignored.
+ *
+ * Return: 0, -EINVAL (see @why) or -ENOMEM.
+ */
+int luo_handover_read_kexec(struct luo_core *core, const void *blob,
+			    size_t len, const struct luo_handover_fdmap *map,
+			    struct luo_handover_info *info, char *why,
+			    size_t why_len)
+{
+	struct reader r = {
+		.core = core, .mode = LUO_HANDOVER_TAKEOVER, .why = why,
+		.why_len = why_len, .info = info, .map = map,
+	};
+
+	return read_handover(&r, blob, len);
 }
 
 /**

@@ -50,12 +50,20 @@ enum luo_log_level {
  * @close_fd: closes an fd of a client's file that the core owns; it may
  *          block (a socket with SO_LINGER), so a daemon does it off its
  *          loop.  Without it the core calls close(2).
+ * @pool_memfd: LUO_IOCTL_POOL_MEMFD after the core checked the struct:
+ *          a new file in the pool for @uid in *@out_fd (the caller then
+ *          owns it), 0 or -errno; without it EOPNOTSUPP
+ * @reboot_kexec: LUO_IOCTL_REBOOT_KEXEC after the core checked the struct;
+ *          returns only on failure (-errno); without it EOPNOTSUPP
  * @ctx:    passed to each callback
  * All callbacks are optional.
  */
 struct luo_core_host {
 	int (*reboot)(void *ctx, struct luo_reboot *arg, int exec_fd);
 	int (*upgrade)(void *ctx, struct luo_upgrade *arg, int exec_fd);
+	int (*pool_memfd)(void *ctx, struct luo_pool_memfd *arg, uint32_t uid,
+			  int *out_fd);
+	int (*reboot_kexec)(void *ctx, struct luo_reboot_kexec *arg);
 	void (*status)(void *ctx, struct luo_status *st);
 	void (*log)(void *ctx, int level, const char *msg);
 	void (*close_fd)(void *ctx, int fd);
@@ -205,6 +213,10 @@ int luo_core_freeze(struct luo_core *core);
 void luo_core_unfreeze(struct luo_core *core);
 int luo_core_for_each_outgoing_fd(struct luo_core *core,
 				  int (*fn)(void *ctx, int fd), void *ctx);
+typedef int (*luo_outgoing_file_fn)(void *ctx, int fd, const char *compatible,
+				    const char *session, uint64_t token);
+int luo_core_for_each_outgoing_file(struct luo_core *core,
+				    luo_outgoing_file_fn fn, void *ctx);
 int luo_core_prepare_exec(struct luo_core *core);
 void luo_core_finish_exec(struct luo_core *core);
 
@@ -300,6 +312,23 @@ int luo_handover_read_mode(struct luo_core *core, const void *blob,
 			   size_t len, enum luo_handover_mode mode,
 			   struct luo_handover_info *info, char *why,
 			   size_t why_len);
+/**
+ * struct luo_handover_fdmap - where the files of a kexec's handover are
+ * @open: the file written down under fd number @fd with handler
+ *        @compatible: a new fd of it, or -errno.  The core owns the fd
+ *        once the read succeeds; if it fails, the map's owner closes
+ *        every fd it gave
+ * @ctx:  passed to @open
+ */
+struct luo_handover_fdmap {
+	int (*open)(void *ctx, uint32_t fd, const char *compatible);
+	void *ctx;
+};
+
+int luo_handover_read_kexec(struct luo_core *core, const void *blob,
+			    size_t len, const struct luo_handover_fdmap *map,
+			    struct luo_handover_info *info, char *why,
+			    size_t why_len);
 void luo_handover_discard(struct luo_core *core,
 			  struct luo_handover_info *info);
 void luo_handover_info_release(struct luo_handover_info *info);

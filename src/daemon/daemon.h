@@ -14,6 +14,8 @@
 struct luo_core;
 struct luo_fault;
 struct luo_reboot;
+struct luo_reboot_kexec;
+struct pool;
 struct luo_upgrade;
 struct records;
 struct transport;
@@ -43,6 +45,7 @@ struct transport;
  *                  death
  * @inherited:      --recover: the fds the vault put in place, by number
  * @nr_inherited:   entries of @inherited
+ * @pool:           the pool (--pool), or NULL
  */
 struct luod {
 	struct luod_options opt;
@@ -64,6 +67,7 @@ struct luod {
 	struct loop_source vault;
 	uint8_t *inherited;
 	size_t nr_inherited;
+	struct pool *pool;
 };
 
 uint64_t luod_now_ns(void);
@@ -74,5 +78,6 @@ void reboot_refuse(struct luod *d, int err, const char *why);
 int recover_run(struct luod *d);
 int recover_inherited(uint8_t **out, size_t *n);
 int vault_respawn(struct luod *d);
+int kexec_run(struct luod *d, struct luo_reboot_kexec *arg);
 
 #endif /* LUOD_DAEMON_H */

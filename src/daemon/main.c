@@ -29,6 +29,7 @@
 #include "notify.h"
 #include "luo_core.h"
 #include "luo_wire.h"
+#include "pool.h"
 #include "privs.h"
 #include "records.h"
 #include "transport.h"
@@ -56,6 +57,25 @@ static int host_reboot(void *ctx, struct luo_reboot *arg, int exec_fd)
 static int host_upgrade(void *ctx, struct luo_upgrade *arg, int exec_fd)
 {
 	return upgrade_run(ctx, arg, exec_fd);
+}
+
+static int host_pool_memfd(void *ctx, struct luo_pool_memfd *arg,
+			   uint32_t uid, int *out_fd)
+{
+	struct luod *d = ctx;
+	int r;
+
+	if (!d->pool)
+		return -EOPNOTSUPP;
+	r = pool_new_file(d->pool, arg->flags & LUO_POOL_ALLOW_SEALING, out_fd);
+	if (!r)
+		log_debug("pool file '%s' for uid %u", arg->name, uid);
+	return r;
+}
+
+static int host_reboot_kexec(void *ctx, struct luo_reboot_kexec *arg)
+{
+	return kexec_run(ctx, arg);
 }
 
 static void host_status(void *ctx, struct luo_status *st)
@@ -143,6 +163,8 @@ static int luod_new_core(struct luod *d)
 		.max_files_per_user = d->opt.acc.lim.files_per_user,
 		.host = {
 			.reboot = host_reboot, .upgrade = host_upgrade,
+			.pool_memfd = host_pool_memfd,
+			.reboot_kexec = host_reboot_kexec,
 			.status = host_status,
 			.log = host_log, .close_fd = worker_close_cb, .ctx = d,
 		},
@@ -152,8 +174,12 @@ static int luod_new_core(struct luod *d)
 	d->core = luo_core_new(&cfg);
 	if (!d->core)
 		return -ENOMEM;
+	/* First: memfd-v2 would take the files of a pool on tmpfs. */
+	if (d->pool)
+		r = luo_register_file_handler(d->core,
+					      luo_pool_handler(d->pool->dev));
 	/* Before memfd, which would take the fault files. */
-	if (d->opt.fault_injection)
+	if (!r && d->opt.fault_injection)
 		r = luo_register_fault_handler(d->core, &d->fault);
 	if (!r && d->fault)
 		log_warn("fault injection on: memfds named luo-fault:* fail on purpose");
@@ -252,6 +278,26 @@ static void luod_records_serving(struct luod *d)
 	records_serving(d->rec);
 }
 
+/* --pool: a device is mounted next to the socket, in the runtime dir. */
+static int luod_pool(struct luod *d)
+{
+	char path[PATH_MAX], *slash;
+	int r = 0;
+
+	if (!d->opt.pool)
+		return 0;
+	if (d->opt.socket)
+		snprintf(path, sizeof(path), "%s", d->opt.socket);
+	else
+		r = listen_default_path(path, sizeof(path));
+	slash = strrchr(path, '/');
+	if (r || !slash || strlen(path) + 8 > sizeof(path))
+		snprintf(path, sizeof(path), "/run/liveupdate/pool");
+	else
+		strcpy(slash, "/pool");
+	return pool_open(&d->pool, d->opt.pool, d->opt.pool_format, path);
+}
+
 static int luod_setup(struct luod *d)
 {
 	int r;
@@ -263,6 +309,8 @@ static int luod_setup(struct luod *d)
 	if (!d->loop)
 		return -errno;
 	r = luod_signals(d);
+	if (!r)
+		r = luod_pool(d);
 	if (!r)
 		r = luod_worker(d);
 	if (!r)
@@ -316,13 +364,13 @@ static int luod_start(struct luod *d)
 	int r;
 
 	if (d->opt.recover) {
-		r = recover_run(d) ?: privs_drop();
+		r = recover_run(d) ?: privs_drop(d->pool != NULL);
 		if (!r)
 			luod_records_serving(d);
 		return r;
 	}
 	if (d->opt.handover_fd >= 0) {
-		r = reboot_takeover(d) ?: privs_drop();
+		r = reboot_takeover(d) ?: privs_drop(d->pool != NULL);
 		if (!r) {
 			luod_records_serving(d);
 			activation_takeover(d->tp);
@@ -330,9 +378,16 @@ static int luod_start(struct luod *d)
 		}
 		return r;
 	}
+	if (d->pool) {
+		bool took;
+
+		r = pool_takeover(d->pool, d->core, &took);
+		if (r)
+			return r;
+	}
 	r = luod_listen(d);
 	if (!r)
-		r = privs_drop();
+		r = privs_drop(d->pool != NULL);
 	if (r)
 		return r;
 	luod_records_serving(d);
@@ -366,6 +421,7 @@ static void luod_teardown(struct luod *d)
 	if (d->opt.rb.keeper_fd >= 0)
 		close(d->opt.rb.keeper_fd);
 	records_free(d->rec);
+	pool_free(d->pool);
 	free(d->inherited);
 	free(d->argv);
 }

@@ -30,6 +30,9 @@ enum {
 	OPT_RECORDS_FD,
 	OPT_RECOVER,
 	OPT_VAULT_ADOPT,
+	OPT_POOL,
+	OPT_POOL_FORMAT,
+	OPT_KEXEC_SIMULATE,
 	OPT_RB_FIRST,
 	OPT_TAKEOVER_TIMEOUT = OPT_RB_FIRST,
 	OPT_ROLLBACK_FD,
@@ -84,6 +87,9 @@ static const struct option options[] = {
 	{ "records-fd", required_argument, NULL, OPT_RECORDS_FD },
 	{ "recover", no_argument, NULL, OPT_RECOVER },
 	{ "vault-adopt", required_argument, NULL, OPT_VAULT_ADOPT },
+	{ "pool", required_argument, NULL, OPT_POOL },
+	{ "pool-format", no_argument, NULL, OPT_POOL_FORMAT },
+	{ "kexec-simulate", no_argument, NULL, OPT_KEXEC_SIMULATE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{}
@@ -117,6 +123,13 @@ static void usage(FILE *f)
 		"  --vault             run as two processes: a vault holding every\n"
 		"                      fd and the records, and the engine, which it\n"
 		"                      restarts with everything after a crash\n"
+		"  --pool PATH         a pmem device (formatted if it holds no\n"
+		"                      filesystem, mounted with DAX) or a directory:\n"
+		"                      pool files and REBOOT --kexec's handover\n"
+		"  --pool-format       format the --pool device even if it holds\n"
+		"                      another filesystem\n"
+		"  --kexec-simulate    testing aid: REBOOT --kexec exits where it\n"
+		"                      would load the kernel\n"
 		"  --help              show this help\n"
 		"  --version           show the version\n");
 }
@@ -308,6 +321,15 @@ static int parse_one(struct luod_options *o, int c, const char *arg)
 			o->vault_adopt = (pid_t)v;
 			o->vault = true;
 		}
+		break;
+	case OPT_POOL:
+		o->pool = arg;
+		break;
+	case OPT_POOL_FORMAT:
+		o->pool_format = true;
+		break;
+	case OPT_KEXEC_SIMULATE:
+		o->kexec_simulate = true;
 		break;
 	case OPT_LOG_LEVEL:
 		o->log_level = log_parse_level(arg);

@@ -87,6 +87,10 @@ struct luod_acc_options {
  * @recover:      --recover: start from the records after a crash
  * @vault_adopt:  --vault-adopt: a vault an engine started after its vault
  *                died; the engine's pid (0: none)
+ * @pool:         --pool: a pmem device or a directory, or NULL
+ * @pool_format:  --pool-format: format a device holding another filesystem
+ * @kexec_simulate: --kexec-simulate: a test option, REBOOT --kexec exits
+ *                where it would load the kernel
  */
 struct luod_options {
 	const char *socket;
@@ -105,6 +109,9 @@ struct luod_options {
 	int records_fd;
 	bool recover;
 	pid_t vault_adopt;
+	const char *pool;
+	bool pool_format;
+	bool kexec_simulate;
 };
 
 int options_parse(struct luod_options *o, int argc, char **argv);

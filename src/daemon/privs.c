@@ -61,14 +61,14 @@ static int privs_set(struct __user_cap_data_struct data[2])
 }
 
 /* The bounding set: needs CAP_SETPCAP, which only a privileged daemon has. */
-static int privs_drop_bounding(bool can)
+static int privs_drop_bounding(bool can, bool boot)
 {
 	int cap, last = privs_last_cap();
 
 	if (!can)
 		return 0;
 	for (cap = 0; cap <= last; cap++) {
-		if (cap == PRIVS_KEEP)
+		if (cap == PRIVS_KEEP || (boot && cap == CAP_SYS_BOOT))
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
 			return -errno;
@@ -78,12 +78,15 @@ static int privs_drop_bounding(bool can)
 
 /**
  * privs_drop() - keep CAP_DAC_OVERRIDE (if we had it), drop the rest
+ * @boot: keep CAP_SYS_BOOT too (if we had it): a daemon with a pool
+ *        loads a kernel and kexecs it (REBOOT --kexec)
  *
  * Return: 0 or -errno (logged); the daemon refuses to run on failure.
  */
-int privs_drop(void)
+int privs_drop(bool boot)
 {
 	struct __user_cap_data_struct data[2];
+	uint32_t keep_mask;
 	bool setpcap, keep;
 	int r;
 
@@ -92,13 +95,15 @@ int privs_drop(void)
 		goto fail;
 	setpcap = data[0].effective & (1u << CAP_SETPCAP);
 	keep = data[0].permitted & (1u << PRIVS_KEEP);
-	r = privs_drop_bounding(setpcap);
+	keep_mask = data[0].permitted & ((1u << PRIVS_KEEP) |
+					 (boot ? 1u << CAP_SYS_BOOT : 0));
+	r = privs_drop_bounding(setpcap, boot);
 	if (!r && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
 	    errno != EINVAL)
 		r = -errno;
 	if (r)
 		goto fail;
-	data[0].effective = data[0].permitted = keep ? 1u << PRIVS_KEEP : 0;
+	data[0].effective = data[0].permitted = keep_mask;
 	data[0].inheritable = 0;
 	data[1].effective = data[1].permitted = data[1].inheritable = 0;
 	r = privs_set(data);
@@ -106,8 +111,9 @@ int privs_drop(void)
 		r = -errno;
 	if (r)
 		goto fail;
-	log_info("capabilities dropped%s; no_new_privs set",
-		 keep ? " but cap_dac_override" : "");
+	log_info("capabilities dropped%s%s; no_new_privs set",
+		 keep ? " but cap_dac_override" : "",
+		 keep_mask & (1u << CAP_SYS_BOOT) ? " and cap_sys_boot" : "");
 	return 0;
 fail:
 	log_err("cannot drop capabilities: %s", strerror(-r));

@@ -3,6 +3,8 @@
 #ifndef LUOD_PRIVS_H
 #define LUOD_PRIVS_H
 
-int privs_drop(void);
+#include <stdbool.h>
+
+int privs_drop(bool boot);
 
 #endif /* LUOD_PRIVS_H */

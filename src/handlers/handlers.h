@@ -8,6 +8,8 @@
 #ifndef LUO_HANDLERS_H
 #define LUO_HANDLERS_H
 
+#include <sys/types.h>
+
 #include "luo_handler.h"
 
 struct luo_core;
@@ -20,6 +22,9 @@ struct luo_core;
 #define LUO_PIPE_COMPATIBLE	"pipe-v1"
 #define LUO_EVENTFD_COMPATIBLE	"eventfd-v1"
 #define LUO_FILE_COMPATIBLE	"file-v1"
+
+/* Files in the daemon's pool (liveupdated --pool). */
+#define LUO_POOL_COMPATIBLE	"luo-pool-v1"
 
 /* The fault-injecting handler and its FLB (fault.c): a testing aid. */
 #define LUO_FAULT_COMPATIBLE		"fault-v1"
@@ -51,6 +56,7 @@ struct luo_file_handler *luo_socket_handler(void);
 struct luo_file_handler *luo_pipe_handler(void);
 struct luo_file_handler *luo_eventfd_handler(void);
 struct luo_file_handler *luo_file_handler(void);
+struct luo_file_handler *luo_pool_handler(dev_t dev);
 
 /**
  * enum luo_handler_set - which built-in handlers a core gets

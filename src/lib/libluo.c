@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -832,6 +833,50 @@ LUO_EXPORT int luo_reboot(int fd, int exec_fd, uint64_t *update_number)
 	if (!ret && update_number)
 		*update_number = arg.update_number;
 	return ret;
+}
+
+/**
+ * luo_pool_memfd() - LUO_IOCTL_POOL_MEMFD: a memfd-like file in the pool
+ * @devfd: a device or control fd
+ * @name:  a label for the orchestrator's log (at most 255 bytes); the
+ *         file itself has no name
+ * @flags: MFD_CLOEXEC, MFD_ALLOW_SEALING
+ *
+ * An unnamed regular file in the orchestrator's pool (liveupdated
+ * --pool), read-write: read, write, mmap MAP_SHARED and ftruncate it like
+ * a memfd.  Its pages live in the pool, so preserving it in a session
+ * stores no copy, and it survives a real kexec (LUO_IOCTL_REBOOT_KEXEC).
+ *
+ * Return: the new fd, or a negative errno: -EOPNOTSUPP if the
+ * orchestrator has no pool, or for MFD_ALLOW_SEALING where the pool's
+ * filesystem cannot seal; -EINVAL for unknown flags or a name too long;
+ * -EFAULT for no name; the orchestrator's errno (ENOSPC...).
+ */
+LUO_EXPORT int luo_pool_memfd(int devfd, const char *name, unsigned int flags)
+{
+	struct luo_pool_memfd arg = { .size = sizeof(arg), .fd = -1 };
+	size_t len;
+	int ret;
+
+	if (!name)
+		return -EFAULT;
+	if (flags & ~(unsigned int)(MFD_CLOEXEC | MFD_ALLOW_SEALING))
+		return -EINVAL;
+	len = strlen(name);
+	if (len >= sizeof(arg.name))
+		return -EINVAL;
+	memcpy(arg.name, name, len);
+	if (flags & MFD_ALLOW_SEALING)
+		arg.flags |= LUO_POOL_ALLOW_SEALING;
+	ret = luo_ioctl(devfd, LUO_IOCTL_POOL_MEMFD, &arg);
+	if (ret)
+		return ret;
+	if (!(flags & MFD_CLOEXEC) && fcntl(arg.fd, F_SETFD, 0) < 0) {
+		ret = -errno;
+		close(arg.fd);
+		return ret;
+	}
+	return arg.fd;
 }
 
 /**

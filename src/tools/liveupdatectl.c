@@ -24,12 +24,19 @@
 
 #define EXIT_USAGE	2
 
+/* Long options without a short one. */
+enum { OPT_KERNEL = 0x100, OPT_INITRD, OPT_APPEND };
+
 struct ctl {
 	const char *socket;	/* --socket, or NULL for the default */
 	char path[PATH_MAX];	/* the socket actually used, for messages */
 	bool json;
 	bool verbose;		/* --verbose: say what a wait is for */
 	const char *exec;	/* reboot --exec */
+	bool kexec;		/* reboot --kexec */
+	const char *kernel;	/* reboot --kexec --kernel */
+	const char *initrd;	/* reboot --kexec --initrd */
+	const char *append;	/* reboot --kexec --append */
 	bool has_owner;		/* --owner given */
 	uint32_t owner;		/* show, drop: the session's owner */
 	char **args;		/* the command's arguments */
@@ -50,6 +57,11 @@ static void usage(FILE *f)
 		"  reboot [--exec PATH] the kexec stand-in: re-execute the\n"
 		"                       orchestrator (PATH or the same binary),\n"
 		"                       every session incoming\n"
+		"  reboot --kexec [--kernel PATH] [--initrd PATH] [--append ARGS]\n"
+		"                       a real kexec (liveupdated --pool): into\n"
+		"                       PATH (default /boot/vmlinuz-$(uname -r),\n"
+		"                       its initrd, /proc/cmdline); the next\n"
+		"                       boot's liveupdated serves every session\n"
 		"  upgrade [--exec PATH] upgrade the orchestrator itself to PATH\n"
 		"                       or the same binary; nothing else changes\n"
 		"  help                 this text\n"
@@ -60,6 +72,10 @@ static void usage(FILE *f)
 		"                       $XDG_RUNTIME_DIR/liveupdate/liveupdate.sock)\n"
 		"  -j, --json           print JSON\n"
 		"  -e, --exec PATH      (reboot, upgrade) the new image\n"
+		"  -k, --kexec          (reboot) kexec a kernel, not the stand-in\n"
+		"      --kernel PATH    (reboot --kexec) the kernel image\n"
+		"      --initrd PATH    (reboot --kexec) the initrd; \"\" for none\n"
+		"      --append ARGS    (reboot --kexec) the new kernel's command line\n"
 		"  -o, --owner UID      (show, drop) the session's owner\n"
 		"  -v, --verbose        (reboot, upgrade) say what it waits for,\n"
 		"                       even when standard error is no terminal\n"
@@ -717,12 +733,75 @@ static int open_exec(const struct ctl *c)
 	return fd;
 }
 
+/* An absolute path for the daemon, whose directory is not ours. */
+static int kexec_path(const char *what, const char *path, char *out)
+{
+	char *abs;
+
+	abs = realpath(path, NULL);
+	if (!abs) {
+		fprintf(stderr, "liveupdatectl: %s %s: %s\n", what, path,
+			strerror(errno));
+		return -1;
+	}
+	if (strlen(abs) >= LUO_KEXEC_PATH_LENGTH) {
+		fprintf(stderr, "liveupdatectl: %s %s: path too long\n", what,
+			abs);
+		free(abs);
+		return -1;
+	}
+	strcpy(out, abs);
+	free(abs);
+	return 0;
+}
+
+/*
+ * reboot --kexec: the daemon opens the kernel and the initrd (the request
+ * is root's alone, and the wire carries one fd).  On success there is no
+ * answer: the orchestrator goes away with the machine.
+ */
+static int cmd_reboot_kexec(struct ctl *c, int fd)
+{
+	struct luo_reboot_kexec arg = { .size = sizeof(arg) };
+	struct luo_status before;
+	int ret;
+
+	if (c->kernel && kexec_path("kernel", c->kernel, arg.kernel))
+		return 1;
+	if (c->initrd && !*c->initrd)
+		arg.flags |= LUO_KEXEC_NO_INITRD;
+	else if (c->initrd && kexec_path("initrd", c->initrd, arg.initrd))
+		return 1;
+	if (c->append) {
+		if (strlen(c->append) >= sizeof(arg.cmdline)) {
+			fprintf(stderr,
+				"liveupdatectl: --append: longer than %d bytes\n",
+				LUO_KEXEC_CMDLINE_LENGTH - 1);
+			return 1;
+		}
+		strcpy(arg.cmdline, c->append);
+		arg.flags |= LUO_KEXEC_CMDLINE;
+	}
+	if (luo_status(fd, &before))
+		memset(&before, 0, sizeof(before));
+	ret = luo_ioctl(fd, LUO_IOCTL_REBOOT_KEXEC, &arg);
+	if (ret == -ENODEV) {
+		printf("reboot --kexec: under way; the orchestrator is gone with this kernel\n");
+		return fflush(stdout) ? 1 : 0;
+	}
+	reboot_failed(c, &before, ret ? ret : -EPROTO);
+	return 1;
+}
+
 static int cmd_reboot(struct ctl *c, int fd)
 {
 	struct luo_status before;
 	uint64_t update;
-	int exec_fd = open_exec(c), ret;
+	int exec_fd, ret;
 
+	if (c->kexec)
+		return cmd_reboot_kexec(c, fd);
+	exec_fd = open_exec(c);
 	if (exec_fd == -2)
 		return 1;
 	/* What a failure changes: the count of failed reboots. */
@@ -856,6 +935,10 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "exec", required_argument, NULL, 'e' },
 		{ "owner", required_argument, NULL, 'o' },
+		{ "kexec", no_argument, NULL, 'k' },
+		{ "kernel", required_argument, NULL, OPT_KERNEL },
+		{ "initrd", required_argument, NULL, OPT_INITRD },
+		{ "append", required_argument, NULL, OPT_APPEND },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -866,7 +949,7 @@ int main(int argc, char **argv)
 	int opt, fd = -1, ret;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":s:je:o:vhV", opts,
+	while ((opt = getopt_long(argc, argv, ":s:je:o:kvhV", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 's':
@@ -889,6 +972,18 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			c.verbose = true;
+			break;
+		case 'k':
+			c.kexec = true;
+			break;
+		case OPT_KERNEL:
+			c.kernel = optarg;
+			break;
+		case OPT_INITRD:
+			c.initrd = optarg;
+			break;
+		case OPT_APPEND:
+			c.append = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -933,6 +1028,13 @@ int main(int argc, char **argv)
 	    strcmp(cmd->name, "upgrade")) {
 		fprintf(stderr,
 			"liveupdatectl: --exec is for reboot and upgrade only\n");
+		return EXIT_USAGE;
+	}
+	if ((c.kexec && strcmp(cmd->name, "reboot")) ||
+	    ((c.kernel || c.initrd || c.append) && !c.kexec) ||
+	    (c.kexec && c.exec)) {
+		fprintf(stderr,
+			"liveupdatectl: --kexec is for reboot, without --exec; --kernel, --initrd and --append need it\n");
 		return EXIT_USAGE;
 	}
 	if (c.has_owner && strcmp(cmd->name, "show") &&

@@ -33,13 +33,32 @@ static int fake_reboot(void *ctx, struct luo_reboot *arg, int exec_fd)
 	return 0;
 }
 
+static int kexecs, pool_files;
+
+static int fake_kexec(void *ctx, struct luo_reboot_kexec *arg)
+{
+	kexecs++;
+	return -EIO;
+}
+
+static int fake_pool_memfd(void *ctx, struct luo_pool_memfd *arg, uint32_t uid,
+			   int *out_fd)
+{
+	pool_files++;
+	*out_fd = tc_memfd("pool");
+	return *out_fd < 0 ? -EIO : 0;
+}
+
 static struct luo_core *core_with(uint32_t sessions_per_user,
 				  uint32_t files_per_user)
 {
 	struct luo_core_config cfg = {
 		.max_sessions_per_user = sessions_per_user,
 		.max_files_per_user = files_per_user,
-		.host = { .reboot = fake_reboot },
+		.host = {
+			.reboot = fake_reboot, .reboot_kexec = fake_kexec,
+			.pool_memfd = fake_pool_memfd,
+		},
 	};
 	struct luo_core *core = luo_core_new(&cfg);
 
@@ -216,6 +235,51 @@ static int test_reboot_is_admin_only(void)
 	CHECK_ERR(dev_as(core, 0, LUO_IOCTL_REBOOT, &rb, sizeof(rb), exe), 0);
 	CHECK_EQ(reboots, 2);
 	close(exe);
+	luo_core_free(core);
+	return TEST_PASS;
+}
+
+/* REBOOT_KEXEC is root's as REBOOT is; POOL_MEMFD anyone's. */
+static int test_kexec_is_admin_only(void)
+{
+	struct luo_core *core = core_with(0, 0);
+	struct luo_reboot_kexec k = { .size = sizeof(k) };
+	struct luo_pool_memfd pm = { .size = sizeof(pm) };
+	struct luo_call call;
+
+	CHECK(core);
+	kexecs = pool_files = 0;
+	CHECK_ERR(dev_as(core, ALICE, LUO_IOCTL_REBOOT_KEXEC, &k, sizeof(k),
+			 -1), -EPERM);
+	/* Unknown flags and bad strings are the command's own checks. */
+	k.flags = 0x80;
+	CHECK_ERR(dev_as(core, ALICE, LUO_IOCTL_REBOOT_KEXEC, &k, sizeof(k),
+			 -1), -EPERM);
+	CHECK_ERR(dev_as(core, 0, LUO_IOCTL_REBOOT_KEXEC, &k, sizeof(k), -1),
+		  -EOPNOTSUPP);
+	k.flags = LUO_KEXEC_NO_INITRD;
+	k.initrd[0] = 'x';
+	CHECK_ERR(dev_as(core, 0, LUO_IOCTL_REBOOT_KEXEC, &k, sizeof(k), -1),
+		  -EINVAL);
+	k.initrd[0] = 0;
+	memset(k.kernel, 'a', sizeof(k.kernel));
+	CHECK_ERR(dev_as(core, 0, LUO_IOCTL_REBOOT_KEXEC, &k, sizeof(k), -1),
+		  -EINVAL);
+	CHECK_EQ(kexecs, 0);
+	memset(k.kernel, 0, sizeof(k.kernel));
+	CHECK_ERR(dev_as(core, 0, LUO_IOCTL_REBOOT_KEXEC, &k, sizeof(k), -1),
+		  -EIO);
+	CHECK_EQ(kexecs, 1);
+
+	luo_call_init(&call, LUO_IOCTL_POOL_MEMFD, &pm, sizeof(pm), -1);
+	as(&call, ALICE);
+	CHECK_EQ(luo_core_device_ioctl(core, &call), 0);
+	CHECK(call.out_fd >= 0);
+	close(call.out_fd);
+	CHECK_EQ(pool_files, 1);
+	pm.reserved = 1;
+	CHECK_ERR(dev_as(core, ALICE, LUO_IOCTL_POOL_MEMFD, &pm, sizeof(pm),
+			 -1), -EINVAL);
 	luo_core_free(core);
 	return TEST_PASS;
 }
@@ -686,6 +750,7 @@ static int test_list_survives_changes_between_pages(void)
 
 static const struct test_case cases[] = {
 	TEST_CASE(test_reboot_is_admin_only),
+	TEST_CASE(test_kexec_is_admin_only),
 	TEST_CASE(test_set_event_is_admin_only),
 	TEST_CASE(test_control_fd_policy),
 	TEST_CASE(test_namespaces),
