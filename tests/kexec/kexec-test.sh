@@ -53,7 +53,7 @@ echo "initramfs $(stat -c %s "$initramfs") bytes, built in" \
      "$(echo "$t0 $(date +%s.%N)" | awk '{ printf "%.1f", $2 - $1 }') s;" \
      "kernel $kver"
 sh "$here/run-guest.sh" "$initramfs" "$kver" "$scenario" \
-	"$out/serial-$scenario.log" "${LUO_KEXEC_TIMEOUT:-400}"
+	"$out/serial-$scenario.log" "${LUO_KEXEC_TIMEOUT:-600}"
 rc=$?
 echo "serial console: $out/serial-$scenario.log"
 grep -E "LUO-KEXEC|liveupdate|kexec-client|kabi" "$out/serial-$scenario.log"
