@@ -87,7 +87,7 @@ awk '
 		loaded = ""
 	}
 	/took over .* after a kexec:.*copied back, in / {
-		printf "  %-28s %8.3f s\n", "memfd copy back (stage 2)", $(NF - 1) / 1000
+		printf "  %-28s %8.3f s\n", "memfd copy back (takeover)", $(NF - 1) / 1000
 	}
 	$2 == "LUO-KEXEC:" && $3 == "VERDICT" { printf "  %-28s %8.3f s\n", "whole run", $1 }
 ' "$log"
