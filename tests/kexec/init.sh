@@ -121,13 +121,13 @@ say "scenario $SCENARIO stage $STAGE kernel $(uname -r)"
 for m in $(cat /modules/order); do
 	insmod /modules/$m.ko || fail "insmod $m"
 done
-# nd_e820 registers the region; the namespace's block device follows.
-i=0
-while [ ! -b $POOL ]; do
-	i=$((i + 1))
-	[ $i -le 100 ] || fail "no $POOL after loading the nvdimm modules"
-	sleep 0.1
+# nd_e820 registers the region and libnvdimm probes it asynchronously;
+# reading a bus's wait_probe returns once probing is done (as ndctl does),
+# and devtmpfs has made the node by then.
+for b in /sys/bus/nd/devices/ndbus*/wait_probe; do
+	cat $b >/dev/null || fail "$b"
 done
+[ -b $POOL ] || fail "no $POOL after loading the nvdimm modules"
 say "$POOL: $(cat /sys/block/pmem0/size) sectors, dax $(cat /sys/block/pmem0/queue/dax)"
 
 [ -r /scenario-$SCENARIO.sh ] || fail "no scenario $SCENARIO"
