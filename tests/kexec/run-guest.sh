@@ -26,8 +26,17 @@ limit=${5:-300}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/luo-guest.XXXXXX") || exit 1
 qpid=""
 spid=""
+# What is left at the end (a signal, an early exit) is killed by its pid:
+# timeout(1), and QEMU itself by the pid it wrote, if that process is
+# still the QEMU of this run.
 cleanup() {
+	local q
 	[ -n "$qpid" ] && kill -9 "$qpid" 2>/dev/null
+	q=$(cat "$dir/qemu.pid" 2>/dev/null)
+	if [ -n "$q" ] && tr '\0' ' ' <"/proc/$q/cmdline" 2>/dev/null |
+	   grep -qF "$dir/qemu.pid"; then
+		kill -9 "$q"
+	fi
 	[ -n "$spid" ] && kill "$spid" 2>/dev/null
 	rm -rf "$dir"
 }
@@ -49,7 +58,7 @@ spid=$!
 timeout --kill-after=5 "$limit" qemu-system-x86_64 \
 	-accel tcg -cpu max -smp 1 -m 2G \
 	-nodefaults -no-user-config -display none -no-reboot \
-	-serial stdio -monitor none \
+	-serial stdio -monitor none -pidfile "$dir/qemu.pid" \
 	-kernel "/boot/vmlinuz-$kver" -initrd "$initramfs" \
 	-append "console=ttyS0 memmap=256M!1G panic=-1 loglevel=4 luo.scenario=$scenario" \
 	</dev/null >"$dir/serial" 2>&1 &
