@@ -378,13 +378,10 @@ static int luod_start(struct luod *d)
 		}
 		return r;
 	}
-	if (d->pool) {
-		bool took;
-
-		r = pool_takeover(d->pool, d->core, &took);
-		if (r)
-			return r;
-	}
+	/* After a kexec: the sessions of the kernel before, from the pool. */
+	r = d->pool ? pool_takeover(d->pool, d->core) : 0;
+	if (r)
+		return r;
 	r = luod_listen(d);
 	if (!r)
 		r = privs_drop(d->pool != NULL);

@@ -92,7 +92,8 @@ static int pool_check_version(struct pool *p, bool fresh)
 	if (v)
 		return 0;
 	if (p->mounted && !fresh) {
-		log_err("pool %s: a luo filesystem without its marker", p->path);
+		log_err("pool %s: a luo filesystem without its marker",
+			p->path);
 		return -EINVAL;
 	}
 	r = pool_write_marker(p->dir_fd);

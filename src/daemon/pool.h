@@ -70,6 +70,6 @@ int pool_device_open(struct pool *p, const char *dev, bool format,
 int pool_new_file(struct pool *p, bool sealing, int *fd);
 int pool_remove_dir(struct pool *p, const char *name);
 
-int pool_takeover(struct pool *p, struct luo_core *core, bool *took);
+int pool_takeover(struct pool *p, struct luo_core *core);
 
 #endif /* LUOD_POOL_H */

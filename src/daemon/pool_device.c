@@ -4,12 +4,14 @@
  * format it if it holds nothing (or with --pool-format), mount it with
  * DAX.
  *
- * The device is probed with blkid(8) (blkid -p: the superblocks on the
- * device, not a cache): no signature at all means a new device, which is
- * formatted with mkfs.ext4 -b 4096 (below 512 MiB mke2fs would pick 1 KiB
- * blocks, with which a DAX mount fails) and the label "luo-pool"; an ext4
- * filesystem labelled "luo-pool" is a pool, mounted as it is; anything
- * else is refused unless --pool-format says to format it.  The mount is
+ * An ext4 superblock labelled "luo-pool" is a pool, mounted as it is
+ * (read directly: no tool needed).  Anything else is probed with blkid(8)
+ * (blkid -p: the superblocks on the device, not a cache): no signature at
+ * all means a new device, which is formatted with mkfs.ext4 -b 4096
+ * (below 512 MiB mke2fs would pick 1 KiB blocks, with which a DAX mount
+ * fails) and the label "luo-pool"; anything else, or a device blkid
+ * cannot tell about (or no blkid), is refused unless --pool-format says
+ * to format it.  The mount is
  * -o dax=always; a device without DAX (a loop device in a test) is
  * mounted without it, and the log says that its pages then go through
  * the page cache.  A device already mounted at the mount point (by the
@@ -19,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,9 +125,38 @@ static void pool_blkid_value(const char *out, const char *key, char *val,
 	}
 }
 
+/* ext2/3/4's superblock: at 1024, magic at 0x38, label at 0x78. */
+#define EXT_SB_OFFSET		1024
+#define EXT_SB_MAGIC_OFFSET	0x38
+#define EXT_SB_LABEL_OFFSET	0x78
+#define EXT_SB_MAGIC		0xef53
+
+/* Whether @dev has an ext superblock labelled as luo's pool. */
+static bool pool_is_ours(const char *dev)
+{
+	uint8_t sb[EXT_SB_LABEL_OFFSET + 16];
+	char label[17];
+	ssize_t n;
+	int fd;
+
+	fd = open(dev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = pread(fd, sb, sizeof(sb), EXT_SB_OFFSET);
+	close(fd);
+	if (n != (ssize_t)sizeof(sb) ||
+	    (sb[EXT_SB_MAGIC_OFFSET] | sb[EXT_SB_MAGIC_OFFSET + 1] << 8) !=
+	    EXT_SB_MAGIC)
+		return false;
+	memcpy(label, sb + EXT_SB_LABEL_OFFSET, 16);
+	label[16] = '\0';
+	return !strcmp(label, POOL_LABEL);
+}
+
 /*
  * What @dev holds: 0 nothing, 1 a luo pool, 2 something else (*@type).
- * -errno if it cannot be told.
+ * -errno if it cannot be told.  A pool is recognized by its superblock
+ * alone, so that the next boot (an initramfs, say) needs no blkid.
  */
 static int pool_probe(const char *dev, char *type, size_t len)
 {
@@ -132,14 +164,17 @@ static int pool_probe(const char *dev, char *type, size_t len)
 		"blkid", "-p", "-o", "export", (char *)dev, NULL,
 	};
 	char out[1024], label[64];
-	int r = pool_run(argv, out, sizeof(out));
+	int r;
 
 	*type = '\0';
+	if (pool_is_ours(dev))
+		return 1;
+	r = pool_run(argv, out, sizeof(out));
 	if (r == 2)
 		return 0;
 	if (r) {
-		log_err("pool %s: cannot tell what it holds (blkid: %s)", dev,
-			r < 0 ? strerror(-r) : "failed");
+		log_err("pool %s: cannot tell what it holds (blkid: %s); --pool-format formats it",
+			dev, r < 0 ? strerror(-r) : "failed");
 		return r < 0 ? r : -EIO;
 	}
 	pool_blkid_value(out, "TYPE", type, len);
@@ -228,7 +263,7 @@ int pool_device_open(struct pool *p, const char *dev, bool format,
 		return 0;
 	}
 	r = pool_probe(dev, type, sizeof(type));
-	if (r < 0)
+	if (r < 0 && !format)
 		return r;
 	if (r == 2 && !format) {
 		log_err("pool %s: holds a filesystem (%s) that is not a luo pool; --pool-format formats it",

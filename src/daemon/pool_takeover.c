@@ -116,7 +116,8 @@ static int takeover_memfd(struct takeover_map *m, const char *name,
 	if (fstat(src, &st) < 0)
 		r = -errno;
 	if (!r) {
-		mfd = memfd_create("luo-kexec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		mfd = memfd_create("luo-kexec",
+				   MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		if (mfd < 0 || ftruncate(mfd, st.st_size) < 0)
 			r = -errno;
 	}
@@ -245,7 +246,6 @@ static int takeover_read_all(struct takeover_map *m, struct luo_core *core)
  * pool_takeover() - serve the sessions of the kernel before a kexec
  * @p:    the pool
  * @core: a core with its handlers registered and no session
- * @took: out: there was a handover, and the core has it now
  *
  * An unfinished "handover.new" (a REBOOT --kexec that failed or died
  * before the kexec, or a handover taken over already) is removed.  The
@@ -254,12 +254,11 @@ static int takeover_read_all(struct takeover_map *m, struct luo_core *core)
  * Return: 0 (with or without a handover), or -errno after logging why:
  * the daemon does not start, and the handover stays in the pool.
  */
-int pool_takeover(struct pool *p, struct luo_core *core, bool *took)
+int pool_takeover(struct pool *p, struct luo_core *core)
 {
 	struct takeover_map m = { .dir = -1 };
 	int r;
 
-	*took = false;
 	r = pool_remove_dir(p, POOL_HANDOVER_NEW);
 	if (r)
 		log_warn("pool: cannot remove an unfinished handover: %s",
@@ -285,7 +284,6 @@ int pool_takeover(struct pool *p, struct luo_core *core, bool *took)
 			strerror(-r));
 		return r;
 	}
-	*took = true;
 	r = pool_remove_dir(p, POOL_HANDOVER_NEW);
 	if (r)
 		log_warn("pool: cannot remove the handover it took over: %s",

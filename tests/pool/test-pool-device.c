@@ -187,6 +187,23 @@ static void test_device_pool(void)
 	close(got);
 	close(sfd);
 	luo_close(dev);
+
+	/*
+	 * Unmounted (as after a boot), with --pool-format: the pool is
+	 * recognized by its superblock and mounted, never formatted again.
+	 */
+	{
+		char sentinel[PATH_MAX + 32];
+
+		snprintf(sentinel, sizeof(sentinel), "%s/sentinel", mnt);
+		fd = open(sentinel, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		dh_check(fd >= 0);
+		close(fd);
+		dh_check_eq(dh_stop(&e.d), 0);
+		dh_check_eq(umount(mnt), 0);
+		dh_check_eq(pt_start(&e, fmt), 0);
+		dh_check_eq(stat(sentinel, &st), 0);
+	}
 	cleanup(&e);
 }
 
