@@ -513,7 +513,8 @@ static void start_daemon(const char *pool)
 	if (pid < 0)
 		die("fork: %s", strerror(errno));
 	if (pid == 0) {
-		if (dup2(pfd[1], 3) != 3)
+		/* dup2() onto itself would keep close-on-exec. */
+		if (pfd[1] == 3 ? fcntl(3, F_SETFD, 0) : dup2(pfd[1], 3) != 3)
 			_exit(127);
 		execlp("liveupdated", "liveupdated", "--pool", pool,
 		       "--ready-fd", "3", (char *)NULL);
