@@ -81,10 +81,21 @@ awk '
 		if ($4 == "kexec-exec") tx = $1
 	}
 	# liveupdated'"'"'s own account of a REBOOT --kexec and of the takeover.
-	/reboot --kexec: copied .* into the pool in / {
-		copied = $1
-		printf "  %-28s %8.3f s (%s %s, %s bytes)\n", "memfd copy into the pool",
-			$(NF - 1) / 1000, $7, $8, substr($9, 2)
+	# "N memfds (B bytes) copied into the pool", after "P pool files
+	# linked (no copy)" from pool 6bfc3db on; "copied N memfds (B bytes)"
+	# before.
+	/reboot --kexec: .*into the pool.* in [0-9.]+ ms/ {
+		copied = $1; nm = "?"; nb = "?"; np = ""
+		for (i = 2; i < NF; i++) {
+			if ($i == "memfds") { nm = $(i - 1); nb = substr($(i + 1), 2) }
+			if ($i == "pool" && $(i + 1) == "files") np = $(i - 1)
+		}
+		if (np != "")
+			printf "  %-28s %8.3f s (%s pool files linked, %s memfds, %s bytes copied)\n",
+				"pool link + memfd copy", $(NF - 1) / 1000, np, nm, nb
+		else
+			printf "  %-28s %8.3f s (%s memfds, %s bytes)\n",
+				"memfd copy into the pool", $(NF - 1) / 1000, nm, nb
 	}
 	/reboot --kexec: kernel loaded/ {
 		if (copied != "")
