@@ -7,6 +7,10 @@ pkgs="gcc meson ninja-build pkg-config libfdt-dev libjson-c-dev zlib1g-dev
 # The systemd test (tests/systemd): systemd-nspawn boots a debootstrapped
 # Debian 12 root.
 pkgs="$pkgs systemd-container debootstrap"
+# The kexec suite (tests/kexec/README.md): Debian's stock kernel booted in
+# QEMU under TCG with a busybox initramfs, kexec'd into itself.
+pkgs="$pkgs qemu-system-x86 linux-image-amd64 busybox-static kexec-tools
+      cpio e2fsprogs"
 # The fuzz targets (fuzz/README.md): clang (the package "clang" gives
 # /usr/bin/clang), and libclang_rt.fuzzer.
 pkgs="$pkgs clang clang-14 libclang-rt-14-dev"

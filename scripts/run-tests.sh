@@ -3,7 +3,9 @@
 # AddressSanitizer and UndefinedBehaviorSanitizer and run every test, then
 # run the library, daemon, e2e, rfc and hostile suites again under valgrind,
 # then run each fuzz
-# target briefly in a clang build.  Ends with the line
+# target briefly in a clang build.  The kexec suite (tests/kexec) runs in
+# the ASan build like every suite: one QEMU guest at a time, the sanitized
+# daemon and tools installed into its initramfs.  Ends with the line
 # "N passed, M failed" and a non-zero exit if anything failed.
 set -u
 cd "$(dirname "$0")/.."
