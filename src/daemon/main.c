@@ -175,9 +175,15 @@ static int luod_new_core(struct luod *d)
 	if (!d->core)
 		return -ENOMEM;
 	/* First: memfd-v2 would take the files of a pool on tmpfs. */
-	if (d->pool)
+	if (d->pool) {
+		char kept[PATH_MAX + sizeof(POOL_KEPT_DIR) + 1];
+
+		snprintf(kept, sizeof(kept), "%s/%s", d->pool->path,
+			 POOL_KEPT_DIR);
 		r = luo_register_file_handler(d->core,
-					      luo_pool_handler(d->pool->dev));
+					      luo_pool_handler(d->pool->dev,
+							       kept));
+	}
 	/* Before memfd, which would take the fault files. */
 	if (!r && d->opt.fault_injection)
 		r = luo_register_fault_handler(d->core, &d->fault);

@@ -23,6 +23,13 @@ struct luo_core;
 #define POOL_HANDOVER_NEW	"handover.new"
 #define POOL_HANDOVER_BLOB	"handover"
 #define POOL_HANDOVER_FDS	"fds"
+/*
+ * The taken-over handover, its pool files only: a name for each until the
+ * next takeover, so that a file retrieved can be linked into the handover
+ * of the next REBOOT --kexec (an inode that lost its last name cannot be
+ * linked again unless it was made O_TMPFILE and never named).
+ */
+#define POOL_KEPT_DIR		"kept"
 
 /**
  * struct pool - an open pool

@@ -10,10 +10,13 @@
  * mode); a memfd's copy is copied back into a new memfd, sealed as the
  * original was and opened with its access mode, so that a program written
  * for the kernel's memfd-v2 gets a memfd.  Once the core holds everything,
- * the directory is removed: the handover is consumed, and a later boot
- * does not read it again (the pool files live on, unnamed, while the
- * daemon holds them).  A handover that cannot be read is left in place
- * and the daemon refuses to start, saying why: nothing is lost silently.
+ * the directory is renamed "kept" (the one of the takeover before is
+ * removed first): the handover is consumed, and a later boot does not read
+ * it again.  Only the pool files stay there, named until the next
+ * takeover, so that a retrieved pool file can be linked into the handover
+ * of the next REBOOT --kexec.  A handover that cannot be read is left in
+ * place and the daemon refuses to start, saying why: nothing is lost
+ * silently.
  */
 #include <endian.h>
 #include <errno.h>
@@ -242,14 +245,35 @@ static int takeover_read_all(struct takeover_map *m, struct luo_core *core)
 	return 0;
 }
 
+/*
+ * The handover is "kept" now: all but the pool files goes (the memfds'
+ * copies were copied back, the blob and "fds" were read).
+ */
+static void takeover_keep_pool_files(const struct takeover_map *m)
+{
+	char name[32];
+
+	if (unlinkat(m->dir, POOL_HANDOVER_BLOB, 0) < 0 ||
+	    unlinkat(m->dir, POOL_HANDOVER_FDS, 0) < 0)
+		log_warn("pool: cannot clean the kept handover: %m");
+	for (size_t i = 0; i < m->nr; i++) {
+		if (le32toh(m->recs[i].kind) != POOL_REC_MEMFD)
+			continue;
+		snprintf(name, sizeof(name), "f-%u", le32toh(m->recs[i].fd));
+		if (unlinkat(m->dir, name, 0) < 0 && errno != ENOENT)
+			log_warn("pool: cannot remove %s of the kept handover: %m",
+				 name);
+	}
+}
+
 /**
  * pool_takeover() - serve the sessions of the kernel before a kexec
  * @p:    the pool
  * @core: a core with its handlers registered and no session
  *
  * An unfinished "handover.new" (a REBOOT --kexec that failed or died
- * before the kexec, or a handover taken over already) is removed.  The
- * handover is renamed to it once read, then removed.
+ * before the kexec) is removed.  The handover, once read, becomes "kept"
+ * with its pool files only.
  *
  * Return: 0 (with or without a handover), or -errno after logging why:
  * the daemon does not start, and the handover stays in the pool.
@@ -268,25 +292,38 @@ int pool_takeover(struct pool *p, struct luo_core *core)
 	if (m.dir < 0)
 		return errno == ENOENT ? 0 : -errno;
 	r = takeover_read_all(&m, core);
-	close(m.dir);
-	free(m.recs);
-	free(m.given);
 	if (r) {
 		log_err("pool: not starting; %s/%s stays as it is (move it away to start without it)",
 			p->path, POOL_HANDOVER_DIR);
-		return r;
+		goto out;
 	}
-	/* Consumed: an unfinished handover is never read. */
+	/* Names from the takeover before: what is still preserved is here. */
+	r = pool_remove_dir(p, POOL_KEPT_DIR);
+	if (r)
+		log_warn("pool: cannot remove %s/%s: %s", p->path,
+			 POOL_KEPT_DIR, strerror(-r));
+	/* Consumed: a kept handover is never read. */
 	if (renameat(p->dir_fd, POOL_HANDOVER_DIR, p->dir_fd,
-		     POOL_HANDOVER_NEW) < 0 || fsync(p->dir_fd) < 0) {
+		     r ? POOL_HANDOVER_NEW : POOL_KEPT_DIR) < 0 ||
+	    fsync(p->dir_fd) < 0) {
 		r = -errno;
 		log_err("pool: cannot mark the handover as taken over: %s",
 			strerror(-r));
-		return r;
+		goto out;
 	}
-	r = pool_remove_dir(p, POOL_HANDOVER_NEW);
-	if (r)
-		log_warn("pool: cannot remove the handover it took over: %s",
-			 strerror(-r));
-	return 0;
+	if (r) {
+		/* As good as it gets: the pool files lose their names. */
+		r = pool_remove_dir(p, POOL_HANDOVER_NEW);
+		if (r)
+			log_warn("pool: cannot remove the handover it took over: %s",
+				 strerror(-r));
+		r = 0;
+		goto out;
+	}
+	takeover_keep_pool_files(&m);
+out:
+	close(m.dir);
+	free(m.recs);
+	free(m.given);
+	return r;
 }

@@ -56,7 +56,7 @@ struct luo_file_handler *luo_socket_handler(void);
 struct luo_file_handler *luo_pipe_handler(void);
 struct luo_file_handler *luo_eventfd_handler(void);
 struct luo_file_handler *luo_file_handler(void);
-struct luo_file_handler *luo_pool_handler(dev_t dev);
+struct luo_file_handler *luo_pool_handler(dev_t dev, const char *kept);
 
 /**
  * enum luo_handler_set - which built-in handlers a core gets

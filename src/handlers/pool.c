@@ -20,8 +20,10 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,6 +39,8 @@
 /* The pool's filesystem (st_dev of its root); 0: no pool. */
 static dev_t pool_dev;
 static bool pool_has_dev;
+/* Where the files a takeover kept have their one name ("DIR/"). */
+static char pool_kept[PATH_MAX];
 
 /* memfd-v2's layout; @flags is reserved: a pool of a later version. */
 static int pool_ser_load(const struct luo_file_op_args *args,
@@ -86,16 +90,33 @@ static int pool_open_flags(int fd)
 	return fl < 0 ? -errno : fl & (O_ACCMODE | O_APPEND);
 }
 
+/* @fd's one name is in the kept handover (pool_takeover.c). */
+static bool pool_is_kept(int fd)
+{
+	char proc[64], path[PATH_MAX];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, path, sizeof(path) - 1);
+	if (n <= 0 || !pool_kept[0])
+		return false;
+	path[n] = '\0';
+	return !strncmp(path, pool_kept, strlen(pool_kept)) &&
+	       !strchr(path + strlen(pool_kept), '/');
+}
+
 /*
  * can_preserve: an unnamed regular file on the pool, as POOL_MEMFD makes
- * them (a file linked into the pool is the daemon's own, never a
- * client's).
+ * them, or one a takeover gave back, whose one name is in the kept
+ * handover (any other file linked into the pool is the daemon's own,
+ * never a client's).
  */
 static bool pool_can_preserve(struct luo_file_handler *h, int fd)
 {
 	struct stat st;
 
-	return pool_file_of(fd, &st) && st.st_nlink == 0;
+	return pool_file_of(fd, &st) &&
+	       (st.st_nlink == 0 || (st.st_nlink == 1 && pool_is_kept(fd)));
 }
 
 /* preserve: record, and check once that the file can be reopened. */
@@ -190,16 +211,19 @@ static struct luo_file_handler pool_handler = {
 
 /**
  * luo_pool_handler() - the pool file handler ("luo-pool-v1")
- * @dev: st_dev of the pool's filesystem: the files it takes live there
+ * @dev:  st_dev of the pool's filesystem: the files it takes live there
+ * @kept: the directory where a takeover keeps the pool files it gave
+ *        back, each under one name (it takes those too)
  *
  * One static object, registered with one core at a time, before memfd-v2
  * (a directory pool on tmpfs holds tmpfs files that memfd-v2 would take).
  *
  * Return: the handler; never NULL.
  */
-struct luo_file_handler *luo_pool_handler(dev_t dev)
+struct luo_file_handler *luo_pool_handler(dev_t dev, const char *kept)
 {
 	pool_dev = dev;
 	pool_has_dev = true;
+	snprintf(pool_kept, sizeof(pool_kept), "%s/", kept);
 	return &pool_handler;
 }
