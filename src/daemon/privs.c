@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Capabilities.  Once the socket is bound (and chowned for --group), the
- * daemon needs one capability: CAP_DAC_OVERRIDE, so that a preserved memfd
- * is reopened through /proc/self/fd whatever its mode says, as the kernel
- * keeps a file reference whatever the mode (luo-memfd(7)).  Everything
- * else goes, from the effective, permitted, inheritable and ambient sets
- * and from the bounding set, so the image a REBOOT executes starts with
- * CAP_DAC_OVERRIDE at most too.
+ * daemon needs two: CAP_DAC_OVERRIDE, so that a preserved memfd is
+ * reopened through /proc/self/fd whatever its mode says, as the kernel
+ * keeps a file reference whatever the mode (luo-memfd(7)); and
+ * CAP_SYS_RESOURCE, so that a reply carrying a client's fd is never
+ * refused with ETOOMANYREFS: the kernel counts the fds in flight in
+ * SCM_RIGHTS per user, for every root process on the machine, against
+ * the sender's RLIMIT_NOFILE, and a client that leaves replies unread
+ * keeps the fds they carry in flight (charged to root), so without it a
+ * few hostile users, or a busy machine, could make every other client's
+ * CREATE_SESSION or RETRIEVE_FD fail.  CAP_SYS_BOOT stays with a pool
+ * (REBOOT --kexec).  Everything else goes, from the effective, permitted,
+ * inheritable and ambient sets and from the bounding set, so the image a
+ * REBOOT executes starts with those at most too.
  *
  * PR_SET_NO_NEW_PRIVS is set as well: it forbids gaining privileges at
  * exec (setuid bits, file capabilities), not the exec itself, so the
@@ -27,7 +34,8 @@
 #include "log.h"
 #include "privs.h"
 
-#define PRIVS_KEEP	CAP_DAC_OVERRIDE
+/* What the daemon keeps (all below 32: the first word of the sets). */
+#define PRIVS_KEEP	((1u << CAP_DAC_OVERRIDE) | (1u << CAP_SYS_RESOURCE))
 
 static int privs_last_cap(void)
 {
@@ -68,7 +76,8 @@ static int privs_drop_bounding(bool can, bool boot)
 	if (!can)
 		return 0;
 	for (cap = 0; cap <= last; cap++) {
-		if (cap == PRIVS_KEEP || (boot && cap == CAP_SYS_BOOT))
+		if ((cap < 32 && (PRIVS_KEEP & (1u << cap))) ||
+		    (boot && cap == CAP_SYS_BOOT))
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
 			return -errno;
@@ -77,7 +86,8 @@ static int privs_drop_bounding(bool can, bool boot)
 }
 
 /**
- * privs_drop() - keep CAP_DAC_OVERRIDE (if we had it), drop the rest
+ * privs_drop() - keep CAP_DAC_OVERRIDE and CAP_SYS_RESOURCE (those we
+ * had), drop the rest
  * @boot: keep CAP_SYS_BOOT too (if we had it): a daemon with a pool
  *        loads a kernel and kexecs it (REBOOT --kexec)
  *
@@ -94,8 +104,8 @@ int privs_drop(bool boot)
 	if (r)
 		goto fail;
 	setpcap = data[0].effective & (1u << CAP_SETPCAP);
-	keep = data[0].permitted & (1u << PRIVS_KEEP);
-	keep_mask = data[0].permitted & ((1u << PRIVS_KEEP) |
+	keep = data[0].permitted & (1u << CAP_DAC_OVERRIDE);
+	keep_mask = data[0].permitted & (PRIVS_KEEP |
 					 (boot ? 1u << CAP_SYS_BOOT : 0));
 	r = privs_drop_bounding(setpcap, boot);
 	if (!r && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
@@ -111,9 +121,10 @@ int privs_drop(bool boot)
 		r = -errno;
 	if (r)
 		goto fail;
-	log_info("capabilities dropped%s%s; no_new_privs set",
+	log_info("capabilities dropped%s%s%s; no_new_privs set",
 		 keep ? " but cap_dac_override" : "",
-		 keep_mask & (1u << CAP_SYS_BOOT) ? " and cap_sys_boot" : "");
+		 keep_mask & (1u << CAP_SYS_RESOURCE) ? ", cap_sys_resource" : "",
+		 keep_mask & (1u << CAP_SYS_BOOT) ? ", cap_sys_boot" : "");
 	return 0;
 fail:
 	log_err("cannot drop capabilities: %s", strerror(-r));
