@@ -64,6 +64,30 @@ struct svc {
 	int err;	/* stderr of luo-listen, the service and the watcher */
 };
 
+/*
+ * The process groups of the runs not stopped yet: a failing check exits
+ * the test, and the services and watchers must not outlive it.
+ */
+#define MAX_RUNS	8
+static pid_t runs[MAX_RUNS];
+
+static void runs_kill(void)
+{
+	for (int i = 0; i < MAX_RUNS; i++)
+		if (runs[i] > 0)
+			kill(-runs[i], SIGKILL);
+}
+
+static void runs_track(pid_t group, bool on)
+{
+	for (int i = 0; i < MAX_RUNS; i++) {
+		if (on ? runs[i] == 0 : runs[i] == group) {
+			runs[i] = on ? group : 0;
+			return;
+		}
+	}
+}
+
 /* Starts luo-listen NAME with @opts (NULL-terminated) then the service. */
 static void svc_start(struct svc *s, const char *name,
 		      const char *const *opts)
@@ -97,6 +121,8 @@ static void svc_start(struct svc *s, const char *name,
 		execv(listen_bin, (char *const *)argv);
 		_exit(127);
 	}
+	setpgid(s->pid, s->pid);
+	runs_track(s->pid, true);
 	close(out[1]);
 	close(err[1]);
 	s->out = out[0];
@@ -198,6 +224,7 @@ static int svc_stop(struct svc *s, int sig)
 	if (sig)
 		dh_check_eq(kill(sig == SIGKILL ? -s->pid : s->pid, sig), 0);
 	dh_check_eq(waitpid(s->pid, &status, 0), s->pid);
+	runs_track(s->pid, false);
 	if (pidfd >= 0) {
 		struct pollfd p = { .fd = pidfd, .events = POLLIN };
 
@@ -829,6 +856,7 @@ int main(void)
 	if (!listen_bin || !svc_bin || !load_bin)
 		dh_skip("LUO_LISTEN, LISTEN_SVC or HTTP_LOAD not set");
 	signal(SIGPIPE, SIG_IGN);
+	atexit(runs_kill);
 	if (dh_start(&d, NULL))
 		dh_fail(__FILE__, __LINE__, "daemon start");
 	sock = d.socket;
