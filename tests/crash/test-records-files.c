@@ -107,45 +107,23 @@ static int unpreserve(int sfd, uint64_t token)
 /* A daemon under a vault, whose engine dies once at @step after arm(). */
 static pid_t start(struct dh_daemon *d, const char *step)
 {
-	static const char *const args[] = {
-		"--vault", "--fault-injection", NULL,
-	};
-	char spec[128];
-	int fd;
-
-	snprintf(flag, sizeof(flag), "/tmp/luo-records-files-%d",
-		 (int)getpid());
-	fd = open(flag, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	dh_check(fd >= 0);
-	close(fd);
-	snprintf(spec, sizeof(spec), "%s:%s", step, flag);
-	dh_check_eq(setenv("LUO_FAULT_KILL_AT", spec, 1), 0);
-	dh_check_eq(dh_start(d, args), 0);
-	return dh_status_pid(d->socket);
+	return dh_start_killpoint(d, step, flag, sizeof(flag));
 }
 
 static void arm(void)
 {
-	dh_check_eq(unlink(flag), 0);
+	dh_killpoint_arm(flag);
 }
 
 /* The engine died at the step; returns the new one. */
 static pid_t killed(struct dh_daemon *d, pid_t engine)
 {
-	pid_t now;
-
-	dh_wait_gone(engine, 10000);
-	dh_check_eq(access(flag, F_OK), 0);	/* it fired */
-	now = dh_status_pid(d->socket);
-	dh_check(now != engine);
-	return now;
+	return dh_killpoint_fired(d, engine, flag);
 }
 
 static void stop(struct dh_daemon *d)
 {
-	dh_check_eq(dh_stop(d), 0);
-	dh_cleanup(d);
-	unlink(flag);
+	dh_killpoint_stop(d, flag);
 }
 
 /* Hands @sfd's session over and checks tokens @first..@last, byte for byte. */

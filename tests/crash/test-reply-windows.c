@@ -54,42 +54,24 @@ static void check_file(int fd, const char *data)
 /* A daemon whose engine dies once at @step, after arm(). */
 static pid_t start(struct dh_daemon *d, const char *step)
 {
-	static const char *const args[] = {
-		"--vault", "--fault-injection", NULL,
-	};
-	char spec[128];
-	int fd;
-
-	snprintf(flag, sizeof(flag), "/tmp/luo-reply-windows-%d",
-		 (int)getpid());
-	fd = open(flag, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	dh_check(fd >= 0);
-	close(fd);
-	snprintf(spec, sizeof(spec), "%s:%s", step, flag);
-	dh_check_eq(setenv("LUO_FAULT_KILL_AT", spec, 1), 0);
-	dh_check_eq(dh_start(d, args), 0);
-	return dh_child_of(d->pid);
+	return dh_start_killpoint(d, step, flag, sizeof(flag));
 }
 
 /* The next reply that reaches the step kills the engine. */
 static void arm(void)
 {
-	dh_check_eq(unlink(flag), 0);
+	dh_killpoint_arm(flag);
 }
 
 /* The engine died at the step, and a new one serves. */
 static void killed(struct dh_daemon *d, pid_t engine)
 {
-	dh_wait_gone(engine, 10000);
-	dh_check_eq(access(flag, F_OK), 0);	/* it fired */
-	dh_check(dh_status_pid(d->socket) != engine);
+	dh_killpoint_fired(d, engine, flag);
 }
 
 static void stop(struct dh_daemon *d)
 {
-	dh_check_eq(dh_stop(d), 0);
-	dh_cleanup(d);
-	unlink(flag);
+	dh_killpoint_stop(d, flag);
 }
 
 /* A session "in" parked with token 1, for RETRIEVE_SESSION. */

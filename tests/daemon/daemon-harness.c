@@ -425,6 +425,74 @@ pid_t dh_kill_engine(const char *socket)
 }
 
 /**
+ * dh_start_killpoint() - a vault daemon whose engine dies once at a step
+ * @d:    out: the daemon
+ * @step: a kill point of src/daemon/killpoint.c ("reply-sent", ...)
+ * @flag: out: the file whose removal arms it (dh_killpoint_arm())
+ * @len:  room in @flag
+ *
+ * Return: the engine's pid (a failure fails the test).
+ */
+pid_t dh_start_killpoint(struct dh_daemon *d, const char *step, char *flag,
+			 size_t len)
+{
+	static const char *const args[] = {
+		"--vault", "--fault-injection", NULL,
+	};
+	char spec[PATH_MAX + 64];
+	int fd;
+
+	snprintf(flag, len, "/tmp/luo-killpoint-%d", (int)getpid());
+	fd = open(flag, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	dh_check(fd >= 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "%s:%s", step, flag);
+	dh_check_eq(setenv("LUO_FAULT_KILL_AT", spec, 1), 0);
+	dh_check_eq(dh_start(d, args), 0);
+	return dh_status_pid(d->socket);
+}
+
+/**
+ * dh_killpoint_arm() - the next time the engine reaches the step, it dies
+ * @flag: from dh_start_killpoint()
+ */
+void dh_killpoint_arm(const char *flag)
+{
+	dh_check_eq(unlink(flag), 0);
+}
+
+/**
+ * dh_killpoint_fired() - the engine died at the step; a new one serves
+ * @d:      the daemon
+ * @engine: the engine that was to die
+ * @flag:   from dh_start_killpoint(), made again by the dying engine
+ *
+ * Return: the new engine's pid.
+ */
+pid_t dh_killpoint_fired(struct dh_daemon *d, pid_t engine, const char *flag)
+{
+	pid_t now;
+
+	dh_wait_gone(engine, 10000);
+	dh_check_eq(access(flag, F_OK), 0);	/* it fired */
+	now = dh_status_pid(d->socket);
+	dh_check(now != engine);
+	return now;
+}
+
+/**
+ * dh_killpoint_stop() - stop a dh_start_killpoint() daemon, remove its flag
+ * @d:    the daemon
+ * @flag: its flag
+ */
+void dh_killpoint_stop(struct dh_daemon *d, const char *flag)
+{
+	dh_check_eq(dh_stop(d), 0);
+	dh_cleanup(d);
+	unlink(flag);
+}
+
+/**
  * dh_count_fds() - how many fds @pid has open
  * @pid: a process of ours
  *

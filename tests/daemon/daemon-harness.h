@@ -50,6 +50,11 @@ pid_t dh_engine_pid(const struct dh_daemon *d);
 pid_t dh_status_pid(const char *socket);
 void dh_wait_gone(pid_t pid, int timeout_ms);
 pid_t dh_kill_engine(const char *socket);
+pid_t dh_start_killpoint(struct dh_daemon *d, const char *step, char *flag,
+			 size_t len);
+void dh_killpoint_arm(const char *flag);
+pid_t dh_killpoint_fired(struct dh_daemon *d, pid_t engine, const char *flag);
+void dh_killpoint_stop(struct dh_daemon *d, const char *flag);
 void dh_set_nofile(rlim_t soft, rlim_t hard);
 bool dh_under_valgrind(void);
 int dh_run_output(const char *bin, const char *const *args, int fd3, int fd4,
