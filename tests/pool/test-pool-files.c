@@ -50,21 +50,30 @@ static void check_mapped(int fd, const struct stat *before)
 }
 
 /*
- * A simulated kexec with session "vm" (token 9: a file written by
- * write_mapped()) outgoing: the daemon exits as the machine would vanish
- * (a vault with it), a new one on the same pool serves the session, and
- * the file comes back with the same inode and bytes.  Closes @dev, @sfd.
+ * Session "vm" with token 9: a pool file written by write_mapped(@seed),
+ * preserved; @st its stat.  Returns the file's fd; *@dev, *@sfd are open.
  */
-static void kexec_then_check(struct pt_env *e, int dev, int sfd,
-			     const struct stat *st)
+static int preserve_guest(struct pt_env *e, int seed, int *dev, int *sfd,
+			  struct stat *st)
 {
-	int got;
+	int fd;
 
-	dh_check_eq(pt_kexec(dev, e->kernel), -ENODEV);
-	dh_check_eq(dh_wait(&e->d), 0);
-	close(sfd);
-	luo_close(dev);
-	dh_check_eq(pt_restart(e), 0);
+	*dev = luo_open_at(e->d.socket, LUO_OPEN_DEVICE);
+	dh_check(*dev >= 0);
+	*sfd = luo_create_session(*dev, "vm");
+	fd = luo_pool_memfd(*dev, "guest", MFD_CLOEXEC);
+	dh_check(*sfd >= 0 && fd >= 0);
+	write_mapped(fd, seed);
+	dh_check_eq(fstat(fd, st), 0);
+	dh_check_eq(luo_session_preserve_fd(*sfd, fd, 9), 0);
+	return fd;
+}
+
+/* From a new device open: "vm" retrieved, token 9 the same pages, finished. */
+static void retrieve_guest(struct pt_env *e, const struct stat *st)
+{
+	int dev, sfd, got;
+
 	dev = luo_open_at(e->d.socket, LUO_OPEN_DEVICE);
 	dh_check(dev >= 0);
 	sfd = luo_retrieve_session(dev, "vm");
@@ -76,6 +85,23 @@ static void kexec_then_check(struct pt_env *e, int dev, int sfd,
 	close(got);
 	close(sfd);
 	luo_close(dev);
+}
+
+/*
+ * A simulated kexec with session "vm" (token 9: a file written by
+ * write_mapped()) outgoing: the daemon exits as the machine would vanish
+ * (a vault with it), a new one on the same pool serves the session, and
+ * the file comes back with the same inode and bytes.  Closes @dev, @sfd.
+ */
+static void kexec_then_check(struct pt_env *e, int dev, int sfd,
+			     const struct stat *st)
+{
+	dh_check_eq(pt_kexec(dev, e->kernel), -ENODEV);
+	dh_check_eq(dh_wait(&e->d), 0);
+	close(sfd);
+	luo_close(dev);
+	dh_check_eq(pt_restart(e), 0);
+	retrieve_guest(e, st);
 }
 
 /* What luo_pool_memfd() gives and refuses. */
@@ -134,34 +160,16 @@ static void test_pool_file_reboot(void)
 {
 	struct pt_env e;
 	struct stat st;
-	int dev, sfd, fd, got;
+	int dev, sfd;
 
 	pt_make(&e);
 	dh_check_eq(pt_start(&e, NULL), 0);
-	dev = luo_open_at(e.d.socket, LUO_OPEN_DEVICE);
-	dh_check(dev >= 0);
-	sfd = luo_create_session(dev, "vm");
-	fd = luo_pool_memfd(dev, "guest", MFD_CLOEXEC);
-	dh_check(sfd >= 0 && fd >= 0);
-	write_mapped(fd, 4);
-	dh_check_eq(fstat(fd, &st), 0);
-	dh_check_eq(luo_session_preserve_fd(sfd, fd, 9), 0);
-	close(fd);
+	close(preserve_guest(&e, 4, &dev, &sfd, &st));
 	dh_check_eq(luo_reboot(dev, -1, NULL), 0);
 	close(sfd);
 	/* As after a kexec, the device open ended: a new one. */
 	luo_close(dev);
-	dev = luo_open_at(e.d.socket, LUO_OPEN_DEVICE);
-	dh_check(dev >= 0);
-	sfd = luo_retrieve_session(dev, "vm");
-	dh_check(sfd >= 0);
-	got = luo_session_retrieve_fd(sfd, 9);
-	dh_check(got >= 0);
-	check_mapped(got, &st);
-	dh_check_eq(luo_session_finish(sfd), 0);
-	close(got);
-	close(sfd);
-	luo_close(dev);
+	retrieve_guest(&e, &st);
 	pt_cleanup(&e);
 }
 
@@ -174,14 +182,7 @@ static void test_pool_file_upgrade_kexec(void)
 
 	pt_make(&e);
 	dh_check_eq(pt_start(&e, NULL), 0);
-	dev = luo_open_at(e.d.socket, LUO_OPEN_DEVICE);
-	dh_check(dev >= 0);
-	sfd = luo_create_session(dev, "vm");
-	fd = luo_pool_memfd(dev, "guest", MFD_CLOEXEC);
-	dh_check(sfd >= 0 && fd >= 0);
-	write_mapped(fd, 5);
-	dh_check_eq(fstat(fd, &st), 0);
-	dh_check_eq(luo_session_preserve_fd(sfd, fd, 9), 0);
+	fd = preserve_guest(&e, 5, &dev, &sfd, &st);
 	dh_check_eq(luo_upgrade(dev, -1), 0);
 	/* The upgraded image still has its pool. */
 	got = luo_pool_memfd(dev, "more", MFD_CLOEXEC);
@@ -204,19 +205,11 @@ static void test_pool_file_engine_crash(void)
 	struct pt_env e;
 	struct stat fst;
 	pid_t engine;
-	int dev, sfd, fd, got;
+	int dev, sfd, got;
 
 	pt_make(&e);
 	dh_check_eq(pt_start(&e, vault), 0);
-	dev = luo_open_at(e.d.socket, LUO_OPEN_DEVICE);
-	dh_check(dev >= 0);
-	sfd = luo_create_session(dev, "vm");
-	fd = luo_pool_memfd(dev, "guest", MFD_CLOEXEC);
-	dh_check(sfd >= 0 && fd >= 0);
-	write_mapped(fd, 6);
-	dh_check_eq(fstat(fd, &fst), 0);
-	dh_check_eq(luo_session_preserve_fd(sfd, fd, 9), 0);
-	close(fd);
+	close(preserve_guest(&e, 6, &dev, &sfd, &fst));
 	engine = dh_kill_engine(e.d.socket);
 	/* Answered by the recovered engine (the vault kept the socket). */
 	dh_check_eq(luo_status(dev, &st), 0);
