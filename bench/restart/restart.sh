@@ -44,7 +44,7 @@ fi
 [ -d "$BUILD" ] || meson setup "$BUILD" -Dbuildtype=release -Dfuzz=false \
 	>/dev/null
 ninja -C "$BUILD" src/daemon/liveupdated src/tools/luo-listen \
-	tests/listen/http-load >/dev/null
+	src/tools/liveupdatectl tests/listen/http-load >/dev/null
 
 tmp=$(mktemp -d /tmp/luo-restart.XXXXXX)
 daemon=
@@ -60,15 +60,16 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 export LUO_SOCKET="$tmp/luo.sock"
-"$BUILD/src/daemon/liveupdated" --socket "$LUO_SOCKET" \
-	2> "$tmp/liveupdated.log" &
+mkfifo "$tmp/ready"
+"$BUILD/src/daemon/liveupdated" --socket "$LUO_SOCKET" --ready-fd 3 \
+	3> "$tmp/ready" 2> "$tmp/liveupdated.log" &
 daemon=$!
-n=0
-until "$BUILD/src/tools/liveupdatectl" status >/dev/null 2>&1; do
-	n=$((n + 1))
-	[ $n -lt 200 ] || { echo "liveupdated did not start" >&2; exit 1; }
-	sleep 0.05
-done
+read -r ready < "$tmp/ready"
+[ "$ready" = READY=1 ] || {
+	echo "liveupdated did not start:" >&2
+	cat "$tmp/liveupdated.log" >&2
+	exit 1
+}
 
 mkdir "$tmp/www"
 echo "hello from lighttpd" > "$tmp/www/index.html"
