@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 
 #include "testusers.h"
 
-#define TU_MAX		16
+#define TU_MAX		64
 #define TU_TRIES	100
 
 static char tu_users[TU_MAX][32];
@@ -64,13 +65,13 @@ static void tu_forget(char list[TU_MAX][32], const char *name)
 			list[i][0] = '\0';
 }
 
-static void tu_remember(char list[TU_MAX][32], const char *name)
+/* A free place in @list, or -1: nothing is made that cannot be removed. */
+static int tu_room(char list[TU_MAX][32])
 {
 	for (int i = 0; i < TU_MAX; i++)
-		if (!list[i][0]) {
-			snprintf(list[i], sizeof(list[i]), "%s", name);
-			return;
-		}
+		if (!list[i][0])
+			return i;
+	return -1;
 }
 
 static void tu_cleanup(void)
@@ -91,11 +92,34 @@ static void tu_cleanup(void)
 		}
 }
 
+/* A test ended by a signal (meson's timeout, alarm(), ^C) cleans up too. */
+/* The handlers found when ours went in: chained after our cleanup. */
+static void (*tu_prev[NSIG])(int);
+
+static void tu_on_signal(int sig)
+{
+	tu_cleanup();
+	if (tu_prev[sig] != SIG_DFL && tu_prev[sig] != SIG_IGN &&
+	    tu_prev[sig] != NULL) {
+		tu_prev[sig](sig);
+		return;
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static void tu_hook(void)
 {
-	if (!tu_hooked)
-		atexit(tu_cleanup);
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGALRM };
+	struct sigaction sa;
+
+	if (tu_hooked)
+		return;
 	tu_hooked = true;
+	atexit(tu_cleanup);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (!sigaction(sigs[i], NULL, &sa) && sa.sa_handler != SIG_IGN)
+			tu_prev[sigs[i]] = signal(sigs[i], tu_on_signal);
 }
 
 /**
@@ -119,15 +143,18 @@ bool tu_available(void)
 int tu_group_create(struct tu_group *g, const char *tag)
 {
 	struct group *gr;
-	int r;
+	int r, slot;
 
 	snprintf(g->name, sizeof(g->name), "luo-t-%.8s-%d", tag, (int)getpid());
 	tu_hook();
+	slot = tu_room(tu_groups);
+	if (slot < 0)
+		return -ENOSPC;
 	r = tu_exec((char *const[]){ "/usr/sbin/groupadd", "-r", g->name,
 				     NULL });
 	if (r)
 		return r;
-	tu_remember(tu_groups, g->name);
+	memcpy(tu_groups[slot], g->name, sizeof(tu_groups[slot]));
 	gr = getgrnam(g->name);
 	if (!gr)
 		return -ENOENT;
@@ -147,10 +174,13 @@ int tu_user_create(struct tu_user *u, const char *tag,
 		   const struct tu_group *member_of)
 {
 	struct passwd *pw;
-	int r;
+	int r, slot;
 
 	snprintf(u->name, sizeof(u->name), "luo-t-%.8s-%d", tag, (int)getpid());
 	tu_hook();
+	slot = tu_room(tu_users);
+	if (slot < 0)
+		return -ENOSPC;
 	if (member_of)
 		r = tu_exec((char *const[]){ "/usr/sbin/useradd", "-r", "-M",
 			"-U", "-s", "/usr/sbin/nologin", "-G",
@@ -160,7 +190,7 @@ int tu_user_create(struct tu_user *u, const char *tag,
 			"-U", "-s", "/usr/sbin/nologin", u->name, NULL });
 	if (r)
 		return r;
-	tu_remember(tu_users, u->name);
+	memcpy(tu_users[slot], u->name, sizeof(tu_users[slot]));
 	pw = getpwnam(u->name);
 	if (!pw)
 		return -ENOENT;
@@ -177,7 +207,8 @@ void tu_user_remove(struct tu_user *u)
 {
 	if (!u->name[0])
 		return;
-	tu_exec((char *const[]){ "/usr/sbin/userdel", u->name, NULL });
+	/* -f: a process of the user still running must not keep it. */
+	tu_exec((char *const[]){ "/usr/sbin/userdel", "-f", u->name, NULL });
 	/* userdel removes the user's own group (USERGROUPS_ENAB) */
 	if (getgrnam(u->name))
 		tu_exec((char *const[]){ "/usr/sbin/groupdel", u->name, NULL });

@@ -59,10 +59,48 @@ void dh_set_nofile(rlim_t soft, rlim_t hard)
 	dh_nofile_set = soft || hard;
 }
 
+static void dh_kill_all(void);
+
+/*
+ * A test ended by a signal (meson's timeout, an alarm() bound, ^C): the
+ * daemons run in process groups of their own and would outlive it.
+ */
+/* The handlers found when ours went in: chained after our cleanup. */
+static void (*dh_prev[NSIG])(int);
+
+static void dh_on_signal(int sig)
+{
+	dh_kill_all();
+	if (dh_prev[sig] != SIG_DFL && dh_prev[sig] != SIG_IGN &&
+	    dh_prev[sig] != NULL) {
+		dh_prev[sig](sig);
+		return;
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Once: for the signals a test leaves at their default action. */
+static void dh_hook_signals(void)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGALRM };
+	static bool hooked;
+	struct sigaction sa;
+
+	if (hooked)
+		return;
+	hooked = true;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (!sigaction(sigs[i], NULL, &sa) && sa.sa_handler != SIG_IGN)
+			dh_prev[sigs[i]] = signal(sigs[i], dh_on_signal);
+}
+
 static void dh_track(struct dh_daemon *d, bool on)
 {
 	int i;
 
+	if (on)
+		dh_hook_signals();
 	for (i = 0; i < DH_MAX_LIVE; i++) {
 		if (on && !dh_live[i]) {
 			dh_live[i] = d;
