@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The stand-in for systemd's notify socket, fd store and restarts
+ * (fdstore-standin.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/kcmp.h>
+
+#include "daemon-harness.h"
+#include "fdstore-standin.h"
+
+struct entry store[MAX_STORED];
+int nr_store;
+int notify_fd;
+bool ready;
+pid_t mainpid;
+char removed[4096];
+unsigned int barriers;
+pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
+pid_t group;
+
+static bool same_file(int a, int b)
+{
+	pid_t pid = getpid();
+
+	return syscall(SYS_kcmp, pid, pid, KCMP_FILE, a, b) == 0;
+}
+
+void store_add(int fd, const char *name)
+{
+	for (int i = 0; i < nr_store; i++) {
+		if (same_file(store[i].fd, fd)) {
+			close(fd);	/* systemd: "Suppressing duplicate" */
+			return;
+		}
+	}
+	dh_check(nr_store < MAX_STORED);
+	store[nr_store].fd = fd;
+	snprintf(store[nr_store].name, sizeof(store[0].name), "%s", name);
+	nr_store++;
+}
+
+static void store_remove(const char *name)
+{
+	int i = 0;
+
+	strncat(removed, name, sizeof(removed) - strlen(removed) - 2);
+	strcat(removed, " ");
+	while (i < nr_store) {
+		if (strcmp(store[i].name, name)) {
+			i++;
+			continue;
+		}
+		close(store[i].fd);
+		store[i] = store[--nr_store];
+	}
+}
+
+static const char *field(const char *msg, const char *key, char *buf,
+			 size_t len)
+{
+	const char *p = strstr(msg, key);
+	size_t n;
+
+	if (!p || (p != msg && p[-1] != '\n'))
+		return NULL;
+	p += strlen(key);
+	n = strcspn(p, "\n");
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* One datagram from the daemon, handled as systemd would. */
+static void notify_one(void)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 16)];
+		struct cmsghdr align;
+	} u;
+	char msg[4096], name[256];
+	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) - 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	int fds[16], nfds = 0;
+	struct cmsghdr *cm;
+	ssize_t n = recvmsg(notify_fd, &mh, MSG_CMSG_CLOEXEC);
+
+	dh_check(n >= 0);
+	msg[n] = '\0';
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfds = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		memcpy(fds, CMSG_DATA(cm), (size_t)nfds * sizeof(int));
+	}
+	if (strstr(msg, "READY=1"))
+		ready = true;
+	if (field(msg, "MAINPID=", name, sizeof(name)))
+		mainpid = (pid_t)atoi(name);
+	/*
+	 * sd_notify_barrier(): the fd is closed once every earlier message
+	 * is processed, which they are, in order, before this one.
+	 */
+	if (field(msg, "BARRIER=", name, sizeof(name))) {
+		dh_check(!strcmp(name, "1"));
+		dh_check_eq(nfds, 1);
+		close(fds[0]);
+		barriers++;
+		return;
+	}
+	if (field(msg, "FDSTORE=", name, sizeof(name))) {
+		dh_check(!strcmp(name, "1"));
+		/* Connections must stay while the records name them. */
+		dh_check(field(msg, "FDPOLL=", name, sizeof(name)) &&
+			 !strcmp(name, "0"));
+		dh_check(field(msg, "FDNAME=", name, sizeof(name)));
+		dh_check(!strchr(name, ':'));
+		dh_check_eq(nfds, 1);
+		store_add(fds[0], name);
+		return;
+	}
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (field(msg, "FDSTOREREMOVE=", name, sizeof(name))) {
+		dh_check(field(msg, "FDNAME=", name, sizeof(name)));
+		store_remove(name);
+	}
+}
+
+bool stored_as(const char *name)
+{
+	for (int i = 0; i < nr_store; i++)
+		if (!strcmp(store[i].name, name))
+			return true;
+	return false;
+}
+
+void *reader(void *arg)
+{
+	struct pollfd p = { .fd = notify_fd, .events = POLLIN };
+
+	(void)arg;
+	for (;;) {
+		if (poll(&p, 1, -1) <= 0)
+			continue;
+		pthread_mutex_lock(&lock);
+		notify_one();
+		pthread_cond_broadcast(&changed);
+		pthread_mutex_unlock(&lock);
+	}
+	return NULL;
+}
+
+/* Until @done says so (under the lock), for at most DEADLINE_MS. */
+void notify_until(bool (*done)(void *), void *ctx, const char *what)
+{
+	struct timespec end;
+	int r = 0;
+
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_sec += DEADLINE_MS / 1000;
+	pthread_mutex_lock(&lock);
+	while (!done(ctx) && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&changed, &lock, &end);
+	if (!done(ctx)) {
+		fprintf(stderr, "fdstore stand-in: no %s\n", what);
+		dh_fail(__FILE__, __LINE__, what);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+bool is_ready(void *ctx)
+{
+	(void)ctx;
+	return ready;
+}
+
+/* Every fd of @ctx (-1 ended) is in the store. */
+bool all_stored(void *ctx)
+{
+	const int *fds = ctx;
+
+	for (; *fds >= 0; fds++) {
+		int i;
+
+		for (i = 0; i < nr_store; i++)
+			if (same_file(store[i].fd, *fds))
+				break;
+		if (i == nr_store)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The vault, as systemd starts it: @nr fds at 3.. named @names, its own
+ * process group (so that one kill takes vault and engine).
+ */
+pid_t start_vault(const char *bin, const char *notify,
+			 const char *path, const int *fds, char names[][256],
+			 int nr)
+{
+	char num[16], joined[4096] = "";
+	pid_t pid;
+	int i, high[MAX_STORED + 1];
+
+	for (i = 0; i < nr; i++) {
+		if (i)
+			strcat(joined, ":");
+		strcat(joined, names[i]);
+	}
+	pid = fork();
+	dh_check(pid >= 0);
+	if (pid)
+		return pid;
+	setpgid(0, 0);
+	for (i = 0; i < nr; i++)
+		high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 200);
+	for (i = 0; i < nr; i++)
+		if (dup2(high[i], 3 + i) < 0)
+			_exit(120);
+	snprintf(num, sizeof(num), "%d", nr);
+	setenv("LISTEN_FDS", num, 1);
+	snprintf(num, sizeof(num), "%d", (int)getpid());
+	setenv("LISTEN_PID", num, 1);
+	setenv("LISTEN_FDNAMES", joined, 1);
+	setenv("NOTIFY_SOCKET", notify, 1);
+	setenv("FDSTORE", STORE_MAX, 1);
+	/* --socket: never the machine's own, whatever goes wrong. */
+	execl(bin, bin, "--vault", "--socket", path, (char *)NULL);
+	_exit(127);
+}
+
+int memfd_with(const char *text)
+{
+	int fd = memfd_create("fdstore-test", MFD_CLOEXEC);
+
+	dh_check(fd >= 0);
+	dh_check_eq(pwrite(fd, text, strlen(text), 0), (ssize_t)strlen(text));
+	return fd;
+}
+
+void check_text(int fd, const char *text)
+{
+	char buf[64] = "";
+
+	dh_check(pread(fd, buf, sizeof(buf) - 1, 0) >= 0);
+	dh_check(!strcmp(buf, text));
+}
+
+void kill_group(void)
+{
+	if (group > 0)
+		kill(-group, SIGKILL);
+}
+
+/*
+ * Kill every luo process at once (the vault's process group); wait for
+ * the engine and for @vault, and reap @child if it is ours.
+ */
+void kill_all(pid_t vault, pid_t engine, pid_t child)
+{
+	int status;
+
+	dh_check(kill(-group, SIGKILL) == 0);
+	if (child > 0) {
+		dh_check(waitpid(child, &status, 0) == child);
+		dh_check(WIFSIGNALED(status));
+	}
+	dh_wait_gone(vault, DEADLINE_MS);
+	dh_wait_gone(engine, DEADLINE_MS);
+	group = 0;
+}
+
+/* Before a restart: what the store holds now, as systemd passes it. */
+int store_passed(int lsock, int *fds, char names[][256])
+{
+	int nr = 0;
+
+	fds[nr] = lsock;
+	snprintf(names[nr++], 256, "liveupdated.socket");
+	for (int i = 0; i < nr_store; i++) {
+		fds[nr] = store[i].fd;
+		snprintf(names[nr++], 256, "%s", store[i].name);
+	}
+	return nr;
+}
