@@ -205,12 +205,16 @@ static void luod_after_batch(void *ctx)
 	records_flush(d->rec);
 }
 
-/* The vault died: a new one gets everything, or we serve on without. */
+/*
+ * The vault died: a new one gets everything, or we serve on without; under
+ * a service manager's fd store we end, and the manager restarts the unit.
+ */
 static void vault_gone(struct loop_source *src)
 {
 	struct luod *d = container_of(src, struct luod, vault);
 	int sock;
 
+	records_vault_dead(d->rec);
 	loop_remove(d->loop, src);
 	src->fd = -1;
 	log_err("the vault is gone; starting a new one");
@@ -241,12 +245,11 @@ static void vault_gone(struct loop_source *src)
 
 static void vault_ready(struct loop_source *src, uint32_t events)
 {
-	char c;
+	struct luod *d = container_of(src, struct luod, vault);
 
 	(void)events;
-	/* The vault never writes: EOF, unless a new vault is there already. */
-	if (recv(src->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
-	    errno == EAGAIN)
+	/* Late answers to VAULT_SYNC, or EOF. */
+	if (!records_vault_read(d->rec))
 		return;
 	vault_gone(src);
 }

@@ -26,6 +26,13 @@
  * Which fd the vault holds for a number is known by the file's identity
  * (struct luo_fd_id): a number reused for another file is sent again.
  *
+ * Under a service manager's fd store (RECORDS_FDSTORE in the header) the
+ * queue of the socket is not enough: if every luo process dies at once,
+ * what the vault had not read, or had given to the manager too late, is
+ * lost.  So a commit that sent fds waits, before it is written, until the
+ * vault says the manager has them all (VAULT_SYNC, records_sync()); and
+ * if the vault dies, the engine ends (records_vault_dead()).
+ *
  * A reply that acknowledges a change is committed with it, as its
  * connection's pending reply (with its fd, which the vault then holds),
  * so a new engine sends it if the crash came before it was sent.  Just
@@ -37,10 +44,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -139,6 +148,7 @@ static int vec_room(void **v, size_t nr, size_t *cap, size_t size)
  * @err:     the first error of this commit
  * @sweep:   VAULT_SWEEP is owed (records_flush())
  * @broken:  the vault is gone: nothing is sent
+ * @sync_owed: fds went to the vault since the last VAULT_SYNC
  * @slots:   the file slots, mapped (RECORDS_FILES)
  * @nr_slots: slots mapped, and the memfd's room for them
  * @slot_state: SLOT_* of each
@@ -167,6 +177,7 @@ struct records {
 	int err;
 	bool sweep;
 	bool broken;
+	bool sync_owed;
 	struct records_file_slot *slots;
 	size_t nr_slots;
 	uint8_t *slot_state;
@@ -517,6 +528,106 @@ static void flush_add(struct records *rc)
 	if (r && !rc->err)
 		rc->err = r;
 	rc->add.count = 0;
+	rc->sync_owed = true;
+}
+
+static bool fdstore_on(const struct records *rc)
+{
+	return __atomic_load_n(&rc->hdr->flags, __ATOMIC_ACQUIRE) &
+	       RECORDS_FDSTORE;
+}
+
+/**
+ * records_vault_dead() - the vault died: under an fd store, end here
+ * @rc: the records
+ *
+ * Under a service manager's fd store, the store holds every fd the last
+ * commit names, but only the dead vault knew which entry is which: a new
+ * vault could not keep it.  The engine ends at once, without another
+ * commit, and the manager restarts the unit from the store (Restart=).
+ * Without a store this returns: the engine starts a new vault.
+ */
+void records_vault_dead(struct records *rc)
+{
+	if (!rc || !fdstore_on(rc))
+		return;
+	log_err("the vault died under the service manager's fd store: ending, so that the manager restarts liveupdated from the store");
+	_exit(EXIT_FAILURE);
+}
+
+/**
+ * records_vault_read() - what the vault sent us outside records_sync()
+ * @rc: the records
+ *
+ * Answers to a VAULT_SYNC that records_sync() stopped waiting for.
+ *
+ * Return: 0 if the vault is there, -EPIPE once it is gone.
+ */
+int records_vault_read(struct records *rc)
+{
+	struct vault_msg m;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(rc->sock, &m, sizeof(m), MSG_DONTWAIT);
+		if (n > 0 || (n < 0 && errno == EINTR))
+			continue;
+		return n < 0 && errno == EAGAIN ? 0 : -EPIPE;
+	}
+}
+
+/* How long a commit waits for the store before it goes on without. */
+#define SYNC_TIMEOUT_MS	30000
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Under the fd store: before the commit that names them is written, the
+ * fds sent are in the manager's store (VAULT_SYNC).  Blocks on the vault,
+ * our own process, never on a client's file; the vault answers within
+ * its own bound on the manager (vault.c).
+ */
+static int records_sync(struct records *rc)
+{
+	struct vault_msg m = { .op = VAULT_SYNC, .seq = rc->gen };
+	struct pollfd p = { .fd = rc->sock, .events = POLLIN };
+	int64_t end = now_ms() + SYNC_TIMEOUT_MS;
+	ssize_t n;
+	int r;
+
+	if (!rc->sync_owed || !fdstore_on(rc))
+		return 0;
+	rc->sync_owed = false;
+	r = vault_send(rc, &m, NULL, 0);
+	if (r)
+		return r;
+	for (;;) {
+		if (rc->broken)
+			records_vault_dead(rc);
+		n = recv(rc->sock, &m, sizeof(m), MSG_DONTWAIT);
+		if (n >= (ssize_t)VAULT_MSG_SIZE(0) && m.op == VAULT_SYNCED &&
+		    m.seq >= rc->gen)
+			return 0;
+		if (n > 0 || (n < 0 && errno == EINTR))
+			continue;
+		if (n == 0 || errno != EAGAIN) {
+			rc->broken = true;
+			continue;
+		}
+		if (now_ms() >= end) {
+			log_err("records: the vault did not confirm the fd store in %d s; committing without",
+				SYNC_TIMEOUT_MS / 1000);
+			return 0;
+		}
+		if (poll(&p, 1, (int)(end - now_ms())) < 0 && errno != EINTR)
+			return -errno;
+	}
 }
 
 static void flush_del(struct records *rc)
@@ -880,6 +991,7 @@ void records_commit(void *ctx)
 	    record_files(rc, full);
 	flush_add(rc);
 	r = r ?: rc->err;
+	r = r ?: records_sync(rc);
 	killpoint_step(rc->hdr->flags & RECORDS_KILLPOINTS, "records-files");
 	r = r ?: transport_save(rc->tp, &info.conns, &info.conns_len);
 	r = r ?: luo_handover_write(rc->core, &info, &blob, &len);

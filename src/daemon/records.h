@@ -28,5 +28,7 @@ void records_lost(struct records *rc);
 int records_held(const struct records *rc, int **out, size_t *n);
 void records_relink(struct records *rc, int sock);
 int records_sock(const struct records *rc);
+void records_vault_dead(struct records *rc);
+int records_vault_read(struct records *rc);
 
 #endif /* LUOD_RECORDS_H */

@@ -34,7 +34,10 @@
  * the manager passed (LISTEN_FDS) is held by the vault under its number
  * and passed on to the first engine (LISTEN_PID its pid); later engines
  * find it in the records, like any fd the vault holds.  SIGTERM or SIGINT
- * to the vault stops the engine, then the vault.
+ * to the vault stops the engine, then the vault.  Under the manager's fd
+ * store (vault_fdstore.c) the vault answers the engine's VAULT_SYNC once
+ * the manager has taken every fd stored before it (BARRIER=1, whose pipe
+ * the loop watches: it never waits for the manager in place).
  *
  * Once the first engine serves (its socket is made, and chowned for
  * --group), the vault drops its capabilities as the engine does (privs.c):
@@ -75,6 +78,9 @@
 /* Engines in a row that die before they serve: then the vault gives up. */
 #define VAULT_MAX_FAILURES	5
 
+/* How long the manager may take to answer BARRIER=1 (VAULT_SYNC). */
+#define VAULT_BARRIER_MS	10000
+
 extern char **environ;
 
 /**
@@ -114,6 +120,10 @@ extern char **environ;
  * @nr_listen: fds a service manager passed (LISTEN_FDS), for the first
  *            engine
  * @listen_env: "LISTEN_FDS=N" and "LISTEN_PID=" for the first engine
+ * @barrier:  the read end of the pipe of the BARRIER=1 under way, or -1
+ * @barrier_deadline: CLOCK_MONOTONIC ns by which the manager answers it
+ * @sync_want: the commit of the engine's last VAULT_SYNC
+ * @sync_asked: the commit the barrier under way answers
  */
 struct vault {
 	const struct luod_options *opt;
@@ -148,6 +158,10 @@ struct vault {
 	char rolled[160];
 	int nr_listen;
 	char listen_env[2][LISTEN_PID_LEN];
+	int barrier;
+	uint64_t barrier_deadline;
+	uint64_t sync_want;
+	uint64_t sync_asked;
 };
 
 static uint64_t vault_now_ns(void)
@@ -301,6 +315,61 @@ static void vault_sweep(struct vault *v)
 	v->full = false;
 }
 
+/* VAULT_SYNCED: the engine may write its commit @seq. */
+static void vault_synced(struct vault *v, uint64_t seq)
+{
+	struct vault_msg m = { .op = VAULT_SYNCED, .seq = seq };
+
+	if (v->sock >= 0 &&
+	    send(v->sock, &m, VAULT_MSG_SIZE(0), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_err("vault: cannot answer the engine: %m");
+}
+
+/*
+ * VAULT_SYNC: what was stored so far (vault_fdstore_add(), as each
+ * VAULT_ADD was read) is followed by BARRIER=1; the answer waits for the
+ * manager's.  Without a store, or without a barrier, it goes at once.
+ */
+static void vault_sync_start(struct vault *v)
+{
+	int fd = vault_fdstore_barrier();
+
+	if (fd < 0) {
+		if (fd != -ENODEV)
+			log_err("fd store: BARRIER=1: %s; the engine goes on without",
+				strerror(-fd));
+		vault_synced(v, v->sync_want);
+		return;
+	}
+	v->barrier = fd;
+	v->sync_asked = v->sync_want;
+	v->barrier_deadline = vault_now_ns() + VAULT_BARRIER_MS * 1000000ull;
+}
+
+/* The manager answered the barrier (or did not in time: @late). */
+static void vault_barrier_done(struct vault *v, bool late)
+{
+	if (late)
+		log_err("fd store: the service manager did not take the fds in %d s; the engine goes on without",
+			VAULT_BARRIER_MS / 1000);
+	close(v->barrier);
+	v->barrier = -1;
+	v->barrier_deadline = 0;
+	vault_synced(v, v->sync_asked);
+	if (v->sync_want > v->sync_asked)
+		vault_sync_start(v);
+}
+
+/* The engine is gone: what it waited for is of no use. */
+static void vault_sync_reset(struct vault *v)
+{
+	if (v->barrier >= 0)
+		close(v->barrier);
+	v->barrier = -1;
+	v->barrier_deadline = 0;
+	v->sync_want = v->sync_asked = 0;
+}
+
 static void vault_op(struct vault *v, const struct vault_msg *m,
 		     const int *fds, uint32_t nfds)
 {
@@ -324,6 +393,11 @@ static void vault_op(struct vault *v, const struct vault_msg *m,
 		break;
 	case VAULT_SWEEP:
 		vault_sweep(v);
+		break;
+	case VAULT_SYNC:
+		v->sync_want = m->seq;
+		if (v->barrier < 0)
+			vault_sync_start(v);
 		break;
 	case VAULT_EXEC:
 		v->exec_seq = vault_written(v);
@@ -536,6 +610,7 @@ static void vault_drain(struct vault *v)
 		;
 	close(v->sock);
 	v->sock = -1;
+	vault_sync_reset(v);
 	vault_settle(v);
 	v->full = false;	/* an account cut short: nothing is swept */
 }
@@ -628,22 +703,35 @@ static void vault_exec_expired(struct vault *v)
 		kill(v->pid, SIGKILL);
 }
 
-/* How long poll() may wait: until an exec's deadline, or for ever. */
+/* How long poll() may wait: until the next deadline, or for ever. */
 static int vault_timeout(const struct vault *v)
 {
-	uint64_t now;
+	uint64_t now, end = v->exec_deadline;
 
-	if (!v->exec_deadline)
+	if (v->barrier_deadline && (!end || v->barrier_deadline < end))
+		end = v->barrier_deadline;
+	if (!end)
 		return -1;
 	now = vault_now_ns();
-	if (now >= v->exec_deadline)
+	if (now >= end)
 		return 0;
-	return (int)((v->exec_deadline - now + 999999) / 1000000);
+	return (int)((end - now + 999999) / 1000000);
+}
+
+/* Nothing happened before a deadline: which one passed. */
+static void vault_expired(struct vault *v)
+{
+	uint64_t now = vault_now_ns();
+
+	if (v->barrier_deadline && now >= v->barrier_deadline)
+		vault_barrier_done(v, true);
+	if (v->exec_deadline && now >= v->exec_deadline)
+		vault_exec_expired(v);
 }
 
 static int vault_run(struct vault *v)
 {
-	struct pollfd p[3];
+	struct pollfd p[4];
 	bool eof = false;
 	unsigned long spawned;
 	int r, n;
@@ -653,9 +741,10 @@ static int vault_run(struct vault *v)
 		p[1] = (struct pollfd){ .fd = eof ? -1 : v->sock,
 					.events = POLLIN };
 		p[2] = (struct pollfd){ .fd = v->pidfd, .events = POLLIN };
-		n = poll(p, 3, vault_timeout(v));
+		p[3] = (struct pollfd){ .fd = v->barrier, .events = POLLIN };
+		n = poll(p, 4, vault_timeout(v));
 		if (n == 0) {
-			vault_exec_expired(v);
+			vault_expired(v);
 			continue;
 		}
 		if (n < 0) {
@@ -667,6 +756,10 @@ static int vault_run(struct vault *v)
 		if ((p[1].revents & (POLLIN | POLLHUP)) &&
 		    !vault_recv(v, MSG_DONTWAIT))
 			eof = true;
+		/* The manager closed its end: it took everything before. */
+		if (v->barrier >= 0 && p[3].fd == v->barrier &&
+		    (p[3].revents & (POLLHUP | POLLERR)))
+			vault_barrier_done(v, false);
 		if (p[0].revents & POLLIN) {
 			/*
 			 * A new engine's socket may well get the number of
@@ -801,10 +894,9 @@ static int vault_adopt(struct vault *v)
 	if (v->pidfd < 0)
 		return -errno;
 	v->served = v->serving = true;
-	if (ns && *ns) {
-		vault_fdstore_adopted();
+	vault_fdstore_adopted(v->rec_fd);
+	if (ns && *ns)
 		notify_serving();
-	}
 	log_notice("vault: adopted engine pid %d", (int)v->pid);
 	return 0;
 }
@@ -842,6 +934,7 @@ static void vault_free(struct vault *v)
 	free(v->fresh);
 	free(v->pend);
 	free(v->envp);
+	vault_sync_reset(v);
 	vault_fdstore_free();
 	if (v->rec && v->rec != MAP_FAILED)
 		munmap((void *)v->rec, RECORDS_DATA);
@@ -860,6 +953,7 @@ int vault_main(const struct luod_options *opt, char **argv)
 	struct vault v = {
 		.opt = opt, .argv = argv, .self_fd = -1, .rec_fd = -1,
 		.sock = -1, .sigfd = -1, .closer = { -1, -1 }, .pidfd = -1,
+		.barrier = -1,
 	};
 	int r;
 

@@ -33,14 +33,21 @@
  * "liveupdated.socket" by default) is left to the engine under
  * LISTEN_FDS, renumbered from 3.
  *
- * A vault that an engine started after its vault died (--vault-adopt)
- * cannot know the store's IDs: it leaves the store as the dead vault
- * left it and stores nothing until the unit restarts.  A restart from
- * that store recovers if nothing changed since (the common case: systemd
- * killing a cgroup one process at a time, the engine outliving its vault
- * for a moment and starting a new one); if something did, the records
- * name a descriptor the store or the map lacks or has another file for,
- * and the new engine refuses to recover rather than serve a wrong one.
+ * No commit may name an fd the store lacks: the records header says the
+ * store is on (RECORDS_FDSTORE), and before the engine writes a commit
+ * that sent fds it asks (VAULT_SYNC); the vault, which stored them as it
+ * read them, sends BARRIER=1 with a pipe's write end, which the manager
+ * closes once it has taken every earlier message, and only then answers
+ * (VAULT_SYNCED).  systemd drops a message whose sender died before it
+ * read it, so without the barrier a kill of every luo process right after
+ * a reply could lose what the reply acknowledged.
+ *
+ * A vault that dies alone takes the store's IDs with it: its engine does
+ * not start a new vault then, as it does without a store, but ends too,
+ * and the manager restarts the unit from the store (Restart=), which
+ * holds everything the last commit names.  A vault started by an engine
+ * (--vault-adopt) is therefore one whose store was off already: it clears
+ * RECORDS_FDSTORE and stores nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -128,6 +135,7 @@ struct found {
 
 /**
  * struct fdstore - the module's state (one vault per process)
+ * @rec_fd:    the records memfd, whose RECORDS_FDSTORE says @on, or -1
  * @checked:   @on was worked out
  * @on:        the store is used
  * @max:       FDSTORE: entries it takes
@@ -147,6 +155,7 @@ struct found {
  * @passed:    the other fds passed (LISTEN_FDS from 3)
  */
 static struct fdstore {
+	int rec_fd;
 	bool checked;
 	bool on;
 	unsigned long max;
@@ -164,7 +173,7 @@ static struct fdstore {
 	struct found *found;
 	size_t nr_found;
 	int passed;
-} fs = { .next_id = 1, .map = -1, .records = -1 };
+} fs = { .next_id = 1, .map = -1, .records = -1, .rec_fd = -1 };
 
 static bool fdstore_on(void)
 {
@@ -183,6 +192,20 @@ static bool fdstore_on(void)
 		log_info("fd store: the vault's copies go to the service manager's store (FDSTORE=%lu)",
 			 fs.max);
 	return fs.on;
+}
+
+/* RECORDS_FDSTORE in the records' header: the engine reads it. */
+static void records_flag(bool on)
+{
+	const off_t at = offsetof(struct records_header, flags);
+	uint32_t flags;
+
+	if (fs.rec_fd < 0 ||
+	    pread(fs.rec_fd, &flags, sizeof(flags), at) != sizeof(flags))
+		return;
+	flags = on ? flags | RECORDS_FDSTORE : flags & ~RECORDS_FDSTORE;
+	if (pwrite(fs.rec_fd, &flags, sizeof(flags), at) != sizeof(flags))
+		log_err("fd store: cannot write the records' header: %m");
 }
 
 /* Into the store under @name; false if it is full or cannot be told. */
@@ -264,6 +287,7 @@ static void fdstore_fail(const char *why)
 	store_remove(NAME_MAP, true);
 	store_remove(NAME_RECORDS, true);
 	fs.on = false;
+	records_flag(false);
 }
 
 /* The map's entry for @idx: one field at @off, written in place. */
@@ -638,6 +662,7 @@ int vault_fdstore_records(void)
 		abandon("the records passed back hold no commit");
 	else if (fs.map < 0 || !map_valid(fs.map))
 		abandon("no map passed back");
+	fs.rec_fd = fs.records;
 	return fs.records;
 }
 
@@ -663,6 +688,7 @@ void vault_fdstore_keep_records(int fd)
 
 	if (!fdstore_on())
 		return;
+	fs.rec_fd = fd;
 	fs.map = memfd_create("luo-vault-map", MFD_CLOEXEC);
 	if (fs.map < 0 || ftruncate(fs.map, 4096) < 0 ||
 	    pwrite(fs.map, magic, sizeof(magic) - 1, 0) !=
@@ -674,6 +700,8 @@ void vault_fdstore_keep_records(int fd)
 	fs.map_size = 4096;
 	if (!store_put(fd, NAME_RECORDS) || !store_put(fs.map, NAME_MAP))
 		fdstore_fail("the records cannot be stored");
+	else
+		records_flag(true);
 }
 
 static int found_cmp(const void *a, const void *b)
@@ -777,6 +805,7 @@ int vault_fdstore_restore(uint64_t written,
 		close(SD_LISTEN_FDS_START + k);
 	fs.passed = 0;
 	listen_env(0, NULL);
+	records_flag(true);
 	log_notice("fd store: %d fds back from the service manager's store, as of commit %" PRIu64 "%s",
 		   n, written, missing ? "; some are missing" : "");
 	return n;
@@ -784,16 +813,58 @@ int vault_fdstore_restore(uint64_t written,
 
 /**
  * vault_fdstore_adopted() - this vault was started by its engine
+ * @rec_fd: the records memfd
  *
- * The dead vault's IDs are unknown here: the store stays as it left it,
- * and nothing more is stored until the unit restarts.
+ * Which happens under a store only once the store was off (an engine
+ * whose vault dies under the store ends instead): nothing is stored, and
+ * the engine is told so.
  */
-void vault_fdstore_adopted(void)
+void vault_fdstore_adopted(int rec_fd)
 {
+	fs.rec_fd = rec_fd;
+	records_flag(false);
+	fs.rec_fd = -1;
 	if (!fdstore_on())
 		return;
-	log_warn("fd store: the vault that kept it died; it is not kept up to date until the unit restarts");
+	log_warn("fd store: off since the vault before; nothing is stored until the unit restarts");
 	fs.on = false;
+}
+
+/**
+ * vault_fdstore_on() - do the vault's copies go to the store
+ *
+ * Return: true until the store fails (or if it was never on).
+ */
+bool vault_fdstore_on(void)
+{
+	return fdstore_on();
+}
+
+/**
+ * vault_fdstore_barrier() - be told once the manager took all we sent
+ *
+ * BARRIER=1 with a pipe's write end, which the manager closes once it
+ * has handled every message before it (sd_notify_barrier(3), without the
+ * wait): the read end then hangs up.
+ *
+ * Return: the read end (close-on-exec), -ENODEV if the store is off, or
+ * -errno.
+ */
+int vault_fdstore_barrier(void)
+{
+	int p[2], r;
+
+	if (!fdstore_on())
+		return -ENODEV;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	r = sd_pid_notify_with_fds(0, 0, "BARRIER=1", &p[1], 1);
+	close(p[1]);
+	if (r <= 0) {
+		close(p[0]);
+		return r ? r : -ENOTCONN;
+	}
+	return p[0];
 }
 
 /**
@@ -919,5 +990,6 @@ void vault_fdstore_free(void)
 	free(fs.found);
 	if (fs.map >= 0)
 		close(fs.map);
-	fs = (struct fdstore){ .next_id = 1, .map = -1, .records = -1 };
+	fs = (struct fdstore){ .next_id = 1, .map = -1, .records = -1,
+			       .rec_fd = -1 };
 }

@@ -33,6 +33,11 @@
  *                 it dies first, the vault starts an engine that recovers
  *                 the records and answers the request with the errno the
  *                 keeper would have (--rolled-back)
+ * @VAULT_SYNC:    under a service manager's fd store (RECORDS_FDSTORE):
+ *                 answer VAULT_SYNCED @seq once every fd sent before is
+ *                 in the store and the manager has taken it (BARRIER=1)
+ * @VAULT_SYNCED:  the vault's one message to the engine: the answer to
+ *                 VAULT_SYNC @seq (sent at once without a store)
  */
 enum vault_op {
 	VAULT_ADD = 1,
@@ -41,13 +46,16 @@ enum vault_op {
 	VAULT_SWEEP,
 	VAULT_SERVING,
 	VAULT_EXEC,
+	VAULT_SYNC,
+	VAULT_SYNCED,
 };
 
 /**
  * struct vault_msg - one message; only @count entries of @fds are sent
  * @op:    enum vault_op
  * @count: entries of @fds
- * @seq:   VAULT_ADD: the commit; VAULT_EXEC: the takeover timeout in ms
+ * @seq:   VAULT_ADD, VAULT_SYNC, VAULT_SYNCED: the commit; VAULT_EXEC: the
+ *         takeover timeout in ms
  * @fds:   the engine's fd numbers
  */
 struct vault_msg {
@@ -105,7 +113,8 @@ struct records_stats {
  *            handled, or -1
  * @commits:  commits so far (statistics)
  * @slot:     the two places
- * @flags:    RECORDS_KILLPOINTS, set by the vault when it makes the memfd
+ * @flags:    RECORDS_KILLPOINTS, set by the vault when it makes the memfd;
+ *            RECORDS_FDSTORE, set and cleared by the vault
  * @sent_conn: the engine's fd of the connection whose reply, held in the
  *            committed handover as its pending reply, is being or was
  *            sent (reply_sent() in records.c); meaningful only while @sent_seq
@@ -149,5 +158,12 @@ struct records_header {
 
 /* --fault-injection: the engine honours LUO_FAULT_KILL_AT (killpoint.c). */
 #define RECORDS_KILLPOINTS	(1u << 0)
+/*
+ * The vault's copies go to a service manager's fd store: before a commit
+ * that sent fds, the engine waits for VAULT_SYNCED, and if the vault dies
+ * the engine ends too, so that the manager restarts the unit from the
+ * store (records.c, vault_fdstore.c).
+ */
+#define RECORDS_FDSTORE		(1u << 1)
 
 #endif /* LUOD_VAULT_PROTO_H */

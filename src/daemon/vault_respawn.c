@@ -10,7 +10,9 @@
  * pidfd (it is no child of it), restarts it after a crash as a child of
  * its own, and tells a service manager its pid; the engine tells it too,
  * right after the fork, so that the manager hears of the new main pid as
- * early as possible.
+ * early as possible.  Never under a service manager's fd store, whose
+ * entries only the dead vault knew: the engine ends instead
+ * (records_vault_dead()).
  */
 #include <errno.h>
 #include <fcntl.h>
