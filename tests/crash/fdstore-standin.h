@@ -47,7 +47,11 @@ extern pid_t mainpid;
 extern char removed[4096];
 /* BARRIER=1 messages answered. */
 extern unsigned int barriers;
-/* The store and the flags above, between the reader and the test. */
+/*
+ * The store and the flags above, between the reader and the test.  A test
+ * that holds it pauses the manager: the reader waits, and the test may
+ * read the notify socket itself.
+ */
 extern pthread_mutex_t lock;
 extern pthread_cond_t changed;
 /* The vault's process group, while it runs: killed if the test fails. */
