@@ -229,16 +229,9 @@ rm -f "$out/ready"
 holder=$!
 wait_file "$out/ready"
 # The listener, the holder's connection, two sessions of three files, the
-# records and the map: 12.  The vault stores them after the engine's
-# replies, and systemd takes them in its own time: a kill of every luo
-# process before that loses them (liveupdated(8)), so wait (10 s).
-i=0
-while [ "$(prop NFileDescriptorStore)" != 12 ]; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || fail "$(prop NFileDescriptorStore) fds in the store, not 12"
-	sleep 0.1
-done
-echo "NFileDescriptorStore=12"
+# records and the map: 12, in the store before the holder's last call
+# returned (each reply waits for systemd's answer to BARRIER=1).
+expect_prop NFileDescriptorStore 12
 
 step "systemctl kill -s KILL: vault and engine die together, the store stays"
 restarts=$(prop NRestarts)
@@ -251,6 +244,23 @@ liveupdatectl show s-v1 || fail "s-v1 is gone after the kill"
 liveupdatectl show s-v2 || fail "s-v2 is gone after the kill"
 journalctl -b --no-pager -u liveupdated.service | grep "fd store:" | tail -n 3
 kill -0 "$holder" || fail "the holder died with the daemon"
+
+step "kill -9 of the vault only: the engine ends, the unit restarts from the store"
+restarts=$(prop NRestarts)
+engine=$(engine_pid)
+kill -KILL "$vault2"
+wait_restarts $((restarts + 1))
+vault3=$(prop MainPID)
+[ "$vault3" != "$vault2" ] || fail "the main pid is still $vault2"
+kill -0 "$engine" 2>/dev/null && fail "the engine $engine outlived its vault"
+echo "restarted: vault $vault2 -> $vault3"
+liveupdatectl show s-v1 || fail "s-v1 is gone after the vault's death"
+liveupdatectl show s-v2 || fail "s-v2 is gone after the vault's death"
+kill -0 "$holder" || fail "the holder died with the vault"
+journalctl -b --no-pager -u liveupdated.service |
+	grep "vault died under the service manager's fd store" ||
+	fail "the engine did not say why it ended"
+vault2=$vault3
 
 step "kill -9 of the engine only: the vault stays the main pid"
 engine=$(engine_pid)
