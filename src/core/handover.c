@@ -774,13 +774,16 @@ static int check_id(struct reader *r, const char *what,
 
 /*
  * LUO_HANDOVER_RECOVER: @r->why, what an fd check found, becomes a line of
- * @r->info->dropped; @file: it is a file's.
+ * @r->info->dropped, "file: ..." or "listening socket: ..." (@file).
  */
 static int drop(struct reader *r, bool file)
 {
 	struct luo_handover_info *info = r->info;
-	char **p, *line = strdup(r->why);
+	char **p, *line = NULL;
 
+	if (asprintf(&line, "%s: %s", file ? "file" : "listening socket",
+		     r->why) < 0)
+		line = NULL;
 	snprintf(r->why, r->why_len, "out of memory");
 	if (!line)
 		return -ENOMEM;

@@ -146,6 +146,23 @@ static void notify_one(void)
 	}
 }
 
+/* The entry that holds @fd's open file description, or -1. */
+int stored_index(int fd)
+{
+	for (int i = 0; i < nr_store; i++)
+		if (same_file(store[i].fd, fd))
+			return i;
+	return -1;
+}
+
+/* Entry @i is lost, as if the manager had lost it: closed, not removed. */
+void store_lose(int i)
+{
+	dh_check(i >= 0 && i < nr_store);
+	close(store[i].fd);
+	store[i] = store[--nr_store];
+}
+
 bool stored_as(const char *name)
 {
 	for (int i = 0; i < nr_store; i++)
@@ -219,6 +236,14 @@ pid_t start_vault(const char *bin, const char *notify,
 			 const char *path, const int *fds, char names[][256],
 			 int nr)
 {
+	return start_vault_logged(bin, notify, path, fds, names, nr, -1);
+}
+
+/* start_vault(), its stderr (and its engines') into @log_fd if not -1. */
+pid_t start_vault_logged(const char *bin, const char *notify,
+			 const char *path, const int *fds, char names[][256],
+			 int nr, int log_fd)
+{
 	char num[16], joined[4096] = "";
 	pid_t pid;
 	int i, high[MAX_STORED + 1];
@@ -233,6 +258,8 @@ pid_t start_vault(const char *bin, const char *notify,
 	if (pid)
 		return pid;
 	setpgid(0, 0);
+	if (log_fd >= 0 && dup2(log_fd, 2) < 0)
+		_exit(120);
 	for (i = 0; i < nr; i++)
 		high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 200);
 	for (i = 0; i < nr; i++)
