@@ -40,7 +40,8 @@
  * killing a cgroup one process at a time, the engine outliving its vault
  * for a moment and starting a new one); if something did, the records
  * name a descriptor the store or the map lacks or has another file for,
- * and the new engine refuses to recover rather than serve a wrong one.
+ * and the new engine drops what it held rather than serve a wrong one,
+ * and recovers the rest (recover.c).
  */
 #include <errno.h>
 #include <fcntl.h>
