@@ -265,11 +265,14 @@ pid_t start_vault_logged(const char *bin, const char *notify,
 	for (i = 0; i < nr; i++)
 		if (dup2(high[i], 3 + i) < 0)
 			_exit(120);
-	snprintf(num, sizeof(num), "%d", nr);
-	setenv("LISTEN_FDS", num, 1);
-	snprintf(num, sizeof(num), "%d", (int)getpid());
-	setenv("LISTEN_PID", num, 1);
-	setenv("LISTEN_FDNAMES", joined, 1);
+	/* As systemd: no LISTEN_* at all without an fd to pass. */
+	if (nr) {
+		snprintf(num, sizeof(num), "%d", nr);
+		setenv("LISTEN_FDS", num, 1);
+		snprintf(num, sizeof(num), "%d", (int)getpid());
+		setenv("LISTEN_PID", num, 1);
+		setenv("LISTEN_FDNAMES", joined, 1);
+	}
 	setenv("NOTIFY_SOCKET", notify, 1);
 	setenv("FDSTORE", STORE_MAX, 1);
 	/* --socket: never the machine's own, whatever goes wrong. */

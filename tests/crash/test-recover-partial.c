@@ -17,6 +17,11 @@
  * dropped, the session as its client's close would end it (outgoing: it
  * goes), the rest is served.  A REBOOT then hands over exactly what is
  * left, byte for byte.
+ *
+ * Last, a vault that made its own listening socket (no socket unit) is
+ * restarted without that socket's entry: the engine makes a new one at
+ * the same path, as a fresh start would, and serves the old connection
+ * and new ones.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +32,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,7 +45,8 @@
 
 static const char *bin;
 static char notify[96], path[96], logpath[96];
-static int lsock;
+/* liveupdated.socket's, or -1 when the test runs without a socket unit. */
+static int lsock = -1;
 
 /* The store's entries before something was made, to tell what is new. */
 struct before {
@@ -77,7 +84,10 @@ static bool new_socket(void *ctx)
 	return false;
 }
 
-/* Kill every luo process; restart from the store without @lost's entries. */
+/*
+ * Kill every luo process; restart from the store without @lost's entries
+ * (and without the socket unit's socket if @lsock is -1).
+ */
 static pid_t restart_without(pid_t vault, pid_t engine, char lost[][256],
 			     int nr_lost)
 {
@@ -96,7 +106,15 @@ static pid_t restart_without(pid_t vault, pid_t engine, char lost[][256],
 				break;
 		store_lose(i);
 	}
-	nr = store_passed(lsock, fds, names);
+	if (lsock >= 0) {
+		nr = store_passed(lsock, fds, names);
+	} else {
+		for (nr = 0; nr < nr_store; nr++) {
+			fds[nr] = store[nr].fd;
+			snprintf(names[nr], sizeof(names[nr]), "%s",
+				 store[nr].name);
+		}
+	}
 	ready = false;
 	vault = group = start_vault_logged(bin, notify, path, fds, names, nr,
 					   log);
@@ -137,6 +155,46 @@ static void check_status(int fd, uint32_t out, uint64_t files)
 	dh_check_eq(st.nr_files, files);
 }
 
+/* A listening socket in the store: the daemon's own. */
+static bool listener_stored(void *ctx)
+{
+	char *found = ctx;
+	socklen_t len;
+	int on;
+
+	for (int i = 0; i < nr_store; i++) {
+		len = sizeof(on);
+		if (getsockopt(store[i].fd, SOL_SOCKET, SO_ACCEPTCONN, &on,
+			       &len) || !on)
+			continue;
+		snprintf(found, 256, "%s", store[i].name);
+		return true;
+	}
+	return false;
+}
+
+/* The unit stopped: systemd empties its store, and it is not ready. */
+static void store_empty(void)
+{
+	pthread_mutex_lock(&lock);
+	while (nr_store)
+		store_lose(0);
+	removed[0] = '\0';
+	ready = false;
+	pthread_mutex_unlock(&lock);
+}
+
+static void stop(pid_t vault)
+{
+	int r;
+
+	dh_check(kill(vault, SIGTERM) == 0);
+	dh_check(waitpid(vault, &r, 0) == vault);
+	group = 0;
+	dh_check(WIFEXITED(r) && WEXITSTATUS(r) == 0);
+	store_empty();
+}
+
 static pid_t engine_of(int fd)
 {
 	struct luo_status st = { .size = sizeof(st) };
@@ -145,40 +203,23 @@ static pid_t engine_of(int fd)
 	return (pid_t)st.pid;
 }
 
-int main(void)
+/* Files and connections lost, under a socket unit. */
+static void files_and_connections(void)
 {
-	const char *tmp = getenv("TMPDIR");
 	static char names[1][256], lost[2][256], log[65536];
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int dev, ctl, sa_fd, sb_fd, sc_fd, m[4], want[5], r;
 	struct before before;
-	char dir[64], name[64];
+	char name[64];
 	uint64_t update;
-	pthread_t th;
 	pid_t vault;
 
-	signal(SIGPIPE, SIG_IGN);
-	bin = dh_binary();
-	/* A socket path must fit sun_path: a short $TMPDIR or /tmp. */
-	snprintf(dir, sizeof(dir), "%s/luo-partial-XXXXXX",
-		 tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
-	dh_check(mkdtemp(dir));
-	snprintf(notify, sizeof(notify), "%.63s/notify", dir);
-	snprintf(path, sizeof(path), "%.63s/liveupdate.sock", dir);
-	snprintf(logpath, sizeof(logpath), "%.63s/log", dir);
-
-	/* systemd's notify socket and liveupdated.socket. */
-	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", notify);
-	dh_check(notify_fd >= 0 &&
-		 bind(notify_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	/* liveupdated.socket. */
 	lsock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	dh_check(lsock >= 0 &&
 		 bind(lsock, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
 		 listen(lsock, 64) == 0);
-	atexit(kill_group);
-	dh_check(pthread_create(&th, NULL, reader, NULL) == 0);
 
 	/* 1. The first start, and a client with everything in the store. */
 	snprintf(names[0], sizeof(names[0]), "liveupdated.socket");
@@ -289,11 +330,78 @@ int main(void)
 		close(m[i]);
 
 	/* 5. A clean stop. */
-	dh_check(kill(vault, SIGTERM) == 0);
-	dh_check(waitpid(vault, &r, 0) == vault);
-	group = 0;
-	dh_check(WIFEXITED(r) && WEXITSTATUS(r) == 0);
+	stop(vault);
+	close(lsock);
+	lsock = -1;
 	unlink(path);
+}
+
+/* The daemon's own listening socket lost: a new one, as at a fresh start. */
+static void listener(void)
+{
+	static char names[1][256], lost[1][256], log[65536];
+	int dev, dev2, s, m, want[2];
+	pid_t vault;
+
+	vault = group = start_vault(bin, notify, path, NULL, names, 0);
+	notify_until(is_ready, NULL, "READY=1 without a socket unit");
+	dev = luo_open_at(path, LUO_OPEN_DEVICE);
+	dh_check(dev >= 0);
+	s = luo_create_session(dev, "partial-l");
+	dh_check(s >= 0);
+	m = memfd_with("the file of l");
+	dh_check_eq(luo_session_preserve_fd(s, m, 1), 0);
+	check_status(dev, 1, 1);
+	want[0] = m;
+	want[1] = -1;
+	notify_until(all_stored, want, "copy of l's file in the store");
+	notify_until(listener_stored, lost[0], "the listening socket in the store");
+	vault = restart_without(vault, engine_of(dev), lost, 1);
+
+	check_status(dev, 1, 1);
+	dev2 = luo_open_at(path, LUO_OPEN_CONTROL);
+	dh_check(dev2 >= 0);
+	check_status(dev2, 1, 1);
+	read_log(log, sizeof(log));
+	expect_log(log, "recovery: dropped listening socket: listen-fd: fd ");
+	expect_log(log, "recovery: making a new listening socket");
+	expect_log(log, "recovered update 1 after a crash in ");
+	luo_close(dev2);
+	luo_close(s);
+	luo_close(dev);
+	close(m);
+	stop(vault);
+	unlink(path);
+}
+
+int main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[64];
+	pthread_t th;
+
+	signal(SIGPIPE, SIG_IGN);
+	bin = dh_binary();
+	/* A socket path must fit sun_path: a short $TMPDIR or /tmp. */
+	snprintf(dir, sizeof(dir), "%s/luo-partial-XXXXXX",
+		 tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+	dh_check(mkdtemp(dir));
+	snprintf(notify, sizeof(notify), "%.63s/notify", dir);
+	snprintf(path, sizeof(path), "%.63s/liveupdate.sock", dir);
+	snprintf(logpath, sizeof(logpath), "%.63s/log", dir);
+
+	/* systemd's notify socket. */
+	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", notify);
+	dh_check(notify_fd >= 0 &&
+		 bind(notify_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	atexit(kill_group);
+	dh_check(pthread_create(&th, NULL, reader, NULL) == 0);
+
+	files_and_connections();
+	listener();
+
 	unlink(notify);
 	unlink(logpath);
 	rmdir(dir);
