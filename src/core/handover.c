@@ -903,11 +903,13 @@ static int read_file(struct reader *r, struct luo_session *s, const void *rec,
 			ret = -EBADF;
 		}
 	}
-	if (!ret && fdt32_to_cpu(state.retrieved.fd) != HANDOVER_NO_FD &&
-	    (ret = check_id(r, name, &state.retrieved, &rfd)) == -EBADF)
-		fail(r, "session '%s': token %llu: retrieved fd %u is not open or not the file that was retrieved",
-		     name, (unsigned long long)token,
-		     fdt32_to_cpu(state.retrieved.fd));
+	if (!ret && fdt32_to_cpu(state.retrieved.fd) != HANDOVER_NO_FD) {
+		char what[LIVEUPDATE_SESSION_NAME_LENGTH + 64];
+
+		snprintf(what, sizeof(what), "session '%s': token %llu: retrieved",
+			 name, (unsigned long long)token);
+		ret = check_id(r, what, &state.retrieved, &rfd);
+	}
 	/* Only a recovery goes on without a file whose fd does not check. */
 	if (ret && (ret != -EBADF || r->mode != LUO_HANDOVER_RECOVER))
 		return -EINVAL;

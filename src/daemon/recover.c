@@ -177,7 +177,8 @@ static int recover_listener(struct luod *d, int fd, char *why,
  * them (conn_close()); after recover_close_unnamed(), which must not
  * find the fds of the files they release closed already.
  */
-static void recover_orphans(struct luod *d, const struct luo_handover_info *info,
+static void recover_orphans(struct luod *d,
+			    const struct luo_handover_info *info,
 			    const uint8_t *orphans)
 {
 	for (uint32_t i = 0; orphans && i < info->nr_sessions; i++) {
