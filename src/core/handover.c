@@ -719,12 +719,17 @@ static const char *get_str(struct reader *r, int node, const struct prop *p,
 	return str;
 }
 
-/* An inherited fd: open and used once.  @st receives its fstat(). */
+/*
+ * An inherited fd: open and used once.  @st receives its fstat().
+ * Return: 0, -EBADF if it is not open, -EINVAL if it is used twice.
+ */
 static int check_fd(struct reader *r, int node, uint32_t fd, struct stat *st)
 {
-	if (fd > INT32_MAX || fstat((int)fd, st))
-		return fail(r, "%s: fd %u is not open",
-			    node ? fdt_get_name(r->fdt, node, NULL) : "/", fd);
+	if (fd > INT32_MAX || fstat((int)fd, st)) {
+		fail(r, "%s: fd %u is not open",
+		     node ? fdt_get_name(r->fdt, node, NULL) : "/", fd);
+		return -EBADF;
+	}
 	if ((int)fd <= r->fd_max) {
 		if (r->fd_seen[fd])
 			return fail(r, "%s: fd %u used twice",
@@ -734,7 +739,11 @@ static int check_fd(struct reader *r, int node, uint32_t fd, struct stat *st)
 	return 0;
 }
 
-/* An fd written with its identity: open, used once, the same file. */
+/*
+ * An fd written with its identity: open, used once, the same file.
+ * Return: 0; -EBADF if it is not open or is another file; -EINVAL if it
+ * is used twice.
+ */
 static int check_id(struct reader *r, const char *what,
 		    const struct handover_fdid *rec, int *fd)
 {
@@ -745,15 +754,48 @@ static int check_id(struct reader *r, const char *what,
 		.ino = fdt64_to_cpu(rec->ino),
 	};
 	struct stat st;
+	int ret = -EBADF;
 
 	if (fdt32_to_cpu(rec->fd) > INT32_MAX ||
-	    check_fd(r, 0, (uint32_t)id.fd, &st))
-		return fail(r, "%s: fd %u is not open", what,
-			    fdt32_to_cpu(rec->fd));
-	if (!luo_fd_id_check(&id))
-		return fail(r, "%s: fd %d is not the file that was written down",
-			    what, id.fd);
+	    (ret = check_fd(r, 0, (uint32_t)id.fd, &st))) {
+		if (ret == -EBADF)
+			fail(r, "%s: fd %u is not open", what,
+			     fdt32_to_cpu(rec->fd));
+		return ret;
+	}
+	if (!luo_fd_id_check(&id)) {
+		fail(r, "%s: fd %d is not the file that was written down",
+		     what, id.fd);
+		return -EBADF;
+	}
 	*fd = id.fd;
+	return 0;
+}
+
+/*
+ * LUO_HANDOVER_RECOVER: @r->why, what an fd check found, becomes a line of
+ * @r->info->dropped, "file: ..." or "listening socket: ..." (@file).
+ */
+static int drop(struct reader *r, bool file)
+{
+	struct luo_handover_info *info = r->info;
+	char **p, *line = NULL;
+
+	if (asprintf(&line, "%s: %s", file ? "file" : "listening socket",
+		     r->why) < 0)
+		line = NULL;
+	snprintf(r->why, r->why_len, "out of memory");
+	if (!line)
+		return -ENOMEM;
+	p = realloc(info->dropped, (info->nr_dropped + 1) * sizeof(*p));
+	if (!p) {
+		free(line);
+		return -ENOMEM;
+	}
+	info->dropped = p;
+	info->dropped[info->nr_dropped++] = line;
+	if (file)
+		info->dropped_files++;
 	return 0;
 }
 
@@ -814,7 +856,7 @@ static int read_file(struct reader *r, struct luo_session *s, const void *rec,
 	const char *name = s ? s->name : "(discarded)";
 	int rfd = -1, status = 0;
 	size_t clen;
-	int ret;
+	int ret = 0;
 
 	memcpy(&copy, rec, sizeof(copy));
 	if (in_rec)
@@ -848,16 +890,28 @@ static int read_file(struct reader *r, struct luo_session *s, const void *rec,
 		in->ino = cpu_to_fdt64((uint64_t)st.st_ino);
 		in->type = cpu_to_fdt32(st.st_mode & S_IFMT);
 	} else if (fd != HANDOVER_NO_FD) {
-		if (check_fd(r, 0, fd, &st))
-			return -EINVAL;
-		if (st.st_dev != fdt64_to_cpu(in->dev) ||
-		    st.st_ino != fdt64_to_cpu(in->ino) ||
-		    (st.st_mode & S_IFMT) != fdt32_to_cpu(in->type))
-			return fail(r, "session '%s': fd %u is not the file that was preserved",
-				    name, fd);
+		ret = check_fd(r, 0, fd, &st);
+		if (ret == -EBADF)
+			fail(r, "session '%s': token %llu: fd %u is not open",
+			     name, (unsigned long long)token, fd);
+		else if (!ret && (st.st_dev != fdt64_to_cpu(in->dev) ||
+				  st.st_ino != fdt64_to_cpu(in->ino) ||
+				  (st.st_mode & S_IFMT) !=
+				  fdt32_to_cpu(in->type))) {
+			fail(r, "session '%s': token %llu: fd %u is not the file that was preserved",
+			     name, (unsigned long long)token, fd);
+			ret = -EBADF;
+		}
 	}
-	if (fdt32_to_cpu(state.retrieved.fd) != HANDOVER_NO_FD &&
-	    check_id(r, name, &state.retrieved, &rfd))
+	if (!ret && fdt32_to_cpu(state.retrieved.fd) != HANDOVER_NO_FD) {
+		char what[LIVEUPDATE_SESSION_NAME_LENGTH + 64];
+
+		snprintf(what, sizeof(what), "session '%s': token %llu: retrieved",
+			 name, (unsigned long long)token);
+		ret = check_id(r, what, &state.retrieved, &rfd);
+	}
+	/* Only a recovery goes on without a file whose fd does not check. */
+	if (ret && (ret != -EBADF || r->mode != LUO_HANDOVER_RECOVER))
 		return -EINVAL;
 	/* Discarded: its fds are closed once the handover is kept. */
 	if (!s)
@@ -870,6 +924,9 @@ static int read_file(struct reader *r, struct luo_session *s, const void *rec,
 	if (luo_file_find(s, token))
 		return fail(r, "session '%s': token %llu twice", s->name,
 			    (unsigned long long)token);
+	/* The fd, open but another file, is not ours: nothing is closed. */
+	if (ret)
+		return drop(r, true);
 	f = luo_file_alloc(s, h, token);
 	if (!f)
 		return -ENOMEM;
@@ -970,7 +1027,7 @@ static int read_session(struct reader *r, int node, bool was_incoming)
 	if (n > r->core->max_files)
 		return fail(r, "session '%s': more files than this image allows (%u)",
 			    name, r->core->max_files);
-	if (r->mode == LUO_HANDOVER_RESTORE || !was_incoming) {
+	if (r->mode != LUO_HANDOVER_TAKEOVER || !was_incoming) {
 		ret = new_session(r, name, r->mode == LUO_HANDOVER_TAKEOVER ||
 				  was_incoming, owner, flags, &s);
 		if (ret)
@@ -1080,13 +1137,18 @@ enum { RP_COMPAT, RP_UPDATE, RP_START, RP_LISTEN, RP_REPLY, RP_REPLY_SIZE,
        RP_SELF, RP_LISTEN_ID, RP_REPLY_ID, RP_SELF_ID, RP_RFC, RP_CONNS,
        RP_NR };
 
+/* Return: 0, -EBADF if the fd is not open, or -EINVAL. */
 static int read_fd_prop(struct reader *r, const struct prop *p, int *fd)
 {
 	struct stat st;
 	uint32_t v = 0;
+	int ret;
 
-	if (get_u32(r, 0, p, &v) || check_fd(r, 0, v, &st))
+	if (get_u32(r, 0, p, &v))
 		return -EINVAL;
+	ret = check_fd(r, 0, v, &st);
+	if (ret)
+		return ret;
 	*fd = (int)v;
 	return 0;
 }
@@ -1095,16 +1157,21 @@ static int read_fd_prop(struct reader *r, const struct prop *p, int *fd)
  * An fd property with its identity beside it: the fd is used only if it
  * still names that file.  Without an identity (a handover of an earlier
  * release) it is only checked to be open, as then.  @fd is -1 if the
- * number does not name what was written down; if @must, that fails.
+ * number does not name what was written down; if @must, that fails with
+ * -EBADF (-EINVAL for what is malformed).
  */
 static int read_fd_id(struct reader *r, const struct prop *p,
 		      const struct prop *id, bool must, int *fd)
 {
 	struct handover_fdid rec;
 	uint32_t v = 0;
+	int ret;
 
-	if (!id->val)
-		return read_fd_prop(r, p, fd);
+	*fd = -1;
+	if (!id->val) {
+		ret = read_fd_prop(r, p, fd);
+		return ret && !must ? -EINVAL : ret;
+	}
 	if (get_u32(r, 0, p, &v))
 		return -EINVAL;
 	if (id->len != sizeof(rec))
@@ -1112,11 +1179,11 @@ static int read_fd_id(struct reader *r, const struct prop *p,
 	memcpy(&rec, id->val, sizeof(rec));
 	if (fdt32_to_cpu(rec.fd) != v)
 		return malformed(r, 0, id);
-	*fd = -1;
-	if (!check_id(r, p->name, &rec, fd))
+	ret = check_id(r, p->name, &rec, fd);
+	if (!ret)
 		return 0;
 	if (must)
-		return -EINVAL;
+		return ret;
 	snprintf(r->why, r->why_len, "out of memory");
 	return 0;
 }
@@ -1198,10 +1265,14 @@ static int read_root(struct reader *r, struct luo_handover_info *info)
 		p[RP_COMPAT].len == sizeof(HANDOVER_COMPATIBLE_UPGRADE) &&
 		!memcmp(compat, HANDOVER_COMPATIBLE_UPGRADE,
 			sizeof(HANDOVER_COMPATIBLE_UPGRADE));
-	/* An UPGRADE's handover is restored as it was, whoever reads it. */
-	if (info->upgrade)
-		r->mode = LUO_HANDOVER_RESTORE;
-	else if (!compat || p[RP_COMPAT].len != sizeof(HANDOVER_COMPATIBLE) ||
+	/*
+	 * An UPGRADE's handover is restored as it was, whoever reads it (a
+	 * recovery keeps its leniency).
+	 */
+	if (info->upgrade) {
+		if (r->mode == LUO_HANDOVER_TAKEOVER)
+			r->mode = LUO_HANDOVER_RESTORE;
+	} else if (!compat || p[RP_COMPAT].len != sizeof(HANDOVER_COMPATIBLE) ||
 		 memcmp(compat, HANDOVER_COMPATIBLE,
 			sizeof(HANDOVER_COMPATIBLE)))
 		return fail(r, "unknown handover format '%.*s'",
@@ -1220,10 +1291,15 @@ static int read_root(struct reader *r, struct luo_handover_info *info)
 		return read_sessions(r) ?: read_all_flbs(r);
 	}
 	if (get_u64(r, 0, &p[RP_UPDATE], &info->update_number) ||
-	    get_u64(r, 0, &p[RP_START], &info->reboot_start_ns) ||
-	    read_fd_id(r, &p[RP_LISTEN], &p[RP_LISTEN_ID], true,
-		       &info->listen_fd))
+	    get_u64(r, 0, &p[RP_START], &info->reboot_start_ns))
 		return -EINVAL;
+	ret = read_fd_id(r, &p[RP_LISTEN], &p[RP_LISTEN_ID], true,
+			 &info->listen_fd);
+	/* A recovery makes a new one, as a fresh start would. */
+	if (ret == -EBADF && r->mode == LUO_HANDOVER_RECOVER)
+		ret = drop(r, false);
+	if (ret)
+		return ret == -ENOMEM ? ret : -EINVAL;
 	if (p[RP_REPLY].val &&
 	    (read_fd_id(r, &p[RP_REPLY], &p[RP_REPLY_ID], false,
 			&info->reply_fd) ||
@@ -1277,6 +1353,12 @@ static void read_rollback(struct luo_core *core)
  */
 void luo_handover_info_release(struct luo_handover_info *info)
 {
+	for (uint32_t i = 0; i < info->nr_dropped; i++)
+		free(info->dropped[i]);
+	free(info->dropped);
+	info->dropped = NULL;
+	info->nr_dropped = 0;
+	info->dropped_files = 0;
 	free(info->conns);
 	free(info->sessions);
 	free(info->discard);
@@ -1343,7 +1425,8 @@ static int read_handover(struct reader *r, const void *blob, size_t len)
  * @core:    a core with its handlers (and FLBs) registered and no session
  * @blob:    the handover
  * @len:     its length
- * @mode:    take over (a REBOOT's new image) or restore (a rolled-back one)
+ * @mode:    take over (a REBOOT's new image), restore (a rolled-back one)
+ *           or recover (a new engine after a crash)
  * @info:    out: the rest of what the previous image said; release it
  *           with luo_handover_info_release()
  * @why:     out: on failure, what was wrong, for the log
@@ -1355,8 +1438,11 @@ static int read_handover(struct reader *r, const void *blob, size_t len)
  * tokens, the limits.  On success the update number is the one written;
  * TAKEOVER makes every outgoing session incoming and lists the fds of the
  * rest in @info->discard; RESTORE makes every session what it was, its
- * outgoing files still frozen.  An UPGRADE's handover (@info->upgrade) is
- * restored in either mode, nothing frozen, the RFC state as it was
+ * outgoing files still frozen.  RECOVER restores as RESTORE does, but a
+ * file or listening socket whose fd is not open or is not the file written
+ * down is left out and listed in @info->dropped (its fd left alone); only
+ * what is malformed fails.  An UPGRADE's handover (@info->upgrade) is
+ * restored in any mode, nothing frozen, the RFC state as it was
  * written.  Inherited fds keep close-on-exec off.  On
  * failure nothing is installed and no fd is closed.
  *

@@ -246,13 +246,23 @@ bool luo_fd_id_check(const struct luo_fd_id *id);
  * @LUO_HANDOVER_RESTORE:  the previous image again after a rollback: every
  *                         session as it was, outgoing ones still frozen
  *                         (luo_core_unfreeze() thaws them)
+ * @LUO_HANDOVER_RECOVER:  RESTORE by a new engine after a crash: a file
+ *                         whose fd (or retrieved fd) is not open or is not
+ *                         the file written down is dropped from its
+ *                         session instead of failing the read, and so is
+ *                         a listening socket that does not check
+ *                         (@luo_handover_info.listen_fd -1); each drop is
+ *                         reported in @luo_handover_info.dropped.  What is
+ *                         malformed still fails
  *
- * An UPGRADE's handover is always restored, in either mode, with nothing
- * frozen (struct luo_handover_info.upgrade).
+ * An UPGRADE's handover is always restored, in any mode, with nothing
+ * frozen (struct luo_handover_info.upgrade); TAKEOVER and RESTORE then
+ * stay strict.
  */
 enum luo_handover_mode {
 	LUO_HANDOVER_TAKEOVER,
 	LUO_HANDOVER_RESTORE,
+	LUO_HANDOVER_RECOVER,
 };
 
 /**
@@ -283,10 +293,17 @@ enum luo_handover_mode {
  *                   written down; the caller closes them once it keeps
  *                   the handover (luo_handover_discard())
  * @nr_discard:      entries of @discard
+ * @dropped:         read, LUO_HANDOVER_RECOVER: what was dropped because
+ *                   its fd did not check, and why, one malloc'd line
+ *                   each, for the caller's log; no fd of it is closed
+ * @nr_dropped:      entries of @dropped
+ * @dropped_files:   how many of them are files (the rest: the listening
+ *                   socket)
  *
  * The reader checks @listen_fd, @reply_fd and @self_fd against the
  * identity written beside them: @listen_fd must be the socket (the read
- * fails otherwise), @reply_fd and @self_fd are -1 when theirs is not.
+ * fails otherwise, but for LUO_HANDOVER_RECOVER, where it is -1 then),
+ * @reply_fd and @self_fd are -1 when theirs is not.
  * luo_handover_info_release() frees what the reader allocated.
  */
 struct luo_handover_info {
@@ -305,6 +322,9 @@ struct luo_handover_info {
 	uint32_t nr_sessions;
 	int *discard;
 	uint32_t nr_discard;
+	char **dropped;
+	uint32_t nr_dropped;
+	uint32_t dropped_files;
 };
 
 uint32_t luo_core_handover_number(struct luo_core *core);

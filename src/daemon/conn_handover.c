@@ -346,6 +346,51 @@ static int check_record(const struct luo_handover_info *info,
 	return 0;
 }
 
+static int check_conns(const struct luo_handover_info *info, bool restore,
+		       bool recover, char *why, size_t why_len)
+{
+	long max = sysconf(_SC_OPEN_MAX);
+	struct conns_reader rd;
+	struct conn_record rec;
+	const uint8_t *pending;
+	uint8_t *seen;
+	int r;
+
+	if (conns_begin(info, &rd)) {
+		snprintf(why, why_len, "connections: malformed");
+		return -EINVAL;
+	}
+	seen = calloc(max > 0 ? (size_t)max : 1, 1);
+	if (!seen)
+		return -ENOMEM;
+	while (!(r = conns_next(&rd, &rec, &pending)) || r < 0) {
+		if (r < 0) {
+			snprintf(why, why_len, "connections: malformed");
+			break;
+		}
+		r = check_record(info, &rec, restore, why, why_len);
+		/* A recovery drops it (transport_adopt_all()). */
+		if (r == -EBADF && recover)
+			r = 0;
+		if (!r && (rec.sock.fd < 0 || rec.sock.fd >= max ||
+			   seen[rec.sock.fd] ||
+			   (rec.pending_fd.fd >= 0 &&
+			    (rec.pending_fd.fd >= max ||
+			     seen[rec.pending_fd.fd])))) {
+			snprintf(why, why_len, "connection %d: fd used twice",
+				 rec.sock.fd);
+			r = -EINVAL;
+		}
+		if (r)
+			break;
+		seen[rec.sock.fd] = 1;
+		if (rec.pending_fd.fd >= 0)
+			seen[rec.pending_fd.fd] = 1;
+	}
+	free(seen);
+	return r < 0 ? r : 0;
+}
+
 /**
  * transport_check_conns() - is every recorded connection what it was?
  * @t:       the transport
@@ -363,43 +408,29 @@ int transport_check_conns(struct transport *t,
 			  const struct luo_handover_info *info, bool restore,
 			  char *why, size_t why_len)
 {
-	long max = sysconf(_SC_OPEN_MAX);
-	struct conns_reader rd;
-	struct conn_record rec;
-	const uint8_t *pending;
-	uint8_t *seen;
-	int r;
-
 	(void)t;
-	if (conns_begin(info, &rd)) {
-		snprintf(why, why_len, "connections: malformed");
-		return -EINVAL;
-	}
-	seen = calloc(max > 0 ? (size_t)max : 1, 1);
-	if (!seen)
-		return -ENOMEM;
-	while (!(r = conns_next(&rd, &rec, &pending)) || r < 0) {
-		if (r < 0) {
-			snprintf(why, why_len, "connections: malformed");
-			break;
-		}
-		r = check_record(info, &rec, restore, why, why_len);
-		if (!r && (rec.sock.fd >= max || seen[rec.sock.fd] ||
-			   (rec.pending_fd.fd >= 0 &&
-			    (rec.pending_fd.fd >= max ||
-			     seen[rec.pending_fd.fd])))) {
-			snprintf(why, why_len, "connection %d: fd used twice",
-				 rec.sock.fd);
-			r = -EINVAL;
-		}
-		if (r)
-			break;
-		seen[rec.sock.fd] = 1;
-		if (rec.pending_fd.fd >= 0)
-			seen[rec.pending_fd.fd] = 1;
-	}
-	free(seen);
-	return r < 0 ? r : 0;
+	return check_conns(info, restore, false, why, why_len);
+}
+
+/**
+ * transport_check_conns_recover() - are the records' connections sound?
+ * @t:       the transport
+ * @info:    the records a new engine read after a crash
+ * @why:     out: on failure, what was wrong
+ * @why_len: its size
+ *
+ * transport_check_conns() with restore, for a recovery: a connection
+ * whose fd (or its pending reply's) is missing or is another file is no
+ * error; transport_adopt_all() drops it.
+ *
+ * Return: 0, or -EINVAL for malformed records.
+ */
+int transport_check_conns_recover(struct transport *t,
+				  const struct luo_handover_info *info,
+				  char *why, size_t why_len)
+{
+	(void)t;
+	return check_conns(info, true, true, why, why_len);
 }
 
 /* A REBOOT queued while another was under way: EBUSY, as documented. */
@@ -581,27 +612,77 @@ int transport_adopt_conns(struct transport *t,
 	return 0;
 }
 
+/*
+ * A recorded connection whose fd, or its pending reply's, is missing or
+ * is another file: not served, and none of its fds touched (the caller
+ * closes what is its own).  What it held goes as if its client had closed
+ * it (conn_close()): its pending reply, or the request parked on a
+ * client's file that the records hold as one, with it; its session is
+ * left in @orphans for the caller to release.
+ */
+static void drop_one(const struct luo_handover_info *info,
+		     const struct conn_record *rec, uint8_t *orphans)
+{
+	const char *what = rec->type == CONN_NEW ? "new" :
+			   rec->type == CONN_DEVICE ? "device" :
+			   rec->type == CONN_CONTROL ? "control" : "session";
+	struct luo_session *s = NULL;
+	bool sock_ok = id_check(&rec->sock);
+
+	if (rec->type == CONN_SESSION && rec->session != NO_SESSION) {
+		s = info->sessions[rec->session];
+		orphans[rec->session] = rec->flags & CR_UNCLAIMED ?
+					TRANSPORT_ORPHAN_ABANDON :
+					TRANSPORT_ORPHAN_RELEASE;
+	}
+	log_err("recovery: dropped %s connection %d of pid %d (uid %u)%s%s%s: %s fd %d %s",
+		what, rec->sock.fd, (int)rec->pid, rec->uid,
+		s ? ", session '" : "", s ? luo_session_name(s) : "",
+		s ? "'" : "",
+		sock_ok ? "its pending reply's" : "its",
+		sock_ok ? rec->pending_fd.fd : rec->sock.fd,
+		fcntl(sock_ok ? rec->pending_fd.fd : rec->sock.fd, F_GETFD) < 0 ?
+		"is not open" : "is not the file that was written down");
+}
+
 /**
  * transport_adopt_all() - serve every recorded connection again, as it was
- * @t:    the transport, its listening socket adopted
- * @info: the records a new engine read after a crash, checked by
- *        transport_check_conns() with restore
+ * @t:       the transport, its listening socket adopted
+ * @info:    the records a new engine read after a crash, checked by
+ *           transport_check_conns_recover()
+ * @orphans: out: one byte per session of @info (@info->nr_sessions),
+ *           zeroed by the caller: TRANSPORT_ORPHAN_* for a session whose
+ *           connection was dropped
+ * @dropped: out: the number of connections dropped
  *
  * Unlike a rollback, nothing queued is answered here: a request the
- * engine had not read yet is read and answered as usual.
+ * engine had not read yet is read and answered as usual.  A connection
+ * whose fd, or its pending reply's, is missing or is another file is
+ * dropped, logged; its fds are left alone and its session is the
+ * caller's to release (@orphans), once it has closed the fds no one
+ * names (recover.c).
  *
  * Return: the number of connections served again.
  */
 int transport_adopt_all(struct transport *t,
-			const struct luo_handover_info *info)
+			const struct luo_handover_info *info,
+			uint8_t *orphans, unsigned int *dropped)
 {
 	struct conns_reader rd;
 	struct conn_record rec;
 	const uint8_t *pending;
 	int n = 0;
 
+	*dropped = 0;
 	conns_begin(info, &rd);
-	while (!conns_next(&rd, &rec, &pending))
+	while (!conns_next(&rd, &rec, &pending)) {
+		if (!id_check(&rec.sock) ||
+		    (rec.pending_fd.fd >= 0 && !id_check(&rec.pending_fd))) {
+			drop_one(info, &rec, orphans);
+			(*dropped)++;
+			continue;
+		}
 		n += restore_one(t, info, &rec, pending) != NULL;
+	}
 	return n;
 }

@@ -79,6 +79,7 @@ int reboot_vault_rolled_back(struct luod *d);
 void reboot_stats_save(struct luod *d);
 void reboot_stats_load(struct luod *d);
 int recover_run(struct luod *d);
+int luod_listen(struct luod *d);
 int recover_inherited(uint8_t **out, size_t *n);
 int vault_respawn(struct luod *d);
 int kexec_run(struct luod *d, struct luo_reboot_kexec *arg);

@@ -346,7 +346,17 @@ static int luod_setup(struct luod *d)
 	return r;
 }
 
-static int luod_listen(struct luod *d)
+/**
+ * luod_listen() - the listening socket of a fresh start
+ * @d: the daemon, its transport not listening yet
+ *
+ * The one a service manager passed (socket activation), else a new one at
+ * --socket or the default path.  Also what a recovery makes when the
+ * records' socket is not back (recover.c).
+ *
+ * Return: 0 or -errno (logged).
+ */
+int luod_listen(struct luod *d)
 {
 	char path[PATH_MAX];
 	int r = activation_adopt(d->tp, d->opt.vault_fd >= 0);

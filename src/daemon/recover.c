@@ -13,6 +13,15 @@
  * with no reply committed, gets EIO unless its reply was evidently sent
  * (transport_answer_inflight()); a request parked on a client's file
  * gets the EIO the records hold for it.
+ *
+ * A recovery recovers what it has: a file whose fd the vault could not
+ * give back (a copy lost with the service manager's fd store, say) or
+ * that names another file is dropped from its session, a connection in
+ * that state is dropped as if its client had closed it, and a listening
+ * socket in that state is made anew as at a fresh start; each drop is
+ * logged as an error, and everything else is served.  Only malformed
+ * records fail a recovery.  (A REBOOT's or UPGRADE's new image stays
+ * strict, so that a bad image rolls back: reboot.c.)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -131,7 +140,7 @@ static int recover_read(struct luod *d, struct luo_handover_info *info,
 			 strerror(-r));
 		return r;
 	}
-	r = luo_handover_read_mode(d->core, blob, len, LUO_HANDOVER_RESTORE,
+	r = luo_handover_read_mode(d->core, blob, len, LUO_HANDOVER_RECOVER,
 				   info, why, why_len);
 	free(blob);
 	if (!r)
@@ -139,12 +148,62 @@ static int recover_read(struct luod *d, struct luo_handover_info *info,
 	return r;
 }
 
+/*
+ * The listening socket the records name, or, if the core dropped it, a
+ * new one as a fresh start makes.
+ */
+static int recover_listener(struct luod *d, int fd, char *why,
+			    size_t why_len)
+{
+	int r;
+
+	if (fd < 0) {
+		log_err("recovery: making a new listening socket");
+		r = luod_listen(d);
+		if (r)
+			snprintf(why, why_len, "no listening socket: %s",
+				 strerror(-r));
+		return r;
+	}
+	r = transport_adopt_listener(d->tp, fd);
+	if (r)
+		snprintf(why, why_len, "listening socket (fd %d): %s", fd,
+			 strerror(-r));
+	return r;
+}
+
+/*
+ * The sessions of dropped connections, as their clients' close leaves
+ * them (conn_close()); after recover_close_unnamed(), which must not
+ * find the fds of the files they release closed already.
+ */
+static void recover_orphans(struct luod *d,
+			    const struct luo_handover_info *info,
+			    const uint8_t *orphans)
+{
+	for (uint32_t i = 0; orphans && i < info->nr_sessions; i++) {
+		if (orphans[i] == TRANSPORT_ORPHAN_RELEASE)
+			luo_core_session_release(d->core, info->sessions[i]);
+		else if (orphans[i] == TRANSPORT_ORPHAN_ABANDON)
+			luo_core_session_abandon(d->core, info->sessions[i]);
+	}
+}
+
+static const char *plural(unsigned int n, const char *one, const char *more)
+{
+	return n == 1 ? one : more;
+}
+
 /**
  * recover_run() - serve again everything the records hold
  * @d: the daemon, core and transport made, nothing listening yet
  *
- * Return: 0, or -errno after logging why; the engine exits then, and the
- * vault tries again with a new one.
+ * What the vault could not give back is dropped and logged, the rest is
+ * served (see above).
+ *
+ * Return: 0, or -errno after logging why (malformed records, or no
+ * listening socket); the engine exits then, and the vault tries again
+ * with a new one.
  */
 int recover_run(struct luod *d)
 {
@@ -152,7 +211,9 @@ int recover_run(struct luod *d)
 	int inflight = records_inflight(d->rec);
 	int sent = records_sent(d->rec);
 	uint64_t start = luod_now_ns();
-	char why[256] = "unknown reason";
+	char why[256] = "unknown reason", dropped[128] = "";
+	unsigned int conns_dropped = 0;
+	uint8_t *orphans = NULL;
 	uint32_t out, in;
 	uint64_t files;
 	int r, n;
@@ -162,30 +223,43 @@ int recover_run(struct luod *d)
 	reboot_stats_load(d);
 	r = recover_read(d, &info, why, sizeof(why));
 	if (!r)
-		r = transport_check_conns(d->tp, &info, true, why, sizeof(why));
-	if (!r) {
-		r = transport_adopt_listener(d->tp, info.listen_fd);
-		if (r)
-			snprintf(why, sizeof(why), "listening socket (fd %d): %s",
-				 info.listen_fd, strerror(-r));
+		r = transport_check_conns_recover(d->tp, &info, why,
+						  sizeof(why));
+	if (!r && !(orphans = calloc(info.nr_sessions + 1, 1))) {
+		snprintf(why, sizeof(why), "out of memory");
+		r = -ENOMEM;
 	}
+	for (uint32_t i = 0; !r && i < info.nr_dropped; i++)
+		log_err("recovery: dropped %s", info.dropped[i]);
+	if (!r)
+		r = recover_listener(d, info.listen_fd, why, sizeof(why));
 	if (r) {
 		log_err("cannot recover: %s", why);
 		luo_handover_info_release(&info);
+		free(orphans);
 		return r;
 	}
 	luo_core_finish_exec(d->core);
-	n = transport_adopt_all(d->tp, &info);
+	n = transport_adopt_all(d->tp, &info, orphans, &conns_dropped);
 	recover_close_unnamed(d);
+	recover_orphans(d, &info, orphans);
+	free(orphans);
+	if (info.dropped_files || conns_dropped)
+		snprintf(dropped, sizeof(dropped),
+			 "; dropped %u %s and %u %s whose fds were missing",
+			 info.dropped_files,
+			 plural(info.dropped_files, "file", "files"),
+			 conns_dropped,
+			 plural(conns_dropped, "connection", "connections"));
 	/* A REBOOT or UPGRADE whose new image the vault saw fail. */
 	transport_answer_inflight(d->tp, inflight, sent,
 				  d->opt.rb.rolled_back ?
 				  reboot_vault_rolled_back(d) : -EIO);
 	luo_handover_info_release(&info);
 	luo_core_counts(d->core, &out, &in, &files);
-	log_notice("recovered update %llu after a crash in %.3f ms: %u outgoing and %u incoming sessions, %llu files, %d connections",
+	log_notice("recovered update %llu after a crash in %.3f ms: %u outgoing and %u incoming sessions, %llu files, %d connections%s",
 		   (unsigned long long)luo_core_update_number(d->core),
 		   (luod_now_ns() - start) / 1e6, out, in,
-		   (unsigned long long)files, n);
+		   (unsigned long long)files, n, dropped);
 	return 0;
 }

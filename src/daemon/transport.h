@@ -44,8 +44,20 @@ int transport_adopt_conns(struct transport *t,
 			  const struct luo_handover_info *info, bool restore,
 			  int result, const void *arg, uint32_t len);
 
+int transport_check_conns_recover(struct transport *t,
+				  const struct luo_handover_info *info,
+				  char *why, size_t why_len);
+
+/* What became of a session whose connection a recovery dropped. */
+enum transport_orphan {
+	TRANSPORT_ORPHAN_NONE,
+	TRANSPORT_ORPHAN_RELEASE,	/* closed, as by its client */
+	TRANSPORT_ORPHAN_ABANDON,	/* its fd never reached its caller */
+};
+
 int transport_adopt_all(struct transport *t,
-			const struct luo_handover_info *info);
+			const struct luo_handover_info *info,
+			uint8_t *orphans, unsigned int *dropped);
 
 /**
  * struct transport_reply_ops - the records' part in a reply (records.c)

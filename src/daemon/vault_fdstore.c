@@ -47,7 +47,9 @@
  * and the manager restarts the unit from the store (Restart=), which
  * holds everything the last commit names.  A vault started by an engine
  * (--vault-adopt) is therefore one whose store was off already: it clears
- * RECORDS_FDSTORE and stores nothing.
+ * RECORDS_FDSTORE and stores nothing.  Should the store lack an fd all
+ * the same (an entry the manager refused), the new engine drops what the
+ * fd held, logged, and recovers the rest (recover.c).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -40,6 +40,14 @@ static bool same_file(int a, int b)
 	return syscall(SYS_kcmp, pid, pid, KCMP_FILE, a, b) == 0;
 }
 
+/**
+ * store_add() - FDSTORE=1: keep @fd under @name, as systemd does
+ * @fd:   the fd received; the store's now (closed if a duplicate)
+ * @name: its FDNAME=
+ *
+ * A second store of one open file description is ignored.  Called with
+ * @lock held.
+ */
 void store_add(int fd, const char *name)
 {
 	for (int i = 0; i < nr_store; i++) {
@@ -149,6 +157,44 @@ static void notify_one(void)
 	}
 }
 
+/**
+ * stored_index() - the entry that holds @fd's open file description
+ * @fd: any fd of the test
+ *
+ * Called with @lock held.
+ *
+ * Return: its index in @store, or -1.
+ */
+int stored_index(int fd)
+{
+	for (int i = 0; i < nr_store; i++)
+		if (same_file(store[i].fd, fd))
+			return i;
+	return -1;
+}
+
+/**
+ * store_lose() - entry @i is lost, as if the manager had lost it
+ * @i: its index in @store
+ *
+ * Closed and gone, without an FDSTOREREMOVE=1 in @removed.  Called with
+ * @lock held.
+ */
+void store_lose(int i)
+{
+	dh_check(i >= 0 && i < nr_store);
+	close(store[i].fd);
+	store[i] = store[--nr_store];
+}
+
+/**
+ * stored_as() - is an entry named @name in the store?
+ * @name: an FDNAME=
+ *
+ * Called with @lock held.
+ *
+ * Return: true if it is.
+ */
 bool stored_as(const char *name)
 {
 	for (int i = 0; i < nr_store; i++)
@@ -157,6 +203,14 @@ bool stored_as(const char *name)
 	return false;
 }
 
+/**
+ * reader() - the manager's end of the notify socket, on a thread
+ * @arg: unused
+ *
+ * Takes every message in order, as systemd does, and wakes @changed.
+ *
+ * Return: never.
+ */
 void *reader(void *arg)
 {
 	struct pollfd p = { .fd = notify_fd, .events = POLLIN };
@@ -173,7 +227,14 @@ void *reader(void *arg)
 	return NULL;
 }
 
-/* Until @done says so (under the lock), for at most DEADLINE_MS. */
+/**
+ * notify_until() - wait until @done says so (under @lock)
+ * @done: the condition, given @ctx
+ * @ctx:  for @done
+ * @what: what is waited for, for the failure message
+ *
+ * Fails the test after DEADLINE_MS.
+ */
 void notify_until(bool (*done)(void *), void *ctx, const char *what)
 {
 	struct timespec end;
@@ -191,13 +252,24 @@ void notify_until(bool (*done)(void *), void *ctx, const char *what)
 	pthread_mutex_unlock(&lock);
 }
 
+/**
+ * is_ready() - for notify_until(): READY=1 was said
+ * @ctx: unused
+ *
+ * Return: @ready.
+ */
 bool is_ready(void *ctx)
 {
 	(void)ctx;
 	return ready;
 }
 
-/* Every fd of @ctx (-1 ended) is in the store. */
+/**
+ * all_stored() - for notify_until(): every fd of @ctx is in the store
+ * @ctx: an array of fds ended by -1
+ *
+ * Return: true if each one's open file description is stored.
+ */
 bool all_stored(void *ctx)
 {
 	const int *fds = ctx;
@@ -214,13 +286,40 @@ bool all_stored(void *ctx)
 	return true;
 }
 
-/*
- * The vault, as systemd starts it: @nr fds at 3.. named @names, its own
- * process group (so that one kill takes vault and engine).
+/**
+ * start_vault() - the vault, as systemd starts it
+ * @bin:    liveupdated
+ * @notify: NOTIFY_SOCKET
+ * @path:   its --socket
+ * @fds:    the fds to pass, at 3 and on (LISTEN_FDS)
+ * @names:  their names (LISTEN_FDNAMES)
+ * @nr:     their number
+ *
+ * In a process group of its own, so that one kill takes vault and engine.
+ *
+ * Return: its pid.
  */
-pid_t start_vault(const char *bin, const char *notify,
+pid_t start_vault(const char *bin, const char *notify, const char *path,
+		  const int *fds, char names[][256], int nr)
+{
+	return start_vault_logged(bin, notify, path, fds, names, nr, -1);
+}
+
+/**
+ * start_vault_logged() - start_vault(), its stderr into a file
+ * @bin:    liveupdated
+ * @notify: NOTIFY_SOCKET
+ * @path:   its --socket
+ * @fds:    the fds to pass, at 3 and on (LISTEN_FDS)
+ * @names:  their names (LISTEN_FDNAMES)
+ * @nr:     their number
+ * @log_fd: its stderr and its engines', or -1 for the test's
+ *
+ * Return: its pid.
+ */
+pid_t start_vault_logged(const char *bin, const char *notify,
 			 const char *path, const int *fds, char names[][256],
-			 int nr)
+			 int nr, int log_fd)
 {
 	char num[16], joined[4096] = "";
 	pid_t pid;
@@ -236,16 +335,21 @@ pid_t start_vault(const char *bin, const char *notify,
 	if (pid)
 		return pid;
 	setpgid(0, 0);
+	if (log_fd >= 0 && dup2(log_fd, 2) < 0)
+		_exit(120);
 	for (i = 0; i < nr; i++)
 		high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 200);
 	for (i = 0; i < nr; i++)
 		if (dup2(high[i], 3 + i) < 0)
 			_exit(120);
-	snprintf(num, sizeof(num), "%d", nr);
-	setenv("LISTEN_FDS", num, 1);
-	snprintf(num, sizeof(num), "%d", (int)getpid());
-	setenv("LISTEN_PID", num, 1);
-	setenv("LISTEN_FDNAMES", joined, 1);
+	/* As systemd: no LISTEN_* at all without an fd to pass. */
+	if (nr) {
+		snprintf(num, sizeof(num), "%d", nr);
+		setenv("LISTEN_FDS", num, 1);
+		snprintf(num, sizeof(num), "%d", (int)getpid());
+		setenv("LISTEN_PID", num, 1);
+		setenv("LISTEN_FDNAMES", joined, 1);
+	}
 	setenv("NOTIFY_SOCKET", notify, 1);
 	setenv("FDSTORE", STORE_MAX, 1);
 	/* --socket: never the machine's own, whatever goes wrong. */
@@ -253,6 +357,12 @@ pid_t start_vault(const char *bin, const char *notify,
 	_exit(127);
 }
 
+/**
+ * memfd_with() - a memfd holding @text
+ * @text: its bytes
+ *
+ * Return: the fd.
+ */
 int memfd_with(const char *text)
 {
 	int fd = memfd_create("fdstore-test", MFD_CLOEXEC);
@@ -262,6 +372,11 @@ int memfd_with(const char *text)
 	return fd;
 }
 
+/**
+ * check_text() - @fd holds exactly @text, or the test fails
+ * @fd:   a file
+ * @text: the bytes expected
+ */
 void check_text(int fd, const char *text)
 {
 	char buf[64] = "";
@@ -270,15 +385,20 @@ void check_text(int fd, const char *text)
 	dh_check(!strcmp(buf, text));
 }
 
+/**
+ * kill_group() - at exit: kill the vault's process group if it runs
+ */
 void kill_group(void)
 {
 	if (group > 0)
 		kill(-group, SIGKILL);
 }
 
-/*
- * Kill every luo process at once (the vault's process group); wait for
- * the engine and for @vault, and reap @child if it is ours.
+/**
+ * kill_all() - kill every luo process at once (the vault's process group)
+ * @vault:  the vault, waited for until gone
+ * @engine: its engine, waited for until gone
+ * @child:  reaped if it is ours (> 0)
  */
 void kill_all(pid_t vault, pid_t engine, pid_t child)
 {
@@ -294,7 +414,16 @@ void kill_all(pid_t vault, pid_t engine, pid_t child)
 	group = 0;
 }
 
-/* Before a restart: what the store holds now, as systemd passes it. */
+/**
+ * store_passed() - before a restart: what systemd passes
+ * @lsock: the socket unit's listening socket, passed first
+ * @fds:   out: the fds, the store's own
+ * @names: out: their names
+ *
+ * Called with @lock held.
+ *
+ * Return: their number.
+ */
 int store_passed(int lsock, int *fds, char names[][256])
 {
 	int nr = 0;

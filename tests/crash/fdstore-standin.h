@@ -58,6 +58,8 @@ extern pthread_cond_t changed;
 extern pid_t group;
 
 void store_add(int fd, const char *name);
+int stored_index(int fd);
+void store_lose(int i);
 bool stored_as(const char *name);
 void *reader(void *arg);
 void notify_until(bool (*done)(void *), void *ctx, const char *what);
@@ -65,6 +67,9 @@ bool is_ready(void *ctx);
 bool all_stored(void *ctx);
 pid_t start_vault(const char *bin, const char *notify, const char *path,
 		  const int *fds, char names[][256], int nr);
+pid_t start_vault_logged(const char *bin, const char *notify,
+			 const char *path, const int *fds, char names[][256],
+			 int nr, int log_fd);
 int memfd_with(const char *text);
 void check_text(int fd, const char *text);
 void kill_group(void);
