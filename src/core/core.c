@@ -39,6 +39,7 @@ struct luo_core *luo_core_new(const struct luo_core_config *cfg)
 	list_init(&core->handlers);
 	list_init(&core->flbs);
 	list_init(&core->dirty);
+	list_init(&core->sdirty);
 	core->next_rid = 1;
 	luo_hmap_init(&core->outgoing_names);
 	luo_hmap_init(&core->incoming_names);
@@ -80,6 +81,7 @@ void luo_core_free(struct luo_core *core)
 	luo_hmap_free(&core->ofds);
 	free(core->flbs_in);
 	free(core->gone);
+	free(core->sgone);
 	free(core);
 }
 

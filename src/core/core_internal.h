@@ -146,6 +146,10 @@ struct luo_session {
 	struct luo_hmap tokens;
 	uint32_t hidx;
 	uint64_t rid;			/* records.c: its records id */
+	/* the engine's records (records.c): */
+	struct list_head dirty;		/* in core->sdirty, or empty */
+	uint64_t order;			/* list order, for the records */
+	int32_t rec_slot;		/* its records slot, or -1 */
 	/* the last failed PRESERVE_FD (LUO_SESSION_LAST_ERROR) */
 	int err_errno;
 	uint64_t err_token;
@@ -199,6 +203,9 @@ struct luo_core {
 	struct luo_file_gone *gone;	/* files unlinked */
 	size_t nr_gone, cap_gone;
 	bool gone_lost;			/* out of memory: all must be redone */
+	struct list_head sdirty;	/* struct luo_session.dirty */
+	int32_t *sgone;			/* slots of sessions freed */
+	size_t nr_sgone, cap_sgone;
 	uint64_t next_rid;		/* the next session's records id */
 	uint64_t next_order;		/* the next file's order */
 
@@ -254,12 +261,16 @@ int luo_file_link(struct luo_core *core, struct luo_file *f, bool in_table);
 void luo_file_unlink(struct luo_core *core, struct luo_file *f);
 
 /* handover.c */
+void luo_handover_session_record(const struct luo_session *s,
+				 struct luo_session_record *rec);
 int luo_handover_file_record(const struct luo_file *f,
 			     struct luo_file_record *rec, struct luo_fd_id *rid);
 
 /* records.c */
 void luo_file_touch(struct luo_core *core, struct luo_file *f);
 void luo_file_gone(struct luo_core *core, struct luo_file *f);
+void luo_session_touch(struct luo_core *core, struct luo_session *s);
+void luo_session_gone(struct luo_core *core, struct luo_session *s);
 
 /* flb.c */
 struct luo_flb *luo_flb_of_link(struct list_head *l);

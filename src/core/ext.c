@@ -94,6 +94,8 @@ void luo_list_add(struct luo_core *core, struct luo_session *s)
 	if (!core->next_seq || core->next_seq > LIST_SEQ_MAX)
 		list_renumber(core);
 	s->seq = core->next_seq++;
+	s->order = ++core->next_order;
+	luo_session_touch(core, s);
 	list_add_tail(&s->list,
 		      s->incoming ? &core->incoming : &core->outgoing);
 	list_add_tail(&s->owner_link,

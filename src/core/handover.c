@@ -245,11 +245,8 @@ static uint32_t session_flags(const struct luo_session *s)
 	       (s->released ? HS_RELEASED : 0);
 }
 
-/*
- * A session; for the engine's records (@records) without its files, which
- * the records hold apart under its "records-id".
- */
-static int write_session(void *fdt, const struct luo_session *s, bool records)
+/* A session and its files. */
+static int write_session(void *fdt, const struct luo_session *s)
 {
 	const struct luo_file *f;
 	uint8_t *files, *in = NULL;
@@ -263,13 +260,6 @@ static int write_session(void *fdt, const struct luo_session *s, bool records)
 	err = err ?: put_u32(fdt, "owner", s->owner->uid);
 	if (!err && s->incoming)
 		err = put_u32(fdt, "flags", session_flags(s));
-	if (records) {
-		err = err ?: put_u64(fdt, "records-id", s->rid);
-		err = err ?: fdt_property(fdt, "files", NULL, 0);
-		if (!err && s->incoming)
-			err = fdt_property(fdt, "files-in", NULL, 0);
-		return err ?: fdt_end_node(fdt);
-	}
 	err = err ?: fdt_property_placeholder(fdt, "files",
 					      (int)(s->nr_files *
 						    sizeof(struct handover_file)),
@@ -295,7 +285,7 @@ static int write_session(void *fdt, const struct luo_session *s, bool records)
 }
 
 static int write_sessions(void *fdt, const char *name,
-			  const struct list_head *list, bool records)
+			  const struct list_head *list)
 {
 	const struct luo_session *s;
 	int err = fdt_begin_node(fdt, name);
@@ -303,7 +293,7 @@ static int write_sessions(void *fdt, const char *name,
 	list_for_each_entry(s, list, list) {
 		if (err)
 			return err;
-		err = write_session(fdt, s, records);
+		err = write_session(fdt, s);
 	}
 	return err ?: fdt_end_node(fdt);
 }
@@ -352,7 +342,9 @@ static int write_root(struct luo_core *core, void *fdt,
 	struct flb_writer fw = { .fdt = fdt };
 	int err;
 
-	luo_core_handover_number(core);
+	/* The records number sessions themselves (luo_records_sort_sessions). */
+	if (!info->records)
+		luo_core_handover_number(core);
 	err = fdt_begin_node(fdt, "");
 	err = err ?: fdt_property_string(fdt, "compatible", info->upgrade ?
 					 HANDOVER_COMPATIBLE_UPGRADE :
@@ -371,12 +363,11 @@ static int write_root(struct luo_core *core, void *fdt,
 		err = fdt_property(fdt, "connections", info->conns,
 				   (int)info->conns_len);
 	if (!err && info->records)
-		err = fdt_property(fdt, "records-files", NULL, 0);
-	err = err ?: write_sessions(fdt, "sessions", &core->outgoing,
-				    info->records);
-	if (!err && !list_empty(&core->incoming))
-		err = write_sessions(fdt, "sessions-in", &core->incoming,
-				     info->records);
+		err = fdt_property(fdt, "records-sessions", NULL, 0);
+	if (!info->records)
+		err = err ?: write_sessions(fdt, "sessions", &core->outgoing);
+	if (!err && !info->records && !list_empty(&core->incoming))
+		err = write_sessions(fdt, "sessions-in", &core->incoming);
 	err = err ?: fdt_begin_node(fdt, "flbs");
 	err = err ?: luo_flb_for_each_outgoing(core, write_flb, &fw);
 	err = err ?: fdt_end_node(fdt);
@@ -413,9 +404,9 @@ static int write_tree(struct luo_core *core, void *fdt, size_t size,
  *
  * Every fd written down (@info's, every file's) goes with the identity of
  * its file.  Sessions are numbered as luo_core_handover_number() does.
- * With @info->records, the files are left out (the engine's records hold
- * them apart, luo_handover_assemble()): it costs in proportion to the
- * sessions only.
+ * With @info->records, the sessions and their files are left out (the
+ * engine's records hold them apart, luo_handover_assemble()): it costs
+ * what the rest costs, nothing per session or file.
  *
  * Return: 0, -ENOMEM, -EOVERFLOW if it would not fit 2 GiB, -EINVAL if
  * libfdt refused or an fd could not be examined (logged).
@@ -425,10 +416,10 @@ int luo_handover_write(struct luo_core *core,
 		       void **blob, size_t *len)
 {
 	size_t size = 4096 + info->conns_len +
-		      (core->nr_outgoing + core->nr_incoming) * 160 +
-		      (info->records ? 0 : core->nr_files *
-		       (sizeof(struct handover_file) +
-			sizeof(struct handover_file_in)));
+		      (info->records ? 0 :
+		       (core->nr_outgoing + core->nr_incoming) * 160 +
+		       core->nr_files * (sizeof(struct handover_file) +
+					 sizeof(struct handover_file_in)));
 	struct handover_header *hdr;
 	int err;
 
@@ -455,6 +446,24 @@ int luo_handover_write(struct luo_core *core,
 	*blob = hdr;
 	*len = sizeof(*hdr) + hdr->size;
 	return 0;
+}
+
+/**
+ * luo_handover_session_record() - one session's record for the records
+ * @s:   a session
+ * @rec: out: its record
+ */
+void luo_handover_session_record(const struct luo_session *s,
+				 struct luo_session_record *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->rid = s->rid;
+	rec->order = s->order;
+	rec->incoming = s->incoming;
+	rec->owner = s->owner->uid;
+	rec->flags = s->incoming ? session_flags(s) : 0;
+	memcpy(rec->name, s->name, sizeof(rec->name));
+	rec->name[sizeof(rec->name) - 1] = '\0';
 }
 
 /**
@@ -488,7 +497,10 @@ static int record_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* Puts back the files of each session of the list node @name. */
+/*
+ * Records of an earlier release (sessions in the handover, "records-files"):
+ * puts back the files of each session of the list node @name.
+ */
 static int assemble_list(void *fdt, const char *name,
 			 const struct luo_file_record *files, size_t n,
 			 size_t *used)
@@ -548,49 +560,172 @@ static int assemble_list(void *fdt, const char *name,
 	return 0;
 }
 
-/**
- * luo_handover_assemble() - the whole handover from the engine's records
- * @small:   a handover written with @luo_handover_info.records
- * @len:     its length
- * @files:   the file records live in the same commit, in any order (sorted
- *           here by session and order)
- * @n:       entries of @files
- * @blob:    out: the handover with every session's files, to free()
- * @out_len: out: its length
- *
- * A handover written without @luo_handover_info.records (an engine that
- * kept no file records) is copied as it is, and @files are ignored.
- *
- * Return: 0, -ENOMEM, or -EINVAL if @small is no handover, or a file
- * record names no session of it.
- */
-int luo_handover_assemble(const void *small, size_t len,
-			  struct luo_file_record *files, size_t n,
-			  void **blob, size_t *out_len)
+static int session_cmp(const void *a, const void *b)
 {
-	const struct handover_header *in = small;
+	const struct luo_session_record *x = a, *y = b;
+
+	if (x->incoming != y->incoming)
+		return x->incoming ? 1 : -1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/**
+ * luo_records_sort_sessions() - sessions in the order of a handover
+ * @s: session records
+ * @n: entries of @s
+ *
+ * Outgoing first, then incoming, each in list order: the handover index
+ * of each (luo_session_handover_index()) is then its place in @s.
+ */
+void luo_records_sort_sessions(struct luo_session_record *s, size_t n)
+{
+	if (n)
+		qsort(s, n, sizeof(*s), session_cmp);
+}
+
+/* The properties of @node of @in, but the records' own and @skip. */
+static int copy_props(const void *in, int node, void *out, const char *skip)
+{
+	const char *name;
+	const void *v;
+	int p, len, err;
+
+	fdt_for_each_property_offset(p, in, node) {
+		v = fdt_getprop_by_offset(in, p, &name, &len);
+		if (!v)
+			return len;
+		if (!strcmp(name, "records-sessions") ||
+		    !strcmp(name, "records-files") ||
+		    (skip && !strcmp(name, skip)))
+			continue;
+		err = fdt_property(out, name, v, len);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* @node of @in and all below it, into the tree being written. */
+static int copy_node(const void *in, int node, void *out)
+{
+	int child, err = fdt_begin_node(out, fdt_get_name(in, node, NULL));
+
+	err = err ?: copy_props(in, node, out, NULL);
+	fdt_for_each_subnode(child, in, node) {
+		if (err)
+			return err;
+		err = copy_node(in, child, out);
+	}
+	return err ?: fdt_end_node(out);
+}
+
+/* The session @idx of @parts (sorted) with its files, from @*next on. */
+static int assemble_session(void *out, const struct luo_records_parts *parts,
+			    size_t idx, size_t *used)
+{
+	const struct luo_session_record *s = &parts->sessions[idx];
+	const struct luo_file_record *files = parts->files, *lo;
+	size_t a = 0, b = parts->nr_files, k;
+	uint8_t *fp, *ip;
+	char node[32];
+	int err;
+
+	/* The first record of the session, by bisection. */
+	while (a < b) {
+		k = a + (b - a) / 2;
+		if (files[k].session < s->rid)
+			a = k + 1;
+		else
+			b = k;
+	}
+	for (b = a; b < parts->nr_files && files[b].session == s->rid; b++)
+		;
+	lo = files + a;
+	k = b - a;
+	*used += k;
+	snprintf(node, sizeof(node), "session@%zu", idx);
+	err = fdt_begin_node(out, node);
+	err = err ?: fdt_property_string(out, "name", s->name);
+	err = err ?: put_u32(out, "owner", s->owner);
+	if (!err && s->incoming)
+		err = put_u32(out, "flags", s->flags);
+	err = err ?: fdt_property_placeholder(out, "files",
+					      (int)(k * LUO_HANDOVER_FILE_SIZE),
+					      (void **)&fp);
+	if (err)
+		return err;
+	for (size_t i = 0; i < k; i++)
+		memcpy(fp + i * LUO_HANDOVER_FILE_SIZE, lo[i].file,
+		       LUO_HANDOVER_FILE_SIZE);
+	if (s->incoming) {
+		err = fdt_property_placeholder(out, "files-in",
+					       (int)(k * LUO_HANDOVER_FILE_IN_SIZE),
+					       (void **)&ip);
+		if (err)
+			return err;
+		for (size_t i = 0; i < k; i++)
+			memcpy(ip + i * LUO_HANDOVER_FILE_IN_SIZE, lo[i].in,
+			       LUO_HANDOVER_FILE_IN_SIZE);
+	}
+	return fdt_end_node(out);
+}
+
+/* The sessions of @parts, sorted, as "sessions" and "sessions-in". */
+static int assemble_sessions(void *out, const struct luo_records_parts *parts,
+			     size_t *used)
+{
+	size_t i = 0;
+	int err = fdt_begin_node(out, "sessions");
+
+	for (; !err && i < parts->nr_sessions &&
+	       !parts->sessions[i].incoming; i++)
+		err = assemble_session(out, parts, i, used);
+	err = err ?: fdt_end_node(out);
+	if (err || i == parts->nr_sessions)
+		return err;
+	err = fdt_begin_node(out, "sessions-in");
+	for (; !err && i < parts->nr_sessions; i++)
+		err = assemble_session(out, parts, i, used);
+	return err ?: fdt_end_node(out);
+}
+
+/* The whole tree: @in's root, the sessions put in, @in's other nodes. */
+static int assemble_tree(const void *in, void *out, size_t size,
+			 const struct luo_records_parts *parts, size_t *used)
+{
+	int child, err = fdt_create(out, (int)size);
+
+	err = err ?: fdt_finish_reservemap(out);
+	err = err ?: fdt_begin_node(out, "");
+	err = err ?: copy_props(in, 0, out,
+				parts->conns ? "connections" : NULL);
+	if (!err && parts->conns)
+		err = fdt_property(out, "connections", parts->conns,
+				   (int)parts->conns_len);
+	err = err ?: assemble_sessions(out, parts, used);
+	fdt_for_each_subnode(child, in, 0) {
+		const char *name = fdt_get_name(in, child, NULL);
+
+		if (err)
+			return err;
+		if (strcmp(name, "sessions") && strcmp(name, "sessions-in"))
+			err = copy_node(in, child, out);
+	}
+	err = err ?: fdt_end_node(out);
+	return err ?: fdt_finish(out);
+}
+
+/* Records of an earlier release: only the files are apart. */
+static int assemble_files(const struct handover_header *in,
+			  struct luo_records_parts *parts,
+			  struct handover_header **out)
+{
+	struct luo_file_record *files = parts->files;
+	size_t size, used = 0, n = parts->nr_files;
 	struct handover_header *hdr;
-	size_t size, used = 0;
 	void *fdt;
 	int err;
 
-	if (len < sizeof(*in) || memcmp(in->magic, HANDOVER_MAGIC,
-					sizeof(in->magic)) ||
-	    in->size != len - sizeof(*in) ||
-	    crc32(0, (const Bytef *)(in + 1), in->size) != in->crc ||
-	    in->size < sizeof(struct fdt_header) ||
-	    fdt_check_header(in + 1))
-		return -EINVAL;
-	if (fdt_getprop(in + 1, 0, "records-files", NULL) == NULL) {
-		/* A whole handover already. */
-		hdr = malloc(len);
-		if (!hdr)
-			return -ENOMEM;
-		memcpy(hdr, small, len);
-		*blob = hdr;
-		*out_len = len;
-		return 0;
-	}
 	size = in->size + 4096 + n * (LUO_HANDOVER_FILE_SIZE +
 				      LUO_HANDOVER_FILE_IN_SIZE);
 	if (size > INT32_MAX)
@@ -612,11 +747,131 @@ int luo_handover_assemble(const void *small, size_t len,
 		free(hdr);
 		return err == -FDT_ERR_NOSPACE ? -ENOMEM : -EINVAL;
 	}
+	*out = hdr;
+	return 0;
+}
+
+/* The records of this release: sessions and files apart. */
+static int assemble_all(const struct handover_header *in,
+			struct luo_records_parts *parts,
+			struct handover_header **out)
+{
+	size_t size = in->size + 4096 + parts->conns_len +
+		      parts->nr_sessions * 160 +
+		      parts->nr_files * (LUO_HANDOVER_FILE_SIZE +
+					 LUO_HANDOVER_FILE_IN_SIZE), used;
+	struct handover_header *hdr;
+	int err;
+
+	luo_records_sort_sessions(parts->sessions, parts->nr_sessions);
+	if (parts->nr_files)
+		qsort(parts->files, parts->nr_files, sizeof(*parts->files),
+		      record_cmp);
+	for (;;) {
+		if (size > INT32_MAX)
+			return -EOVERFLOW;
+		hdr = calloc(1, sizeof(*hdr) + size);
+		if (!hdr)
+			return -ENOMEM;
+		used = 0;
+		err = assemble_tree(in + 1, hdr + 1, size, parts, &used);
+		if (err != -FDT_ERR_NOSPACE)
+			break;
+		free(hdr);
+		size *= 2;
+	}
+	if (!err && used != parts->nr_files)
+		err = -FDT_ERR_BADVALUE;
+	if (err) {
+		free(hdr);
+		return -EINVAL;
+	}
+	*out = hdr;
+	return 0;
+}
+
+/**
+ * luo_handover_assemble() - the whole handover from the engine's records
+ * @small:   a handover written with @luo_handover_info.records
+ * @len:     its length
+ * @parts:   the session and file records live in the same commit, in any
+ *           order (sorted here: sessions by luo_records_sort_sessions(),
+ *           files by session and order), and the connections
+ * @blob:    out: the handover with every session and file, to free()
+ * @out_len: out: its length
+ *
+ * A handover written without @luo_handover_info.records (an engine that
+ * kept no records apart) is copied as it is, and @parts is ignored.  One
+ * of an earlier release, which kept only the files apart ("records-files"),
+ * takes @parts' files alone.
+ *
+ * Return: 0, -ENOMEM, -EOVERFLOW, or -EINVAL if @small is no handover, or
+ * a file record names no session of it.
+ */
+int luo_handover_assemble(const void *small, size_t len,
+			  struct luo_records_parts *parts,
+			  void **blob, size_t *out_len)
+{
+	const struct handover_header *in = small;
+	struct handover_header *hdr;
+	int err;
+
+	if (len < sizeof(*in) || memcmp(in->magic, HANDOVER_MAGIC,
+					sizeof(in->magic)) ||
+	    in->size != len - sizeof(*in) ||
+	    crc32(0, (const Bytef *)(in + 1), in->size) != in->crc ||
+	    in->size < sizeof(struct fdt_header) ||
+	    fdt_check_header(in + 1))
+		return -EINVAL;
+	if (fdt_getprop(in + 1, 0, "records-sessions", NULL)) {
+		err = assemble_all(in, parts, &hdr);
+	} else if (fdt_getprop(in + 1, 0, "records-files", NULL)) {
+		err = assemble_files(in, parts, &hdr);
+	} else {
+		/* A whole handover already. */
+		hdr = malloc(len);
+		if (!hdr)
+			return -ENOMEM;
+		memcpy(hdr, small, len);
+		*blob = hdr;
+		*out_len = len;
+		return 0;
+	}
+	if (err)
+		return err;
 	memcpy(hdr->magic, HANDOVER_MAGIC, sizeof(hdr->magic));
-	hdr->size = fdt_totalsize(fdt);
-	hdr->crc = (uint32_t)crc32(0, (const Bytef *)fdt, hdr->size);
+	hdr->size = fdt_totalsize(hdr + 1);
+	hdr->crc = (uint32_t)crc32(0, (const Bytef *)(hdr + 1), hdr->size);
 	*blob = hdr;
 	*out_len = sizeof(*hdr) + hdr->size;
+	return 0;
+}
+
+/**
+ * luo_handover_records_conns() - the connections a records' handover holds
+ * @small:     a handover written with @luo_handover_info.records
+ * @len:       its length, checked by luo_handover_assemble() (not here)
+ * @conns:     out: its "connections" property, or NULL
+ * @conns_len: out: its length
+ *
+ * Return: 0 if @small keeps its sessions apart (this release's records:
+ * its connections are then the daemon's to put together), -ENOENT if not
+ * (a whole handover, or records of an earlier release), -EINVAL if it is
+ * no handover.
+ */
+int luo_handover_records_conns(const void *small, size_t len,
+			       const void **conns, size_t *conns_len)
+{
+	const struct handover_header *in = small;
+	int l;
+
+	if (len < sizeof(*in) + sizeof(struct fdt_header) ||
+	    in->size != len - sizeof(*in) || fdt_check_header(in + 1))
+		return -EINVAL;
+	if (!fdt_getprop(in + 1, 0, "records-sessions", NULL))
+		return -ENOENT;
+	*conns = fdt_getprop(in + 1, 0, "connections", &l);
+	*conns_len = *conns ? (size_t)l : 0;
 	return 0;
 }
 

@@ -417,21 +417,70 @@ struct luo_file_change {
 };
 
 /**
+ * struct luo_session_record - one session as the engine's records hold it
+ * @rid:      its records id (its files' @luo_file_record.session)
+ * @order:    its place in its list: sessions are in this order
+ * @incoming: it is in "sessions-in"
+ * @owner:    its owner's uid
+ * @flags:    an incoming session's "flags"
+ * @reserved: zero
+ * @name:     its name, NUL-terminated and NUL-padded
+ */
+struct luo_session_record {
+	uint64_t rid;
+	uint64_t order;
+	uint32_t incoming;
+	uint32_t owner;
+	uint32_t flags;
+	uint32_t reserved;
+	char name[LIVEUPDATE_SESSION_NAME_LENGTH];
+};
+
+/**
  * struct luo_records_ops - what luo_core_records_changes() reports
  * @gone:    a file that left, every one before any @changed
  * @changed: a file to record; returns its new slot (>= 0) or -errno
+ * @session_gone:    the slot of a session that left
+ * @session_changed: a session to record, @old_slot its slot so far (or
+ *                   -1); returns its new slot (>= 0) or -errno
  */
 struct luo_records_ops {
 	void (*gone)(void *ctx, const struct luo_file_gone *g);
 	int (*changed)(void *ctx, const struct luo_file_change *c);
+	void (*session_gone)(void *ctx, int32_t slot);
+	int (*session_changed)(void *ctx, int32_t old_slot,
+			       const struct luo_session_record *rec);
+};
+
+/**
+ * struct luo_records_parts - the committed state as the records hold it
+ * @sessions:    every session's record, in any order (sorted here)
+ * @nr_sessions: entries of @sessions
+ * @files:       every file's record, in any order (sorted here)
+ * @nr_files:    entries of @files
+ * @conns:       the "connections" property to write, or NULL to keep the
+ *               handover's own
+ * @conns_len:   its length
+ */
+struct luo_records_parts {
+	struct luo_session_record *sessions;
+	size_t nr_sessions;
+	struct luo_file_record *files;
+	size_t nr_files;
+	const void *conns;
+	size_t conns_len;
 };
 
 void luo_core_track_changes(struct luo_core *core);
 int luo_core_records_changes(struct luo_core *core, bool all,
 			     const struct luo_records_ops *ops, void *ctx);
 int luo_handover_assemble(const void *small, size_t len,
-			  struct luo_file_record *files, size_t n,
+			  struct luo_records_parts *parts,
 			  void **blob, size_t *out_len);
+void luo_records_sort_sessions(struct luo_session_record *s, size_t n);
+uint64_t luo_session_records_id(const struct luo_session *s);
+int luo_handover_records_conns(const void *small, size_t len,
+			       const void **conns, size_t *conns_len);
 
 int luo_core_for_each_fd(const struct luo_core *core,
 			 int (*fn)(void *ctx, int fd,

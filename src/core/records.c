@@ -113,6 +113,84 @@ void luo_file_gone(struct luo_core *core, struct luo_file *f)
 	};
 }
 
+/**
+ * luo_session_touch() - @s must be recorded again (new, moved, or its
+ * flags changed)
+ * @core: the core
+ * @s:    a session
+ */
+void luo_session_touch(struct luo_core *core, struct luo_session *s)
+{
+	if (core->track && list_empty(&s->dirty))
+		list_add_tail(&s->dirty, &core->sdirty);
+}
+
+/**
+ * luo_session_gone() - @s is being freed: its record ends
+ * @core: the core
+ * @s:    the session
+ */
+void luo_session_gone(struct luo_core *core, struct luo_session *s)
+{
+	int32_t *g;
+	size_t cap;
+
+	if (!list_empty(&s->dirty))
+		list_del(&s->dirty);
+	if (!core->track || s->rec_slot < 0)
+		return;
+	if (core->nr_sgone == core->cap_sgone) {
+		cap = core->cap_sgone ? core->cap_sgone * 2 : 64;
+		g = realloc(core->sgone, cap * sizeof(*g));
+		if (!g) {
+			core->gone_lost = true;
+			return;
+		}
+		core->sgone = g;
+		core->cap_sgone = cap;
+	}
+	core->sgone[core->nr_sgone++] = s->rec_slot;
+}
+
+/**
+ * luo_session_records_id() - the id the records know a session by
+ * @s: a session
+ *
+ * Return: its records id, never 0.
+ */
+uint64_t luo_session_records_id(const struct luo_session *s)
+{
+	return s->rid;
+}
+
+static int report_session(struct luo_session *s,
+			  const struct luo_records_ops *ops, void *ctx)
+{
+	struct luo_session_record rec;
+	int r;
+
+	luo_handover_session_record(s, &rec);
+	r = ops->session_changed(ctx, s->rec_slot, &rec);
+	if (r < 0)
+		return r;
+	s->rec_slot = r;
+	if (!list_empty(&s->dirty))
+		list_del(&s->dirty);
+	return 0;
+}
+
+static int report_sessions(struct list_head *sessions,
+			   const struct luo_records_ops *ops, void *ctx)
+{
+	struct luo_session *s;
+	int r;
+
+	list_for_each_entry(s, sessions, list)
+		if ((r = report_session(s, ops, ctx)))
+			return r;
+	return 0;
+}
+
 static int report(struct luo_core *core, struct luo_file *f,
 		  const struct luo_records_ops *ops, void *ctx)
 {
@@ -157,11 +235,12 @@ static int report_all(struct luo_core *core, struct list_head *sessions,
  * @core: the core, tracking changes (luo_core_track_changes())
  * @all:  every file, as if none had been recorded (a full account:
  *        what left before is not reported)
- * @ops:  called for every file that left, then every file to record
+ * @ops:  called for every file that left, every session that left, then
+ *        every session to record, then every file to record
  * @ctx:  passed to @ops
  *
  * A file's slot and fds are taken as recorded once @ops->changed returns
- * its slot.
+ * its slot; a session's once @ops->session_changed does.
  *
  * Return: 0, -ENOMEM if a departure could not be kept (only @all helps
  * then), or what @ops->changed or the record's writing failed with.
@@ -169,24 +248,37 @@ static int report_all(struct luo_core *core, struct list_head *sessions,
 int luo_core_records_changes(struct luo_core *core, bool all,
 			     const struct luo_records_ops *ops, void *ctx)
 {
+	struct luo_session *s, *sn;
 	struct luo_file *f, *n;
 	int r;
 
 	if (all) {
 		core->nr_gone = 0;
+		core->nr_sgone = 0;
 		core->gone_lost = false;
-		r = report_all(core, &core->outgoing, ops, ctx) ?:
+		r = report_sessions(&core->outgoing, ops, ctx) ?:
+		    report_sessions(&core->incoming, ops, ctx) ?:
+		    report_all(core, &core->outgoing, ops, ctx) ?:
 		    report_all(core, &core->incoming, ops, ctx);
-		if (!r)
-			list_for_each_entry_safe(f, n, &core->dirty, dirty)
-				list_del(&f->dirty);
-		return r;
+		if (r)
+			return r;
+		list_for_each_entry_safe(s, sn, &core->sdirty, dirty)
+			list_del(&s->dirty);
+		list_for_each_entry_safe(f, n, &core->dirty, dirty)
+			list_del(&f->dirty);
+		return 0;
 	}
 	if (core->gone_lost)
 		return -ENOMEM;
 	for (size_t i = 0; i < core->nr_gone; i++)
 		ops->gone(ctx, &core->gone[i]);
 	core->nr_gone = 0;
+	for (size_t i = 0; i < core->nr_sgone; i++)
+		ops->session_gone(ctx, core->sgone[i]);
+	core->nr_sgone = 0;
+	list_for_each_entry_safe(s, sn, &core->sdirty, dirty)
+		if ((r = report_session(s, ops, ctx)))
+			return r;
 	list_for_each_entry_safe(f, n, &core->dirty, dirty)
 		if ((r = report(core, f, ops, ctx)))
 			return r;

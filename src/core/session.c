@@ -78,6 +78,8 @@ struct luo_session *luo_session_new(struct luo_core *core, const char *name,
 	s->incoming = incoming;
 	s->owner = o;
 	s->rid = core->next_rid++;
+	s->rec_slot = -1;
+	list_init(&s->dirty);
 	list_init(&s->files);
 	luo_tree_init(&s->files_by_key);
 	s->next_file_key = 1;
@@ -99,6 +101,7 @@ struct luo_session *luo_session_new(struct luo_core *core, const char *name,
 
 static void session_free(struct luo_core *core, struct luo_session *s)
 {
+	luo_session_gone(core, s);
 	luo_hmap_remove(names(core, s->incoming), &s->name_node);
 	luo_list_del(core, s);
 	if (s->incoming)
@@ -183,6 +186,7 @@ int luo_session_retrieve(struct luo_core *core, const uint8_t *name,
 	if (s->retrieved)
 		return -EINVAL;
 	s->retrieved = true;
+	luo_session_touch(core, s);
 	/* A new holder: the previous one's refusals are not its own. */
 	s->err_errno = 0;
 	s->err_token = 0;
@@ -208,6 +212,7 @@ int luo_session_finish(struct luo_core *core, struct luo_session *s)
 
 	if (list_empty(&s->files)) {
 		s->finished = true;
+		luo_session_touch(core, s);
 		return 0;
 	}
 	list_for_each_entry(f, &s->files, list) {
@@ -221,6 +226,7 @@ int luo_session_finish(struct luo_core *core, struct luo_session *s)
 	list_for_each_entry_safe_reverse(f, n, &s->files, list)
 		luo_file_finish(core, f);
 	s->finished = true;
+	luo_session_touch(core, s);
 	luo_core_log(core, LUO_LOG_INFO, "session '%s' finished", s->name);
 	return 0;
 }
@@ -245,6 +251,7 @@ void luo_core_session_abandon(struct luo_core *core, struct luo_session *s)
 		return;
 	}
 	s->retrieved = false;
+	luo_session_touch(core, s);
 	luo_core_log(core, LUO_LOG_NOTICE,
 		     "session '%s': its retrieval was not answered: retrievable again",
 		     s->name);
@@ -265,6 +272,7 @@ void luo_core_session_release(struct luo_core *core, struct luo_session *s)
 {
 	if (s->incoming && s->keep_on_close && !s->finished) {
 		s->retrieved = false;
+		luo_session_touch(core, s);
 		luo_core_log(core, LUO_LOG_NOTICE,
 			     "session '%s' closed before FINISH: kept for the next retriever",
 			     s->name);
@@ -282,6 +290,7 @@ void luo_core_session_release(struct luo_core *core, struct luo_session *s)
 			     "session '%s' closed but could not finish: its files stay until the next reboot",
 			     s->name);
 		s->released = true;
+		luo_session_touch(core, s);
 		return;
 	}
 	session_free(core, s);

@@ -98,6 +98,7 @@ int luo_session_handover(struct luo_core *core, struct luo_session *s,
 		return ret;
 	}
 	s->keep_on_close = arg->flags & LUO_HANDOVER_KEEP_ON_CLOSE;
+	luo_session_touch(core, s);
 	luo_core_log(core, LUO_LOG_INFO,
 		     "session '%s' handed over: %u files%s", s->name,
 		     s->nr_files, s->keep_on_close ? ", kept on close" : "");

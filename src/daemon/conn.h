@@ -43,6 +43,14 @@
  * @unclaimed: its session fd has not reached the caller yet (@claim)
  * @link:    in transport.conns
  * @dev_link: CONN_DEVICE: in transport.devices
+ * @rec_link: in transport.rec_dirty while it must be recorded again
+ *           (conn_touch()), else empty
+ * @big_link: in transport.rec_big while its record is too big for a slot
+ *           and is written in the handover, else empty
+ * @rec_slot: its records slot, or -1
+ * @rec_fds: its socket and pending reply's fd as its slot names them (-1:
+ *           none)
+ * @order:   when it came, among the transport's connections
  */
 struct conn {
 	struct loop_source src;
@@ -58,6 +66,11 @@ struct conn {
 	bool unclaimed;
 	struct list_head link;
 	struct list_head dev_link;
+	struct list_head rec_link;
+	struct list_head big_link;
+	int32_t rec_slot;
+	int rec_fds[2];
+	uint64_t order;
 };
 
 /**
@@ -88,6 +101,14 @@ struct conn {
  *                being handled (-1: none), or NULL without a vault
  * @reply_ops:    what the records do around a reply, or NULL
  * @reply_ctx:    passed to @reply_ops
+ * @track:        connections are recorded one by one (conn_slots.c)
+ * @rec_dirty:    connections to record again (struct conn.rec_link)
+ * @rec_big:      connections recorded in the handover, not in a slot
+ * @rec_gone:     connections closed since the last commit
+ * @nr_rec_gone:  entries of @rec_gone
+ * @cap_rec_gone: room in @rec_gone
+ * @rec_lost:     a closed connection could not be kept: all must be redone
+ * @next_order:   the next connection's order
  */
 struct transport {
 	struct luo_core *core;
@@ -113,6 +134,13 @@ struct transport {
 	volatile int32_t *inflight;
 	const struct transport_reply_ops *reply_ops;
 	void *reply_ctx;
+	bool track;
+	struct list_head rec_dirty;
+	struct list_head rec_big;
+	struct transport_conn_gone *rec_gone;
+	size_t nr_rec_gone, cap_rec_gone;
+	bool rec_lost;
+	uint64_t next_order;
 };
 
 struct conn *conn_new(struct transport *t, int fd, enum conn_type type);
@@ -123,6 +151,13 @@ void conn_reply_error(struct conn *c, int result);
 struct conn *transport_device_of(const struct transport *t, uid_t uid);
 
 void request_handle(struct conn *c, struct msg_req *req);
+
+void conn_touch(struct conn *c);
+void conn_gone(struct conn *c);
+int conn_slot_record(const struct conn *c, uint8_t *out, size_t room,
+		     size_t *len, int fds[2]);
+int conn_big_record(const struct conn *c, uint8_t *out, size_t room,
+		    size_t *len);
 
 bool defer_request(struct conn *c, struct msg_req *req, int *result);
 void defer_drop(struct conn *c);

@@ -686,3 +686,279 @@ int transport_adopt_all(struct transport *t,
 	}
 	return n;
 }
+
+/* ---- one connection at a time, for the records (conn_slots.c) ---------- */
+
+#define BIG_MAGIC	"LUOCONB1"
+
+/**
+ * struct conn_slot_head - a connection as the records hold it
+ * @order:   its order among the connections: the handover's
+ * @session: the records id of the session it serves, 0: none
+ * @rec:     its record, @rec.session NO_SESSION (the handover index is
+ *           known only when the records are put together)
+ *
+ * In a slot, @rec.pending_len bytes of pending reply follow; in the
+ * handover's list of those too big for a slot (BIG_MAGIC), the same,
+ * padded to 8.
+ */
+struct conn_slot_head {
+	uint64_t order;
+	uint64_t session;
+	struct conn_record rec;
+};
+
+_Static_assert(sizeof(struct conn_slot_head) < TRANSPORT_CONN_SLOT,
+	       "conn slot layout");
+
+/* The head of @c's record and its pending reply. */
+static int slot_head_of(const struct conn *c, struct conn_slot_head *h,
+			const void **pending, int *pfd)
+{
+	size_t len;
+	int r;
+
+	memset(h, 0, sizeof(*h));
+	h->order = c->order;
+	h->session = c->session ? luo_session_records_id(c->session) : 0;
+	r = record_of(c, &h->rec);
+	h->rec.session = NO_SESSION;
+	*pending = pending_of(c, &len, pfd);
+	return r;
+}
+
+/**
+ * conn_slot_record() - @c's record for a slot of the records
+ * @c:    the connection
+ * @out:  where to write it
+ * @room: bytes at @out
+ * @len:  out: bytes written
+ * @fds:  out: the fds it names: its socket, its pending reply's (or -1)
+ *
+ * Return: 0, -E2BIG if its pending reply does not fit, or the -errno of
+ * an fstat().
+ */
+int conn_slot_record(const struct conn *c, uint8_t *out, size_t room,
+		     size_t *len, int fds[2])
+{
+	struct conn_slot_head h;
+	const void *pending;
+	int r = slot_head_of(c, &h, &pending, &fds[1]);
+
+	fds[0] = c->src.fd;
+	if (r)
+		return r;
+	if (sizeof(h) + h.rec.pending_len > room)
+		return -E2BIG;
+	memcpy(out, &h, sizeof(h));
+	if (h.rec.pending_len)
+		memcpy(out + sizeof(h), pending, h.rec.pending_len);
+	*len = sizeof(h) + h.rec.pending_len;
+	return 0;
+}
+
+/**
+ * conn_big_record() - @c's record for the handover's list of big ones
+ * @c:    the connection
+ * @out:  where to write it, or NULL to learn its size
+ * @room: bytes at @out
+ * @len:  out: bytes written (or needed), a multiple of 8
+ *
+ * Return: 0, -ENOSPC if @room is too small, or the -errno of an fstat().
+ */
+int conn_big_record(const struct conn *c, uint8_t *out, size_t room,
+		    size_t *len)
+{
+	struct conn_slot_head h;
+	const void *pending;
+	int pfd, r = slot_head_of(c, &h, &pending, &pfd);
+
+	if (r)
+		return r;
+	*len = sizeof(h) + pad8(h.rec.pending_len);
+	if (!out)
+		return 0;
+	if (*len > room)
+		return -ENOSPC;
+	memset(out, 0, *len);
+	memcpy(out, &h, sizeof(h));
+	if (h.rec.pending_len)
+		memcpy(out + sizeof(h), pending, h.rec.pending_len);
+	return 0;
+}
+
+/**
+ * transport_save_big() - the connections too big for a slot
+ * @t:    the transport, tracking changes, the last changes reported
+ * @blob: out: their records (malloc'd), for the records' handover
+ * @len:  out: their size
+ *
+ * Return: 0, -ENOMEM, or the -errno of an fstat().
+ */
+int transport_save_big(struct transport *t, void **blob, size_t *len)
+{
+	struct conns_header hdr = { .magic = BIG_MAGIC };
+	size_t size = sizeof(hdr), off, n;
+	struct conn *c;
+	uint8_t *buf;
+	int r;
+
+	list_for_each_entry(c, &t->rec_big, big_link) {
+		r = conn_big_record(c, NULL, 0, &n);
+		if (r)
+			return r;
+		size += n;
+		hdr.count++;
+	}
+	buf = calloc(1, size);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, &hdr, sizeof(hdr));
+	off = sizeof(hdr);
+	list_for_each_entry(c, &t->rec_big, big_link) {
+		r = conn_big_record(c, buf + off, size - off, &n);
+		if (r) {
+			free(buf);
+			return r;
+		}
+		off += n;
+	}
+	*blob = buf;
+	*len = size;
+	return 0;
+}
+
+/**
+ * struct slot_ref - one connection of the records, found in place
+ * @h:       its head (copied: the handover's are only 4-byte aligned)
+ * @pending: its pending reply's bytes
+ */
+struct slot_ref {
+	struct conn_slot_head h;
+	const uint8_t *pending;
+};
+
+static int ref_cmp(const void *a, const void *b)
+{
+	const struct slot_ref *x = a, *y = b;
+
+	return x->h.order < y->h.order ? -1 : x->h.order > y->h.order;
+}
+
+/* The refs of the big ones, after @n slots: -EINVAL if malformed. */
+static int big_refs(const uint8_t *big, size_t big_len, struct slot_ref *refs,
+		    size_t *n, size_t max)
+{
+	const uint8_t *end = big + big_len;
+	struct conns_header hdr;
+
+	if (!big)
+		return 0;
+	if (big_len < sizeof(hdr))
+		return -EINVAL;
+	memcpy(&hdr, big, sizeof(hdr));
+	if (memcmp(hdr.magic, BIG_MAGIC, sizeof(hdr.magic)))
+		return -EINVAL;
+	big += sizeof(hdr);
+	for (uint32_t i = 0; i < hdr.count; i++) {
+		struct slot_ref *r = &refs[*n];
+
+		if (*n == max || (size_t)(end - big) < sizeof(r->h))
+			return -EINVAL;
+		memcpy(&r->h, big, sizeof(r->h));
+		big += sizeof(r->h);
+		if ((size_t)(end - big) < pad8(r->h.rec.pending_len))
+			return -EINVAL;
+		r->pending = big;
+		big += pad8(r->h.rec.pending_len);
+		(*n)++;
+	}
+	return big == end ? 0 : -EINVAL;
+}
+
+/* How many big ones the list says there are (0 if none or malformed). */
+static size_t big_count(const uint8_t *big, size_t big_len)
+{
+	struct conns_header hdr;
+
+	if (!big || big_len < sizeof(hdr))
+		return 0;
+	memcpy(&hdr, big, sizeof(hdr));
+	return hdr.count;
+}
+
+/**
+ * transport_conns_assemble() - the handover's "connections" from records
+ * @slots:   @n connection slots' records, TRANSPORT_CONN_SLOT bytes each
+ * @n:       their number
+ * @big:     the list of those too big for a slot (transport_save_big()),
+ *           or NULL
+ * @big_len: its length
+ * @hidx:    the handover index of the session of a records id, or -errno
+ * @ctx:     passed to @hidx
+ * @blob:    out: the connections as transport_save() writes them
+ * @len:     out: their length
+ *
+ * Return: 0, -ENOMEM, or -EINVAL if a record is malformed or names no
+ * session of the records.
+ */
+int transport_conns_assemble(const uint8_t *slots, size_t n,
+			     const void *big, size_t big_len,
+			     int (*hidx)(void *ctx, uint64_t rid), void *ctx,
+			     void **blob, size_t *len)
+{
+	struct conns_header hdr = { .magic = CONNS_MAGIC };
+	size_t max = n + big_count(big, big_len), k = 0, size, off, i;
+	struct slot_ref *refs = calloc(max ? max : 1, sizeof(*refs));
+	uint8_t *buf = NULL;
+	int r = refs ? 0 : -ENOMEM;
+
+	for (i = 0; !r && i < n; i++) {
+		const uint8_t *p = slots + i * TRANSPORT_CONN_SLOT;
+
+		memcpy(&refs[k].h, p, sizeof(refs[k].h));
+		refs[k].pending = p + sizeof(refs[k].h);
+		if (refs[k].h.rec.pending_len >
+		    TRANSPORT_CONN_SLOT - sizeof(refs[k].h))
+			r = -EINVAL;
+		k++;
+	}
+	r = r ?: big_refs(big, big_len, refs, &k, max);
+	if (r)
+		goto out;
+	qsort(refs, k, sizeof(*refs), ref_cmp);
+	size = sizeof(hdr);
+	for (i = 0; i < k; i++) {
+		struct conn_record *rec = &refs[i].h.rec;
+		int x = 0;
+
+		if (refs[i].h.session && (x = hidx(ctx, refs[i].h.session)) < 0) {
+			r = -EINVAL;
+			goto out;
+		}
+		rec->session = refs[i].h.session ? (uint32_t)x : NO_SESSION;
+		size += sizeof(*rec) + pad8(rec->pending_len);
+	}
+	buf = calloc(1, size);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	hdr.count = (uint32_t)k;
+	memcpy(buf, &hdr, sizeof(hdr));
+	off = sizeof(hdr);
+	for (i = 0; i < k; i++) {
+		const struct conn_record *rec = &refs[i].h.rec;
+
+		memcpy(buf + off, rec, sizeof(*rec));
+		off += sizeof(*rec);
+		if (rec->pending_len)
+			memcpy(buf + off, refs[i].pending, rec->pending_len);
+		off += pad8(rec->pending_len);
+	}
+	*blob = buf;
+	*len = size;
+out:
+	free(refs);
+	return r;
+}

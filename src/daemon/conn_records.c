@@ -107,6 +107,34 @@ int transport_for_each_fd(const struct transport *t,
 	return r;
 }
 
+/**
+ * transport_for_each_big_fd() - every fd the records' handover names
+ * @t:   the transport
+ * @fn:  called with each fd (the listening socket, and the socket and
+ *       pending reply's fd of every connection recorded there, not in a
+ *       slot: transport_save_big()); a non-zero return stops the walk
+ * @ctx: passed to @fn
+ *
+ * Return: 0, or what @fn returned.
+ */
+int transport_for_each_big_fd(const struct transport *t,
+			      int (*fn)(void *ctx, int fd), void *ctx)
+{
+	const struct conn *c;
+	int r = 0;
+
+	if (t->listener.fd >= 0)
+		r = fn(ctx, t->listener.fd);
+	list_for_each_entry(c, &t->rec_big, big_link) {
+		if (r)
+			break;
+		r = fn(ctx, c->src.fd);
+		if (!r && c->pending.data && c->pending.fd >= 0 && !c->claim)
+			r = fn(ctx, c->pending.fd);
+	}
+	return r;
+}
+
 /*
  * Is the interrupted request still unread, or its reply already sent?
  * The records name the connection before its request is read, so the
@@ -128,6 +156,7 @@ static void drop_sent(struct conn *c)
 	log_debug("connection %d: its recorded reply was sent", c->src.fd);
 	msg_buf_clear(&c->pending);
 	c->t->dirty = true;
+	conn_touch(c);
 	if (c->closing || loop_modify(c->t->loop, &c->src, CONN_EVENTS))
 		conn_close(c);
 }
@@ -177,8 +206,10 @@ void transport_answer_inflight(struct transport *t, int fd, int sent,
 	list_for_each_entry_safe(c, tmp, &t->conns, link) {
 		if (c->unclaimed && sent < 0)
 			abandon(c);
-		else if (c->unclaimed)
+		else if (c->unclaimed) {
 			c->unclaimed = false;
+			conn_touch(c);
+		}
 	}
 	list_for_each_entry_safe(c, tmp, &t->conns, link) {
 		if (sent >= 0 && c->src.fd == sent && c->pending.data) {

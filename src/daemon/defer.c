@@ -35,6 +35,7 @@ static void defer_done(void *ctx, int err)
 	struct defer *d = c->deferred;
 
 	c->deferred = NULL;
+	conn_touch(c);
 	log_debug("connection %d: the file it waited for opens (%s): asking again",
 		  c->src.fd, err ? strerror(-err) : "ok");
 	if (loop_modify(c->t->loop, &c->src, CONN_EVENTS)) {
@@ -83,6 +84,7 @@ bool defer_request(struct conn *c, struct msg_req *req, int *result)
 	req->fd = -1;
 	d->job = job;
 	c->deferred = d;
+	conn_touch(c);
 	/*
 	 * Under a vault the records say so before the request stops being
 	 * the one in flight: a new engine answers it EIO (conn_handover.c).

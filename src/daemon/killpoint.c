@@ -15,8 +15,11 @@
  * "reply-committed" (the change and its reply committed, nothing marked),
  * "reply-sending" (marked as being sent, before sendmsg()), "reply-sent"
  * (after sendmsg()); "deferred" (a request parked on a client's file
- * and recorded as such, request.c); and "records-files" (a commit's file
- * slots written, before its handover and flip, records.c).
+ * and recorded as such, request.c); and, in a commit (records.c),
+ * "records-conns" (its connection slots written and ended, before its
+ * sessions' and files'), "records-files" (every slot written, before its
+ * handover and flip) and "records-handover" (its handover written, before
+ * the flip).
  */
 #include <fcntl.h>
 #include <signal.h>

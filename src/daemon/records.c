@@ -49,6 +49,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,29 +64,49 @@
 /**
  * struct sent - what the vault holds for one engine fd number
  * @id:   the file's identity when it was sent; @id.fd -1: nothing
- * @gen:  the commit whose handover (connections, listening socket) last
- *        named it
+ * @gen:  the commit whose handover (the listening socket, connections
+ *        too big for a slot) last named it
  * @file: a recorded file names it (its fd or retrieved fd)
+ * @conn: a connection's slot names it (its socket or pending reply's fd)
  */
 struct sent {
 	struct luo_fd_id id;
 	uint64_t gen;
 	bool file;
+	bool conn;
 };
 
 /**
- * struct records_file_slot - one file of the records (vault_proto.h)
+ * struct slot_head - how every slot of the records begins (vault_proto.h)
  * @born: the commit that wrote it; 0: unused
  * @died: the commit that ended it; 0: none
+ */
+struct slot_head {
+	uint64_t born;
+	uint64_t died;
+};
+
+/**
+ * struct records_file_slot - one file of the records
+ * @head: its life
  * @rec:  the file
  */
 struct records_file_slot {
-	uint64_t born;
-	uint64_t died;
+	struct slot_head head;
 	struct luo_file_record rec;
 };
 
-/* What the engine knows of a slot: its state in records.slot_state. */
+/**
+ * struct records_session_slot - one session of the records
+ * @head: its life
+ * @rec:  the session
+ */
+struct records_session_slot {
+	struct slot_head head;
+	struct luo_session_record rec;
+};
+
+/* What the engine knows of a slot: its state in slot_table.state. */
 enum { SLOT_FREE, SLOT_LIVE, SLOT_DYING };
 
 /**
@@ -99,13 +120,15 @@ struct dying {
 };
 
 /**
- * struct to_name - an fd a file recorded in this commit names
- * @fd: the number
- * @id: its file's identity
+ * struct to_name - an fd a file or connection recorded in this commit names
+ * @fd:   the number
+ * @id:   its file's identity
+ * @conn: a connection's slot names it, not a file's
  */
 struct to_name {
 	int fd;
 	struct luo_fd_id id;
+	bool conn;
 };
 
 /* A growable array of @type: @name, nr_@name, cap_@name. */
@@ -132,6 +155,34 @@ static int vec_room(void **v, size_t nr, size_t *cap, size_t size)
 }
 
 /**
+ * struct slot_table - one kind of slot of the records memfd
+ * @base:  where its slots start in the memfd
+ * @size:  bytes per slot, struct slot_head first
+ * @count: the header's word saying how many there are
+ * @mem:   the slots, mapped
+ * @nr:    slots mapped, and the memfd's room for them
+ * @state: SLOT_* of each
+ * @free:  slots free to write
+ * @dying: slots ended by a commit not yet written
+ */
+struct slot_table {
+	uint64_t base;
+	size_t size;
+	uint64_t *count;
+	uint8_t *mem;
+	size_t nr;
+	uint8_t *state;
+	VEC(uint32_t, free);
+	VEC(struct dying, dying);
+};
+
+/* Slot @i of @t. */
+static struct slot_head *slot_at(const struct slot_table *t, size_t i)
+{
+	return (struct slot_head *)(t->mem + i * t->size);
+}
+
+/**
  * struct records - the records memfd and the link to the vault
  * @sock:    our end of the pair with the vault; -1 once the vault is gone
  * @fd:      the records memfd
@@ -149,17 +200,17 @@ static int vec_room(void **v, size_t nr, size_t *cap, size_t size)
  * @sweep:   VAULT_SWEEP is owed (records_flush())
  * @broken:  the vault is gone: nothing is sent
  * @sync_owed: fds went to the vault since the last VAULT_SYNC
- * @slots:   the file slots, mapped (RECORDS_FILES)
- * @nr_slots: slots mapped, and the memfd's room for them
- * @slot_state: SLOT_* of each
- * @free:    slots free to write
- * @dying:   slots ended by a commit not yet written
+ * @files:   the file slots (RECORDS_FILES)
+ * @sessions: the session slots (RECORDS_SESSIONS)
+ * @conns:   the connection slots (RECORDS_CONNS)
+ * @size:    the memfd's size
  * @maybe:   fds that may be named no more: dropped after the commit
  *           unless something names them again
  * @small:   the fds this commit's handover names (connections, ...)
  * @small_prev: the last commit's
- * @names:   fds of the files recorded in this commit, named after all
- *           were looked at (a number may pass from one file to another)
+ * @names:   fds of the files and connections recorded in this commit,
+ *           named after all were looked at (a number may pass from one
+ *           to another)
  */
 struct records {
 	int sock;
@@ -178,11 +229,10 @@ struct records {
 	bool sweep;
 	bool broken;
 	bool sync_owed;
-	struct records_file_slot *slots;
-	size_t nr_slots;
-	uint8_t *slot_state;
-	VEC(uint32_t, free);
-	VEC(struct dying, dying);
+	struct slot_table files;
+	struct slot_table sessions;
+	struct slot_table conns;
+	uint64_t size;
 	VEC(int, maybe);
 	VEC(int, small);
 	VEC(int, small_prev);
@@ -195,46 +245,47 @@ static uint64_t committed_seq(const struct records_header *h)
 	return h->slot[__atomic_load_n(&h->active, __ATOMIC_ACQUIRE) & 1].seq;
 }
 
-#define SLOT_SIZE	sizeof(struct records_file_slot)
-
-/* Maps (or remaps) @n slots, the memfd grown to hold them first. */
-static int slots_map(struct records *rc, size_t n)
+/* Maps (or remaps) @n slots of @t, the memfd grown to hold them first. */
+static int slots_map(struct records *rc, struct slot_table *t, size_t n)
 {
+	uint64_t end = t->base + n * t->size;
 	void *p;
 	uint8_t *st;
 
-	if (ftruncate(rc->fd, (off_t)(RECORDS_FILES + n * SLOT_SIZE)))
-		return -errno;
-	if (rc->slots)
-		p = mremap(rc->slots, rc->nr_slots * SLOT_SIZE, n * SLOT_SIZE,
+	if (end > rc->size) {
+		if (ftruncate(rc->fd, (off_t)end))
+			return -errno;
+		rc->size = end;
+	}
+	if (t->mem)
+		p = mremap(t->mem, t->nr * t->size, n * t->size,
 			   MREMAP_MAYMOVE);
 	else
-		p = mmap(NULL, n * SLOT_SIZE, PROT_READ | PROT_WRITE,
-			 MAP_SHARED, rc->fd, (off_t)RECORDS_FILES);
+		p = mmap(NULL, n * t->size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, rc->fd, (off_t)t->base);
 	if (p == MAP_FAILED)
 		return -errno;
-	rc->slots = p;
-	st = realloc(rc->slot_state, n);
+	t->mem = p;
+	st = realloc(t->state, n);
 	if (!st)
 		return -ENOMEM;
-	rc->slot_state = st;
+	t->state = st;
 	/* Room for every slot to be free: freeing one never fails. */
-	if (rc->cap_free < n) {
-		uint32_t *fr = realloc(rc->free, n * sizeof(*fr));
+	if (t->cap_free < n) {
+		uint32_t *fr = realloc(t->free, n * sizeof(*fr));
 
 		if (!fr)
 			return -ENOMEM;
-		rc->free = fr;
-		rc->cap_free = n;
+		t->free = fr;
+		t->cap_free = n;
 	}
-	memset(st + rc->nr_slots, SLOT_FREE, n - rc->nr_slots);
-	rc->slot_state = st;
-	rc->nr_slots = n;
+	memset(st + t->nr, SLOT_FREE, n - t->nr);
+	t->nr = n;
 	return 0;
 }
 
 /* Whether slot @s is part of commit @c. */
-static bool slot_live(const struct records_file_slot *s, uint64_t c)
+static bool slot_live(const struct slot_head *s, uint64_t c)
 {
 	return s->born && s->born <= c && !(s->died && s->died <= c);
 }
@@ -244,31 +295,49 @@ static bool slot_live(const struct records_file_slot *s, uint64_t c)
  * (the first commit, a full account, ends them); the rest are cleared, so
  * that no commit of ours, numbered past theirs, takes one for its own.
  */
-static int slots_adopt(struct records *rc, uint64_t committed)
+static int slots_adopt(struct records *rc, struct slot_table *t,
+		       uint64_t committed)
 {
-	size_t n = rc->hdr->file_slots, i;
+	size_t n = *t->count, i;
 	int r;
 
 	if (!n)
 		return 0;
 	if (n > (1u << 26))
 		return -EINVAL;
-	r = slots_map(rc, n);
+	r = slots_map(rc, t, n);
 	if (r)
 		return r;
 	for (i = n; i-- > 0;) {
-		struct records_file_slot *s = &rc->slots[i];
+		struct slot_head *s = slot_at(t, i);
 
 		if (slot_live(s, committed)) {
 			s->died = 0;
-			rc->slot_state[i] = SLOT_LIVE;
+			t->state[i] = SLOT_LIVE;
 			continue;
 		}
 		s->born = 0;
 		s->died = 0;
-		rc->free[rc->nr_free++] = (uint32_t)i;
+		t->free[t->nr_free++] = (uint32_t)i;
 	}
 	return 0;
+}
+
+static void slots_init(struct slot_table *t, uint64_t base, size_t size,
+		       uint64_t *count)
+{
+	t->base = base;
+	t->size = size;
+	t->count = count;
+}
+
+static void slots_free(struct slot_table *t)
+{
+	if (t->mem)
+		munmap(t->mem, t->nr * t->size);
+	free(t->state);
+	free(t->free);
+	free(t->dying);
 }
 
 /**
@@ -284,6 +353,7 @@ static int slots_adopt(struct records *rc, uint64_t committed)
 int records_open(struct records **out, int sock, int fd)
 {
 	struct records *rc = calloc(1, sizeof(*rc));
+	struct stat st;
 	int r;
 
 	if (!rc)
@@ -300,10 +370,26 @@ int records_open(struct records **out, int sock, int fd)
 		return -EINVAL;
 	}
 	rc->fd = fd;
+	rc->sock = -1;
+	if (fstat(fd, &st)) {
+		r = -errno;
+		records_free(rc);
+		return r;
+	}
+	rc->size = (uint64_t)st.st_size;
+	slots_init(&rc->files, RECORDS_FILES, sizeof(struct records_file_slot),
+		   &rc->hdr->file_slots);
+	slots_init(&rc->sessions, RECORDS_SESSIONS,
+		   sizeof(struct records_session_slot), &rc->hdr->session_slots);
+	slots_init(&rc->conns, RECORDS_CONNS,
+		   sizeof(struct slot_head) + TRANSPORT_CONN_SLOT,
+		   &rc->hdr->conn_slots);
 	/* Commits go on from the last one of any engine before us. */
 	rc->gen = rc->hdr->slot[0].seq > rc->hdr->slot[1].seq ?
 		  rc->hdr->slot[0].seq : rc->hdr->slot[1].seq;
-	r = slots_adopt(rc, committed_seq(rc->hdr));
+	r = slots_adopt(rc, &rc->files, committed_seq(rc->hdr)) ?:
+	    slots_adopt(rc, &rc->sessions, committed_seq(rc->hdr)) ?:
+	    slots_adopt(rc, &rc->conns, committed_seq(rc->hdr));
 	if (r) {
 		records_free(rc);
 		return r;
@@ -365,6 +451,7 @@ void records_attach(struct records *rc, struct luo_core *core,
 	rc->tp = tp;
 	luo_core_track_changes(core);
 	transport_set_reply_ops(tp, &reply_ops, rc);
+	transport_track_changes(tp);
 }
 
 /**
@@ -393,11 +480,9 @@ void records_free(struct records *rc)
 	if (!rc)
 		return;
 	munmap(rc->hdr, RECORDS_DATA);
-	if (rc->slots)
-		munmap(rc->slots, rc->nr_slots * SLOT_SIZE);
-	free(rc->slot_state);
-	free(rc->free);
-	free(rc->dying);
+	slots_free(&rc->files);
+	slots_free(&rc->sessions);
+	slots_free(&rc->conns);
 	free(rc->maybe);
 	free(rc->small);
 	free(rc->small_prev);
@@ -708,8 +793,12 @@ static int name_fd(struct records *rc, int fd)
 	return 0;
 }
 
-/* One fd a recorded file names, @id its file: sent unless the vault has it. */
-static int name_file_fd(struct records *rc, int fd, const struct luo_fd_id *id)
+/*
+ * One fd a recorded file or connection (@conn) names, @id its file: sent
+ * unless the vault has it.
+ */
+static int name_slot_fd(struct records *rc, int fd, const struct luo_fd_id *id,
+			bool conn)
 {
 	struct sent *s;
 	int r;
@@ -717,7 +806,10 @@ static int name_file_fd(struct records *rc, int fd, const struct luo_fd_id *id)
 	if ((size_t)fd >= rc->nr_sent && (r = grow_sent(rc, fd)))
 		return r;
 	s = &rc->sent[fd];
-	s->file = true;
+	if (conn)
+		s->conn = true;
+	else
+		s->file = true;
 	if (s->id.fd >= 0 && same_file(&s->id, id))
 		return 0;
 	s->id = *id;
@@ -728,8 +820,11 @@ static int name_file_fd(struct records *rc, int fd, const struct luo_fd_id *id)
 	return 0;
 }
 
-/* A recorded file names @fd no more: dropped after the commit, unless... */
-static int unname_file_fd(struct records *rc, int fd)
+/*
+ * A recorded file or connection (@conn) names @fd no more: dropped after
+ * the commit, unless something names it again.
+ */
+static int unname_slot_fd(struct records *rc, int fd, bool conn)
 {
 	int r;
 
@@ -738,7 +833,10 @@ static int unname_file_fd(struct records *rc, int fd)
 	r = VEC_ROOM(rc, maybe);
 	if (r)
 		return r;
-	rc->sent[fd].file = false;
+	if (conn)
+		rc->sent[fd].conn = false;
+	else
+		rc->sent[fd].file = false;
 	rc->maybe[rc->nr_maybe++] = fd;
 	return 0;
 }
@@ -747,7 +845,7 @@ static void drop_one(struct records *rc, int fd)
 {
 	struct sent *s = &rc->sent[fd];
 
-	if (s->id.fd < 0 || s->gen == rc->gen || s->file)
+	if (s->id.fd < 0 || s->gen == rc->gen || s->file || s->conn)
 		return;
 	s->id.fd = -1;
 	rc->del.fds[rc->del.count++] = (int32_t)fd;
@@ -810,74 +908,94 @@ static int write_slot(struct records *rc, const void *blob, size_t len)
 	return 0;
 }
 
-/* Slot @i ends with this commit; free once that is committed. */
-static int slot_end(struct records *rc, uint32_t i)
+/* Slot @i of @t ends with this commit; free once that is committed. */
+static int slot_end(struct records *rc, struct slot_table *t, uint32_t i)
 {
 	int r;
 
-	if (i >= rc->nr_slots || rc->slot_state[i] != SLOT_LIVE)
+	if (i >= t->nr || t->state[i] != SLOT_LIVE)
 		return 0;
-	r = VEC_ROOM(rc, dying);
+	r = VEC_ROOM(t, dying);
 	if (r)
 		return r;
-	__atomic_store_n(&rc->slots[i].died, rc->gen, __ATOMIC_RELEASE);
-	rc->slot_state[i] = SLOT_DYING;
-	rc->dying[rc->nr_dying++] = (struct dying){ .slot = i, .gen = rc->gen };
+	__atomic_store_n(&slot_at(t, i)->died, rc->gen, __ATOMIC_RELEASE);
+	t->state[i] = SLOT_DYING;
+	t->dying[t->nr_dying++] = (struct dying){ .slot = i, .gen = rc->gen };
 	return 0;
 }
 
 /*
- * A free slot written with @rec, born with this commit: @born goes first,
- * so that the slot is no part of the committed state while the rest is
- * written (a slot reused had ended before).
+ * A free slot of @t written with the @len bytes of @rec, born with this
+ * commit: @born goes first, so that the slot is no part of the committed
+ * state while the rest is written (a slot reused had ended before).
  */
-static int slot_write(struct records *rc, const struct luo_file_record *rec)
+static int slot_write(struct records *rc, struct slot_table *t,
+		      const void *rec, size_t len)
 {
-	struct records_file_slot *s;
+	struct slot_head *s;
 	uint32_t i;
 	int r;
 
-	if (!rc->nr_free) {
-		size_t old = rc->nr_slots, n = old ? old * 2 : 1024;
+	if (!t->nr_free) {
+		size_t old = t->nr, n = old ? old * 2 : 1024;
 
-		r = slots_map(rc, n);
+		r = slots_map(rc, t, n);
 		if (r)
 			return r;
 		for (size_t k = n; k-- > old;)
-			rc->free[rc->nr_free++] = (uint32_t)k;
-		__atomic_store_n(&rc->hdr->file_slots, n, __ATOMIC_RELEASE);
+			t->free[t->nr_free++] = (uint32_t)k;
+		__atomic_store_n(t->count, n, __ATOMIC_RELEASE);
 	}
-	i = rc->free[--rc->nr_free];
-	s = &rc->slots[i];
+	i = t->free[--t->nr_free];
+	s = slot_at(t, i);
 	__atomic_store_n(&s->born, rc->gen, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->died, 0, __ATOMIC_RELEASE);
-	memcpy(&s->rec, rec, sizeof(*rec));
+	memcpy(s + 1, rec, len);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	rc->slot_state[i] = SLOT_LIVE;
+	t->state[i] = SLOT_LIVE;
 	return (int)i;
 }
 
-/* Every slot ends with this commit: a full account writes all again. */
-static int slots_end_all(struct records *rc)
+/* Every slot of @t ends with this commit: a full account writes all again. */
+static int slots_end_all(struct records *rc, struct slot_table *t)
 {
 	int r;
 
-	for (size_t i = 0; i < rc->nr_slots; i++)
-		if (rc->slot_state[i] == SLOT_LIVE &&
-		    (r = slot_end(rc, (uint32_t)i)))
+	for (size_t i = 0; i < t->nr; i++)
+		if (t->state[i] == SLOT_LIVE &&
+		    (r = slot_end(rc, t, (uint32_t)i)))
 			return r;
 	return 0;
 }
 
-/* This commit is written: the slots it ended are free. */
-static void slots_committed(struct records *rc)
+/* This commit is written: the slots of @t it ended are free. */
+static void slots_committed(struct slot_table *t)
 {
-	for (size_t i = 0; i < rc->nr_dying; i++) {
-		rc->slot_state[rc->dying[i].slot] = SLOT_FREE;
-		rc->free[rc->nr_free++] = rc->dying[i].slot;
-		rc->dying[i] = rc->dying[--rc->nr_dying];
-		i--;
-	}
+	for (size_t i = 0; i < t->nr_dying; i++)
+		t->free[t->nr_free++] = t->dying[i].slot;
+	for (size_t i = 0; i < t->nr_dying; i++)
+		t->state[t->dying[i].slot] = SLOT_FREE;
+	t->nr_dying = 0;
+}
+
+/* The live slots of @t, their records (of @len bytes) copied into @out. */
+static int slots_collect(const struct slot_table *t, size_t len, void **out,
+			 size_t *n)
+{
+	size_t k = 0, i;
+	uint8_t *p;
+
+	for (i = 0; i < t->nr; i++)
+		k += t->state[i] == SLOT_LIVE;
+	p = malloc((k ? k : 1) * len);
+	if (!p)
+		return -ENOMEM;
+	for (i = 0, k = 0; i < t->nr; i++)
+		if (t->state[i] == SLOT_LIVE)
+			memcpy(p + len * k++, slot_at(t, i) + 1, len);
+	*out = p;
+	*n = k;
+	return 0;
 }
 
 static void file_gone(void *ctx, const struct luo_file_gone *g)
@@ -886,13 +1004,15 @@ static void file_gone(void *ctx, const struct luo_file_gone *g)
 	int r = 0;
 
 	if (g->slot >= 0)
-		r = slot_end(rc, (uint32_t)g->slot);
-	r = r ?: unname_file_fd(rc, g->fd) ?: unname_file_fd(rc, g->rfd);
+		r = slot_end(rc, &rc->files, (uint32_t)g->slot);
+	r = r ?: unname_slot_fd(rc, g->fd, false) ?:
+		 unname_slot_fd(rc, g->rfd, false);
 	if (r && !rc->err)
 		rc->err = r;
 }
 
-static int push_name(struct records *rc, int fd, const struct luo_fd_id *id)
+static int push_name(struct records *rc, int fd, const struct luo_fd_id *id,
+		     bool conn)
 {
 	int r;
 
@@ -901,7 +1021,9 @@ static int push_name(struct records *rc, int fd, const struct luo_fd_id *id)
 	r = VEC_ROOM(rc, names);
 	if (r)
 		return r;
-	rc->names[rc->nr_names++] = (struct to_name){ .fd = fd, .id = *id };
+	rc->names[rc->nr_names++] = (struct to_name){
+		.fd = fd, .id = *id, .conn = conn,
+	};
 	return 0;
 }
 
@@ -911,31 +1033,114 @@ static int file_changed(void *ctx, const struct luo_file_change *c)
 	int r = 0;
 
 	if (c->old_slot >= 0)
-		r = slot_end(rc, (uint32_t)c->old_slot);
+		r = slot_end(rc, &rc->files, (uint32_t)c->old_slot);
 	if (!r && c->old_fd != c->fd)
-		r = unname_file_fd(rc, c->old_fd);
+		r = unname_slot_fd(rc, c->old_fd, false);
 	if (!r && c->old_rfd != c->rfd)
-		r = unname_file_fd(rc, c->old_rfd);
-	r = r ?: push_name(rc, c->fd, &c->id) ?: push_name(rc, c->rfd, &c->rid);
-	return r ?: slot_write(rc, &c->rec);
+		r = unname_slot_fd(rc, c->old_rfd, false);
+	r = r ?: push_name(rc, c->fd, &c->id, false) ?:
+		 push_name(rc, c->rfd, &c->rid, false);
+	return r ?: slot_write(rc, &rc->files, &c->rec, sizeof(c->rec));
+}
+
+static void session_gone(void *ctx, int32_t slot)
+{
+	struct records *rc = ctx;
+	int r = slot_end(rc, &rc->sessions, (uint32_t)slot);
+
+	if (r && !rc->err)
+		rc->err = r;
+}
+
+static int session_changed(void *ctx, int32_t old_slot,
+			   const struct luo_session_record *rec)
+{
+	struct records *rc = ctx;
+	int r = 0;
+
+	if (old_slot >= 0)
+		r = slot_end(rc, &rc->sessions, (uint32_t)old_slot);
+	return r ?: slot_write(rc, &rc->sessions, rec, sizeof(*rec));
 }
 
 static const struct luo_records_ops file_ops = {
 	.gone = file_gone,
 	.changed = file_changed,
+	.session_gone = session_gone,
+	.session_changed = session_changed,
 };
 
-/* The files of this commit: what changed, or all of them (@full). */
+/*
+ * The sessions and files of this commit: what changed, or all of them
+ * (@full).
+ */
 static int record_files(struct records *rc, bool full)
 {
 	int r;
 
-	rc->nr_names = 0;
-	r = full ? slots_end_all(rc) : 0;
+	r = full ? slots_end_all(rc, &rc->files) ?:
+		   slots_end_all(rc, &rc->sessions) : 0;
 	r = r ?: luo_core_records_changes(rc->core, full, &file_ops, rc);
-	r = r ?: rc->err;
+	return r ?: rc->err;
+}
+
+static void conn_gone(void *ctx, const struct transport_conn_gone *g)
+{
+	struct records *rc = ctx;
+	int r = 0;
+
+	if (g->slot >= 0)
+		r = slot_end(rc, &rc->conns, (uint32_t)g->slot);
+	r = r ?: unname_slot_fd(rc, g->fds[0], true) ?:
+		 unname_slot_fd(rc, g->fds[1], true);
+	if (r && !rc->err)
+		rc->err = r;
+}
+
+/* The fds a connection's slot names: unnamed first, named after all. */
+static int conn_changed(void *ctx, const struct transport_conn_change *c)
+{
+	struct records *rc = ctx;
+	struct luo_fd_id id;
+	int r = 0;
+
+	if (c->old_slot >= 0)
+		r = slot_end(rc, &rc->conns, (uint32_t)c->old_slot);
+	for (int i = 0; !r && i < 2; i++)
+		r = unname_slot_fd(rc, c->old_fds[i], true);
+	for (int i = 0; !r && i < 2; i++) {
+		if (c->fds[i] < 0)
+			continue;
+		r = luo_fd_id_of(c->fds[i], &id) ?:
+		    push_name(rc, c->fds[i], &id, true);
+	}
+	if (r)
+		return r;
+	return c->len ? slot_write(rc, &rc->conns, c->rec, c->len) : -1;
+}
+
+static const struct transport_records_ops conn_ops = {
+	.gone = conn_gone,
+	.changed = conn_changed,
+};
+
+/* The connections of this commit: what changed, or all of them (@full). */
+static int record_conns(struct records *rc, bool full)
+{
+	int r = full ? slots_end_all(rc, &rc->conns) : 0;
+
+	r = r ?: transport_records_changes(rc->tp, full, &conn_ops, rc);
+	return r ?: rc->err;
+}
+
+/* The fds the slots of this commit name, now that all were looked at. */
+static int name_slots(struct records *rc)
+{
+	int r = 0;
+
 	for (size_t i = 0; !r && i < rc->nr_names; i++)
-		r = name_file_fd(rc, rc->names[i].fd, &rc->names[i].id);
+		r = name_slot_fd(rc, rc->names[i].fd, &rc->names[i].id,
+				 rc->names[i].conn);
 	return r;
 }
 
@@ -948,10 +1153,12 @@ static int collect(void *ctx, int fd)
  * records_commit() - record what changed before it is acknowledged
  * @ctx: the records
  *
- * The handover without files (sessions, connections, FLBs, RFC state)
- * is written whole; of the files, only those that came, went or changed
- * since the last commit, each in a slot of its own.  The first commit,
- * and the one after a failure or a new vault, records everything.
+ * Only the sessions, files and connections that came, went or changed
+ * since the last commit are written, each in a slot of its own; the
+ * handover written whole holds only what is small and global (the update
+ * number, FLBs, RFC state, the listening socket, and the rare connection
+ * whose pending reply is too big for a slot).  The first commit, and the
+ * one after a failure or a new vault, records everything.
  *
  * A failure is logged: the change stands, but a crash before the next
  * commit that succeeds would lose it.
@@ -983,19 +1190,25 @@ void records_commit(void *ctx)
 		for (size_t i = 0; i < rc->nr_sent; i++) {
 			rc->sent[i].id.fd = -1;
 			rc->sent[i].file = false;
+			rc->sent[i].conn = false;
 		}
 		rc->err = send_op(rc, VAULT_FULL);
 	}
-	luo_core_handover_number(rc->core);
-	r = transport_for_each_fd(rc->tp, collect, rc) ?:
-	    record_files(rc, full);
+	rc->nr_names = 0;
+	/* The connections first: which go to the handover, named below. */
+	r = record_conns(rc, full);
+	killpoint_step(rc->hdr->flags & RECORDS_KILLPOINTS, "records-conns");
+	r = r ?: transport_for_each_big_fd(rc->tp, collect, rc) ?:
+	    record_files(rc, full) ?:
+	    name_slots(rc);
 	flush_add(rc);
 	r = r ?: rc->err;
 	r = r ?: records_sync(rc);
 	killpoint_step(rc->hdr->flags & RECORDS_KILLPOINTS, "records-files");
-	r = r ?: transport_save(rc->tp, &info.conns, &info.conns_len);
+	r = r ?: transport_save_big(rc->tp, &info.conns, &info.conns_len);
 	r = r ?: luo_handover_write(rc->core, &info, &blob, &len);
 	free(info.conns);
+	killpoint_step(rc->hdr->flags & RECORDS_KILLPOINTS, "records-handover");
 	r = r ?: write_slot(rc, blob, len);
 	free(blob);
 	if (r) {
@@ -1005,7 +1218,9 @@ void records_commit(void *ctx)
 		rc->synced = false;
 		return;
 	}
-	slots_committed(rc);
+	slots_committed(&rc->files);
+	slots_committed(&rc->sessions);
+	slots_committed(&rc->conns);
 	/* The vault reads which commit is written from the header itself. */
 	if (!full)
 		drop_unnamed(rc);
@@ -1050,35 +1265,111 @@ static int read_small(struct records *rc, void **blob, size_t *len)
 }
 
 /**
+ * struct rid_idx - a session's records id and its handover index
+ * @rid: the id
+ * @idx: the index
+ */
+struct rid_idx {
+	uint64_t rid;
+	uint32_t idx;
+};
+
+/**
+ * struct rid_map - records ids to handover indexes, sorted by id
+ * @v: the pairs
+ * @n: their number
+ */
+struct rid_map {
+	struct rid_idx *v;
+	size_t n;
+};
+
+static int rid_cmp(const void *a, const void *b)
+{
+	const struct rid_idx *x = a, *y = b;
+
+	return x->rid < y->rid ? -1 : x->rid > y->rid;
+}
+
+static int rid_to_hidx(void *ctx, uint64_t rid)
+{
+	const struct rid_map *m = ctx;
+	struct rid_idx key = { .rid = rid };
+	const struct rid_idx *p = bsearch(&key, m->v, m->n, sizeof(key),
+					  rid_cmp);
+
+	return p ? (int)p->idx : -ENOENT;
+}
+
+/*
+ * The connections of the committed state, as the handover's property,
+ * for the records of this release (else none: @parts keeps the
+ * handover's).  Sorts @parts' sessions in the handover's order.
+ */
+static int read_conns(struct records *rc, const void *small, size_t len,
+		      struct luo_records_parts *parts, void **out)
+{
+	const void *big = NULL;
+	size_t big_len = 0, n, blen;
+	struct rid_map map = { 0 };
+	void *slots = NULL, *blob;
+	int r = luo_handover_records_conns(small, len, &big, &big_len);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r)
+		return r;
+	luo_records_sort_sessions(parts->sessions, parts->nr_sessions);
+	map.n = parts->nr_sessions;
+	map.v = malloc((map.n ? map.n : 1) * sizeof(*map.v));
+	if (!map.v)
+		return -ENOMEM;
+	for (size_t i = 0; i < map.n; i++)
+		map.v[i] = (struct rid_idx){
+			.rid = parts->sessions[i].rid, .idx = (uint32_t)i,
+		};
+	qsort(map.v, map.n, sizeof(*map.v), rid_cmp);
+	r = slots_collect(&rc->conns, TRANSPORT_CONN_SLOT, &slots, &n);
+	r = r ?: transport_conns_assemble(slots, n, big, big_len, rid_to_hidx,
+					  &map, &blob, &blen);
+	free(slots);
+	free(map.v);
+	if (r)
+		return r;
+	*out = blob;
+	parts->conns = blob;
+	parts->conns_len = blen;
+	return 0;
+}
+
+/**
  * records_read() - the last committed state, as one handover
  * @rc:   the records, just opened (records_open() kept the slots of the
  *        committed state, SLOT_LIVE)
- * @blob: out: a malloc'd handover with every file
+ * @blob: out: a malloc'd handover with every session and file
  * @len:  out: its length
  *
  * Return: 0, -ENOENT if nothing was ever committed, or -errno.
  */
 int records_read(struct records *rc, void **blob, size_t *len)
 {
-	struct luo_file_record *files;
-	void *small = NULL;
-	size_t small_len = 0, n = 0, i;
+	struct luo_records_parts parts = { 0 };
+	void *small = NULL, *files = NULL, *sessions = NULL, *conns = NULL;
+	size_t small_len = 0;
 	int r = read_small(rc, &small, &small_len);
 
-	if (r)
-		return r;
-	for (i = 0; i < rc->nr_slots; i++)
-		n += rc->slot_state[i] == SLOT_LIVE;
-	files = malloc((n ? n : 1) * sizeof(*files));
-	if (!files) {
-		free(small);
-		return -ENOMEM;
-	}
-	for (i = 0, n = 0; i < rc->nr_slots; i++)
-		if (rc->slot_state[i] == SLOT_LIVE)
-			memcpy(&files[n++], &rc->slots[i].rec, sizeof(*files));
-	r = luo_handover_assemble(small, small_len, files, n, blob, len);
+	r = r ?: slots_collect(&rc->files, sizeof(struct luo_file_record),
+			       &files, &parts.nr_files);
+	r = r ?: slots_collect(&rc->sessions,
+			       sizeof(struct luo_session_record), &sessions,
+			       &parts.nr_sessions);
+	parts.files = files;
+	parts.sessions = sessions;
+	r = r ?: read_conns(rc, small, small_len, &parts, &conns);
+	r = r ?: luo_handover_assemble(small, small_len, &parts, blob, len);
+	free(conns);
 	free(files);
+	free(sessions);
 	free(small);
 	return r;
 }

@@ -108,6 +108,7 @@ static int request_bind_session(struct conn *c, struct luo_call *call,
 	/* Until the reply is sent (conn_reply(), conn_records.c). */
 	c->claim = s;
 	s->unclaimed = true;
+	conn_touch(s);
 	sv[0] = -1;
 	sv[1] = -1;
 	return 0;
@@ -225,6 +226,7 @@ static void request_call(struct conn *c, struct msg_req *req)
  */
 void request_handle(struct conn *c, struct msg_req *req)
 {
+	conn_touch(c);	/* what it does may change its record */
 	if (c->type == CONN_NEW)
 		request_open(c, req);
 	else

@@ -51,6 +51,7 @@ void conn_close(struct conn *c)
 	if (c->src.dead)
 		return;
 	log_debug("connection %d: %s closed", c->src.fd, conn_names[c->type]);
+	conn_gone(c);
 	msg_buf_clear(&c->pending);
 	defer_drop(c);
 	if (c->type == CONN_NEW)
@@ -78,6 +79,8 @@ static void conn_unclaim(struct conn *c)
 	if (!c->claim)
 		return;
 	c->claim->unclaimed = false;
+	conn_touch(c->claim);
+	conn_touch(c);
 	c->claim = NULL;
 }
 
@@ -95,6 +98,8 @@ static void conn_send_recorded(struct conn *c, bool parked)
 	};
 	int fd = c->pending.fd, r;
 
+	/* Its record changes whatever happens: sent, parked or closed. */
+	conn_touch(c);
 	t->reply_ops->sent(t->reply_ctx, c->src.fd);
 	transport_killpoint(t, "reply-sending");
 	r = msg_send(c->src.fd, &iov, 1, fd);
@@ -148,6 +153,7 @@ static void conn_flush(struct conn *c)
 	if (r == -EAGAIN || r == -EINTR)
 		return;
 	c->t->dirty = true;	/* no pending reply any more */
+	conn_touch(c);
 	if (r || loop_modify(c->t->loop, &c->src, CONN_EVENTS) || c->closing)
 		conn_close(c);
 }
@@ -180,6 +186,7 @@ void conn_reply(struct conn *c, int result, const void *arg, uint32_t len,
 	bool inflight = t->inflight && *t->inflight == c->src.fd;
 	int r;
 
+	conn_touch(c);	/* a reply may be kept pending */
 	/*
 	 * Under a vault, a reply that acknowledges a change (or carries an
 	 * fd) is committed with the change, as the connection's pending
@@ -311,6 +318,12 @@ struct conn *conn_new(struct transport *t, int fd, enum conn_type type)
 	c->type = type;
 	c->pending.fd = -1;
 	list_init(&c->dev_link);
+	list_init(&c->rec_link);
+	list_init(&c->big_link);
+	c->rec_slot = -1;
+	c->rec_fds[0] = -1;
+	c->rec_fds[1] = -1;
+	c->order = ++t->next_order;
 	c->src.fd = fd;
 	c->src.ready = conn_ready;
 	c->src.hangup = conn_hangup;
@@ -323,6 +336,7 @@ struct conn *conn_new(struct transport *t, int fd, enum conn_type type)
 	}
 	t->dirty = true;
 	list_add_tail(&c->link, &t->conns);
+	conn_touch(c);
 	log_debug("connection %d: %s", fd,
 		  type == CONN_NEW ? "accepted" : conn_names[type]);
 	return c;
@@ -465,6 +479,8 @@ struct transport *transport_new(struct luo_core *core, struct loop *loop)
 	list_init(&t->conns);
 	connlimit_init(&t->connlimit, 0);
 	list_init(&t->devices);
+	list_init(&t->rec_dirty);
+	list_init(&t->rec_big);
 	return t;
 }
 
@@ -489,6 +505,7 @@ void transport_free(struct transport *t)
 	}
 	listen_unlink(t->path, &t->file);
 	connlimit_fini(&t->connlimit);
+	free(t->rec_gone);
 	free(t);
 }
 

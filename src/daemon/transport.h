@@ -71,6 +71,62 @@ struct transport_reply_ops {
 	void (*killpoint)(void *ctx, const char *step);
 };
 
+/*
+ * conn_slots.c, conn_handover.c: each connection as a slot of the records
+ * a vault keeps (records.c): a fixed-size record of TRANSPORT_CONN_SLOT
+ * bytes, its pending reply inline.  One whose pending reply does not fit
+ * is recorded in the handover instead (transport_save_big()).
+ */
+#define TRANSPORT_CONN_SLOT	496
+
+/**
+ * struct transport_conn_gone - a connection closed since the last commit
+ * @slot: its records slot
+ * @fds:  the socket and pending fd its slot named (-1: none)
+ */
+struct transport_conn_gone {
+	int32_t slot;
+	int fds[2];
+};
+
+/**
+ * struct transport_conn_change - a connection to record again
+ * @old_slot: its slot so far, or -1
+ * @old_fds:  the fds its slot named so far (-1: none)
+ * @fds:      the fds its new slot names (-1: none)
+ * @rec:      its new slot's record; @len 0: none, it is recorded in the
+ *            handover (transport_save_big())
+ * @len:      bytes of @rec used
+ */
+struct transport_conn_change {
+	int32_t old_slot;
+	int old_fds[2];
+	int fds[2];
+	uint8_t rec[TRANSPORT_CONN_SLOT];
+	size_t len;
+};
+
+/**
+ * struct transport_records_ops - what transport_records_changes() reports
+ * @gone:    a connection that closed, every one before any @changed
+ * @changed: a connection to record; returns its new slot (>= 0), -1 if
+ *           it has none (@len 0), or -errno
+ */
+struct transport_records_ops {
+	void (*gone)(void *ctx, const struct transport_conn_gone *g);
+	int (*changed)(void *ctx, const struct transport_conn_change *c);
+};
+
+void transport_track_changes(struct transport *t);
+int transport_records_changes(struct transport *t, bool all,
+			      const struct transport_records_ops *ops,
+			      void *ctx);
+int transport_save_big(struct transport *t, void **blob, size_t *len);
+int transport_conns_assemble(const uint8_t *slots, size_t n,
+			     const void *big, size_t big_len,
+			     int (*hidx)(void *ctx, uint64_t rid), void *ctx,
+			     void **blob, size_t *len);
+
 /* conn_records.c: the records a vault keeps (liveupdated(8)) */
 void transport_set_records(struct transport *t, void (*commit)(void *ctx),
 			   void *ctx, volatile int32_t *inflight);
@@ -81,6 +137,8 @@ void transport_mark_dirty(struct transport *t);
 void transport_commit(struct transport *t);
 int transport_for_each_fd(const struct transport *t,
 			  int (*fn)(void *ctx, int fd), void *ctx);
+int transport_for_each_big_fd(const struct transport *t,
+			      int (*fn)(void *ctx, int fd), void *ctx);
 void transport_answer_inflight(struct transport *t, int fd, int sent,
 			       int err);
 

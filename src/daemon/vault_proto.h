@@ -125,6 +125,9 @@ struct records_stats {
  * @file_slots: struct records_file_slot entries at RECORDS_FILES; the
  *            engine raises it (after growing the memfd) before it writes
  *            a slot beyond
+ * @session_slots: struct records_session_slot entries at
+ *            RECORDS_SESSIONS, likewise
+ * @conn_slots: connection slots at RECORDS_CONNS, likewise
  *
  * Fields after @slot came later: a header made without them reads them
  * as 0 (the memfd is made zeroed), which says nothing was sent and no
@@ -141,12 +144,17 @@ struct records_header {
 	uint64_t sent_seq;
 	struct records_stats stats;
 	uint64_t file_slots;
+	uint64_t session_slots;
+	uint64_t conn_slots;
 };
 
 /*
- * The files of the committed state (records.c): a handover written with
- * luo_handover_info.records leaves every session's files out; each is a
- * slot here, written copy-on-write.  A slot is part of commit C if
+ * The sessions and files of the committed state (records.c): a handover
+ * written with luo_handover_info.records leaves every session and file
+ * out, and connections are recorded apart too; each is a slot here,
+ * written copy-on-write, files at RECORDS_FILES, sessions at
+ * RECORDS_SESSIONS and connections at RECORDS_CONNS.  Every slot begins
+ * with its @born and @died words.  A slot is part of commit C if
  * @born <= C and not (@died && @died <= C); a commit writes new slots
  * (@born first, then the rest) and marks ended ones (@died) before it
  * flips the header, and a slot is reused only once its end is committed.
@@ -155,6 +163,9 @@ struct records_header {
  * most), and no nearer a file size limit than it must be.
  */
 #define RECORDS_FILES	(1ull << 32)
+/* Far past the files' 2^26 slots; sparse likewise. */
+#define RECORDS_SESSIONS	(1ull << 40)
+#define RECORDS_CONNS		(2ull << 40)
 
 /* --fault-injection: the engine honours LUO_FAULT_KILL_AT (killpoint.c). */
 #define RECORDS_KILLPOINTS	(1u << 0)

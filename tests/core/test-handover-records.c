@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The engine's records (issue 9, "Cost"): a handover written without the
- * files (luo_handover_info.records) plus the file records that
- * luo_core_records_changes() reported, put back together by
- * luo_handover_assemble(), is the handover of the whole state: every
- * session's files and incoming state are those a full handover writes,
- * after preserves, a retrieve and a session's release reported as
- * changes only.
+ * sessions and files (luo_handover_info.records) plus the session and file
+ * records that luo_core_records_changes() reported, put back together by
+ * luo_handover_assemble(), is the handover of the whole state, byte for
+ * byte: after preserves, a retrieve, a session's release and a HANDOVER
+ * reported as changes only.
  */
 #include <libfdt.h>
 #include <stdlib.h>
@@ -30,6 +29,10 @@ struct sim {
 	bool live[MAX_RECS];
 	int n;
 	int changed, gone;
+	struct luo_session_record srec[MAX_RECS];
+	bool slive[MAX_RECS];
+	int sn;
+	int schanged, sgone;
 };
 
 static void sim_gone(void *ctx, const struct luo_file_gone *g)
@@ -55,9 +58,34 @@ static int sim_changed(void *ctx, const struct luo_file_change *c)
 	return sim->n++;
 }
 
+static void sim_session_gone(void *ctx, int32_t slot)
+{
+	struct sim *sim = ctx;
+
+	sim->sgone++;
+	sim->slive[slot] = false;
+}
+
+static int sim_session_changed(void *ctx, int32_t old_slot,
+			       const struct luo_session_record *rec)
+{
+	struct sim *sim = ctx;
+
+	sim->schanged++;
+	if (old_slot >= 0)
+		sim->slive[old_slot] = false;
+	if (sim->sn == MAX_RECS)
+		return -ENOSPC;
+	sim->srec[sim->sn] = *rec;
+	sim->slive[sim->sn] = true;
+	return sim->sn++;
+}
+
 static const struct luo_records_ops sim_ops = {
 	.gone = sim_gone,
 	.changed = sim_changed,
+	.session_gone = sim_session_gone,
+	.session_changed = sim_session_changed,
 };
 
 static int preserve_memfd(struct luo_core *core, struct luo_session *s,
@@ -118,6 +146,56 @@ static int same_sessions(const void *full, const void *got, const char *list,
 /* 16 bytes of header, then the tree. */
 #define TREE(blob)	((const char *)(blob) + 16)
 
+static int handover(struct luo_core *core, struct luo_session *s)
+{
+	struct luo_session_handover arg = { .size = sizeof(arg) };
+	struct luo_call call;
+
+	luo_call_init(&call, LUO_IOCTL_HANDOVER, &arg, sizeof(arg), -1);
+	return luo_core_session_ioctl(core, s, &call);
+}
+
+/* The live slots of @sim into @parts. */
+static void live_parts(struct sim *sim, struct luo_file_record *files,
+		       struct luo_session_record *sessions,
+		       struct luo_records_parts *parts)
+{
+	*parts = (struct luo_records_parts){
+		.files = files, .sessions = sessions,
+	};
+	for (int i = 0; i < sim->n; i++)
+		if (sim->live[i])
+			files[parts->nr_files++] = sim->rec[i];
+	for (int i = 0; i < sim->sn; i++)
+		if (sim->slive[i])
+			sessions[parts->nr_sessions++] = sim->srec[i];
+}
+
+/* Assembled from @sim and @small: byte for byte the whole @full. */
+static int same_as_full(struct sim *sim, const void *small, size_t small_len,
+			const void *full, size_t full_len)
+{
+	struct luo_file_record files[MAX_RECS];
+	struct luo_session_record sessions[MAX_RECS];
+	struct luo_records_parts parts;
+	size_t got_len;
+	void *got;
+	int count = 0;
+
+	live_parts(sim, files, sessions, &parts);
+	CHECK_ERR(luo_handover_assemble(small, small_len, &parts, &got,
+					&got_len), 0);
+	CHECK_EQ(same_sessions(TREE(full), TREE(got), "/sessions", &count),
+		 TEST_PASS);
+	CHECK_EQ(same_sessions(TREE(full), TREE(got), "/sessions-in", &count),
+		 TEST_PASS);
+	CHECK_EQ(count, (int)parts.nr_sessions);
+	CHECK_EQ(got_len, full_len);
+	CHECK(!memcmp(got, full, full_len));
+	free(got);
+	return TEST_PASS;
+}
+
 static int test_assembled_is_whole(void)
 {
 	struct luo_handover_info info = {
@@ -125,12 +203,14 @@ static int test_assembled_is_whole(void)
 		.update_number = 3,
 	};
 	struct luo_core *old = tc_core(0, 0), *core;
-	struct luo_session *a, *b, *c;
-	struct luo_file_record live[MAX_RECS];
+	struct luo_session *a, *b, *c, *d;
+	struct luo_file_record files[MAX_RECS];
+	struct luo_session_record sessions[MAX_RECS];
+	struct luo_records_parts parts;
 	struct sim sim = { .n = 0 };
 	void *full, *small, *got;
-	size_t full_len, small_len, got_len, n = 0;
-	int fd, count = 0;
+	size_t full_len, small_len, got_len;
+	int fd;
 
 	CHECK(old);
 	luo_memfd_handler_init(&memfd);
@@ -152,44 +232,66 @@ static int test_assembled_is_whole(void)
 	CHECK_ERR(luo_core_records_changes(core, true, &sim_ops, &sim), 0);
 	CHECK_EQ(sim.changed, 7);
 	CHECK_EQ(sim.gone, 0);
+	CHECK_EQ(sim.schanged, 3);
+	CHECK_EQ(sim.sgone, 0);
 
 	/* Then only what changes. */
 	sim.changed = 0;
+	sim.schanged = 0;
 	CHECK_ERR(tc_retrieve(core, "in", &b), 0);
 	CHECK_ERR(tc_retrieve_fd(core, b, 2, &fd), 0);
 	close(fd);
 	CHECK_ERR(preserve_memfd(core, a, 13), 0);
 	luo_core_session_release(core, c);
+	CHECK_ERR(tc_create(core, "parked", &d), 0);
+	CHECK_ERR(preserve_memfd(core, d, 30), 0);
+	CHECK_ERR(handover(core, d), 0);
 	CHECK_ERR(luo_core_records_changes(core, false, &sim_ops, &sim), 0);
-	CHECK_EQ(sim.changed, 2);	/* in:2 retrieved, out:13 */
+	CHECK_EQ(sim.changed, 3);	/* in:2 retrieved, out:13, parked:30 */
 	CHECK_EQ(sim.gone, 1);		/* gone:20 */
+	CHECK_EQ(sim.schanged, 2);	/* in retrieved, parked new and moved */
+	CHECK_EQ(sim.sgone, 1);		/* gone */
 	CHECK_ERR(luo_core_records_changes(core, false, &sim_ops, &sim), 0);
-	CHECK_EQ(sim.changed, 2);	/* nothing new */
+	CHECK_EQ(sim.changed, 3);	/* nothing new */
 	CHECK_EQ(sim.gone, 1);
+	CHECK_EQ(sim.schanged, 2);
+	CHECK_EQ(sim.sgone, 1);
 
-	for (int i = 0; i < sim.n; i++)
-		if (sim.live[i])
-			live[n++] = sim.rec[i];
-	CHECK_EQ(n, 7);
-	CHECK_ERR(luo_handover_write(core, &info, &full, &full_len), 0);
+	/* The small handover holds no session: it does not grow with them. */
 	info.records = true;
 	CHECK_ERR(luo_handover_write(core, &info, &small, &small_len), 0);
+	info.records = false;
+	CHECK_ERR(luo_handover_write(core, &info, &full, &full_len), 0);
 	CHECK(small_len < full_len);
-	CHECK_ERR(luo_handover_assemble(small, small_len, live, n, &got,
-					&got_len), 0);
-	CHECK_EQ(same_sessions(TREE(full), TREE(got), "/sessions", &count),
+	CHECK(fdt_path_offset(TREE(small), "/sessions") < 0);
+	CHECK(fdt_path_offset(TREE(small), "/sessions-in") < 0);
+	CHECK_EQ(same_as_full(&sim, small, small_len, full, full_len),
 		 TEST_PASS);
-	CHECK_EQ(same_sessions(TREE(full), TREE(got), "/sessions-in", &count),
+	free(full);
+	free(small);
+
+	/* A session that goes leaves the rest numbered as a whole one does. */
+	sim.changed = 0;
+	sim.schanged = 0;
+	luo_core_session_release(core, a);
+	CHECK_ERR(luo_core_records_changes(core, false, &sim_ops, &sim), 0);
+	CHECK_EQ(sim.schanged, 0);
+	CHECK_EQ(sim.sgone, 2);
+	info.records = true;
+	CHECK_ERR(luo_handover_write(core, &info, &small, &small_len), 0);
+	info.records = false;
+	CHECK_ERR(luo_handover_write(core, &info, &full, &full_len), 0);
+	CHECK_EQ(same_as_full(&sim, small, small_len, full, full_len),
 		 TEST_PASS);
-	CHECK_EQ(count, 2);
-	free(got);
 
 	/* A record of no session is refused. */
-	live[0].session = 999;
-	CHECK_ERR(luo_handover_assemble(small, small_len, live, n, &got,
+	live_parts(&sim, files, sessions, &parts);
+	CHECK(parts.nr_files > 0);
+	files[0].session = 999;
+	CHECK_ERR(luo_handover_assemble(small, small_len, &parts, &got,
 					&got_len), -EINVAL);
 	/* A whole handover is taken as it is, records or not. */
-	CHECK_ERR(luo_handover_assemble(full, full_len, live, n, &got,
+	CHECK_ERR(luo_handover_assemble(full, full_len, &parts, &got,
 					&got_len), 0);
 	CHECK_EQ(got_len, full_len);
 	free(got);
