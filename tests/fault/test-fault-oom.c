@@ -71,13 +71,10 @@ int main(void)
 	char name[LIVEUPDATE_SESSION_NAME_LENGTH];
 
 	/*
-	 * One process's address space, without the vault: under it every
-	 * commit writes the whole state, so thousands of sessions cost
-	 * quadratic time, and the vault is another process to limit.
+	 * Under the vault, the default: the engine's address space is the
+	 * one limited, and each commit writes only what changed.
 	 */
-	static const char *const no_vault[] = { "--no-vault", NULL };
-
-	ft_start(&d, no_vault);
+	ft_start(&d, NULL);
 	if (instrumented(dh_engine_pid(&d)))
 		dh_skip("the daemon is sanitized or under valgrind");
 	base = e2e_daemon_fds(&d);
