@@ -46,6 +46,11 @@
  * image that was rolled back to may have reused a number.  Integers are
  * big-endian, as FDT cells are.
  *
+ * The engine's records (luo_handover_info.records) write the root's
+ * properties with "records-sessions" and neither "sessions" nor
+ * "sessions-in": each session and file is kept apart, and
+ * luo_handover_assemble() puts them back as a whole handover writes them.
+ *
  * A session's files are one property, an array of fixed-size records, not
  * a node each: with a node per file, libfdt's tag walking was 38 of the 50
  * ms a reboot with 10,000 files took (measured), for the same reason the

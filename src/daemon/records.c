@@ -5,23 +5,26 @@
  * Before any reply that follows a change, and after each turn of the loop
  * that changed something, the engine commits: every fd the committed
  * state will name that the vault does not hold yet goes to the vault
- * (SCM_RIGHTS, tagged with the engine's fd number); each file that came
- * or changed since the last commit (luo_core_records_changes()) is
- * written into a free file slot of the shared records memfd, and the
- * slots of files that went or changed are marked as ending with this
- * commit; then the handover of the rest (the one a REBOOT writes, without
- * the files: luo_handover_info.records) goes into the memfd's handover
- * slot not committed, and the header's active word flips last; then,
- * once the reply is out (records_flush()), the vault drops what is no
- * longer named.  A slot ended by a commit is reused only once that commit
- * is written, so the committed state's slots are never touched.  A crash
- * at any moment therefore leaves a complete state (a new engine puts the
- * slots back into the handover, records_read()) whose every fd the vault
+ * (SCM_RIGHTS, tagged with the engine's fd number); each session, file
+ * and connection that came or changed since the last commit
+ * (luo_core_records_changes(), transport_records_changes()) is written
+ * into a free slot of its kind in the shared records memfd, and the slots
+ * of those that went or changed are marked as ending with this commit;
+ * then the handover of what is small and global (the one a REBOOT writes,
+ * without sessions, files or connections: luo_handover_info.records; the
+ * rare connection whose pending reply is too big for a slot is written
+ * there, transport_save_big()) goes into the memfd's handover slot not
+ * committed, and the header's active word flips last; then, once the
+ * reply is out (records_flush()), the vault drops what is no longer
+ * named.  A slot ended by a commit is reused only once that commit is
+ * written, so the committed state's slots are never touched.  A crash at
+ * any moment therefore leaves a complete state (a new engine puts the
+ * slots back into one handover, records_read()) whose every fd the vault
  * holds (an fd sent is queued in the socket and read by the vault later,
- * even if the engine is gone).  A commit costs what changed, plus the
- * sessions and connections; the first commit of an engine is a full
- * account (VAULT_FULL .. VAULT_SWEEP, every file written again), so that
- * what a previous engine left behind is dropped.
+ * even if the engine is gone).  A commit costs what changed, not what is
+ * held; the first commit of an engine is a full account (VAULT_FULL ..
+ * VAULT_SWEEP, every slot written again), so that what a previous engine
+ * left behind is dropped.
  *
  * Which fd the vault holds for a number is known by the file's identity
  * (struct luo_fd_id): a number reused for another file is sent again.
