@@ -98,8 +98,6 @@ static void conn_send_recorded(struct conn *c, bool parked)
 	};
 	int fd = c->pending.fd, r;
 
-	/* Its record changes whatever happens: sent, parked or closed. */
-	conn_touch(c);
 	t->reply_ops->sent(t->reply_ctx, c->src.fd);
 	transport_killpoint(t, "reply-sending");
 	r = msg_send(c->src.fd, &iov, 1, fd);
@@ -133,6 +131,8 @@ static void conn_send_recorded(struct conn *c, bool parked)
 	c->pending.data = NULL;
 	c->pending.len = 0;
 	c->pending.fd = -1;
+	/* The next commit records it without, whichever comes. */
+	conn_touch(c);
 	if (fd >= 0)
 		close(fd);
 	if (c->closing || (parked && loop_modify(t->loop, &c->src,
@@ -195,6 +195,7 @@ void conn_reply(struct conn *c, int result, const void *arg, uint32_t len,
 	if (t->commit && t->reply_ops && !c->pending.data &&
 	    (t->dirty || fd >= 0) && !msg_buf_fill(&c->pending, iov, 3, fd)) {
 		t->dirty = true;
+		conn_touch(c);
 		transport_commit(t);
 		transport_killpoint(t, "reply-committed");
 		/* Before the mark: a new engine answers no EIO then. */
@@ -223,6 +224,7 @@ void conn_reply(struct conn *c, int result, const void *arg, uint32_t len,
 	    !loop_modify(c->t->loop, &c->src, CONN_BLOCKED)) {
 		/* The parked reply is recorded before anything else runs. */
 		c->t->dirty = true;
+		conn_touch(c);
 		transport_commit(c->t);
 		return;
 	}

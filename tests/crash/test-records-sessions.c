@@ -19,7 +19,9 @@
  *     RETRIEVE_SESSION, a FINISH and the closes of a finished and of an
  *     open session run; after each recovery LIST shows exactly what the
  *     clients were told: a request answered EIO took no effect (and can
- *     be done again), one answered 0 did, a close did.
+ *     be done again), one answered 0 did, a close did;
+ *   - a reply the records held and that was sent is not sent again by a
+ *     new engine once a commit for another connection came after it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -271,6 +273,11 @@ static void test_killed_at(const char *step)
 	model_set(&m, "a", LUO_INCOMING, LUO_SESSION_OPEN);
 	check_model(ctl, &m, step, "handover");
 	close(a);
+	/*
+	 * Its hangup is seen, and committed, before the STATUS that comes
+	 * after it is answered: nothing is left to commit when armed.
+	 */
+	dh_check_eq(luo_status(ctl, &(struct luo_status){ 0 }), 0);
 
 	/* RETRIEVE_SESSION: an fd again, so undone. */
 	dh_killpoint_arm(flag);
@@ -328,6 +335,46 @@ static void test_killed_at(const char *step)
 	       "and closes\n", step);
 }
 
+/*
+ * A reply the records hold and that was sent is sent once: the next
+ * commit, made for another connection, records its connection without it.
+ */
+static void test_sent_once(void)
+{
+	struct dh_daemon d;
+	pid_t engine = dh_start_killpoint(&d, "none", flag, sizeof(flag));
+	int dev = luo_open_at(d.socket, LUO_OPEN_DEVICE), one, two, fd[3];
+	char name[LIVEUPDATE_SESSION_NAME_LENGTH];
+
+	dh_check(dev >= 0);
+	one = luo_create_session(dev, "one");
+	two = luo_create_session(dev, "two");
+	dh_check(one >= 0 && two >= 0);
+	for (int i = 0; i < 3; i++) {
+		fd[i] = memfd_create("records-sessions", MFD_CLOEXEC);
+		dh_check(fd[i] >= 0);
+	}
+	/* Each reply committed with its change, marked, sent. */
+	dh_check_eq(luo_session_preserve_fd(one, fd[0], 1), 0);
+	dh_check_eq(luo_session_preserve_fd(two, fd[1], 2), 0);
+	dh_check_eq(kill(engine, SIGKILL), 0);
+	dh_wait_gone(engine, 10000);
+	/* No second answer to the first PRESERVE_FD comes first. */
+	dh_check_eq(luo_session_get_name(one, name, sizeof(name)), 0);
+	dh_check(!strcmp(name, "one"));
+	dh_check_eq(luo_session_preserve_fd(one, fd[2], 3), 0);
+	dh_check_eq(luo_session_get_name(two, name, sizeof(name)), 0);
+	dh_check(!strcmp(name, "two"));
+	for (int i = 0; i < 3; i++)
+		close(fd[i]);
+	close(one);
+	close(two);
+	close(dev);
+	dh_killpoint_stop(&d, flag);
+	printf("ok: a reply sent is not sent again after a commit for "
+	       "another connection\n");
+}
+
 int main(void)
 {
 	static const char *const steps[] = {
@@ -337,6 +384,7 @@ int main(void)
 
 	alarm(100);
 	test_small_commits();
+	test_sent_once();
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
 		test_killed_at(steps[i]);
 	return DH_PASS;
