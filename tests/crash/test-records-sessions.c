@@ -21,7 +21,10 @@
  *     clients were told: a request answered EIO took no effect (and can
  *     be done again), one answered 0 did, a close did;
  *   - a reply the records held and that was sent is not sent again by a
- *     new engine once a commit for another connection came after it.
+ *     new engine once a commit for another connection came after it;
+ *   - a reply parked for a client that does not read, too big for a
+ *     connection's slot, is recorded in the handover and sent by a new
+ *     engine.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,12 +34,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <luo/libluo.h>
 
 #include "daemon-harness.h"
 #include "vault_proto.h"
+#include "wire-client.h"
 
 #define SESSIONS	3000	/* parked: no fd */
 #define CONNS		500	/* open: a connection each */
@@ -375,6 +380,75 @@ static void test_sent_once(void)
 	       "another connection\n");
 }
 
+/* Sends LIST requests (big replies) until the socket is full. */
+static int flood(int fd)
+{
+	char buf[sizeof(struct luo_wire_req) + sizeof(struct luo_list)];
+	struct luo_wire_req hdr = {
+		.cmd = LUO_IOCTL_LIST, .len = sizeof(struct luo_list),
+	};
+	struct luo_list l = { .size = sizeof(l) };
+	int n = 0;
+
+	memcpy(buf, &hdr, sizeof(hdr));
+	memcpy(buf + sizeof(hdr), &l, sizeof(l));
+	while (send(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+		n++;
+	dh_check(errno == EAGAIN);
+	return n;
+}
+
+/*
+ * A reply too big for a connection's slot (a LIST page parked for a
+ * client that does not read) is recorded in the handover instead: a new
+ * engine sends it, and then answers the rest.
+ */
+static void test_big_reply(void)
+{
+	struct dh_daemon d;
+	struct records_header h;
+	struct luo_wire_rep rep;
+	pid_t engine = dh_start_killpoint(&d, "none", flag, sizeof(flag));
+	int dev = luo_open_at(d.socket, LUO_OPEN_DEVICE), slow, s, n, i;
+	uint64_t empty;
+	char name[32];
+
+	dh_check(dev >= 0);
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "listed-%d", i);
+		s = luo_create_session(dev, name);
+		dh_check(s >= 0);
+		dh_check_eq(luo_session_handover(s, 0), 0);
+		close(s);
+	}
+	read_header(engine, &h);
+	empty = h.slot[h.active & 1].len;
+	slow = wc_open(d.socket, LUO_WIRE_MODE_CONTROL);
+	dh_check(slow >= 0);
+	n = flood(slow);
+	dh_check(n > 0);
+	/* Until the engine parks a reply, and commits it. */
+	for (i = 0; i < 100000; i++) {
+		dh_check_eq(luo_status(dev, &(struct luo_status){ 0 }), 0);
+		read_header(engine, &h);
+		if (h.slot[h.active & 1].len > empty)
+			break;
+	}
+	dh_check(h.slot[h.active & 1].len > empty);
+	dh_check_eq(kill(engine, SIGKILL), 0);
+	dh_wait_gone(engine, 10000);
+	for (i = 0; i < n; i++) {
+		dh_check_eq(wc_recv(slow, &rep, NULL, 0, NULL), 0);
+		dh_check_eq(rep.result, 0);
+		dh_check(rep.extra_len > 0);
+	}
+	close(slow);
+	close(dev);
+	dh_killpoint_stop(&d, flag);
+	printf("ok: a parked reply too big for a slot, %d LIST replies in "
+	       "all, survives a crash\n", n);
+}
+
 int main(void)
 {
 	static const char *const steps[] = {
@@ -385,6 +459,7 @@ int main(void)
 	alarm(100);
 	test_small_commits();
 	test_sent_once();
+	test_big_reply();
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
 		test_killed_at(steps[i]);
 	return DH_PASS;
