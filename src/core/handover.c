@@ -341,6 +341,20 @@ static int write_flb(void *ctx, const char *compatible, uint64_t data,
 	return err;
 }
 
+/*
+ * The RFC state for the records: UPDATED depends on every incoming
+ * session, which the records hold apart; luo_handover_assemble() finds it
+ * from them (rfc_fixup()), so that a commit does not walk them all.
+ */
+static uint32_t records_rfc_state(const struct luo_core *core)
+{
+	if (core->rfc_frozen)
+		return LIVEUPDATE_STATE_FROZEN;
+	if (core->rfc_prepared)
+		return LIVEUPDATE_STATE_PREPARED;
+	return LIVEUPDATE_STATE_NORMAL;
+}
+
 static int write_root(struct luo_core *core, void *fdt,
 		      const struct luo_handover_info *info)
 {
@@ -357,7 +371,8 @@ static int write_root(struct luo_core *core, void *fdt,
 	err = err ?: put_u64(fdt, "update-number", info->update_number);
 	err = err ?: put_fd(fdt, "listen-fd", "listen-id", info->listen_fd);
 	err = err ?: put_u64(fdt, "reboot-start-ns", info->reboot_start_ns);
-	err = err ?: put_u32(fdt, "rfc-state", luo_state_get(core));
+	err = err ?: put_u32(fdt, "rfc-state", info->records ?
+			     records_rfc_state(core) : luo_state_get(core));
 	if (!err && info->reply_fd >= 0) {
 		err = put_fd(fdt, "reply-fd", "reply-id", info->reply_fd);
 		err = err ?: put_u32(fdt, "reply-size", info->reply_size);
@@ -588,11 +603,39 @@ void luo_records_sort_sessions(struct luo_session_record *s, size_t n)
 		qsort(s, n, sizeof(*s), session_cmp);
 }
 
-/* The properties of @node of @in, but the records' own and @skip. */
-static int copy_props(const void *in, int node, void *out, const char *skip)
+/*
+ * luo_state_get() of the records' sessions, given records_rfc_state():
+ * UPDATED if an incoming session from the previous image is unfinished.
+ */
+static fdt32_t rfc_fixup(const void *v, int len,
+			 const struct luo_records_parts *parts)
+{
+	fdt32_t state;
+
+	memcpy(&state, v, sizeof(state));
+	if (len != sizeof(state) ||
+	    fdt32_to_cpu(state) != LIVEUPDATE_STATE_NORMAL)
+		return state;
+	for (size_t i = 0; i < parts->nr_sessions; i++) {
+		const struct luo_session_record *s = &parts->sessions[i];
+
+		if (s->incoming && !(s->flags & HS_HANDED_OVER) &&
+		    !(s->flags & HS_FINISHED))
+			return cpu_to_fdt32(LIVEUPDATE_STATE_UPDATED);
+	}
+	return state;
+}
+
+/*
+ * The properties of @node of @in, but the records' own and @skip; at the
+ * root (@parts), the RFC state as luo_state_get() says it.
+ */
+static int copy_props(const void *in, int node, void *out, const char *skip,
+		      const struct luo_records_parts *parts)
 {
 	const char *name;
 	const void *v;
+	fdt32_t state;
 	int p, len, err;
 
 	fdt_for_each_property_offset(p, in, node) {
@@ -603,6 +646,11 @@ static int copy_props(const void *in, int node, void *out, const char *skip)
 		    !strcmp(name, "records-files") ||
 		    (skip && !strcmp(name, skip)))
 			continue;
+		if (parts && !strcmp(name, "rfc-state") &&
+		    len == sizeof(state)) {
+			state = rfc_fixup(v, len, parts);
+			v = &state;
+		}
 		err = fdt_property(out, name, v, len);
 		if (err)
 			return err;
@@ -615,7 +663,7 @@ static int copy_node(const void *in, int node, void *out)
 {
 	int child, err = fdt_begin_node(out, fdt_get_name(in, node, NULL));
 
-	err = err ?: copy_props(in, node, out, NULL);
+	err = err ?: copy_props(in, node, out, NULL, NULL);
 	fdt_for_each_subnode(child, in, node) {
 		if (err)
 			return err;
@@ -703,7 +751,7 @@ static int assemble_tree(const void *in, void *out, size_t size,
 	err = err ?: fdt_finish_reservemap(out);
 	err = err ?: fdt_begin_node(out, "");
 	err = err ?: copy_props(in, 0, out,
-				parts->conns ? "connections" : NULL);
+				parts->conns ? "connections" : NULL, parts);
 	if (!err && parts->conns)
 		err = fdt_property(out, "connections", parts->conns,
 				   (int)parts->conns_len);

@@ -264,6 +264,11 @@ static int test_assembled_is_whole(void)
 	CHECK_ERR(luo_handover_write(core, &info, &full, &full_len), 0);
 	CHECK(small_len < full_len);
 	CHECK(fdt_path_offset(TREE(small), "/sessions") < 0);
+	/* UPDATED (in is unfinished) is found from the session records. */
+	CHECK_EQ(fdt32_ld(fdt_getprop(TREE(full), 0, "rfc-state", NULL)),
+		 LIVEUPDATE_STATE_UPDATED);
+	CHECK_EQ(fdt32_ld(fdt_getprop(TREE(small), 0, "rfc-state", NULL)),
+		 LIVEUPDATE_STATE_NORMAL);
 	CHECK(fdt_path_offset(TREE(small), "/sessions-in") < 0);
 	CHECK_EQ(same_as_full(&sim, small, small_len, full, full_len),
 		 TEST_PASS);
