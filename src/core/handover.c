@@ -361,7 +361,7 @@ static int write_root(struct luo_core *core, void *fdt,
 	struct flb_writer fw = { .fdt = fdt };
 	int err;
 
-	/* The records number sessions themselves (luo_records_sort_sessions). */
+	/* The records number sessions apart (luo_records_sort_sessions()). */
 	if (!info->records)
 		luo_core_handover_number(core);
 	err = fdt_begin_node(fdt, "");
@@ -672,7 +672,7 @@ static int copy_node(const void *in, int node, void *out)
 	return err ?: fdt_end_node(out);
 }
 
-/* The session @idx of @parts (sorted) with its files, from @*next on. */
+/* Session @idx of @parts (sorted) with its files; counts them in @used. */
 static int assemble_session(void *out, const struct luo_records_parts *parts,
 			    size_t idx, size_t *used)
 {
@@ -710,16 +710,16 @@ static int assemble_session(void *out, const struct luo_records_parts *parts,
 	for (size_t i = 0; i < k; i++)
 		memcpy(fp + i * LUO_HANDOVER_FILE_SIZE, lo[i].file,
 		       LUO_HANDOVER_FILE_SIZE);
-	if (s->incoming) {
-		err = fdt_property_placeholder(out, "files-in",
-					       (int)(k * LUO_HANDOVER_FILE_IN_SIZE),
-					       (void **)&ip);
-		if (err)
-			return err;
-		for (size_t i = 0; i < k; i++)
-			memcpy(ip + i * LUO_HANDOVER_FILE_IN_SIZE, lo[i].in,
-			       LUO_HANDOVER_FILE_IN_SIZE);
-	}
+	if (!s->incoming)
+		return fdt_end_node(out);
+	err = fdt_property_placeholder(out, "files-in",
+				       (int)(k * LUO_HANDOVER_FILE_IN_SIZE),
+				       (void **)&ip);
+	if (err)
+		return err;
+	for (size_t i = 0; i < k; i++)
+		memcpy(ip + i * LUO_HANDOVER_FILE_IN_SIZE, lo[i].in,
+		       LUO_HANDOVER_FILE_IN_SIZE);
 	return fdt_end_node(out);
 }
 

@@ -930,9 +930,10 @@ int transport_conns_assemble(const uint8_t *slots, size_t n,
 	size = sizeof(hdr);
 	for (i = 0; i < k; i++) {
 		struct conn_record *rec = &refs[i].h.rec;
-		int x = 0;
+		uint64_t rid = refs[i].h.session;
+		int x = rid ? hidx(ctx, rid) : 0;
 
-		if (refs[i].h.session && (x = hidx(ctx, refs[i].h.session)) < 0) {
+		if (x < 0) {
 			r = -EINVAL;
 			goto out;
 		}

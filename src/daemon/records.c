@@ -383,7 +383,8 @@ int records_open(struct records **out, int sock, int fd)
 	slots_init(&rc->files, RECORDS_FILES, sizeof(struct records_file_slot),
 		   &rc->hdr->file_slots);
 	slots_init(&rc->sessions, RECORDS_SESSIONS,
-		   sizeof(struct records_session_slot), &rc->hdr->session_slots);
+		   sizeof(struct records_session_slot),
+		   &rc->hdr->session_slots);
 	slots_init(&rc->conns, RECORDS_CONNS,
 		   sizeof(struct slot_head) + TRANSPORT_CONN_SLOT,
 		   &rc->hdr->conn_slots);
