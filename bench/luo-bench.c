@@ -12,7 +12,9 @@
  *     REBOOT's, with 1 file, 10,000 files and 10,000 idle connections
  *     (the bench raises its soft RLIMIT_NOFILE for them);
  *  5. with --vault [ROUNDS [BASELINE]] after the path, alone: what
- *     liveupdated --vault costs per request (bench_vault()).
+ *     liveupdated --vault costs per request (bench_vault()), and what
+ *     CREATE_SESSION and close cost under it while 100, 10,000 and
+ *     100,000 sessions are held (bench_vault_sessions()).
  *
  * It starts its own liveupdated (path in $LIVEUPDATED or argv[1]) on a
  * private socket and prints a table headed by the machine's description;
@@ -598,6 +600,112 @@ static void bench_vault(const char *path, int rounds, const char *base,
 	       plain.preserve, vault.preserve, vault.preserve / plain.preserve);
 }
 
+/* Parked sessions (handed over, closed): they hold no fd, in either process. */
+static void park_sessions(int dev, int n)
+{
+	char name[32];
+	int s, r;
+
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "parked-%d", i);
+		s = luo_create_session(dev, name);
+		if (s < 0)
+			fatal("create", s);
+		r = luo_session_handover(s, 0);
+		if (r)
+			fatal("handover", r);
+		luo_close(s);
+	}
+}
+
+/*
+ * Microseconds a CREATE_SESSION and the close of its fd cost, averaged
+ * over @rounds, while @parked parked sessions and @open open ones (a
+ * connection each) are held.  The close is the kernel's last close: the
+ * daemon releases the session as the next request waits.
+ */
+static double session_measure(const char *path, bool vault, int parked,
+			      int open, int rounds)
+{
+	int *fds = calloc(open ? (size_t)open : 1, sizeof(*fds));
+	pid_t pid = start_daemon(path, vault);
+	char name[32];
+	int dev, s, status;
+	double t;
+
+	if (!fds)
+		fatal("calloc", ENOMEM);
+	dev = luo_open_at(sock_path, LUO_OPEN_DEVICE);
+	if (dev < 0)
+		fatal("open", dev);
+	park_sessions(dev, parked);
+	for (int i = 0; i < open; i++) {
+		snprintf(name, sizeof(name), "open-%d", i);
+		fds[i] = luo_create_session(dev, name);
+		if (fds[i] < 0)
+			fatal("create", fds[i]);
+	}
+	t = now_us();
+	for (int i = 0; i < rounds; i++) {
+		snprintf(name, sizeof(name), "bench-%d", i);
+		s = luo_create_session(dev, name);
+		if (s < 0)
+			fatal("create", s);
+		luo_close(s);
+	}
+	/* The last close's release is paid by the STATUS. */
+	if ((s = luo_status(dev, &(struct luo_status){ 0 })))
+		fatal("status", s);
+	t = (now_us() - t) / rounds;
+	for (int i = 0; i < open; i++)
+		luo_close(fds[i]);
+	luo_close(dev);
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	free(fds);
+	return t;
+}
+
+/* Past this, setting up a baseline whose commits are whole is too long. */
+#define BASELINE_MAX_HELD	10000
+
+/*
+ * CREATE_SESSION and close under --vault while many sessions are held:
+ * with this liveupdated (and BASELINE, "-" for none) under the vault, and
+ * without it.
+ */
+static void bench_vault_sessions(const char *path, int rounds,
+				 const char *base)
+{
+	static const struct { const char *label; int parked, open; } rows[] = {
+		{ "100 parked sessions", 100, 0 },
+		{ "10,000 parked sessions", 10000, 0 },
+		{ "100,000 parked sessions", 100000, 0 },
+		{ "10,000 open sessions (connections)", 0, 10000 },
+	};
+	bool with_base = base && strcmp(base, "-");
+
+	printf("\nCREATE_SESSION + close (us), %d rounds each\n", rounds);
+	printf("%-36s %10s %10s %10s\n", "held", "baseline", "--vault",
+	       "plain");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		double b = 0, v, p;
+		char bs[16] = "-";
+
+		if (with_base &&
+		    rows[i].parked + rows[i].open <= BASELINE_MAX_HELD) {
+			b = session_measure(base, true, rows[i].parked,
+					    rows[i].open, rounds);
+			snprintf(bs, sizeof(bs), "%.2f", b);
+		}
+		v = session_measure(path, true, rows[i].parked, rows[i].open,
+				    rounds);
+		p = session_measure(path, false, rows[i].parked, rows[i].open,
+				    rounds);
+		printf("%-36s %10s %10.2f %10.2f\n", rows[i].label, bs, v, p);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *daemon_path = argc > 1 ? argv[1] : getenv("LIVEUPDATED");
@@ -632,6 +740,9 @@ int main(int argc, char **argv)
 		bench_vault(daemon_path, argc > 3 ? atoi(argv[3]) : 2000,
 			    argc > 4 ? argv[4] : NULL,
 			    argc > 5 ? atoi(argv[5]) : VAULT_BASE_FILES);
+		bench_vault_sessions(daemon_path,
+				     argc > 3 ? atoi(argv[3]) : 2000,
+				     argc > 4 ? argv[4] : NULL);
 		rmdir(tmpdir);
 		return 0;
 	}
