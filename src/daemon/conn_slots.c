@@ -30,11 +30,12 @@ void transport_track_changes(struct transport *t)
 
 /**
  * conn_touch() - @c must be recorded again
- * @c: the connection
+ * @c: the connection; one closed already (conn_close()) is not: its
+ *     record ended, and its memory goes at the end of the loop's batch
  */
 void conn_touch(struct conn *c)
 {
-	if (c->t->track && list_empty(&c->rec_link))
+	if (c->t->track && !c->src.dead && list_empty(&c->rec_link))
 		list_add_tail(&c->rec_link, &c->t->rec_dirty);
 }
 

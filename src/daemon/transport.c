@@ -51,7 +51,6 @@ void conn_close(struct conn *c)
 	if (c->src.dead)
 		return;
 	log_debug("connection %d: %s closed", c->src.fd, conn_names[c->type]);
-	conn_gone(c);
 	msg_buf_clear(&c->pending);
 	defer_drop(c);
 	if (c->type == CONN_NEW)
@@ -66,6 +65,7 @@ void conn_close(struct conn *c)
 		list_del(&c->dev_link);
 	list_del(&c->link);
 	loop_source_kill(t->loop, &c->src);
+	conn_gone(c);	/* dead: no touch adds it again */
 	msg_close_socket(c->src.fd);
 	t->dirty = true;
 	c->src.fd = -1;

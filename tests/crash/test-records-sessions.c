@@ -24,7 +24,8 @@
  *     new engine once a commit for another connection came after it;
  *   - a reply parked for a client that does not read, too big for a
  *     connection's slot, is recorded in the handover and sent by a new
- *     engine.
+ *     engine;
+ *   - a connection closed as its reply fails is not recorded again.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -449,6 +450,50 @@ static void test_big_reply(void)
 	       "all, survives a crash\n", n);
 }
 
+/*
+ * A CREATE_SESSION whose caller stopped reading: the reply that carries
+ * the session fd fails (EPIPE), the connection closes, and nothing it
+ * leaves is recorded again (the closed connection is freed after the
+ * loop's batch: recording it would use freed memory).  The engine goes on
+ * serving: no crash, so no recovery.
+ */
+static void test_reply_lost(void)
+{
+	struct liveupdate_ioctl_create_session arg = { .size = sizeof(arg) };
+	struct dh_daemon d;
+	pid_t engine = dh_start_killpoint(&d, "none", flag, sizeof(flag));
+	int ctl = luo_open_at(d.socket, LUO_OPEN_CONTROL), dev, s, raw;
+
+	dh_check(ctl >= 0);
+	for (int i = 0; i < 20; i++) {
+		raw = wc_open(d.socket, LUO_WIRE_MODE_DEVICE);
+		dh_check(raw >= 0);
+		snprintf((char *)arg.name, sizeof(arg.name), "lost-%d", i);
+		dh_check_eq(wc_send(raw, LIVEUPDATE_IOCTL_CREATE_SESSION, &arg,
+				    sizeof(arg), NULL, 0), 0);
+		dh_check_eq(shutdown(raw, SHUT_RD), 0);
+		/* Answered after the CREATE_SESSION was: its reply failed. */
+		dh_check_eq(luo_status(ctl, &(struct luo_status){ 0 }), 0);
+		close(raw);
+		dh_check_eq(luo_status(ctl, &(struct luo_status){ 0 }), 0);
+	}
+	/* Commits that walk what is to be recorded. */
+	dev = luo_open_at(d.socket, LUO_OPEN_DEVICE);
+	dh_check(dev >= 0);
+	for (int i = 0; i < 20; i++) {
+		s = luo_create_session(dev, "after");
+		dh_check(s >= 0);
+		close(s);
+		dh_check_eq(luo_status(ctl, &(struct luo_status){ 0 }), 0);
+	}
+	dh_check_eq(dh_status_pid(d.socket), engine);
+	close(dev);
+	close(ctl);
+	dh_killpoint_stop(&d, flag);
+	printf("ok: CREATE_SESSION replies lost to callers that stopped "
+	       "reading\n");
+}
+
 int main(void)
 {
 	static const char *const steps[] = {
@@ -460,6 +505,7 @@ int main(void)
 	test_small_commits();
 	test_sent_once();
 	test_big_reply();
+	test_reply_lost();
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
 		test_killed_at(steps[i]);
 	return DH_PASS;
