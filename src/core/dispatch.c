@@ -134,8 +134,14 @@ static int do_preserve(struct luo_core *core, struct luo_session *s,
 static int do_retrieve_fd(struct luo_core *core, struct luo_session *s,
 			  union luo_ucmd *u, struct luo_call *call)
 {
+	struct luo_file *f = luo_file_find(s, u->retrieve_fd.token);
+	bool before = f && f->retrieve_status;
+	int ret;
+
 	u->retrieve_fd.fd = -1;
-	return luo_file_retrieve(core, s, u->retrieve_fd.token, &call->out_fd);
+	ret = luo_file_retrieve(core, s, u->retrieve_fd.token, &call->out_fd);
+	call->retrieved = !ret && !before;
+	return ret;
 }
 
 static int do_finish(struct luo_core *core, struct luo_session *s,

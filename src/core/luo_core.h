@@ -130,6 +130,9 @@ struct luo_caller {
  * @extra_len:   out: payload bytes written
  * @detach:      out: the session fd no longer stands for its session
  *               (HANDOVER): never release that session for it
+ * @retrieved:   out: RETRIEVE_FD retrieved the file with this call (it
+ *               was not retrieved before); luo_core_file_unretrieve()
+ *               undoes that if @out_fd never reaches the caller
  */
 struct luo_call {
 	struct luo_caller caller;
@@ -144,6 +147,7 @@ struct luo_call {
 	uint32_t extra_cap;
 	uint32_t extra_len;
 	bool detach;
+	bool retrieved;
 };
 
 struct luo_core *luo_core_new(const struct luo_core_config *cfg);
@@ -158,6 +162,8 @@ int luo_core_session_ioctl(struct luo_core *core, struct luo_session *s,
 			   struct luo_call *call);
 void luo_core_session_release(struct luo_core *core, struct luo_session *s);
 void luo_core_session_abandon(struct luo_core *core, struct luo_session *s);
+int luo_core_file_unretrieve(struct luo_core *core, struct luo_session *s,
+			     uint64_t token);
 
 const char *luo_session_name(const struct luo_session *s);
 bool luo_session_is_incoming(const struct luo_session *s);
