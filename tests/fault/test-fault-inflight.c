@@ -15,7 +15,8 @@
  * another client's session fd still passes at that same limit.
  * Without the vault and under it; under it, the engine is killed after
  * each refusal, and the new one has nothing of the refused request to
- * send (its fd least of all) and keeps it undone.
+ * send (its fd least of all) and keeps it undone.  Last, a
+ * RETRIEVE_SESSION reply parked across an UPGRADE is undone too.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -92,6 +93,14 @@ static void ballast_down(struct ballast *b)
 	close(b->file);
 }
 
+static int state_of(const struct ft_list *l, const char *session)
+{
+	const struct luo_list_record *r = ft_session(l, session);
+
+	dh_check(r != NULL);
+	return r->state;
+}
+
 static const struct luo_list_record *file_of(const struct ft_list *l,
 					     const char *session)
 {
@@ -161,11 +170,11 @@ static int refused_then_done(const struct dh_daemon *d, int dev, int limit)
 	ballast_up(&b, limit + 16);
 	dh_check_eq(luo_retrieve_session(dev, "in"), -EMFILE);
 	ft_list(d->socket, &l);
-	dh_check_eq(ft_session(&l, "in")->state, LUO_SESSION_OPEN);
+	dh_check_eq(state_of(&l, "in"), LUO_SESSION_OPEN);
 	ballast_down(&b);
 	limit = recover(d, dev);
 	ft_list(d->socket, &l);
-	dh_check_eq(ft_session(&l, "in")->state, LUO_SESSION_OPEN);
+	dh_check_eq(state_of(&l, "in"), LUO_SESSION_OPEN);
 	s = luo_retrieve_session(dev, "in");
 	dh_check(s >= 0);
 
@@ -228,26 +237,77 @@ static void hostile_bounded(const struct dh_daemon *d, int dev, int limit)
 	dh_check_eq(luo_close(s), 0);
 }
 
+/*
+ * A RETRIEVE_SESSION reply parked (two replies unread before it) crosses
+ * an UPGRADE; refused then, it is undone all the same: the session is
+ * retrievable again, not finished as by a close of its fd.
+ */
+static void parked_across_upgrade(const struct dh_daemon *d, int dev)
+{
+	struct liveupdate_ioctl_create_session arg = { .size = sizeof(arg) };
+	struct luo_status st = { .size = sizeof(st) };
+	struct luo_wire_rep rep;
+	struct ballast b;
+	struct ft_list l;
+	int ctl, i, fd, s, m, limit;
+
+	for (i = 0; i < 2; i++)
+		dh_check_eq(wc_send(dev, LUO_IOCTL_STATUS, &st, sizeof(st),
+				    NULL, 0), 0);
+	memcpy(arg.name, "in3", 4);
+	dh_check_eq(wc_send(dev, LIVEUPDATE_IOCTL_RETRIEVE_SESSION, &arg,
+			    sizeof(arg), NULL, 0), 0);
+	for (i = 0; i < 16; i++)
+		e2e_status(d->socket, &st);
+	ft_list(d->socket, &l);
+	dh_check_eq(state_of(&l, "in3"), LUO_SESSION_RETRIEVED);
+	ctl = luo_open_at(d->socket, LUO_OPEN_CONTROL);
+	dh_check(ctl >= 0);
+	dh_check_eq(luo_upgrade(ctl, -1), 0);
+	luo_close(ctl);
+	limit = lower_limit(d);
+
+	ballast_up(&b, limit + 16);
+	for (i = 0; i < 2; i++) {
+		dh_check_eq(wc_recv(dev, &rep, &st, sizeof(st), NULL), 0);
+		dh_check_eq(rep.result, 0);
+	}
+	fd = -1;
+	dh_check_eq(wc_recv(dev, &rep, &arg, sizeof(arg), &fd), 0);
+	dh_check_eq(rep.result, -EMFILE);
+	dh_check_eq(fd, -1);
+	ft_list(d->socket, &l);
+	dh_check_eq(state_of(&l, "in3"), LUO_SESSION_OPEN);
+	ballast_down(&b);
+	s = luo_retrieve_session(dev, "in3");
+	dh_check(s >= 0);
+	m = luo_session_retrieve_fd(s, 1);
+	dh_check(m >= 0 && ft_memfd_ok(m, 5));
+	close(m);
+	dh_check_eq(luo_close(s), 0);
+}
+
 static void run(bool vault)
 {
 	static const char *const no_vault[] = { "--no-vault", NULL };
 	struct dh_daemon d;
 	uint64_t upd;
-	int dev, s[2], m, limit, i;
+	int dev, s[3], m, limit, i;
 
 	dh_check_eq(dh_start(&d, vault ? NULL : no_vault), 0);
 	dev = luo_open_at(d.socket, LUO_OPEN_DEVICE);
 	dh_check(dev >= 0);
-	for (i = 0; i < 2; i++) {
-		s[i] = luo_create_session(dev, i ? "in2" : "in");
+	for (i = 0; i < 3; i++) {
+		s[i] = luo_create_session(dev, i == 2 ? "in3" :
+					  i ? "in2" : "in");
 		dh_check(s[i] >= 0);
 		m = ft_memfd("in", 3 + i);
 		dh_check_eq(luo_session_preserve_fd(s[i], m, 1), 0);
 		close(m);
 	}
 	dh_check_eq(e2e_reboot(d.socket, &upd), 0);
-	luo_close(s[0]);
-	luo_close(s[1]);
+	for (i = 0; i < 3; i++)
+		luo_close(s[i]);
 	luo_close(dev);
 	dev = luo_open_at(d.socket, LUO_OPEN_DEVICE);
 	dh_check(dev >= 0);
@@ -255,6 +315,7 @@ static void run(bool vault)
 	limit = lower_limit(&d);
 	limit = refused_then_done(&d, dev, limit);
 	hostile_bounded(&d, dev, limit);
+	parked_across_upgrade(&d, dev);
 
 	luo_close(dev);
 	dh_check_eq(dh_stop(&d), 0);
