@@ -92,6 +92,7 @@ static void conn_unclaim(struct conn *c)
 static void conn_send_recorded(struct conn *c, bool parked)
 {
 	struct transport *t = c->t;
+	bool replying;
 	struct iovec iov;
 	int fd, r;
 
@@ -106,11 +107,21 @@ static void conn_send_recorded(struct conn *c, bool parked)
 		if (fd < 0 || !conn_fd_refused(r))
 			break;
 		t->reply_ops->sent(t->reply_ctx, -1);
+		/*
+		 * Not being sent while the answer changes: a crash before
+		 * the commit (or with a commit that fails) owes EIO.
+		 */
+		replying = t->inflight &&
+			   *t->inflight == (c->src.fd | INFLIGHT_REPLYING);
+		if (replying)
+			*t->inflight = c->src.fd;
 		r = conn_refuse_fd(c);
 		if (r)
 			break;
 		transport_commit(t);
 		transport_killpoint(t, "reply-refused");
+		if (replying)
+			*t->inflight = c->src.fd | INFLIGHT_REPLYING;
 	}
 	if (r == -EAGAIN || r == -EINTR) {
 		t->reply_ops->sent(t->reply_ctx, -1);

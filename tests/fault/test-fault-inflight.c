@@ -16,15 +16,18 @@
  * Without the vault and under it; under it, the engine is killed after
  * each refusal, and the new one has nothing of the refused request to
  * send (its fd least of all) and keeps it undone.  Last, a
- * RETRIEVE_SESSION reply parked across an UPGRADE is undone too.
+ * RETRIEVE_SESSION reply parked across an UPGRADE is undone too, and an
+ * engine killed as it refuses leaves the request answered.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "ft.h"
@@ -287,6 +290,49 @@ static void parked_across_upgrade(const struct dh_daemon *d, int dev)
 	dh_check_eq(luo_close(s), 0);
 }
 
+/*
+ * Under the vault, the engine dies once its refusal is committed and
+ * before the EMFILE is sent: the new engine answers the request (EIO,
+ * the commits that could not pass their fds either having recorded
+ * nothing of it, or the EMFILE recorded), where it once counted it as
+ * answered and its client waited for ever.
+ */
+static void killed_while_refusing(void)
+{
+	struct liveupdate_ioctl_create_session arg = { .size = sizeof(arg) };
+	struct timeval tv = { .tv_sec = 10 };
+	struct dh_daemon d;
+	struct ballast b;
+	struct ft_list l;
+	char flag[PATH_MAX];
+	pid_t engine;
+	int dev, s, limit, r, fd = -1;
+
+	engine = dh_start_killpoint(&d, "reply-refused", flag, sizeof(flag));
+	dev = luo_open_at(d.socket, LUO_OPEN_DEVICE);
+	dh_check(dev >= 0);
+	dh_check_eq(setsockopt(dev, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)),
+		    0);
+	limit = lower_limit(&d);
+	ballast_up(&b, limit + 16);
+	dh_killpoint_arm(flag);
+	/* Not libluo's call: its wait has no bound. */
+	memcpy(arg.name, "new", 4);
+	r = wc_call(dev, LIVEUPDATE_IOCTL_CREATE_SESSION, &arg, sizeof(arg),
+		    -1, &fd);
+	dh_check(r == -EIO || r == -EMFILE);
+	dh_check_eq(fd, -1);
+	dh_killpoint_fired(&d, engine, flag);
+	ballast_down(&b);
+	ft_list(d.socket, &l);
+	dh_check(!ft_session(&l, "new"));
+	s = luo_create_session(dev, "new");
+	dh_check(s >= 0);
+	dh_check_eq(luo_close(s), 0);
+	luo_close(dev);
+	dh_killpoint_stop(&d, flag);
+}
+
 static void run(bool vault)
 {
 	static const char *const no_vault[] = { "--no-vault", NULL };
@@ -326,5 +372,6 @@ int main(void)
 {
 	run(false);
 	run(true);
+	killed_while_refusing();
 	return DH_PASS;
 }
