@@ -124,6 +124,7 @@ extern char **environ;
  * @barrier_deadline: CLOCK_MONOTONIC ns by which the manager answers it
  * @sync_want: the commit of the engine's last VAULT_SYNC
  * @sync_asked: the commit the barrier under way answers
+ * @unsynced: a new entry went to the store after the last BARRIER=1
  */
 struct vault {
 	const struct luod_options *opt;
@@ -162,6 +163,7 @@ struct vault {
 	uint64_t barrier_deadline;
 	uint64_t sync_want;
 	uint64_t sync_asked;
+	bool unsynced;
 };
 
 static uint64_t vault_now_ns(void)
@@ -254,7 +256,8 @@ static void vault_add(struct vault *v, int32_t idx, int fd, uint64_t seq)
 		vault_close(v, fd);
 		return;
 	}
-	vault_fdstore_add(idx, fd, seq);
+	if (vault_fdstore_add(idx, fd, seq))
+		v->unsynced = true;
 	if (v->next[idx] >= 0)
 		vault_close(v, v->next[idx]);	/* its commit failed */
 	else
@@ -341,6 +344,7 @@ static void vault_sync_start(struct vault *v)
 		vault_synced(v, v->sync_want);
 		return;
 	}
+	v->unsynced = false;
 	v->barrier = fd;
 	v->sync_asked = v->sync_want;
 	v->barrier_deadline = vault_now_ns() + VAULT_BARRIER_MS * 1000000ull;
@@ -356,15 +360,22 @@ static void vault_barrier_done(struct vault *v, bool late)
 	v->barrier = -1;
 	v->barrier_deadline = 0;
 	vault_synced(v, v->sync_asked);
-	if (v->sync_want > v->sync_asked)
+	if (v->sync_want <= v->sync_asked)
+		return;
+	if (v->unsynced)
 		vault_sync_start(v);
+	else
+		vault_synced(v, v->sync_want);
 }
 
 /* The engine is gone: what it waited for is of no use. */
 static void vault_sync_reset(struct vault *v)
 {
-	if (v->barrier >= 0)
+	/* What it covered is covered by the next one. */
+	if (v->barrier >= 0) {
 		close(v->barrier);
+		v->unsynced = true;
+	}
 	v->barrier = -1;
 	v->barrier_deadline = 0;
 	v->sync_want = v->sync_asked = 0;
@@ -395,9 +406,14 @@ static void vault_op(struct vault *v, const struct vault_msg *m,
 		vault_sweep(v);
 		break;
 	case VAULT_SYNC:
+		/* Nothing stored since the last barrier answered: at once. */
 		v->sync_want = m->seq;
-		if (v->barrier < 0)
+		if (v->barrier >= 0)
+			break;
+		if (v->unsynced)
 			vault_sync_start(v);
+		else
+			vault_synced(v, m->seq);
 		break;
 	case VAULT_EXEC:
 		v->exec_seq = vault_written(v);

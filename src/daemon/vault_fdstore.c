@@ -274,6 +274,19 @@ static bool same_file(int a, int b)
 	       fcntl(a, F_GETFL) == fcntl(b, F_GETFL);
 }
 
+/* Everything of ours out of the store. */
+static void store_forget(void)
+{
+	for (size_t b = 0; b < fs.nr_hash; b++)
+		for (struct desc *d = fs.hash[b]; d; d = d->chain)
+			if (d->stored) {
+				store_remove_id(d->id, true);
+				d->stored = false;
+			}
+	store_remove(NAME_MAP, true);
+	store_remove(NAME_RECORDS, true);
+}
+
 /*
  * The store cannot be kept right any more: everything of ours goes out
  * of it, so that a restart starts afresh instead of from a wrong map.
@@ -282,12 +295,7 @@ static void fdstore_fail(const char *why)
 {
 	log_err("fd store: %s; the vault stores nothing more until the unit restarts",
 		why);
-	for (size_t b = 0; b < fs.nr_hash; b++)
-		for (struct desc *d = fs.hash[b]; d; d = d->chain)
-			if (d->stored)
-				store_remove_id(d->id, true);
-	store_remove(NAME_MAP, true);
-	store_remove(NAME_RECORDS, true);
+	store_forget();
 	fs.on = false;
 	records_flag(false);
 }
@@ -542,7 +550,10 @@ static int listen_env(int n, char **names)
  * Our fds (by name) move above the passed range, close-on-exec, until
  * vault_fdstore_restore(); the others (the socket unit's) move down to 3
  * and LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES are set for them alone.
- * Does nothing unless the store is on.
+ * Does nothing without NOTIFY_SOCKET.  With it but with the store off
+ * (FDSTORE unset or 0), what an earlier run left in the store is still
+ * taken apart and recovered from, then removed from the store
+ * (vault_fdstore_restore()): switching the store off loses nothing.
  *
  * Return: 0, or -errno if the environment could not be set.
  */
@@ -550,8 +561,9 @@ int vault_fdstore_start(void)
 {
 	char **names = NULL, *name;
 	int n, i, fd, kept = 0, r;
+	const char *ns = getenv("NOTIFY_SOCKET");
 
-	if (!fdstore_on())
+	if (!fdstore_on() && (!ns || !*ns))
 		return 0;
 	n = sd_listen_fds_with_names(0, &names);
 	if (n <= 0) {
@@ -807,9 +819,14 @@ int vault_fdstore_restore(uint64_t written,
 		close(SD_LISTEN_FDS_START + k);
 	fs.passed = 0;
 	listen_env(0, NULL);
-	records_flag(true);
 	log_notice("fd store: %d fds back from the service manager's store, as of commit %" PRIu64 "%s",
 		   n, written, missing ? "; some are missing" : "");
+	if (fs.on) {
+		records_flag(true);
+	} else {
+		store_forget();
+		log_notice("fd store: off (FDSTORE unset or 0): what an earlier run stored is recovered and removed from the store");
+	}
 	return n;
 }
 
@@ -876,8 +893,12 @@ int vault_fdstore_barrier(void)
  * @seq: the commit it waits for
  *
  * A pending fd it replaces (its commit was never written) lets go.
+ *
+ * Return: true if a new entry went to the store (BARRIER=1 is owed
+ * before the engine may commit), false if it was there already or the
+ * store is off.
  */
-void vault_fdstore_add(int32_t idx, int fd, uint64_t seq)
+bool vault_fdstore_add(int32_t idx, int fd, uint64_t seq)
 {
 	struct slot *s;
 	struct desc *d, *old;
@@ -886,12 +907,12 @@ void vault_fdstore_add(int32_t idx, int fd, uint64_t seq)
 	int old_fd;
 
 	if (!fdstore_on())
-		return;
+		return false;
 	s = slot_of(idx);
 	d = s ? desc_get(fd, &fresh) : NULL;
 	if (!d) {
 		fdstore_fail("out of memory");
-		return;
+		return false;
 	}
 	d->refs++;
 	old = s->pend;
@@ -908,6 +929,7 @@ void vault_fdstore_add(int32_t idx, int fd, uint64_t seq)
 	}
 	if (old)
 		desc_put(old, old_fd, old == d ? fd : -1);
+	return fresh && d->stored;
 }
 
 /**

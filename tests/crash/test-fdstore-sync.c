@@ -18,6 +18,8 @@
  * 4. The vault alone dies: the engine ends too, starting no vault of its
  *    own (which could not keep the store), and the restart from the store
  *    serves everything; a change after it survives the next kill at once.
+ * 5. The store switched off (FDSTORE=0) with entries in it: the restart
+ *    recovers from them all the same, and removes them.
  */
 #include <errno.h>
 #include <poll.h>
@@ -284,6 +286,19 @@ int main(void)
 	kill_all(u.vault, engine_of(dev, 4), u.vault);
 	restart(&u, false);
 	engine_of(dev, 4);
+
+	/*
+	 * 5. The store switched off (FDSTORE=0) while it holds entries: the
+	 * vault still recovers from them, and takes them out of it.
+	 */
+	kill_all(u.vault, engine_of(dev, 4), u.vault);
+	store_max = "0";
+	restart(&u, false);
+	engine_of(dev, 4);
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < nr_store; i++)
+		dh_check(strncmp(store[i].name, "luovault-", 9));
+	pthread_mutex_unlock(&lock);
 
 	/* A REBOOT: every file back, byte for byte. */
 	dh_check_eq(luo_reboot(dev, -1, &update), 0);

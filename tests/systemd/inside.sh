@@ -282,6 +282,19 @@ wait "$holder"
 "$here/luo-hold" retrieve s-v1 v1-text || fail "s-v1 was not kept"
 "$here/luo-hold" retrieve s-v2 v2-text || fail "s-v2 was not kept"
 
+step "what the store costs a request: preserves with and without it"
+# Figures only (no bound: a benchmark's job); each preserve of a new
+# description waits for systemd's answer to BARRIER=1 under the store.
+"$here/luo-hold" time 300 || fail "preserves under the store failed"
+mkdir -p "$dropins"
+printf '[Service]\nEnvironment=FDSTORE=0\n' >"$dropins/nostore.conf"
+systemctl daemon-reload
+systemctl restart liveupdated.service || fail "restart without the store"
+"$here/luo-hold" time 300 || fail "preserves without the store failed"
+rm -f "$dropins/nostore.conf"
+systemctl daemon-reload
+systemctl restart liveupdated.service || fail "restart with the store"
+
 step "luo-listen's service restarted under load: UPGRADE and kills between"
 cat >/etc/systemd/system/luo-web.service <<EOT
 [Unit]
