@@ -460,6 +460,19 @@ static void luod_teardown(struct luod *d)
 }
 
 /*
+ * SIGTERM or SIGINT under a service manager's fd store: the store holds
+ * the last commit, which a restart of the unit recovers (systemctl
+ * restart keeps the store; stop lets the manager drop it, and with it
+ * everything).  Nothing is discarded and no connection is shut down, as a
+ * teardown would: the engine just ends, as at a crash, but with status 0.
+ */
+static void luod_leave_to_store(void)
+{
+	log_notice("stopping under the service manager's fd store: the sessions stay there for a restart of the unit");
+	_exit(0);
+}
+
+/*
  * Are we the vault (the default) rather than one process?  Not an engine
  * (--vault-fd), unless it adopts one; and not an image a REBOOT or an
  * UPGRADE of a daemon without a vault executes (--handover-fd without
@@ -506,6 +519,8 @@ int main(int argc, char **argv)
 		r = luod_start(&d);
 	if (!r) {
 		r = loop_run(d.loop);
+		if (!r && records_in_store(d.rec))
+			luod_leave_to_store();
 		discard_log(d.core, "stopping");
 	}
 	luod_teardown(&d);

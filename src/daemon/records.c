@@ -538,6 +538,17 @@ static bool fdstore_on(const struct records *rc)
 }
 
 /**
+ * records_in_store() - do the vault's copies go to a manager's fd store
+ * @rc: the records, or NULL (no vault)
+ *
+ * Return: true while RECORDS_FDSTORE is set.
+ */
+bool records_in_store(const struct records *rc)
+{
+	return rc && fdstore_on(rc);
+}
+
+/**
  * records_vault_dead() - the vault died: under an fd store, end here
  * @rc: the records
  *

@@ -18,7 +18,9 @@
  * 4. The vault alone dies: the engine ends too, starting no vault of its
  *    own (which could not keep the store), and the restart from the store
  *    serves everything; a change after it survives the next kill at once.
- * 5. The store switched off (FDSTORE=0) with entries in it: the restart
+ * 5. SIGTERM (systemctl restart): the engine leaves everything to the
+ *    store, discarding nothing, and the next start serves it all.
+ * 6. The store switched off (FDSTORE=0) with entries in it: the restart
  *    recovers from them all the same, and removes them.
  */
 #include <errno.h>
@@ -288,7 +290,18 @@ int main(void)
 	engine_of(dev, 4);
 
 	/*
-	 * 5. The store switched off (FDSTORE=0) while it holds entries: the
+	 * 5. SIGTERM to the vault, as systemctl restart sends: the engine
+	 * leaves everything to the store, and the next start serves it, the
+	 * client's connection too.
+	 */
+	dh_check(kill(u.vault, SIGTERM) == 0);
+	dh_check(waitpid(u.vault, &r, 0) == u.vault);
+	dh_check(WIFEXITED(r) && WEXITSTATUS(r) == 0);
+	restart(&u, false);
+	engine_of(dev, 4);
+
+	/*
+	 * 6. The store switched off (FDSTORE=0) while it holds entries: the
 	 * vault still recovers from them, and takes them out of it.
 	 */
 	kill_all(u.vault, engine_of(dev, 4), u.vault);

@@ -275,6 +275,14 @@ expect_prop NRestarts "$restarts"
 expect_prop ActiveState active
 liveupdatectl show s-v1 || fail "s-v1 is gone after the engine's crash"
 
+step "systemctl restart: the store is kept for the new start, nothing is lost"
+vault=$(prop MainPID)
+systemctl restart liveupdated.service || fail "systemctl restart failed"
+[ "$(prop MainPID)" != "$vault" ] || fail "the main pid is still $vault"
+liveupdatectl show s-v1 || fail "s-v1 is gone after systemctl restart"
+liveupdatectl show s-v2 || fail "s-v2 is gone after systemctl restart"
+kill -0 "$holder" || fail "the holder died with the restart"
+
 step "every file byte for byte: REBOOT, then retrieve"
 liveupdatectl reboot --exec "$sbin/liveupdated" || fail "REBOOT failed"
 kill -TERM "$holder"
@@ -336,7 +344,11 @@ cat "$out/load"
 grep -q ' refused=0 ' "$out/load" || fail "connections were refused"
 grep -q ' failed=0$' "$out/load" || fail "requests failed"
 grep -q '^requests=0 ' "$out/load" && fail "no request was answered"
-systemctl stop luo-web.service liveupdated.service liveupdated.socket
+# A stop (no start queued) lets systemd drop the store: the next start is
+# fresh.
+systemctl stop luo-web.service liveupdated.service
+expect_prop NFileDescriptorStore 0
+systemctl stop liveupdated.socket
 
 echo PASS >"$out/result"
 echo PASS
