@@ -34,6 +34,7 @@ enum {
 	OPT_POOL,
 	OPT_POOL_FORMAT,
 	OPT_KEXEC_SIMULATE,
+	OPT_FDSTORE_TIMEOUT,
 	OPT_RB_FIRST,
 	OPT_TAKEOVER_TIMEOUT = OPT_RB_FIRST,
 	OPT_ROLLBACK_FD,
@@ -54,6 +55,7 @@ enum {
 };
 
 #define DEFAULT_TAKEOVER_MS	30000
+#define DEFAULT_FDSTORE_MS	10000
 #define DEFAULT_MAX_PENDING	1024
 #define DEFAULT_CONNS_PER_USER	4096
 
@@ -92,6 +94,7 @@ static const struct option options[] = {
 	{ "pool", required_argument, NULL, OPT_POOL },
 	{ "pool-format", no_argument, NULL, OPT_POOL_FORMAT },
 	{ "kexec-simulate", no_argument, NULL, OPT_KEXEC_SIMULATE },
+	{ "fdstore-timeout", required_argument, NULL, OPT_FDSTORE_TIMEOUT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{}
@@ -128,6 +131,10 @@ static void usage(FILE *f)
 		"                      records, and restarts the engine with\n"
 		"                      everything after a crash)\n"
 		"  --vault             the default; accepted for compatibility\n"
+		"  --fdstore-timeout MS  under systemd's fd store, how long a\n"
+		"                      request waits for systemd to take new fds\n"
+		"                      before it goes on without (10000, at most\n"
+		"                      20000)\n"
 		"  --pool PATH         a pmem device (formatted if it holds no\n"
 		"                      filesystem, mounted with DAX) or a directory:\n"
 		"                      pool files and REBOOT --kexec's handover\n"
@@ -338,6 +345,10 @@ static int parse_one(struct luod_options *o, int c, const char *arg)
 	case OPT_KEXEC_SIMULATE:
 		o->kexec_simulate = true;
 		break;
+	case OPT_FDSTORE_TIMEOUT:
+		r = parse_num("--fdstore-timeout", arg, 1, 20000, &v);
+		o->fdstore_ms = (uint32_t)v;
+		break;
 	case OPT_LOG_LEVEL:
 		o->log_level = log_parse_level(arg);
 		if (o->log_level < 0)
@@ -370,6 +381,7 @@ int options_parse(struct luod_options *o, int argc, char **argv)
 		.vault = true, .vault_fd = -1, .records_fd = -1,
 		.handlers = LUO_HANDLERS_LUO,
 		.conns_per_user = DEFAULT_CONNS_PER_USER,
+		.fdstore_ms = DEFAULT_FDSTORE_MS,
 		.rb = {
 			.takeover_ms = DEFAULT_TAKEOVER_MS, .rollback_fd = -1,
 			.keeper_fd = -1, .exec.fd = -1,

@@ -92,6 +92,8 @@ struct luod_acc_options {
  * @pool_format:  --pool-format: format a device holding another filesystem
  * @kexec_simulate: --kexec-simulate: a test option, REBOOT --kexec exits
  *                where it would load the kernel
+ * @fdstore_ms:   --fdstore-timeout: how long the vault waits for the
+ *                manager's answer to BARRIER=1 (vault.c)
  */
 struct luod_options {
 	const char *socket;
@@ -113,6 +115,7 @@ struct luod_options {
 	const char *pool;
 	bool pool_format;
 	bool kexec_simulate;
+	uint32_t fdstore_ms;
 };
 
 int options_parse(struct luod_options *o, int argc, char **argv);

@@ -587,7 +587,11 @@ int records_vault_read(struct records *rc)
 	}
 }
 
-/* How long a commit waits for the store before it goes on without. */
+/*
+ * How long a commit waits for the vault before it goes on without: the
+ * vault answers by --fdstore-timeout at the latest (10 s by default); this
+ * is for a vault that does not answer at all.
+ */
 #define SYNC_TIMEOUT_MS	30000
 
 static int64_t now_ms(void)

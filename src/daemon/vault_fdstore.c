@@ -821,9 +821,8 @@ int vault_fdstore_restore(uint64_t written,
 	listen_env(0, NULL);
 	log_notice("fd store: %d fds back from the service manager's store, as of commit %" PRIu64 "%s",
 		   n, written, missing ? "; some are missing" : "");
-	if (fs.on) {
-		records_flag(true);
-	} else {
+	records_flag(fs.on);
+	if (!fs.on) {
 		store_forget();
 		log_notice("fd store: off (FDSTORE unset or 0): what an earlier run stored is recovered and removed from the store");
 	}
