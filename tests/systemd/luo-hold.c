@@ -194,12 +194,62 @@ static int time_preserves(long n)
 	return 0;
 }
 
+static int linger(const char *ready, int secs)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct linger lg = { .l_onoff = 1, .l_linger = secs };
+	socklen_t len = sizeof(sa);
+	int lst, cli, peer, dev, sfd, r, small = 4096;
+	char buf[65536] = { 0 };
+	sigset_t set;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lst = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lst < 0 || bind(lst, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(lst, 1) || getsockname(lst, (struct sockaddr *)&sa, &len))
+		fail("listener", errno);
+	cli = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	setsockopt(cli, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	if (connect(cli, (struct sockaddr *)&sa, sizeof(sa)) && errno != EINPROGRESS)
+		fail("connect", errno);
+	peer = accept4(lst, NULL, NULL, SOCK_CLOEXEC);
+	if (peer < 0)
+		fail("accept", errno);
+	setsockopt(peer, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	while (write(cli, buf, sizeof(buf)) > 0)
+		;
+	if (setsockopt(cli, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)))
+		fail("SO_LINGER", errno);
+	dev = luo_open();
+	if (dev < 0)
+		fail("luo_open", dev);
+	sfd = luo_create_session(dev, "linger");
+	if (sfd < 0)
+		fail("luo_create_session", sfd);
+	r = luo_session_preserve_fd(sfd, cli, 1);
+	if (r)
+		fail("preserve", r);
+	close(cli);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	r = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (r < 0)
+		fail(ready, errno);
+	close(r);
+	sigwaitinfo(&set, NULL);
+	(void)peer;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 6 && argc % 3 == 0 && !strcmp(argv[1], "hold"))
 		return hold(argv[2], argv + 3, argc - 3);
 	if (argc == 4 && !strcmp(argv[1], "retrieve"))
 		return retrieve(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "linger"))
+		return linger(argv[2], atoi(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "time") && atol(argv[2]) > 0)
 		return time_preserves(atol(argv[2]));
 	fprintf(stderr, "usage: luo-hold hold READYFILE SESSION TEXT DIR...\n"
