@@ -16,6 +16,10 @@
  *	retrieves SESSION in the next update, checks the three files (the
  *	memfd and the regular file hold TEXT, the socket is a listening TCP
  *	socket on 127.0.0.1) and finishes it.
+ *   luo-hold linger READYFILE SECONDS
+ *	preserves, in a new session, a TCP connection to a peer that reads
+ *	nothing, with a full send queue and SO_LINGER of SECONDS: a socket
+ *	whose last close waits; writes READYFILE and waits for SIGTERM.
  *   luo-hold time N
  *	preserves N memfds in a new session, one call after the other, and
  *	prints the mean time of a call (the cost of the fd store's barrier
