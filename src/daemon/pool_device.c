@@ -14,8 +14,8 @@
  * to format it.  With --max-pool-per-user a new pool is formatted with
  * the "quota" feature (user quota only, pool_quota.c); a pool formatted
  * without it is refused, and so is a kernel that cannot mount the
- * feature (no CONFIG_QFMT_V2), the new pool then being formatted again
- * without it.  The mount is
+ * feature (no CONFIG_QFMT_V2), the new pool then being unmade (its
+ * superblock zeroed: the device holds nothing, as before).  The mount is
  * -o dax=always; a device without DAX (a loop device in a test) is
  * mounted without it, and the log says that its pages then go through
  * the page cache.  A device already mounted at the mount point (by the
@@ -230,6 +230,23 @@ static int pool_format(const char *dev, bool quota)
 	return r < 0 ? r : r ? -EIO : 0;
 }
 
+/*
+ * Zeroes the superblock of a pool just formatted, which could not be
+ * mounted: the device holds nothing again, as before.
+ */
+static void pool_unformat(const char *dev)
+{
+	static const char zero[64 << 10];
+	int fd = open(dev, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || pwrite(fd, zero, sizeof(zero), 0) != sizeof(zero) ||
+	    fsync(fd) < 0)
+		log_warn("pool %s: cannot clear the filesystem just made: %m",
+			 dev);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* mkdir -p of @path's last two levels (the runtime directory, then it). */
 static int pool_make_mount_point(const char *path)
 {
@@ -321,9 +338,9 @@ int pool_device_open(struct pool *p, const char *dev, bool format,
 		log_err("pool %s: this kernel cannot mount an ext4 with user quota (it needs CONFIG_QUOTA and CONFIG_QFMT_V2, module quota_v2)%s",
 			dev, quota ? ": --max-pool-per-user cannot be enforced here" :
 			": the pool was formatted for --max-pool-per-user");
-		/* A pool made now is made again without: nothing is on it. */
+		/* A pool made now is unmade: the device holds nothing again. */
 		if (*fresh)
-			pool_format(dev, false);
+			pool_unformat(dev);
 		return -EOPNOTSUPP;
 	}
 	if (r) {
