@@ -88,6 +88,8 @@ int pool_quota_room(struct pool *p, uint32_t uid, uint64_t need,
 		    uint64_t *used, uint64_t *limit);
 uint32_t pool_quota_write_begin(struct pool *p);
 void pool_quota_write_end(uint32_t lowered);
+uint32_t pool_quota_link_begin(struct pool *p);
+void pool_quota_link_end(uint32_t raised);
 int pool_remove_dir(struct pool *p, const char *name);
 
 int pool_takeover(struct pool *p, struct luo_core *core);

@@ -310,17 +310,26 @@ static int kexec_copy(int in, int out, uint64_t size)
 	return 0;
 }
 
-/* A pool file: linked into the directory, no copy; made durable. */
+/*
+ * A pool file: linked into the directory, no copy; made durable.  With the
+ * pool's quota it may be a user's, in whatever mode the user chose.
+ */
 static int kexec_link_pool_file(struct kexec_writer *w, int fd,
 				const char *name)
 {
+	uint32_t raised;
 	char proc[64];
+	int r = 0;
 
 	if (fsync(fd) < 0)
 		return -errno;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	raised = pool_quota_link_begin(w->d->pool);
 	if (linkat(AT_FDCWD, proc, w->dir, name, AT_SYMLINK_FOLLOW) < 0)
-		return -errno;
+		r = -errno;
+	pool_quota_link_end(raised);
+	if (r)
+		return r;
 	w->linked++;
 	return kexec_add_rec(w, fd, POOL_REC_POOL, 0);
 }

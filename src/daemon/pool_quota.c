@@ -26,8 +26,10 @@
  * own writes into a user's file (REBOOT --kexec's copies of the user's
  * memfds) happen with it lowered, so the user's limit holds for them too,
  * and are checked before anything is frozen (pool_quota_room()).
- * CAP_SYS_ADMIN (quotactl on other uids) and CAP_CHOWN stay permitted
- * only, raised around the calls here.
+ * CAP_SYS_ADMIN (quotactl on other uids), CAP_CHOWN and CAP_FOWNER (a
+ * kexec links a user's file whatever mode its owner gave it: a setuid
+ * file is no "safe hardlink source") stay permitted only, raised around
+ * the calls that need them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -246,4 +248,28 @@ uint32_t pool_quota_write_begin(struct pool *p)
 void pool_quota_write_end(uint32_t lowered)
 {
 	privs_raise(lowered);
+}
+
+/**
+ * pool_quota_link_begin() - the daemon is about to link a user's file
+ * @p: the pool
+ *
+ * Raises CAP_FOWNER until pool_quota_link_end(): with fs.protected_hardlinks
+ * a file whose owner made it setuid could not be linked by the daemon
+ * (REBOOT --kexec), and its owner could deny the kexec to everyone.
+ *
+ * Return: what to give pool_quota_link_end().
+ */
+uint32_t pool_quota_link_begin(struct pool *p)
+{
+	return p->quota ? privs_raise(1u << CAP_FOWNER) : 0;
+}
+
+/**
+ * pool_quota_link_end() - CAP_FOWNER as before
+ * @raised: pool_quota_link_begin()'s result
+ */
+void pool_quota_link_end(uint32_t raised)
+{
+	privs_lower(raised);
 }

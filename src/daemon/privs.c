@@ -11,9 +11,10 @@
  * keeps the fds they carry in flight (charged to root), so without it a
  * few hostile users, or a busy machine, could make every other client's
  * CREATE_SESSION or RETRIEVE_FD fail.  CAP_SYS_BOOT stays with a pool
- * (REBOOT --kexec).  With --max-pool-per-user, CAP_CHOWN and CAP_SYS_ADMIN
- * stay permitted but not effective: raised (privs_raise()) only around
- * the quotactl(2) calls and fchown(2) of pool_quota.c.  Everything else
+ * (REBOOT --kexec).  With --max-pool-per-user, CAP_CHOWN, CAP_FOWNER and
+ * CAP_SYS_ADMIN stay permitted but not effective: raised (privs_raise()) only around
+ * the quotactl(2) calls, fchown(2) and linkat(2) of users' files of
+ * pool_quota.c and pool_kexec.c.  Everything else
  * goes, from the effective, permitted,
  * inheritable and ambient sets and from the bounding set, so the image a
  * REBOOT executes starts with those at most too.
@@ -72,7 +73,8 @@ static int privs_set(struct __user_cap_data_struct data[2])
 }
 
 /* What the pool's quota needs, permitted only (pool_quota.c). */
-#define PRIVS_QUOTA	((1u << CAP_CHOWN) | (1u << CAP_SYS_ADMIN))
+#define PRIVS_QUOTA	((1u << CAP_CHOWN) | (1u << CAP_FOWNER) | \
+			 (1u << CAP_SYS_ADMIN))
 
 /* The bounding set: needs CAP_SETPCAP, which only a privileged daemon has. */
 static int privs_drop_bounding(bool can, uint32_t keep)
@@ -95,9 +97,10 @@ static int privs_drop_bounding(bool can, uint32_t keep)
  * had), drop the rest
  * @boot:  keep CAP_SYS_BOOT too (if we had it): a daemon with a pool
  *         loads a kernel and kexecs it (REBOOT --kexec)
- * @quota: keep CAP_CHOWN and CAP_SYS_ADMIN permitted, not effective (if we
- *         had them): --max-pool-per-user charges pool files to their
- *         users and sets their quota
+ * @quota: keep CAP_CHOWN, CAP_FOWNER and CAP_SYS_ADMIN permitted, not
+ *         effective (if we had them): --max-pool-per-user charges pool
+ *         files to their users, links them at a kexec whatever their mode
+ *         and sets their quota
  *
  * Return: 0 or -errno (logged); the daemon refuses to run on failure.
  */
@@ -137,7 +140,7 @@ int privs_drop(bool boot, bool quota)
 		 keep ? " but cap_dac_override" : "",
 		 keep_mask & (1u << CAP_SYS_RESOURCE) ? ", cap_sys_resource" : "",
 		 keep_mask & (1u << CAP_SYS_BOOT) ? ", cap_sys_boot" : "",
-		 permit_mask ? " (cap_chown, cap_sys_admin permitted only)" :
+		 permit_mask ? " (cap_chown, cap_fowner, cap_sys_admin permitted only)" :
 		 "");
 	return 0;
 fail:
