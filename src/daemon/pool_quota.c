@@ -203,7 +203,7 @@ int pool_quota_charge(struct pool *p, int fd, uint32_t uid)
  * @uid:   the uid
  * @need:  bytes it would take
  * @used:  out: what it uses now (blocks, with reservations)
- * @limit: out: its limit in bytes, 0 if none
+ * @limit: out: its limit in bytes (--max-pool-per-user), 0 if none
  *
  * Return: 0; -EDQUOT past its limit; -errno of quotactl(2).  Always 0
  * for root or without the pool's quota.
@@ -220,11 +220,13 @@ int pool_quota_room(struct pool *p, uint32_t uid, uint64_t need,
 	r = pool_quotactl(p, Q_GETQUOTA, uid, &q);
 	if (r)
 		return r;
+	/*
+	 * The pool's limit, not the one in the filesystem: a uid that never
+	 * made a pool file has none there yet (its copies get it).
+	 */
 	*used = q.dqb_curspace;
-	*limit = (q.dqb_valid & QIF_BLIMITS) ?
-		 q.dqb_bhardlimit * QIF_DQBLKSIZE : 0;
-	return *limit && (*used > *limit || need > *limit - *used) ?
-	       -EDQUOT : 0;
+	*limit = p->quota_bytes;
+	return *used > *limit || need > *limit - *used ? -EDQUOT : 0;
 }
 
 /**
