@@ -10,6 +10,8 @@
  *   quota-client SOCK GID half UID LIMIT
  *   quota-client SOCK GID root BYTES
  *   quota-client SOCK GID refuse UID LIMIT KERNEL INITRD
+ *   quota-client SOCK GID keep UID LIMIT FIFO
+ *   quota-client SOCK GID check UID LIMIT
  *
  * fill: as UID, a pool file written 64 KiB at a time until a write fails;
  * it must fail EDQUOT after at least LIMIT / 2 and at most LIMIT bytes,
@@ -19,7 +21,12 @@
  * session "big" holding a memfd of 2 * LIMIT bytes; then, as root,
  * REBOOT --kexec must fail EDQUOT with "uid UID over its pool quota:
  * 'big'" in STATUS's reason, the REBOOTING flag clear, and the session,
- * not frozen, must take another file.
+ * not frozen, must take another file.  keep: as UID, a session "kept"
+ * holding a pool file of LIMIT / 2 bytes made setuid by its owner (a file
+ * that is no safe hardlink source) and a memfd of LIMIT / 4 bytes, both
+ * within its limit; writes a line to FIFO and waits, holding them, for
+ * the kexec.  check (after it): as UID, retrieve both, the pool file
+ * still UID's, every byte as written; finish.
  *
  * Exit 0 on success, 1 with a message on stderr otherwise.
  */
@@ -30,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -207,10 +215,74 @@ static int cmd_refuse(uid_t uid, size_t limit, const char *kernel,
 	return 0;
 }
 
+static int cmd_keep(uid_t uid, size_t limit, const char *fifo)
+{
+	unsigned char *buf = malloc(limit / 2);
+	int dev, s, pf, m, r, f;
+
+	CHECK(buf);
+	become(uid);
+	dev = open_dev();
+	s = luo_create_session(dev, "kept");
+	CHECK(s >= 0);
+	pf = pool_file(dev, "kept");
+	fill_pattern(buf, limit / 2, 7);
+	CHECK(write(pf, buf, limit / 2) == (ssize_t)(limit / 2));
+	CHECK(fchmod(pf, 04700) == 0);
+	m = memfd_create("kept", MFD_CLOEXEC);
+	CHECK(m >= 0);
+	fill_pattern(buf, limit / 4, 8);
+	CHECK(write(m, buf, limit / 4) == (ssize_t)(limit / 4));
+	r = luo_session_preserve_fd(s, pf, 1);
+	r = r ?: luo_session_preserve_fd(s, m, 2);
+	errno = r < 0 ? -r : 0;
+	CHECK(r == 0);
+	f = open(fifo, O_WRONLY | O_CLOEXEC);
+	CHECK(f >= 0 && write(f, "kept\n", 5) == 5);
+	close(f);
+	for (;;)
+		pause();
+}
+
+static void check_bytes(int fd, size_t len, unsigned int seed)
+{
+	unsigned char *want = malloc(len), *got = malloc(len);
+
+	CHECK(want && got);
+	fill_pattern(want, len, seed);
+	CHECK(pread(fd, got, len, 0) == (ssize_t)len);
+	CHECK(!memcmp(got, want, len));
+	free(want);
+	free(got);
+}
+
+static int cmd_check(uid_t uid, size_t limit)
+{
+	struct stat st;
+	int dev, s, pf, m;
+
+	become(uid);
+	dev = open_dev();
+	s = luo_retrieve_session(dev, "kept");
+	errno = s < 0 ? -s : 0;
+	CHECK(s >= 0);
+	pf = luo_session_retrieve_fd(s, 1);
+	m = luo_session_retrieve_fd(s, 2);
+	CHECK(pf >= 0 && m >= 0);
+	CHECK(fstat(pf, &st) == 0);
+	CHECK(st.st_uid == uid && st.st_size == (off_t)(limit / 2));
+	check_bytes(pf, limit / 2, 7);
+	check_bytes(m, limit / 4, 8);
+	CHECK(luo_session_finish(s) == 0);
+	fprintf(stderr, "quota-client: uid %u's pool file (its own) and memfd crossed the kexec\n",
+		(unsigned int)uid);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 5) {
-		fprintf(stderr, "usage: quota-client SOCK GID fill|half|root|refuse ...\n");
+		fprintf(stderr, "usage: quota-client SOCK GID fill|half|root|refuse|keep|check ...\n");
 		return 2;
 	}
 	sock = argv[1];
@@ -227,6 +299,12 @@ int main(int argc, char **argv)
 		return cmd_refuse((uid_t)strtoul(argv[4], NULL, 10),
 				  strtoul(argv[5], NULL, 10), argv[6],
 				  argv[7]);
+	if (!strcmp(argv[3], "keep") && argc == 7)
+		return cmd_keep((uid_t)strtoul(argv[4], NULL, 10),
+				strtoul(argv[5], NULL, 10), argv[6]);
+	if (!strcmp(argv[3], "check") && argc == 6)
+		return cmd_check((uid_t)strtoul(argv[4], NULL, 10),
+				 strtoul(argv[5], NULL, 10));
 	fprintf(stderr, "quota-client: bad arguments\n");
 	return 2;
 }
