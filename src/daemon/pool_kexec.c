@@ -19,7 +19,8 @@
  *     (the same pages: nothing is copied) and copy every memfd (its time is
  *     logged; with --max-pool-per-user the copy is its session owner's
  *     file, written with CAP_SYS_RESOURCE lowered so that the owner's
- *     quota holds for it), as "f-FD" under the fd number the handover writes it under;
+ *     quota holds for it), as "f-FD" under the fd number the handover
+ *     writes it under;
  *     "fds", what each one is (struct pool_fdrec); "handover", the same
  *     handover a REBOOT writes (handover.c: the writer does not know where
  *     its bytes go);

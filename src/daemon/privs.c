@@ -12,12 +12,11 @@
  * few hostile users, or a busy machine, could make every other client's
  * CREATE_SESSION or RETRIEVE_FD fail.  CAP_SYS_BOOT stays with a pool
  * (REBOOT --kexec).  With --max-pool-per-user, CAP_CHOWN, CAP_FOWNER and
- * CAP_SYS_ADMIN stay permitted but not effective: raised (privs_raise()) only around
- * the quotactl(2) calls, fchown(2) and linkat(2) of users' files of
- * pool_quota.c and pool_kexec.c.  Everything else
- * goes, from the effective, permitted,
- * inheritable and ambient sets and from the bounding set, so the image a
- * REBOOT executes starts with those at most too.
+ * CAP_SYS_ADMIN stay permitted but not effective, raised (privs_raise())
+ * only around the quotactl(2), fchown(2) and linkat(2) calls on users'
+ * files of pool_quota.c and pool_kexec.c.  Everything else goes, from the
+ * effective, permitted, inheritable and ambient sets and from the bounding
+ * set, so the image a REBOOT executes starts with those at most too.
  *
  * PR_SET_NO_NEW_PRIVS is set as well: it forbids gaining privileges at
  * exec (setuid bits, file capabilities), not the exec itself, so the
