@@ -33,6 +33,7 @@ enum {
 	OPT_VAULT_ADOPT,
 	OPT_POOL,
 	OPT_POOL_FORMAT,
+	OPT_POOL_PER_USER,
 	OPT_KEXEC_SIMULATE,
 	OPT_FDSTORE_TIMEOUT,
 	OPT_RB_FIRST,
@@ -93,6 +94,7 @@ static const struct option options[] = {
 	{ "vault-adopt", required_argument, NULL, OPT_VAULT_ADOPT },
 	{ "pool", required_argument, NULL, OPT_POOL },
 	{ "pool-format", no_argument, NULL, OPT_POOL_FORMAT },
+	{ "max-pool-per-user", required_argument, NULL, OPT_POOL_PER_USER },
 	{ "kexec-simulate", no_argument, NULL, OPT_KEXEC_SIMULATE },
 	{ "fdstore-timeout", required_argument, NULL, OPT_FDSTORE_TIMEOUT },
 	{ "help", no_argument, NULL, 'h' },
@@ -140,6 +142,9 @@ static void usage(FILE *f)
 		"                      pool files and REBOOT --kexec's handover\n"
 		"  --pool-format       format the --pool device even if it holds\n"
 		"                      another filesystem\n"
+		"  --max-pool-per-user BYTES  pool space one uid other than\n"
+		"                      root may use (K, M, G, T: binary units),\n"
+		"                      enforced by the pool's user quota\n"
 		"  --kexec-simulate    testing aid: REBOOT --kexec exits where it\n"
 		"                      would load the kernel\n"
 		"  --help              show this help\n"
@@ -160,6 +165,33 @@ static int parse_num(const char *name, const char *s, long min, long max,
 		return -EINVAL;
 	}
 	*out = v;
+	return 0;
+}
+
+/*
+ * A size: a decimal number of bytes, or of KiB, MiB, GiB, TiB with the
+ * suffix K, M, G, T; at most 2^63 - 1.
+ */
+static int parse_size(const char *name, const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	const char *u;
+	char *end;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end && !end[1] && (u = strchr(units, *end)) && *u) {
+		shift = 10 * (int)(u - units + 1);
+		end++;
+	}
+	if (errno || end == s || *end || *s == '-' ||
+	    v > (unsigned long long)INT64_MAX >> shift) {
+		fprintf(stderr, "liveupdated: bad %s: %s\n", name, s);
+		return -EINVAL;
+	}
+	*out = (uint64_t)v << shift;
 	return 0;
 }
 
@@ -342,6 +374,10 @@ static int parse_one(struct luod_options *o, int c, const char *arg)
 	case OPT_POOL_FORMAT:
 		o->pool_format = true;
 		break;
+	case OPT_POOL_PER_USER:
+		r = parse_size("--max-pool-per-user", arg,
+			       &o->max_pool_per_user);
+		break;
 	case OPT_KEXEC_SIMULATE:
 		o->kexec_simulate = true;
 		break;
@@ -407,6 +443,10 @@ int options_parse(struct luod_options *o, int argc, char **argv)
 	if (optind < argc) {
 		fprintf(stderr, "liveupdated: unexpected argument: %s\n",
 			argv[optind]);
+		return -EINVAL;
+	}
+	if (o->max_pool_per_user && !o->pool) {
+		fprintf(stderr, "liveupdated: --max-pool-per-user needs --pool\n");
 		return -EINVAL;
 	}
 	return 0;

@@ -446,7 +446,8 @@ static void vault_op(struct vault *v, const struct vault_msg *m,
 		if (!v->served) {
 			notify_serving();
 			/* The socket is made: what engines need from now on. */
-			privs_drop(v->opt->pool != NULL);
+			privs_drop(v->opt->pool != NULL,
+				   v->opt->pool && v->opt->max_pool_per_user);
 		}
 		v->served = true;
 		break;
