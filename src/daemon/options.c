@@ -383,7 +383,8 @@ static int parse_one(struct luod_options *o, int c, const char *arg)
 		break;
 	case OPT_FDSTORE_TIMEOUT:
 		r = parse_num("--fdstore-timeout", arg, 1, 20000, &v);
-		o->fdstore_ms = (uint32_t)v;
+		if (!r)
+			o->fdstore_ms = (uint32_t)v;
 		break;
 	case OPT_LOG_LEVEL:
 		o->log_level = log_parse_level(arg);
