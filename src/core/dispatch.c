@@ -61,6 +61,14 @@ enum {
 	CHARGE_NONE,
 	CHARGE_SESSION,		/* the caller gains a session */
 	CHARGE_FILE,		/* the session's owner gains a file */
+	/*
+	 * The caller's uid is charged the space of the file it gets, as it
+	 * writes it: the host makes the file the caller's, within its limit
+	 * (liveupdated's --max-pool-per-user: the pool's user quota, which
+	 * the kernel enforces, EDQUOT on the caller's write).  No check
+	 * here: nothing is taken until the caller writes.
+	 */
+	CHARGE_POOL,
 };
 
 /**
@@ -200,6 +208,7 @@ static int do_upgrade(struct luo_core *core, struct luo_session *unused,
 	return core->host.upgrade(core->host.ctx, &u->upgrade, call->in_fd);
 }
 
+/* CHARGE_POOL: the host charges the file to the caller's uid. */
 static int do_pool_memfd(struct luo_core *core, struct luo_session *unused,
 			 union luo_ucmd *u, struct luo_call *call)
 {
@@ -318,10 +327,10 @@ static const struct luo_ioctl_op device_ext_ops[LUO_CMD_EXT_COUNT] = {
 	[LUO_CMD_DROP_SESSION - LUO_CMD_EXT_BASE] =
 		IOCTL_OP(LUO_IOCTL_DROP_SESSION, struct luo_drop_session, name,
 			 0, ON_ANY_DEVICE, OP_ADMIN, CHARGE_NONE, do_drop),
-	/* A file in the pool: anyone's, like a memfd. */
+	/* A file in the pool: anyone's, like a memfd; its space theirs. */
 	[LUO_CMD_POOL_MEMFD - LUO_CMD_EXT_BASE] =
 		IOCTL_OP(LUO_IOCTL_POOL_MEMFD, struct luo_pool_memfd, name,
-			 0, ON_ANY_DEVICE, 0, CHARGE_NONE, do_pool_memfd),
+			 0, ON_ANY_DEVICE, 0, CHARGE_POOL, do_pool_memfd),
 	/* A real kexec: the administrator's, as REBOOT. */
 	[LUO_CMD_REBOOT_KEXEC - LUO_CMD_EXT_BASE] =
 		IOCTL_OP(LUO_IOCTL_REBOOT_KEXEC, struct luo_reboot_kexec,

@@ -51,8 +51,9 @@ enum luo_log_level {
  *          block (a socket with SO_LINGER), so a daemon does it off its
  *          loop.  Without it the core calls close(2).
  * @pool_memfd: LUO_IOCTL_POOL_MEMFD after the core checked the struct:
- *          a new file in the pool for @uid in *@out_fd (the caller then
- *          owns it), 0 or -errno; without it EOPNOTSUPP
+ *          a new file in the pool for @uid, its space charged to @uid
+ *          (CHARGE_POOL), in *@out_fd (the caller then owns it), 0 or
+ *          -errno; without it EOPNOTSUPP
  * @reboot_kexec: LUO_IOCTL_REBOOT_KEXEC after the core checked the struct;
  *          returns only on failure (-errno); without it EOPNOTSUPP
  * @ctx:    passed to each callback
@@ -221,7 +222,8 @@ void luo_core_unfreeze(struct luo_core *core);
 int luo_core_for_each_outgoing_fd(struct luo_core *core,
 				  int (*fn)(void *ctx, int fd), void *ctx);
 typedef int (*luo_outgoing_file_fn)(void *ctx, int fd, const char *compatible,
-				    const char *session, uint64_t token);
+				    const char *session, uint32_t owner,
+				    uint64_t token);
 int luo_core_for_each_outgoing_file(struct luo_core *core,
 				    luo_outgoing_file_fn fn, void *ctx);
 int luo_core_prepare_exec(struct luo_core *core);
