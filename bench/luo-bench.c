@@ -18,7 +18,8 @@
  *
  * It starts its own liveupdated (path in $LIVEUPDATED or argv[1]) on a
  * private socket and prints a table headed by the machine's description;
- * with --restarts after the path, part 4 only; with --vault, part 5 only.
+ * with --restarts after the path, part 4 only; with --rtt, part 3 only;
+ * with --vault, part 5 only.
  * Figures are medians over repeated runs.
  */
 #include <errno.h>
@@ -711,6 +712,7 @@ int main(int argc, char **argv)
 	const char *daemon_path = argc > 1 ? argv[1] : getenv("LIVEUPDATED");
 	bool only_restarts = argc > 2 && !strcmp(argv[2], "--restarts");
 	bool vault_costs = argc > 2 && !strcmp(argv[2], "--vault");
+	bool only_rtt = argc > 2 && !strcmp(argv[2], "--rtt");
 	struct reboot_case by_files[] = {
 		{ .label = "1 file", .nfiles = 1 },
 		{ .label = "100 files", .nfiles = 100 },
@@ -728,7 +730,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!daemon_path) {
 		fprintf(stderr,
-			"usage: luo-bench PATH-TO-LIVEUPDATED [--restarts | --vault [ROUNDS [BASELINE [FILES]]]]\n");
+			"usage: luo-bench PATH-TO-LIVEUPDATED [--restarts | --rtt | --vault [ROUNDS [BASELINE [FILES]]]]\n");
 		return 2;
 	}
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/luo-bench.XXXXXX");
@@ -756,10 +758,13 @@ int main(int argc, char **argv)
 		bench_restarts();
 		goto out;
 	}
-	printf("%-34s %14s %14s\n", "reboot", "client ms", "daemon ms");
-	bench_reboots(by_files, 3);
-	bench_reboots(by_bytes, 3);
-	bench_restarts();
+	if (!only_rtt) {
+		printf("%-34s %14s %14s\n", "reboot", "client ms",
+		       "daemon ms");
+		bench_reboots(by_files, 3);
+		bench_reboots(by_bytes, 3);
+		bench_restarts();
+	}
 
 	sfd = rtt_session();
 	bare_same = bare_rtt(0, 0);

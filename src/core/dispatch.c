@@ -61,6 +61,14 @@ enum {
 	CHARGE_NONE,
 	CHARGE_SESSION,		/* the caller gains a session */
 	CHARGE_FILE,		/* the session's owner gains a file */
+	/*
+	 * The caller's uid is charged the space of the file it gets, as it
+	 * writes it: the host makes the file the caller's, within its limit
+	 * (liveupdated's --max-pool-per-user: the pool's user quota, which
+	 * the kernel enforces, EDQUOT on the caller's write).  No check
+	 * here: nothing is taken until the caller writes.
+	 */
+	CHARGE_POOL,
 };
 
 /**
@@ -134,8 +142,14 @@ static int do_preserve(struct luo_core *core, struct luo_session *s,
 static int do_retrieve_fd(struct luo_core *core, struct luo_session *s,
 			  union luo_ucmd *u, struct luo_call *call)
 {
+	struct luo_file *f = luo_file_find(s, u->retrieve_fd.token);
+	bool before = f && f->retrieve_status;
+	int ret;
+
 	u->retrieve_fd.fd = -1;
-	return luo_file_retrieve(core, s, u->retrieve_fd.token, &call->out_fd);
+	ret = luo_file_retrieve(core, s, u->retrieve_fd.token, &call->out_fd);
+	call->retrieved = !ret && !before;
+	return ret;
 }
 
 static int do_finish(struct luo_core *core, struct luo_session *s,
@@ -194,6 +208,7 @@ static int do_upgrade(struct luo_core *core, struct luo_session *unused,
 	return core->host.upgrade(core->host.ctx, &u->upgrade, call->in_fd);
 }
 
+/* CHARGE_POOL: the host charges the file to the caller's uid. */
 static int do_pool_memfd(struct luo_core *core, struct luo_session *unused,
 			 union luo_ucmd *u, struct luo_call *call)
 {
@@ -312,10 +327,10 @@ static const struct luo_ioctl_op device_ext_ops[LUO_CMD_EXT_COUNT] = {
 	[LUO_CMD_DROP_SESSION - LUO_CMD_EXT_BASE] =
 		IOCTL_OP(LUO_IOCTL_DROP_SESSION, struct luo_drop_session, name,
 			 0, ON_ANY_DEVICE, OP_ADMIN, CHARGE_NONE, do_drop),
-	/* A file in the pool: anyone's, like a memfd. */
+	/* A file in the pool: anyone's, like a memfd; its space theirs. */
 	[LUO_CMD_POOL_MEMFD - LUO_CMD_EXT_BASE] =
 		IOCTL_OP(LUO_IOCTL_POOL_MEMFD, struct luo_pool_memfd, name,
-			 0, ON_ANY_DEVICE, 0, CHARGE_NONE, do_pool_memfd),
+			 0, ON_ANY_DEVICE, 0, CHARGE_POOL, do_pool_memfd),
 	/* A real kexec: the administrator's, as REBOOT. */
 	[LUO_CMD_REBOOT_KEXEC - LUO_CMD_EXT_BASE] =
 		IOCTL_OP(LUO_IOCTL_REBOOT_KEXEC, struct luo_reboot_kexec,

@@ -582,6 +582,42 @@ int luo_file_retrieve(struct luo_core *core, struct luo_session *s,
 }
 
 /**
+ * luo_core_file_unretrieve() - a retrieved fd that never reached its caller
+ * @core:  the core
+ * @s:     the incoming session
+ * @token: the file a RETRIEVE_FD retrieved for the first time
+ *         (struct luo_call.retrieved), whose reply could not carry the fd
+ *
+ * The kernel reserves the fd number before it retrieves, so a caller out
+ * of fds finds the file as it was (SPEC.md 4.2): here the fd is passed
+ * after the fact, so the retrieval is undone.  The file is not retrieved
+ * again: the core keeps the retrieved file as its own (the same inode or
+ * open file description the handler made it from, under the key it is
+ * filed under now), and the next RETRIEVE_FD runs the handler on it.
+ *
+ * Return: 0, or -ENOENT if @token is not a retrieved file of @s.
+ */
+int luo_core_file_unretrieve(struct luo_core *core, struct luo_session *s,
+			     uint64_t token)
+{
+	struct luo_file *f = luo_file_find(s, token);
+
+	if (!f || f->retrieve_status != 1 || f->retrieved_fd < 0)
+		return -ENOENT;
+	if (f->fd >= 0)		/* still filed under it (refile_retrieved()) */
+		luo_core_close_fd(core, f->retrieved_fd);
+	else
+		f->fd = f->retrieved_fd;
+	f->retrieved_fd = -1;
+	f->retrieve_status = 0;
+	luo_file_touch(core, f);
+	luo_core_log(core, LUO_LOG_NOTICE,
+		     "session '%s': token %llu was retrieved but its fd could not be passed: not retrieved",
+		     s->name, (unsigned long long)token);
+	return 0;
+}
+
+/**
  * luo_file_unpreserve() - drop an outgoing file: handler, FLBs, record
  * @core: the core
  * @f:    the file

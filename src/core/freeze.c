@@ -113,7 +113,8 @@ int luo_core_for_each_outgoing_fd(struct luo_core *core,
  * luo_core_for_each_outgoing_file() - visit every outgoing file
  * @core: the core
  * @fn:   called with the file's fd (the core's), its handler's compatible
- *        string, its session's name and its token, in handover order
+ *        string, its session's name and owner's uid and its token, in
+ *        handover order
  * @ctx:  passed to @fn
  *
  * For a kexec, which must place each file where the next kernel finds it.
@@ -130,7 +131,7 @@ int luo_core_for_each_outgoing_file(struct luo_core *core,
 	list_for_each_entry(s, &core->outgoing, list) {
 		list_for_each_entry(f, &s->files, list) {
 			ret = fn(ctx, f->fd, f->handler->compatible, s->name,
-				 f->token);
+				 s->owner->uid, f->token);
 			if (ret)
 				return ret;
 		}

@@ -1192,6 +1192,7 @@ static int read_file(struct reader *r, struct luo_session *s, const void *rec,
 				    name, (unsigned long long)token,
 				    strerror(-ret));
 		fd = (uint32_t)ret;
+		ret = 0;	/* the fd, not an error */
 		if (check_fd(r, 0, fd, &st))
 			return -EINVAL;
 		in->dev = cpu_to_fdt64((uint64_t)st.st_dev);

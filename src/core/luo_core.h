@@ -51,8 +51,9 @@ enum luo_log_level {
  *          block (a socket with SO_LINGER), so a daemon does it off its
  *          loop.  Without it the core calls close(2).
  * @pool_memfd: LUO_IOCTL_POOL_MEMFD after the core checked the struct:
- *          a new file in the pool for @uid in *@out_fd (the caller then
- *          owns it), 0 or -errno; without it EOPNOTSUPP
+ *          a new file in the pool for @uid, its space charged to @uid
+ *          (CHARGE_POOL), in *@out_fd (the caller then owns it), 0 or
+ *          -errno; without it EOPNOTSUPP
  * @reboot_kexec: LUO_IOCTL_REBOOT_KEXEC after the core checked the struct;
  *          returns only on failure (-errno); without it EOPNOTSUPP
  * @ctx:    passed to each callback
@@ -130,6 +131,9 @@ struct luo_caller {
  * @extra_len:   out: payload bytes written
  * @detach:      out: the session fd no longer stands for its session
  *               (HANDOVER): never release that session for it
+ * @retrieved:   out: RETRIEVE_FD retrieved the file with this call (it
+ *               was not retrieved before); luo_core_file_unretrieve()
+ *               undoes that if @out_fd never reaches the caller
  */
 struct luo_call {
 	struct luo_caller caller;
@@ -144,6 +148,7 @@ struct luo_call {
 	uint32_t extra_cap;
 	uint32_t extra_len;
 	bool detach;
+	bool retrieved;
 };
 
 struct luo_core *luo_core_new(const struct luo_core_config *cfg);
@@ -158,6 +163,8 @@ int luo_core_session_ioctl(struct luo_core *core, struct luo_session *s,
 			   struct luo_call *call);
 void luo_core_session_release(struct luo_core *core, struct luo_session *s);
 void luo_core_session_abandon(struct luo_core *core, struct luo_session *s);
+int luo_core_file_unretrieve(struct luo_core *core, struct luo_session *s,
+			     uint64_t token);
 
 const char *luo_session_name(const struct luo_session *s);
 bool luo_session_is_incoming(const struct luo_session *s);
@@ -215,7 +222,8 @@ void luo_core_unfreeze(struct luo_core *core);
 int luo_core_for_each_outgoing_fd(struct luo_core *core,
 				  int (*fn)(void *ctx, int fd), void *ctx);
 typedef int (*luo_outgoing_file_fn)(void *ctx, int fd, const char *compatible,
-				    const char *session, uint64_t token);
+				    const char *session, uint32_t owner,
+				    uint64_t token);
 int luo_core_for_each_outgoing_file(struct luo_core *core,
 				    luo_outgoing_file_fn fn, void *ctx);
 int luo_core_prepare_exec(struct luo_core *core);

@@ -23,6 +23,22 @@
 /* What a connection that can take a request waits for. */
 #define CONN_EVENTS	(EPOLLIN | EPOLLRDHUP)
 
+struct conn;
+
+/**
+ * struct conn_undo - what a request did that its reply's fd stands for
+ * @session:   CREATE_SESSION or RETRIEVE_SESSION: the connection of the
+ *             session it created or retrieved, or NULL
+ * @retrieved: RETRIEVE_FD: it retrieved the file of @token (the first
+ *             time: struct luo_call.retrieved)
+ * @token:     that file's token
+ */
+struct conn_undo {
+	struct conn *session;
+	bool retrieved;
+	uint64_t token;
+};
+
 /**
  * struct conn - one connection
  * @src:     its place in the loop; @src.fd is the socket, owned
@@ -41,6 +57,11 @@
  *           that reply as EIO and the session as @unclaimed until the
  *           reply is marked as sent: a crash before undoes the request.
  * @unclaimed: its session fd has not reached the caller yet (@claim)
+ * @undo:    what the reply in the making or in @pending did, undone if
+ *           its fd cannot be passed (conn_inflight.c)
+ * @unsent_by: a session connection: the connection whose reply carries
+ *           its session fd and has not been sent yet (@undo.session)
+ * @sndbuf:  the socket's send buffer (SO_SNDBUF): what it may hold unread
  * @link:    in transport.conns
  * @dev_link: CONN_DEVICE: in transport.devices
  * @rec_link: in transport.rec_dirty while it must be recorded again
@@ -64,6 +85,9 @@ struct conn {
 	struct defer *deferred;
 	struct conn *claim;
 	bool unclaimed;
+	struct conn_undo undo;
+	struct conn *unsent_by;
+	int sndbuf;
 	struct list_head link;
 	struct list_head dev_link;
 	struct list_head rec_link;
@@ -149,6 +173,16 @@ void conn_reply(struct conn *c, int result, const void *arg, uint32_t len,
 		const void *extra, uint32_t extra_len, int fd);
 void conn_reply_error(struct conn *c, int result);
 struct conn *transport_device_of(const struct transport *t, uid_t uid);
+
+/* conn_inflight.c: fds in flight to a client */
+void conn_inflight_init(struct conn *c);
+int conn_send(struct conn *c, const struct iovec *iov, int niov, int fd);
+bool conn_fd_refused(int err);
+int conn_refuse_fd(struct conn *c);
+void conn_undo_reply(struct conn *c);
+void conn_undo_set(struct conn *c, struct conn *session, bool retrieved,
+		   uint64_t token);
+void conn_undo_forget(struct conn *c);
 
 void request_handle(struct conn *c, struct msg_req *req);
 

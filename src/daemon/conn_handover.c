@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +43,10 @@ enum {
 	CR_DETACHED = 1u << 3,	/* a session connection HANDOVER detached */
 	/* Under a vault, in the records only: its session fd is not sent yet. */
 	CR_UNCLAIMED = 1u << 4,
+	/* Its pending reply's fd is a file its request retrieved first. */
+	CR_UNDO_RETRIEVED = 1u << 5,
 	CR_ALL = CR_ALLOWED | CR_ADMIN | CR_CLOSING | CR_DETACHED |
-		 CR_UNCLAIMED,
+		 CR_UNCLAIMED | CR_UNDO_RETRIEVED,
 };
 
 /**
@@ -67,7 +70,9 @@ struct conn_id {
  * @gid:         its gid
  * @flags:       CR_*
  * @pending_len: bytes of the pending reply, after the record, padded to 8
- * @reserved:    zero
+ * @undo_conn:   1 + the socket of the session connection whose session
+ *               the pending reply's fd stands for (conn_inflight.c);
+ *               0: none
  */
 struct conn_record {
 	struct conn_id sock;
@@ -79,7 +84,7 @@ struct conn_record {
 	uint32_t gid;
 	uint32_t flags;
 	uint32_t pending_len;
-	uint32_t reserved;
+	uint32_t undo_conn;
 };
 
 struct conns_header {
@@ -149,6 +154,9 @@ static int record_of(const struct conn *c, struct conn_record *rec)
 
 	memset(rec, 0, sizeof(*rec));
 	pending_of(c, &len, &fd);
+	/* What the pending reply's fd stands for (conn_inflight.c). */
+	if (fd >= 0 && c->undo.session)
+		rec->undo_conn = (uint32_t)c->undo.session->src.fd + 1;
 	r = id_of(c->src.fd, &rec->sock);
 	if (!r)
 		r = id_of(fd, &rec->pending_fd);
@@ -162,7 +170,8 @@ static int record_of(const struct conn *c, struct conn_record *rec)
 		     (c->peer.admin ? CR_ADMIN : 0) |
 		     (c->closing ? CR_CLOSING : 0) |
 		     (c->type == CONN_SESSION && !c->session ? CR_DETACHED : 0) |
-		     (c->unclaimed ? CR_UNCLAIMED : 0);
+		     (c->unclaimed ? CR_UNCLAIMED : 0) |
+		     (fd >= 0 && c->undo.retrieved ? CR_UNDO_RETRIEVED : 0);
 	rec->pending_len = (uint32_t)len;
 	return r;
 }
@@ -320,8 +329,11 @@ static int check_record(const struct luo_handover_info *info,
 			char *why, size_t why_len)
 {
 	if (rec->type > CONN_SESSION || (rec->flags & ~CR_ALL) ||
-	    rec->reserved || rec->pending_len > LUO_WIRE_MAX_REP ||
-	    (rec->pending_fd.fd >= 0 && !rec->pending_len)) {
+	    rec->pending_len > LUO_WIRE_MAX_REP ||
+	    (rec->pending_fd.fd >= 0 && !rec->pending_len) ||
+	    ((rec->undo_conn || (rec->flags & CR_UNDO_RETRIEVED)) &&
+	     rec->pending_fd.fd < 0) ||
+	    rec->undo_conn > INT32_MAX) {
 		snprintf(why, why_len, "connection %d: malformed record",
 			 rec->sock.fd);
 		return -EINVAL;
@@ -517,6 +529,58 @@ static struct conn *restore_one(struct transport *t,
 	return c;
 }
 
+/* RETRIEVE_FD's token in its recorded reply, 0 if too short. */
+static uint64_t pending_token(const struct conn_record *rec,
+			      const uint8_t *pending)
+{
+	size_t off = sizeof(struct luo_wire_rep) +
+		     offsetof(struct liveupdate_session_retrieve_fd, token);
+	uint64_t token = 0;
+
+	if (rec->pending_len >= off + sizeof(token))
+		memcpy(&token, pending + off, sizeof(token));
+	return token;
+}
+
+static struct conn *conn_by_fd(struct transport *t, int fd)
+{
+	struct conn *c;
+
+	list_for_each_entry(c, &t->conns, link)
+		if (c->src.fd == fd && !c->src.dead)
+			return c;
+	return NULL;
+}
+
+/*
+ * What each restored pending reply's fd stands for, so that it is undone
+ * if the fd cannot be passed (conn_inflight.c): the session connection
+ * it names, once every connection is served again.
+ */
+static void restore_undo(struct transport *t,
+			 const struct luo_handover_info *info)
+{
+	struct conns_reader rd;
+	struct conn_record rec;
+	const uint8_t *pending;
+	struct conn *c, *s;
+
+	conns_begin(info, &rd);
+	while (!conns_next(&rd, &rec, &pending)) {
+		if (!rec.undo_conn && !(rec.flags & CR_UNDO_RETRIEVED))
+			continue;
+		c = conn_by_fd(t, rec.sock.fd);
+		if (!c || !c->pending.data || c->pending.fd < 0)
+			continue;
+		s = rec.undo_conn ? conn_by_fd(t, (int)rec.undo_conn - 1) :
+		    NULL;
+		if (s && (s->type != CONN_SESSION || !s->session))
+			s = NULL;
+		conn_undo_set(c, s, rec.flags & CR_UNDO_RETRIEVED,
+			      pending_token(&rec, pending));
+	}
+}
+
 /*
  * Connections a REBOOT ends.  Under a vault they end only once the
  * records say so: ending one shuts its socket down for the vault's copy
@@ -601,6 +665,8 @@ int transport_adopt_conns(struct transport *t,
 		if (is_reply)
 			reply = c;
 	}
+	if (restore)
+		restore_undo(t, info);
 	if (reply && reply->pending.data)
 		log_warn("connection %d: REBOOT's answer after a pending reply is lost",
 			 reply->src.fd);
@@ -684,6 +750,7 @@ int transport_adopt_all(struct transport *t,
 		}
 		n += restore_one(t, info, &rec, pending) != NULL;
 	}
+	restore_undo(t, info);
 	return n;
 }
 

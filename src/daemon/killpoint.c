@@ -14,7 +14,9 @@
  * Under a vault, around every reply the records hold (transport.c):
  * "reply-committed" (the change and its reply committed, nothing marked),
  * "reply-sending" (marked as being sent, before sendmsg()), "reply-sent"
- * (after sendmsg()); "deferred" (a request parked on a client's file
+ * (after sendmsg()); "reply-refused" (a reply whose fd could not be
+ * passed undone and answered EMFILE, committed, not sent yet,
+ * conn_inflight.c); "deferred" (a request parked on a client's file
  * and recorded as such, request.c); and, in a commit (records.c),
  * "records-conns" (its connection slots written and ended, before its
  * sessions' and files'), "records-files" (every slot written, before its

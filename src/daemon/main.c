@@ -67,7 +67,8 @@ static int host_pool_memfd(void *ctx, struct luo_pool_memfd *arg,
 
 	if (!d->pool)
 		return -EOPNOTSUPP;
-	r = pool_new_file(d->pool, arg->flags & LUO_POOL_ALLOW_SEALING, out_fd);
+	r = pool_new_file(d->pool, arg->flags & LUO_POOL_ALLOW_SEALING, uid,
+			  out_fd);
 	if (!r)
 		log_debug("pool file '%s' for uid %u", arg->name, uid);
 	return r;
@@ -313,7 +314,8 @@ static int luod_pool(struct luod *d)
 		snprintf(path, sizeof(path), "/run/liveupdate/pool");
 	else
 		strcpy(slash, "/pool");
-	return pool_open(&d->pool, d->opt.pool, d->opt.pool_format, path);
+	return pool_open(&d->pool, d->opt.pool, d->opt.pool_format, path,
+			 d->opt.max_pool_per_user);
 }
 
 static int luod_setup(struct luod *d)
@@ -387,12 +389,18 @@ static void luod_ready(struct luod *d)
 	d->opt.ready_fd = -1;
 }
 
+/* What the daemon keeps: more with a pool, more with its quota. */
+static int luod_privs_drop(struct luod *d)
+{
+	return privs_drop(d->pool != NULL, d->pool && d->pool->quota);
+}
+
 static int luod_start(struct luod *d)
 {
 	int r;
 
 	if (d->opt.recover) {
-		r = recover_run(d) ?: privs_drop(d->pool != NULL);
+		r = recover_run(d) ?: luod_privs_drop(d);
 		if (!r) {
 			luod_records_serving(d);
 			/* The vault says whether its socket is the manager's. */
@@ -404,7 +412,7 @@ static int luod_start(struct luod *d)
 		return r;
 	}
 	if (d->opt.handover_fd >= 0) {
-		r = reboot_takeover(d) ?: privs_drop(d->pool != NULL);
+		r = reboot_takeover(d) ?: luod_privs_drop(d);
 		if (!r) {
 			luod_records_serving(d);
 			activation_takeover(d->tp);
@@ -418,7 +426,7 @@ static int luod_start(struct luod *d)
 		return r;
 	r = luod_listen(d);
 	if (!r)
-		r = privs_drop(d->pool != NULL);
+		r = luod_privs_drop(d);
 	if (r)
 		return r;
 	luod_records_serving(d);
@@ -457,6 +465,19 @@ static void luod_teardown(struct luod *d)
 	pool_free(d->pool);
 	free(d->inherited);
 	free(d->argv);
+}
+
+/*
+ * SIGTERM or SIGINT under a service manager's fd store: the store holds
+ * the last commit, which a restart of the unit recovers (systemctl
+ * restart keeps the store; stop lets the manager drop it, and with it
+ * everything).  Nothing is discarded and no connection is shut down, as a
+ * teardown would: the engine just ends, as at a crash, but with status 0.
+ */
+static void luod_leave_to_store(void)
+{
+	log_notice("stopping under the service manager's fd store: the sessions stay there for a restart of the unit");
+	_exit(0);
 }
 
 /*
@@ -506,6 +527,8 @@ int main(int argc, char **argv)
 		r = luod_start(&d);
 	if (!r) {
 		r = loop_run(d.loop);
+		if (!r && records_in_store(d.rec))
+			luod_leave_to_store();
 		discard_log(d.core, "stopping");
 	}
 	luod_teardown(&d);

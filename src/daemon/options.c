@@ -33,7 +33,9 @@ enum {
 	OPT_VAULT_ADOPT,
 	OPT_POOL,
 	OPT_POOL_FORMAT,
+	OPT_POOL_PER_USER,
 	OPT_KEXEC_SIMULATE,
+	OPT_FDSTORE_TIMEOUT,
 	OPT_RB_FIRST,
 	OPT_TAKEOVER_TIMEOUT = OPT_RB_FIRST,
 	OPT_ROLLBACK_FD,
@@ -54,6 +56,7 @@ enum {
 };
 
 #define DEFAULT_TAKEOVER_MS	30000
+#define DEFAULT_FDSTORE_MS	10000
 #define DEFAULT_MAX_PENDING	1024
 #define DEFAULT_CONNS_PER_USER	4096
 
@@ -91,7 +94,9 @@ static const struct option options[] = {
 	{ "vault-adopt", required_argument, NULL, OPT_VAULT_ADOPT },
 	{ "pool", required_argument, NULL, OPT_POOL },
 	{ "pool-format", no_argument, NULL, OPT_POOL_FORMAT },
+	{ "max-pool-per-user", required_argument, NULL, OPT_POOL_PER_USER },
 	{ "kexec-simulate", no_argument, NULL, OPT_KEXEC_SIMULATE },
+	{ "fdstore-timeout", required_argument, NULL, OPT_FDSTORE_TIMEOUT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{}
@@ -128,11 +133,18 @@ static void usage(FILE *f)
 		"                      records, and restarts the engine with\n"
 		"                      everything after a crash)\n"
 		"  --vault             the default; accepted for compatibility\n"
+		"  --fdstore-timeout MS  under systemd's fd store, how long a\n"
+		"                      request waits for systemd to take new fds\n"
+		"                      before it goes on without (10000, at most\n"
+		"                      20000)\n"
 		"  --pool PATH         a pmem device (formatted if it holds no\n"
 		"                      filesystem, mounted with DAX) or a directory:\n"
 		"                      pool files and REBOOT --kexec's handover\n"
 		"  --pool-format       format the --pool device even if it holds\n"
 		"                      another filesystem\n"
+		"  --max-pool-per-user BYTES  pool space one uid other than\n"
+		"                      root may use (K, M, G, T: binary units),\n"
+		"                      enforced by the pool's user quota\n"
 		"  --kexec-simulate    testing aid: REBOOT --kexec exits where it\n"
 		"                      would load the kernel\n"
 		"  --help              show this help\n"
@@ -153,6 +165,33 @@ static int parse_num(const char *name, const char *s, long min, long max,
 		return -EINVAL;
 	}
 	*out = v;
+	return 0;
+}
+
+/*
+ * A size: a decimal number of bytes, or of KiB, MiB, GiB, TiB with the
+ * suffix K, M, G, T; at most 2^63 - 1.
+ */
+static int parse_size(const char *name, const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	const char *u;
+	char *end;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end && !end[1] && (u = strchr(units, *end)) && *u) {
+		shift = 10 * (int)(u - units + 1);
+		end++;
+	}
+	if (errno || end == s || *end || *s == '-' ||
+	    v > (unsigned long long)INT64_MAX >> shift) {
+		fprintf(stderr, "liveupdated: bad %s: %s\n", name, s);
+		return -EINVAL;
+	}
+	*out = (uint64_t)v << shift;
 	return 0;
 }
 
@@ -335,8 +374,17 @@ static int parse_one(struct luod_options *o, int c, const char *arg)
 	case OPT_POOL_FORMAT:
 		o->pool_format = true;
 		break;
+	case OPT_POOL_PER_USER:
+		r = parse_size("--max-pool-per-user", arg,
+			       &o->max_pool_per_user);
+		break;
 	case OPT_KEXEC_SIMULATE:
 		o->kexec_simulate = true;
+		break;
+	case OPT_FDSTORE_TIMEOUT:
+		r = parse_num("--fdstore-timeout", arg, 1, 20000, &v);
+		if (!r)
+			o->fdstore_ms = (uint32_t)v;
 		break;
 	case OPT_LOG_LEVEL:
 		o->log_level = log_parse_level(arg);
@@ -370,6 +418,7 @@ int options_parse(struct luod_options *o, int argc, char **argv)
 		.vault = true, .vault_fd = -1, .records_fd = -1,
 		.handlers = LUO_HANDLERS_LUO,
 		.conns_per_user = DEFAULT_CONNS_PER_USER,
+		.fdstore_ms = DEFAULT_FDSTORE_MS,
 		.rb = {
 			.takeover_ms = DEFAULT_TAKEOVER_MS, .rollback_fd = -1,
 			.keeper_fd = -1, .exec.fd = -1,
@@ -395,6 +444,10 @@ int options_parse(struct luod_options *o, int argc, char **argv)
 	if (optind < argc) {
 		fprintf(stderr, "liveupdated: unexpected argument: %s\n",
 			argv[optind]);
+		return -EINVAL;
+	}
+	if (o->max_pool_per_user && !o->pool) {
+		fprintf(stderr, "liveupdated: --max-pool-per-user needs --pool\n");
 		return -EINVAL;
 	}
 	return 0;

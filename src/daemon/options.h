@@ -90,8 +90,13 @@ struct luod_acc_options {
  *                died; the engine's pid (0: none)
  * @pool:         --pool: a pmem device or a directory, or NULL
  * @pool_format:  --pool-format: format a device holding another filesystem
+ * @max_pool_per_user: --max-pool-per-user: bytes of the pool one uid other
+ *                than root may use, enforced by the pool's user quota
+ *                (pool_quota.c); 0: no limit
  * @kexec_simulate: --kexec-simulate: a test option, REBOOT --kexec exits
  *                where it would load the kernel
+ * @fdstore_ms:   --fdstore-timeout: how long the vault waits for the
+ *                manager's answer to BARRIER=1 (vault.c)
  */
 struct luod_options {
 	const char *socket;
@@ -112,7 +117,9 @@ struct luod_options {
 	pid_t vault_adopt;
 	const char *pool;
 	bool pool_format;
+	uint64_t max_pool_per_user;
 	bool kexec_simulate;
+	uint32_t fdstore_ms;
 };
 
 int options_parse(struct luod_options *o, int argc, char **argv);

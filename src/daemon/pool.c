@@ -113,13 +113,17 @@ static int pool_check_version(struct pool *p, bool fresh)
  * @format:      --pool-format: format a device even if it holds another
  *               filesystem
  * @mount_point: where a device is mounted (created if missing)
+ * @quota:       --max-pool-per-user in bytes, 0 if not given: a new
+ *               device is formatted with user quota, and the quota is set
+ *               up (pool_quota_setup())
  *
  * Return: 0, or -errno after logging why: -EEXIST for a device holding
  * another filesystem (without @format), -EPROTONOSUPPORT for a pool of a
- * newer version, the errno of a failed format or mount.
+ * newer version, -EOPNOTSUPP where @quota cannot be enforced, the errno
+ * of a failed format or mount.
  */
 int pool_open(struct pool **out, const char *path, bool format,
-	      const char *mount_point)
+	      const char *mount_point, uint64_t quota)
 {
 	struct pool *p = calloc(1, sizeof(*p));
 	bool fresh = false;
@@ -133,7 +137,8 @@ int pool_open(struct pool **out, const char *path, bool format,
 		r = -errno;
 		log_err("pool %s: %s", path, strerror(-r));
 	} else if (S_ISBLK(st.st_mode)) {
-		r = pool_device_open(p, path, format, mount_point, &fresh);
+		r = pool_device_open(p, path, format, mount_point, quota != 0,
+				     &fresh);
 	} else if (S_ISDIR(st.st_mode)) {
 		snprintf(p->path, sizeof(p->path), "%s", path);
 	} else {
@@ -152,6 +157,8 @@ int pool_open(struct pool **out, const char *path, bool format,
 		p->dev = st.st_dev;
 		r = pool_check_version(p, fresh);
 	}
+	if (!r)
+		r = pool_quota_setup(p, quota);
 	if (r) {
 		pool_free(p);
 		return r;
@@ -179,25 +186,31 @@ void pool_free(struct pool *p)
  * pool_new_file() - an unnamed file in the pool (LUO_IOCTL_POOL_MEMFD)
  * @p:       the pool
  * @sealing: the caller wants to add seals (MFD_ALLOW_SEALING)
+ * @uid:     the caller: with --max-pool-per-user, the file is charged to
+ *           it (pool_quota_charge())
  * @fd:      out: the file, read-write, close-on-exec
  *
  * Return: 0, -EOPNOTSUPP if @sealing and the filesystem cannot seal such
- * a file, or the errno of open(O_TMPFILE) (EOPNOTSUPP where the
- * filesystem has no O_TMPFILE, ENOSPC...).
+ * a file, the errno of open(O_TMPFILE) (EOPNOTSUPP where the filesystem
+ * has no O_TMPFILE, ENOSPC...) or of charging it to @uid.
  */
-int pool_new_file(struct pool *p, bool sealing, int *fd)
+int pool_new_file(struct pool *p, bool sealing, uint32_t uid, int *fd)
 {
 	int nfd = openat(p->dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	int seals;
+	int seals, r = 0;
 
 	if (nfd < 0)
 		return errno == EISDIR ? -EOPNOTSUPP : -errno;
 	if (sealing) {
 		seals = fcntl(nfd, F_GET_SEALS);
-		if (seals < 0 || (seals & F_SEAL_SEAL)) {
-			close(nfd);
-			return -EOPNOTSUPP;
-		}
+		if (seals < 0 || (seals & F_SEAL_SEAL))
+			r = -EOPNOTSUPP;
+	}
+	if (!r)
+		r = pool_quota_charge(p, nfd, uid);
+	if (r) {
+		close(nfd);
+		return r;
 	}
 	*fd = nfd;
 	return 0;

@@ -38,6 +38,10 @@ struct luo_core;
  * @dev:      st_dev of its filesystem
  * @mounted:  a device the daemon mounted at @path (it stays mounted)
  * @dax:      the filesystem was mounted with -o dax=always
+ * @quota:    --max-pool-per-user holds: the filesystem enforces user
+ *            quota and pool files are charged to their users
+ *            (pool_quota.c)
+ * @quota_bytes: --max-pool-per-user, 0 if not given
  */
 struct pool {
 	char path[PATH_MAX];
@@ -45,6 +49,8 @@ struct pool {
 	dev_t dev;
 	bool mounted;
 	bool dax;
+	bool quota;
+	uint64_t quota_bytes;
 };
 
 /**
@@ -70,11 +76,20 @@ enum {
 };
 
 int pool_open(struct pool **out, const char *path, bool format,
-	      const char *mount_point);
+	      const char *mount_point, uint64_t quota);
 void pool_free(struct pool *p);
 int pool_device_open(struct pool *p, const char *dev, bool format,
-		     const char *mount_point, bool *fresh);
-int pool_new_file(struct pool *p, bool sealing, int *fd);
+		     const char *mount_point, bool quota, bool *fresh);
+int pool_new_file(struct pool *p, bool sealing, uint32_t uid, int *fd);
+
+int pool_quota_setup(struct pool *p, uint64_t limit);
+int pool_quota_charge(struct pool *p, int fd, uint32_t uid);
+int pool_quota_room(struct pool *p, uint32_t uid, uint64_t need,
+		    uint64_t *used, uint64_t *limit);
+uint32_t pool_quota_write_begin(struct pool *p);
+void pool_quota_write_end(uint32_t lowered);
+uint32_t pool_quota_link_begin(struct pool *p);
+void pool_quota_link_end(uint32_t raised);
 int pool_remove_dir(struct pool *p, const char *name);
 
 int pool_takeover(struct pool *p, struct luo_core *core);

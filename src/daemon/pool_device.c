@@ -11,7 +11,11 @@
  * (below 512 MiB mke2fs would pick 1 KiB blocks, with which a DAX mount
  * fails) and the label "luo-pool"; anything else, or a device blkid
  * cannot tell about (or no blkid), is refused unless --pool-format says
- * to format it.  The mount is
+ * to format it.  With --max-pool-per-user a new pool is formatted with
+ * the "quota" feature (user quota only, pool_quota.c); a pool formatted
+ * without it is refused, and so is a kernel that cannot mount the
+ * feature (no CONFIG_QFMT_V2), the new pool then being unmade (its
+ * superblock zeroed: the device holds nothing, as before).  The mount is
  * -o dax=always; a device without DAX (a loop device in a test) is
  * mounted without it, and the log says that its pages then go through
  * the page cache.  A device already mounted at the mount point (by the
@@ -125,20 +129,36 @@ static void pool_blkid_value(const char *out, const char *key, char *val,
 	}
 }
 
-/* ext2/3/4's superblock: at 1024, magic at 0x38, label at 0x78. */
+/*
+ * ext2/3/4's superblock: at 1024, magic at 0x38, the read-only compatible
+ * features at 0x64, label at 0x78, the user quota inode at 0x240.
+ */
 #define EXT_SB_OFFSET		1024
 #define EXT_SB_MAGIC_OFFSET	0x38
+#define EXT_SB_RO_COMPAT_OFFSET	0x64
 #define EXT_SB_LABEL_OFFSET	0x78
+#define EXT_SB_USR_QUOTA_OFFSET	0x240
 #define EXT_SB_MAGIC		0xef53
+#define EXT_RO_COMPAT_QUOTA	0x0100
 
-/* Whether @dev has an ext superblock labelled as luo's pool. */
-static bool pool_is_ours(const char *dev)
+static uint32_t le32_at(const uint8_t *b)
 {
-	uint8_t sb[EXT_SB_LABEL_OFFSET + 16];
+	return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/*
+ * Whether @dev has an ext superblock labelled as luo's pool; *@usrquota
+ * (if not NULL): it has the quota feature with a user quota inode.
+ */
+static bool pool_is_ours(const char *dev, bool *usrquota)
+{
+	uint8_t sb[EXT_SB_USR_QUOTA_OFFSET + 4];
 	char label[17];
 	ssize_t n;
 	int fd;
 
+	if (usrquota)
+		*usrquota = false;
 	fd = open(dev, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
@@ -150,6 +170,10 @@ static bool pool_is_ours(const char *dev)
 		return false;
 	memcpy(label, sb + EXT_SB_LABEL_OFFSET, 16);
 	label[16] = '\0';
+	if (usrquota)
+		*usrquota = (le32_at(sb + EXT_SB_RO_COMPAT_OFFSET) &
+			     EXT_RO_COMPAT_QUOTA) &&
+			    le32_at(sb + EXT_SB_USR_QUOTA_OFFSET);
 	return !strcmp(label, POOL_LABEL);
 }
 
@@ -167,7 +191,7 @@ static int pool_probe(const char *dev, char *type, size_t len)
 	int r;
 
 	*type = '\0';
-	if (pool_is_ours(dev))
+	if (pool_is_ours(dev, NULL))
 		return 1;
 	r = pool_run(argv, out, sizeof(out));
 	if (r == 2)
@@ -184,21 +208,43 @@ static int pool_probe(const char *dev, char *type, size_t len)
 	return 2;
 }
 
-static int pool_format(const char *dev)
+/* mkfs.ext4; with @quota, the quota feature for user quota alone. */
+static int pool_format(const char *dev, bool quota)
 {
 	char *const argv[] = {
 		"mkfs.ext4", "-q", "-F", "-b", "4096", "-L", POOL_LABEL,
 		(char *)dev, NULL,
 	};
+	char *const qargv[] = {
+		"mkfs.ext4", "-q", "-F", "-b", "4096", "-L", POOL_LABEL,
+		"-O", "quota", "-E", "quotatype=usrquota", (char *)dev, NULL,
+	};
 	int r;
 
-	log_notice("pool %s: formatting (mkfs.ext4 -b 4096 -L %s)", dev,
-		   POOL_LABEL);
-	r = pool_run(argv, NULL, 0);
+	log_notice("pool %s: formatting (mkfs.ext4 -b 4096 -L %s%s)", dev,
+		   POOL_LABEL, quota ? " -O quota -E quotatype=usrquota" : "");
+	r = pool_run(quota ? qargv : argv, NULL, 0);
 	if (r)
 		log_err("pool %s: mkfs.ext4 failed (%s)", dev,
 			r < 0 ? strerror(-r) : "exit status");
 	return r < 0 ? r : r ? -EIO : 0;
+}
+
+/*
+ * Zeroes the superblock of a pool just formatted, which could not be
+ * mounted: the device holds nothing again, as before.
+ */
+static void pool_unformat(const char *dev)
+{
+	static const char zero[64 << 10];
+	int fd = open(dev, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || pwrite(fd, zero, sizeof(zero), 0) != sizeof(zero) ||
+	    fsync(fd) < 0)
+		log_warn("pool %s: cannot clear the filesystem just made: %m",
+			 dev);
+	if (fd >= 0)
+		close(fd);
 }
 
 /* mkdir -p of @path's last two levels (the runtime directory, then it). */
@@ -241,15 +287,19 @@ static int pool_mount(struct pool *p, const char *dev)
  * @dev:         the device
  * @format:      --pool-format: format even a device with a filesystem
  * @mount_point: where to mount it
+ * @quota:       --max-pool-per-user: a new pool gets user quota, an old
+ *               one must have it
  * @fresh:       out: it was formatted now
  *
  * Return: 0 or -errno (logged): -EEXIST for another filesystem without
- * @format.
+ * @format; -EOPNOTSUPP with @quota for a pool without user quota, or a
+ * kernel that cannot mount it.
  */
 int pool_device_open(struct pool *p, const char *dev, bool format,
-		     const char *mount_point, bool *fresh)
+		     const char *mount_point, bool quota, bool *fresh)
 {
 	struct stat dst, mst;
+	bool usrquota;
 	char type[64];
 	int r;
 
@@ -270,8 +320,13 @@ int pool_device_open(struct pool *p, const char *dev, bool format,
 			dev, type[0] ? type : "unknown");
 		return -EEXIST;
 	}
+	if (r == 1 && quota && pool_is_ours(dev, &usrquota) && !usrquota) {
+		log_err("pool %s: formatted without user quota, which --max-pool-per-user needs: with the pool unmounted, tune2fs -O quota -Q usrquota %s adds it (every kernel that mounts the pool then needs CONFIG_QFMT_V2), or start without --max-pool-per-user",
+			dev, dev);
+		return -EOPNOTSUPP;
+	}
 	if (r != 1) {
-		r = pool_format(dev);
+		r = pool_format(dev, quota);
 		if (r)
 			return r;
 		*fresh = true;
@@ -279,6 +334,15 @@ int pool_device_open(struct pool *p, const char *dev, bool format,
 	r = pool_make_mount_point(mount_point);
 	if (!r)
 		r = pool_mount(p, dev);
+	if (r == -EINVAL && pool_is_ours(dev, &usrquota) && usrquota) {
+		log_err("pool %s: this kernel cannot mount an ext4 with user quota (it needs CONFIG_QUOTA and CONFIG_QFMT_V2, module quota_v2)%s",
+			dev, quota ? ": --max-pool-per-user cannot be enforced here" :
+			": the pool was formatted for --max-pool-per-user");
+		/* A pool made now is unmade: the device holds nothing again. */
+		if (*fresh)
+			pool_unformat(dev);
+		return -EOPNOTSUPP;
+	}
 	if (r) {
 		log_err("pool %s: cannot mount it at %s: %s", dev,
 			mount_point, strerror(-r));

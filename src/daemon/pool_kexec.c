@@ -11,11 +11,16 @@
  *     (luo-pool-v1) and ordinary memfds (memfd-v2) can, nothing else can
  *     (sockets, pipes, eventfds, processes' files): EXDEV, with the
  *     session, token and handler in STATUS's failure reason, before
- *     anything is frozen;
+ *     anything is frozen; with --max-pool-per-user, that the copies of
+ *     each uid's memfds fit in what its quota leaves it: EDQUOT, with the
+ *     uid and a session of it in the reason;
  *  3. freeze every outgoing session;
  *  4. in a new directory of the pool, "handover.new": link every pool file
  *     (the same pages: nothing is copied) and copy every memfd (its time is
- *     logged), as "f-FD" under the fd number the handover writes it under;
+ *     logged; with --max-pool-per-user the copy is its session owner's
+ *     file, written with CAP_SYS_RESOURCE lowered so that the owner's
+ *     quota holds for it), as "f-FD" under the fd number the handover
+ *     writes it under;
  *     "fds", what each one is (struct pool_fdrec); "handover", the same
  *     handover a REBOOT writes (handover.c: the writer does not know where
  *     its bytes go);
@@ -40,6 +45,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -68,6 +74,18 @@ struct kexec_image {
 };
 
 /**
+ * struct kexec_need - what one uid's memfds will take of the pool
+ * @uid:     the sessions' owner
+ * @bytes:   the copies' size, in whole blocks
+ * @session: one of its sessions with a memfd, for the reason
+ */
+struct kexec_need {
+	uint32_t uid;
+	uint64_t bytes;
+	const char *session;
+};
+
+/**
  * struct kexec_writer - the handover directory being written
  * @d:       the daemon
  * @dir:     "handover.new" in the pool
@@ -77,6 +95,9 @@ struct kexec_image {
  * @linked:  pool files linked
  * @copied:  memfds copied
  * @bytes:   bytes copied
+ * @needs:   with the pool's quota, each uid's copies (step 2)
+ * @nr_needs: entries of @needs
+ * @block:   the pool's block size
  * @why:     the failing step, for STATUS
  */
 struct kexec_writer {
@@ -88,6 +109,9 @@ struct kexec_writer {
 	uint32_t linked;
 	uint32_t copied;
 	uint64_t bytes;
+	struct kexec_need *needs;
+	size_t nr_needs;
+	uint64_t block;
 	char why[LUO_REBOOT_FAILURE_LENGTH];
 };
 
@@ -164,14 +188,76 @@ static int kexec_open_image(const struct luo_reboot_kexec *arg,
 	return r;
 }
 
+/* Step 2, with the pool's quota: a memfd's copy, counted for its owner. */
+static int kexec_count_memfd(struct kexec_writer *w, int fd,
+			     const char *session, uint32_t owner)
+{
+	struct kexec_need *n = NULL;
+	struct stat st;
+
+	if (!w->d->pool->quota || !owner)
+		return 0;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	for (size_t i = 0; i < w->nr_needs && !n; i++)
+		if (w->needs[i].uid == owner)
+			n = &w->needs[i];
+	if (!n) {
+		n = realloc(w->needs, (w->nr_needs + 1) * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		w->needs = n;
+		n = &w->needs[w->nr_needs++];
+		*n = (struct kexec_need){ .uid = owner, .session = session };
+	}
+	n->bytes += ((uint64_t)st.st_size + w->block - 1) / w->block *
+		    w->block;
+	return 0;
+}
+
+/*
+ * Step 2, with the pool's quota: each uid's copies fit in what its limit
+ * leaves it, or the kexec is refused now, before the freeze, naming it.
+ */
+static int kexec_check_quota(struct kexec_writer *w)
+{
+	uint64_t used, limit;
+	int r;
+
+	for (size_t i = 0; i < w->nr_needs; i++) {
+		struct kexec_need *n = &w->needs[i];
+
+		r = pool_quota_room(w->d->pool, n->uid, n->bytes, &used,
+				    &limit);
+		if (r == -EDQUOT) {
+			snprintf(w->why, sizeof(w->why),
+				 "uid %u over its pool quota: '%s'", n->uid,
+				 n->session);
+			log_warn("reboot --kexec: uid %u (session '%s'...): its memfds' copies need %llu bytes of the pool, it uses %llu of its %llu (--max-pool-per-user)",
+				 n->uid, n->session,
+				 (unsigned long long)n->bytes,
+				 (unsigned long long)used,
+				 (unsigned long long)limit);
+		} else if (r) {
+			snprintf(w->why, sizeof(w->why),
+				 "cannot read uid %u's pool quota", n->uid);
+		}
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 /* Step 2: what cannot cross a kernel change fails the request now. */
 static int kexec_check_file(void *ctx, int fd, const char *compatible,
-			    const char *session, uint64_t token)
+			    const char *session, uint32_t owner,
+			    uint64_t token)
 {
 	struct kexec_writer *w = ctx;
 
-	if (!strcmp(compatible, LUO_POOL_COMPATIBLE) ||
-	    !strcmp(compatible, LUO_MEMFD_COMPATIBLE))
+	if (!strcmp(compatible, LUO_MEMFD_COMPATIBLE))
+		return kexec_count_memfd(w, fd, session, owner);
+	if (!strcmp(compatible, LUO_POOL_COMPATIBLE))
 		return 0;
 	snprintf(w->why, sizeof(w->why), "a %s file in '%s'", compatible,
 		 session);
@@ -225,25 +311,40 @@ static int kexec_copy(int in, int out, uint64_t size)
 	return 0;
 }
 
-/* A pool file: linked into the directory, no copy; made durable. */
+/*
+ * A pool file: linked into the directory, no copy; made durable.  With the
+ * pool's quota it may be a user's, in whatever mode the user chose.
+ */
 static int kexec_link_pool_file(struct kexec_writer *w, int fd,
 				const char *name)
 {
+	uint32_t raised;
 	char proc[64];
+	int r = 0;
 
 	if (fsync(fd) < 0)
 		return -errno;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	raised = pool_quota_link_begin(w->d->pool);
 	if (linkat(AT_FDCWD, proc, w->dir, name, AT_SYMLINK_FOLLOW) < 0)
-		return -errno;
+		r = -errno;
+	pool_quota_link_end(raised);
+	if (r)
+		return r;
 	w->linked++;
 	return kexec_add_rec(w, fd, POOL_REC_POOL, 0);
 }
 
-/* An ordinary memfd: its bytes copied into a new file of the pool. */
-static int kexec_copy_memfd(struct kexec_writer *w, int fd, const char *name)
+/*
+ * An ordinary memfd: its bytes copied into a new file of the pool, the
+ * session owner's with the pool's quota, written within its limit.
+ */
+static int kexec_copy_memfd(struct kexec_writer *w, int fd, const char *name,
+			    uint32_t owner)
 {
 	int seals = fcntl(fd, F_GET_SEALS), out, r;
+	struct pool *p = w->d->pool;
+	uint32_t lowered;
 	char proc[64];
 	struct stat st;
 
@@ -252,9 +353,14 @@ static int kexec_copy_memfd(struct kexec_writer *w, int fd, const char *name)
 	out = openat(w->dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (out < 0)
 		return -errno;
-	r = kexec_copy(fd, out, (uint64_t)st.st_size);
-	if (!r && fsync(out) < 0)
-		r = -errno;
+	r = pool_quota_charge(p, out, owner);
+	if (!r) {
+		lowered = pool_quota_write_begin(p);
+		r = kexec_copy(fd, out, (uint64_t)st.st_size);
+		if (!r && fsync(out) < 0)
+			r = -errno;
+		pool_quota_write_end(lowered);
+	}
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", out);
 	if (!r && linkat(AT_FDCWD, proc, w->dir, name, AT_SYMLINK_FOLLOW) < 0)
 		r = -errno;
@@ -268,7 +374,8 @@ static int kexec_copy_memfd(struct kexec_writer *w, int fd, const char *name)
 
 /* Step 4, per file. */
 static int kexec_place_file(void *ctx, int fd, const char *compatible,
-			    const char *session, uint64_t token)
+			    const char *session, uint32_t owner,
+			    uint64_t token)
 {
 	struct kexec_writer *w = ctx;
 	char name[32];
@@ -278,8 +385,13 @@ static int kexec_place_file(void *ctx, int fd, const char *compatible,
 	if (!strcmp(compatible, LUO_POOL_COMPATIBLE))
 		r = kexec_link_pool_file(w, fd, name);
 	else
-		r = kexec_copy_memfd(w, fd, name);
-	if (r) {
+		r = kexec_copy_memfd(w, fd, name, owner);
+	if (r == -EDQUOT) {
+		snprintf(w->why, sizeof(w->why),
+			 "uid %u over its pool quota: '%s'", owner, session);
+		log_warn("reboot --kexec: session '%s', token %llu: copying a memfd: uid %u over its pool quota",
+			 session, (unsigned long long)token, owner);
+	} else if (r) {
 		snprintf(w->why, sizeof(w->why), "%s of '%s'",
 			 strcmp(compatible, LUO_POOL_COMPATIBLE) ?
 			 "copying a memfd" : "linking a pool file", session);
@@ -407,7 +519,9 @@ static void kexec_failed(struct luod *d, int err, const char *why)
  * Return: does not return on success (the machine is gone; with
  * --kexec-simulate the daemon exited).  -EOPNOTSUPP without a pool,
  * -EBUSY while a REBOOT is under way or a request waits for a client's
- * file, -EXDEV if a file cannot cross a kernel change, the errno of
+ * file, -EXDEV if a file cannot cross a kernel change, -EDQUOT if a uid's
+ * memfds do not fit in its pool quota (before the freeze, or while
+ * copying them if its pool files grew meanwhile), the errno of
  * opening the kernel or initrd, of the freeze, of writing the handover
  * into the pool (ENOSPC...) or of kexec_file_load(); everything as
  * before, and STATUS says why.
@@ -415,19 +529,25 @@ static void kexec_failed(struct luod *d, int err, const char *why)
 int kexec_run(struct luod *d, struct luo_reboot_kexec *arg)
 {
 	struct kexec_image img = { .kernel_fd = -1, .initrd_fd = -1 };
-	struct kexec_writer w = { .d = d, .dir = -1 };
+	struct kexec_writer w = { .d = d, .dir = -1, .block = 4096 };
 	uint64_t start = luod_now_ns();
+	struct statfs sfs;
 	int r;
 
 	if (!d->pool)
 		return -EOPNOTSUPP;
 	if (d->rebooting || transport_busy(d->tp))
 		return -EBUSY;
+	if (!fstatfs(d->pool->dir_fd, &sfs) && sfs.f_bsize > 0)
+		w.block = (uint64_t)sfs.f_bsize;
 	r = kexec_open_image(arg, &img, w.why, sizeof(w.why));
 	if (!r)
 		r = luo_core_for_each_outgoing_file(d->core, kexec_check_file,
 						    &w);
+	if (!r)
+		r = kexec_check_quota(&w);
 	if (r) {
+		free(w.needs);
 		kexec_image_close(&img);
 		kexec_failed(d, r, w.why);
 		return r;
@@ -449,6 +569,7 @@ int kexec_run(struct luod *d, struct luo_reboot_kexec *arg)
 		kexec_failed(d, r, w.why);
 	}
 	free(w.recs);
+	free(w.needs);
 	kexec_image_close(&img);
 	d->rebooting = false;
 	return r;

@@ -4,7 +4,10 @@
 #define LUOD_PRIVS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
-int privs_drop(bool boot);
+int privs_drop(bool boot, bool quota);
+uint32_t privs_raise(uint32_t mask);
+uint32_t privs_lower(uint32_t mask);
 
 #endif /* LUOD_PRIVS_H */

@@ -627,6 +627,17 @@ static bool fdstore_on(const struct records *rc)
 }
 
 /**
+ * records_in_store() - do the vault's copies go to a manager's fd store
+ * @rc: the records, or NULL (no vault)
+ *
+ * Return: true while RECORDS_FDSTORE is set.
+ */
+bool records_in_store(const struct records *rc)
+{
+	return rc && fdstore_on(rc);
+}
+
+/**
  * records_vault_dead() - the vault died: under an fd store, end here
  * @rc: the records
  *
@@ -665,7 +676,11 @@ int records_vault_read(struct records *rc)
 	}
 }
 
-/* How long a commit waits for the store before it goes on without. */
+/*
+ * How long a commit waits for the vault before it goes on without: the
+ * vault answers by --fdstore-timeout at the latest (10 s by default); this
+ * is for a vault that does not answer at all.
+ */
 #define SYNC_TIMEOUT_MS	30000
 
 static int64_t now_ms(void)

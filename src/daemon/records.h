@@ -3,6 +3,7 @@
 #ifndef LUOD_RECORDS_H
 #define LUOD_RECORDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,7 @@ int records_held(const struct records *rc, int **out, size_t *n);
 void records_relink(struct records *rc, int sock);
 int records_sock(const struct records *rc);
 void records_vault_dead(struct records *rc);
+bool records_in_store(const struct records *rc);
 int records_vault_read(struct records *rc);
 
 #endif /* LUOD_RECORDS_H */

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -146,6 +147,17 @@ static void request_close_pair(int sv[2])
 		close(sv[1]);
 }
 
+/* RETRIEVE_FD's token, for conn_undo_set(); 0 for a shorter request. */
+static uint64_t request_token(const struct msg_req *req)
+{
+	size_t off = offsetof(struct liveupdate_session_retrieve_fd, token);
+	uint64_t token = 0;
+
+	if (req->hdr.len >= off + sizeof(token))
+		memcpy(&token, req->arg + off, sizeof(token));
+	return token;
+}
+
 /* Who sends the request, for the core's policy (dispatch.c). */
 static void request_caller(const struct conn *c, struct luo_caller *who)
 {
@@ -211,6 +223,9 @@ static void request_call(struct conn *c, struct msg_req *req)
 	if (!r && call.out_session)
 		r = request_bind_session(c, &call, sv);
 	request_close_pair(sv);
+	if (call.out_fd >= 0)
+		conn_undo_set(c, call.out_session ? c->claim : NULL,
+			      call.retrieved, request_token(req));
 	if (call.copy_len > sizeof(req->arg))
 		call.copy_len = sizeof(req->arg);
 	if (call.extra_len > call.extra_cap)

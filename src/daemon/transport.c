@@ -51,6 +51,7 @@ void conn_close(struct conn *c)
 	if (c->src.dead)
 		return;
 	log_debug("connection %d: %s closed", c->src.fd, conn_names[c->type]);
+	conn_undo_forget(c);
 	msg_buf_clear(&c->pending);
 	defer_drop(c);
 	if (c->type == CONN_NEW)
@@ -87,21 +88,44 @@ static void conn_unclaim(struct conn *c)
 /*
  * Sends @c's pending reply, which the committed records hold: marked as
  * sent first (records.c), so that a new engine does not send it again,
- * and unmarked if the socket is full after all.  @parked: it waited for
- * EPOLLOUT.
+ * and unmarked if the socket is full after all.  A reply whose fd cannot
+ * be passed becomes EMFILE, the request undone, and that is committed
+ * before it is sent (conn_inflight.c).  @parked: it waited for EPOLLOUT.
  */
 static void conn_send_recorded(struct conn *c, bool parked)
 {
 	struct transport *t = c->t;
-	struct iovec iov = {
-		.iov_base = c->pending.data, .iov_len = c->pending.len,
-	};
-	int fd = c->pending.fd, r;
+	bool replying;
+	struct iovec iov;
+	int fd, r;
 
-	t->reply_ops->sent(t->reply_ctx, c->src.fd);
-	transport_killpoint(t, "reply-sending");
-	r = msg_send(c->src.fd, &iov, 1, fd);
-	transport_killpoint(t, "reply-sent");
+	for (;;) {
+		iov.iov_base = c->pending.data;
+		iov.iov_len = c->pending.len;
+		fd = c->pending.fd;
+		t->reply_ops->sent(t->reply_ctx, c->src.fd);
+		transport_killpoint(t, "reply-sending");
+		r = conn_send(c, &iov, 1, fd);
+		transport_killpoint(t, "reply-sent");
+		if (fd < 0 || !conn_fd_refused(r))
+			break;
+		t->reply_ops->sent(t->reply_ctx, -1);
+		/*
+		 * Not being sent while the answer changes: a crash before
+		 * the commit (or with a commit that fails) owes EIO.
+		 */
+		replying = t->inflight &&
+			   *t->inflight == (c->src.fd | INFLIGHT_REPLYING);
+		if (replying)
+			*t->inflight = c->src.fd;
+		r = conn_refuse_fd(c);
+		if (r)
+			break;
+		transport_commit(t);
+		transport_killpoint(t, "reply-refused");
+		if (replying)
+			*t->inflight = c->src.fd | INFLIGHT_REPLYING;
+	}
 	if (r == -EAGAIN || r == -EINTR) {
 		t->reply_ops->sent(t->reply_ctx, -1);
 		if (c->claim) {
@@ -121,6 +145,7 @@ static void conn_send_recorded(struct conn *c, bool parked)
 		conn_close(c);
 		return;
 	}
+	conn_undo_forget(c);
 	/*
 	 * The records keep the sent reply, marked, until the next commit: a
 	 * commit of its own would double what a request costs.  The fd sent
@@ -142,16 +167,27 @@ static void conn_send_recorded(struct conn *c, bool parked)
 
 static void conn_flush(struct conn *c)
 {
+	struct iovec iov;
 	int r;
 
 	if (c->t->commit && c->t->reply_ops) {
 		conn_send_recorded(c, true);
 		return;
 	}
-	r = msg_buf_send(c->src.fd, &c->pending);
-
+	for (;;) {
+		iov.iov_base = c->pending.data;
+		iov.iov_len = c->pending.len;
+		r = conn_send(c, &iov, 1, c->pending.fd);
+		if (c->pending.fd < 0 || !conn_fd_refused(r))
+			break;
+		r = conn_refuse_fd(c);
+		if (r)
+			break;
+	}
 	if (r == -EAGAIN || r == -EINTR)
 		return;
+	conn_undo_forget(c);
+	msg_buf_clear(&c->pending);
 	c->t->dirty = true;	/* no pending reply any more */
 	conn_touch(c);
 	if (r || loop_modify(c->t->loop, &c->src, CONN_EVENTS) || c->closing)
@@ -217,9 +253,16 @@ void conn_reply(struct conn *c, int result, const void *arg, uint32_t len,
 	 */
 	if (inflight)
 		*c->t->inflight = c->src.fd | INFLIGHT_REPLYING;
-	r = msg_send(c->src.fd, iov, 3, fd);
+	r = conn_send(c, iov, 3, fd);
 	if (inflight)
 		*c->t->inflight = -1;
+	if (fd >= 0 && conn_fd_refused(r)) {
+		/* EMFILE without the fd, the request undone first. */
+		worker_close(fd);
+		conn_undo_reply(c);
+		conn_reply_error(c, -EMFILE);
+		return;
+	}
 	if (r == -EAGAIN && !msg_buf_fill(&c->pending, iov, 3, fd) &&
 	    !loop_modify(c->t->loop, &c->src, CONN_BLOCKED)) {
 		/* The parked reply is recorded before anything else runs. */
@@ -240,6 +283,7 @@ void conn_reply(struct conn *c, int result, const void *arg, uint32_t len,
 		else
 			close(fd);
 	}
+	conn_undo_forget(c);
 	if (r)
 		log_debug("%s connection %d: reply not sent: %s",
 			  conn_names[c->type], c->src.fd, strerror(-r));
@@ -330,6 +374,7 @@ struct conn *conn_new(struct transport *t, int fd, enum conn_type type)
 	c->src.ready = conn_ready;
 	c->src.hangup = conn_hangup;
 	c->src.release = conn_release;
+	conn_inflight_init(c);
 	r = loop_add(t->loop, &c->src, CONN_EVENTS);
 	if (r) {
 		free(c);

@@ -78,9 +78,6 @@
 /* Engines in a row that die before they serve: then the vault gives up. */
 #define VAULT_MAX_FAILURES	5
 
-/* How long the manager may take to answer BARRIER=1 (VAULT_SYNC). */
-#define VAULT_BARRIER_MS	10000
-
 extern char **environ;
 
 /**
@@ -124,6 +121,9 @@ extern char **environ;
  * @barrier_deadline: CLOCK_MONOTONIC ns by which the manager answers it
  * @sync_want: the commit of the engine's last VAULT_SYNC
  * @sync_asked: the commit the barrier under way answers
+ * @unsynced: a new entry went to the store after the last BARRIER=1
+ * @barrier_late: the manager did not answer @barrier in time: VAULT_SYNC
+ *            is answered at once until it does
  */
 struct vault {
 	const struct luod_options *opt;
@@ -162,6 +162,8 @@ struct vault {
 	uint64_t barrier_deadline;
 	uint64_t sync_want;
 	uint64_t sync_asked;
+	bool unsynced;
+	bool barrier_late;
 };
 
 static uint64_t vault_now_ns(void)
@@ -254,7 +256,8 @@ static void vault_add(struct vault *v, int32_t idx, int fd, uint64_t seq)
 		vault_close(v, fd);
 		return;
 	}
-	vault_fdstore_add(idx, fd, seq);
+	if (vault_fdstore_add(idx, fd, seq))
+		v->unsynced = true;
 	if (v->next[idx] >= 0)
 		vault_close(v, v->next[idx]);	/* its commit failed */
 	else
@@ -341,30 +344,56 @@ static void vault_sync_start(struct vault *v)
 		vault_synced(v, v->sync_want);
 		return;
 	}
+	v->unsynced = false;
 	v->barrier = fd;
 	v->sync_asked = v->sync_want;
-	v->barrier_deadline = vault_now_ns() + VAULT_BARRIER_MS * 1000000ull;
+	v->barrier_deadline = vault_now_ns() +
+			      v->opt->fdstore_ms * 1000000ull;
 }
 
-/* The manager answered the barrier (or did not in time: @late). */
-static void vault_barrier_done(struct vault *v, bool late)
+/*
+ * The manager did not answer the barrier in time: the engine goes on, and
+ * so does every VAULT_SYNC until the manager answers that barrier (a hung
+ * PID 1 costs one wait, not one per request).
+ */
+static void vault_barrier_late(struct vault *v)
 {
-	if (late)
-		log_err("fd store: the service manager did not take the fds in %d s; the engine goes on without",
-			VAULT_BARRIER_MS / 1000);
+	log_err("fd store: the service manager did not take the fds in %u ms; the engine goes on without until it does",
+		v->opt->fdstore_ms);
+	v->barrier_late = true;
+	v->barrier_deadline = 0;
+	vault_synced(v, v->sync_want);
+}
+
+/* The manager answered the barrier. */
+static void vault_barrier_done(struct vault *v)
+{
 	close(v->barrier);
 	v->barrier = -1;
 	v->barrier_deadline = 0;
+	if (v->barrier_late) {
+		log_notice("fd store: the service manager answers again");
+		v->barrier_late = false;
+		return;
+	}
 	vault_synced(v, v->sync_asked);
-	if (v->sync_want > v->sync_asked)
+	if (v->sync_want <= v->sync_asked)
+		return;
+	if (v->unsynced)
 		vault_sync_start(v);
+	else
+		vault_synced(v, v->sync_want);
 }
 
 /* The engine is gone: what it waited for is of no use. */
 static void vault_sync_reset(struct vault *v)
 {
-	if (v->barrier >= 0)
+	/* What it covered is covered by the next one. */
+	if (v->barrier >= 0) {
 		close(v->barrier);
+		v->unsynced = true;
+	}
+	v->barrier_late = false;
 	v->barrier = -1;
 	v->barrier_deadline = 0;
 	v->sync_want = v->sync_asked = 0;
@@ -396,8 +425,14 @@ static void vault_op(struct vault *v, const struct vault_msg *m,
 		break;
 	case VAULT_SYNC:
 		v->sync_want = m->seq;
-		if (v->barrier < 0)
+		if (v->barrier_late)
+			vault_synced(v, m->seq);	/* no second wait */
+		else if (v->barrier >= 0)
+			break;				/* answered with it */
+		else if (v->unsynced)
 			vault_sync_start(v);
+		else
+			vault_synced(v, m->seq);	/* nothing new stored */
 		break;
 	case VAULT_EXEC:
 		v->exec_seq = vault_written(v);
@@ -411,7 +446,8 @@ static void vault_op(struct vault *v, const struct vault_msg *m,
 		if (!v->served) {
 			notify_serving();
 			/* The socket is made: what engines need from now on. */
-			privs_drop(v->opt->pool != NULL);
+			privs_drop(v->opt->pool != NULL,
+				   v->opt->pool && v->opt->max_pool_per_user);
 		}
 		v->served = true;
 		break;
@@ -724,7 +760,7 @@ static void vault_expired(struct vault *v)
 	uint64_t now = vault_now_ns();
 
 	if (v->barrier_deadline && now >= v->barrier_deadline)
-		vault_barrier_done(v, true);
+		vault_barrier_late(v);
 	if (v->exec_deadline && now >= v->exec_deadline)
 		vault_exec_expired(v);
 }
@@ -759,7 +795,7 @@ static int vault_run(struct vault *v)
 		/* The manager closed its end: it took everything before. */
 		if (v->barrier >= 0 && p[3].fd == v->barrier &&
 		    (p[3].revents & (POLLHUP | POLLERR)))
-			vault_barrier_done(v, false);
+			vault_barrier_done(v);
 		if (p[0].revents & POLLIN) {
 			/*
 			 * A new engine's socket may well get the number of

@@ -61,12 +61,14 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <linux/kcmp.h>
 #include <systemd/sd-daemon.h>
 
 #include "activation.h"
 #include "log.h"
+#include "vault_fdsafe.h"
 #include "vault_fdstore.h"
 #include "vault_proto.h"
 
@@ -98,7 +100,8 @@ struct map_slot {
  * @ino:    its inode
  * @fd:     one of the vault's fds for it
  * @refs:   numbers holding it or waiting for it
- * @stored: it is in the store (not if the store was full)
+ * @stored: it is in the store (not if the store was full, nor if the
+ *          manager's close of it could block: vault_fdsafe.c)
  * @chain:  the next in its hash bucket
  */
 struct desc {
@@ -143,6 +146,7 @@ struct found {
  * @max:       FDSTORE: entries it takes
  * @count:     entries we stored
  * @full_told: the store being full was logged
+ * @unsafe_told: a file kept out of the store was logged
  * @slots:     by engine fd number
  * @nr_slots:  entries of @slots
  * @hash:      descriptions by inode
@@ -163,6 +167,7 @@ static struct fdstore {
 	unsigned long max;
 	unsigned long count;
 	bool full_told;
+	bool unsafe_told;
 	struct slot *slots;
 	size_t nr_slots;
 	struct desc **hash;
@@ -274,6 +279,24 @@ static bool same_file(int a, int b)
 	       fcntl(a, F_GETFL) == fcntl(b, F_GETFL);
 }
 
+/* @d out of the store. */
+static void desc_unstore(struct desc *d)
+{
+	store_remove_id(d->id, true);
+	d->stored = false;
+}
+
+/* Everything of ours out of the store. */
+static void store_forget(void)
+{
+	for (size_t b = 0; b < fs.nr_hash; b++)
+		for (struct desc *d = fs.hash[b]; d; d = d->chain)
+			if (d->stored)
+				desc_unstore(d);
+	store_remove(NAME_MAP, true);
+	store_remove(NAME_RECORDS, true);
+}
+
 /*
  * The store cannot be kept right any more: everything of ours goes out
  * of it, so that a restart starts afresh instead of from a wrong map.
@@ -282,12 +305,7 @@ static void fdstore_fail(const char *why)
 {
 	log_err("fd store: %s; the vault stores nothing more until the unit restarts",
 		why);
-	for (size_t b = 0; b < fs.nr_hash; b++)
-		for (struct desc *d = fs.hash[b]; d; d = d->chain)
-			if (d->stored)
-				store_remove_id(d->id, true);
-	store_remove(NAME_MAP, true);
-	store_remove(NAME_RECORDS, true);
+	store_forget();
 	fs.on = false;
 	records_flag(false);
 }
@@ -369,23 +387,27 @@ static int hash_grow(void)
 /* A description: known, or new (with a new ID; *@fresh set). */
 static struct desc *desc_get(int fd, bool *fresh)
 {
-	struct stat st;
+	struct statx st;
+	dev_t dev;
 	struct desc *d;
 
 	*fresh = false;
-	if (fstat(fd, &st) < 0)
+	/* The inode's cached attributes: never a FUSE or NFS round trip. */
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_INO,
+		  &st) < 0)
 		return NULL;
+	dev = makedev(st.stx_dev_major, st.stx_dev_minor);
 	if (fs.nr_hash)
-		for (d = fs.hash[bucket(st.st_dev, st.st_ino)]; d; d = d->chain)
-			if (d->dev == st.st_dev && d->ino == st.st_ino &&
+		for (d = fs.hash[bucket(dev, st.stx_ino)]; d; d = d->chain)
+			if (d->dev == dev && d->ino == st.stx_ino &&
 			    same_file(d->fd, fd))
 				return d;
 	if ((fs.nr_desc >= fs.nr_hash && hash_grow()) ||
 	    !(d = calloc(1, sizeof(*d))))
 		return NULL;
 	d->id = fs.next_id++;
-	d->dev = st.st_dev;
-	d->ino = st.st_ino;
+	d->dev = dev;
+	d->ino = st.stx_ino;
 	d->fd = fd;
 	*fresh = true;
 	d->chain = fs.hash[bucket(d->dev, d->ino)];
@@ -422,7 +444,7 @@ static void desc_put(struct desc *d, int gone, int other)
 		return;
 	}
 	if (d->stored)
-		store_remove_id(d->id, true);
+		desc_unstore(d);
 	for (p = &fs.hash[bucket(d->dev, d->ino)]; *p != d; p = &(*p)->chain)
 		;
 	*p = d->chain;
@@ -542,7 +564,10 @@ static int listen_env(int n, char **names)
  * Our fds (by name) move above the passed range, close-on-exec, until
  * vault_fdstore_restore(); the others (the socket unit's) move down to 3
  * and LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES are set for them alone.
- * Does nothing unless the store is on.
+ * Does nothing without NOTIFY_SOCKET.  With it but with the store off
+ * (FDSTORE unset or 0), what an earlier run left in the store is still
+ * taken apart and recovered from, then removed from the store
+ * (vault_fdstore_restore()): switching the store off loses nothing.
  *
  * Return: 0, or -errno if the environment could not be set.
  */
@@ -550,8 +575,9 @@ int vault_fdstore_start(void)
 {
 	char **names = NULL, *name;
 	int n, i, fd, kept = 0, r;
+	const char *ns = getenv("NOTIFY_SOCKET");
 
-	if (!fdstore_on())
+	if (!fdstore_on() && (!ns || !*ns))
 		return 0;
 	n = sd_listen_fds_with_names(0, &names);
 	if (n <= 0) {
@@ -807,9 +833,13 @@ int vault_fdstore_restore(uint64_t written,
 		close(SD_LISTEN_FDS_START + k);
 	fs.passed = 0;
 	listen_env(0, NULL);
-	records_flag(true);
 	log_notice("fd store: %d fds back from the service manager's store, as of commit %" PRIu64 "%s",
 		   n, written, missing ? "; some are missing" : "");
+	records_flag(fs.on);
+	if (!fs.on) {
+		store_forget();
+		log_notice("fd store: off (FDSTORE unset or 0): what an earlier run stored is recovered and removed from the store");
+	}
 	return n;
 }
 
@@ -869,6 +899,22 @@ int vault_fdstore_barrier(void)
 	return p[0];
 }
 
+/* A new description into the store, if the manager may close it. */
+static void desc_store(struct desc *d, int fd)
+{
+	enum vault_fdsafe safe = vault_fdsafe_class(fd);
+	char name[64];
+
+	if (safe == VAULT_FDSAFE_NO) {
+		if (!fs.unsafe_told)
+			log_notice("fd store: files whose close could block the service manager (TCP connections, devices, files on network or FUSE filesystems) stay out of it: they survive a crash of the engine or of the vault, not the loss of both at once");
+		fs.unsafe_told = true;
+		return;
+	}
+	id_name(name, sizeof(name), d->id);
+	d->stored = store_put(fd, name);
+}
+
 /**
  * vault_fdstore_add() - the vault holds a pending fd for a number
  * @idx: the engine's number
@@ -876,22 +922,25 @@ int vault_fdstore_barrier(void)
  * @seq: the commit it waits for
  *
  * A pending fd it replaces (its commit was never written) lets go.
+ *
+ * Return: true if a new entry went to the store (BARRIER=1 is owed
+ * before the engine may commit), false if it was there already or the
+ * store is off.
  */
-void vault_fdstore_add(int32_t idx, int fd, uint64_t seq)
+bool vault_fdstore_add(int32_t idx, int fd, uint64_t seq)
 {
 	struct slot *s;
 	struct desc *d, *old;
-	char name[64];
 	bool fresh;
 	int old_fd;
 
 	if (!fdstore_on())
-		return;
+		return false;
 	s = slot_of(idx);
 	d = s ? desc_get(fd, &fresh) : NULL;
 	if (!d) {
 		fdstore_fail("out of memory");
-		return;
+		return false;
 	}
 	d->refs++;
 	old = s->pend;
@@ -902,12 +951,11 @@ void vault_fdstore_add(int32_t idx, int fd, uint64_t seq)
 	MAP_SET(idx, pend, d->id);
 	MAP_SET(idx, pend_seq, seq);
 	/* The map first: whoever sees the entry in the store sees it named. */
-	if (fresh) {
-		id_name(name, sizeof(name), d->id);
-		d->stored = store_put(fd, name);
-	}
+	if (fresh)
+		desc_store(d, fd);
 	if (old)
 		desc_put(old, old_fd, old == d ? fd : -1);
+	return fresh && d->stored;
 }
 
 /**

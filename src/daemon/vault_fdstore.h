@@ -19,7 +19,7 @@ int vault_fdstore_restore(uint64_t written,
 void vault_fdstore_adopted(int rec_fd);
 bool vault_fdstore_on(void);
 int vault_fdstore_barrier(void);
-void vault_fdstore_add(int32_t idx, int fd, uint64_t seq);
+bool vault_fdstore_add(int32_t idx, int fd, uint64_t seq);
 void vault_fdstore_commit(int32_t idx);
 void vault_fdstore_cancel(int32_t idx);
 void vault_fdstore_drop(int32_t idx);

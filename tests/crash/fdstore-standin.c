@@ -32,6 +32,8 @@ unsigned int barriers;
 pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
 pid_t group;
+const char *store_max = STORE_MAX;
+const char *fdstore_timeout;
 
 static bool same_file(int a, int b)
 {
@@ -351,8 +353,11 @@ pid_t start_vault_logged(const char *bin, const char *notify,
 		setenv("LISTEN_FDNAMES", joined, 1);
 	}
 	setenv("NOTIFY_SOCKET", notify, 1);
-	setenv("FDSTORE", STORE_MAX, 1);
+	setenv("FDSTORE", store_max, 1);
 	/* --socket: never the machine's own, whatever goes wrong. */
+	if (fdstore_timeout)
+		execl(bin, bin, "--vault", "--socket", path, "--fdstore-timeout",
+		      fdstore_timeout, (char *)NULL);
 	execl(bin, bin, "--vault", "--socket", path, (char *)NULL);
 	_exit(127);
 }

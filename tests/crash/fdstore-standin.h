@@ -56,6 +56,10 @@ extern pthread_mutex_t lock;
 extern pthread_cond_t changed;
 /* The vault's process group, while it runs: killed if the test fails. */
 extern pid_t group;
+/* FDSTORE= for the vaults started next (STORE_MAX; "0": the store off). */
+extern const char *store_max;
+/* --fdstore-timeout for the vaults started next, or NULL. */
+extern const char *fdstore_timeout;
 
 void store_add(int fd, const char *name);
 int stored_index(int fd);

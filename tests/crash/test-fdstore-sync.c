@@ -18,6 +18,14 @@
  * 4. The vault alone dies: the engine ends too, starting no vault of its
  *    own (which could not keep the store), and the restart from the store
  *    serves everything; a change after it survives the next kill at once.
+ * 5. The manager hangs: the first preserve waits --fdstore-timeout, the
+ *    next ones go on at once; when the manager reads again, the store
+ *    has everything.
+ * 6. SIGTERM (systemctl restart): the engine leaves everything to the
+ *    store, discarding nothing, and the next start serves it all.
+ * 7. The store switched off (FDSTORE=0) with entries in it: the restart
+ *    recovers from them all the same, and removes them; from then on a
+ *    vault that dies alone is replaced by its engine, as without a store.
  */
 #include <errno.h>
 #include <poll.h>
@@ -27,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -211,6 +220,56 @@ static void slow_manager(struct unit *u, int dev, int s, uint64_t token,
 	close(fd);
 }
 
+/*
+ * The manager hangs (the test holds the stand-in's lock): the first
+ * preserve waits --fdstore-timeout, the next ones not at all; once the
+ * manager reads again, everything is in the store.
+ */
+static void hung_manager(struct unit *u, int dev, int s, uint64_t token)
+{
+	static char names[MAX_STORED + 2][256];
+	int fds[MAX_STORED + 2], want[5], nr, logfd, i;
+	char log[65536];
+	const char *p;
+	ssize_t n;
+
+	kill_all(u->vault, engine_of(dev, (uint32_t)token - 1), u->vault);
+	logfd = memfd_create("fdstore-sync-log", MFD_CLOEXEC);
+	dh_check(logfd >= 0);
+	fdstore_timeout = "200";
+	pthread_mutex_lock(&lock);
+	nr = store_passed(u->lsock, fds, names);
+	ready = false;
+	u->vault = group = start_vault_logged(u->bin, u->notify, u->path, fds,
+					      names, nr, logfd);
+	pthread_mutex_unlock(&lock);
+	notify_until(is_ready, NULL, "READY=1 with --fdstore-timeout");
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < 4; i++) {
+		want[i] = memfd_with("never acknowledged");
+		dh_check_eq(luo_session_preserve_fd(s, want[i], token + i), 0);
+	}
+	want[4] = -1;
+	pthread_mutex_unlock(&lock);
+	notify_until(all_stored, want, "the fds the manager took late");
+	for (i = 0; i < 4; i++)
+		close(want[i]);
+	engine_of(dev, (uint32_t)token + 3);
+	n = pread(logfd, log, sizeof(log) - 1, 0);
+	dh_check(n > 0);
+	log[n] = '\0';
+	p = strstr(log, "did not take the fds");
+	dh_check(p && !strstr(p + 1, "did not take the fds"));
+	close(logfd);
+	fdstore_timeout = NULL;
+}
+
+static bool has_mainpid(void *ctx)
+{
+	(void)ctx;
+	return mainpid > 0;
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -285,6 +344,41 @@ int main(void)
 	restart(&u, false);
 	engine_of(dev, 4);
 
+	/* 5. The manager hangs: one wait, not one per request. */
+	hung_manager(&u, dev, s, 5);
+
+	/*
+	 * 6. SIGTERM to the vault, as systemctl restart sends: the engine
+	 * leaves everything to the store, and the next start serves it, the
+	 * client's connection too.
+	 */
+	dh_check(kill(u.vault, SIGTERM) == 0);
+	dh_check(waitpid(u.vault, &r, 0) == u.vault);
+	dh_check(WIFEXITED(r) && WEXITSTATUS(r) == 0);
+	restart(&u, false);
+	engine_of(dev, 8);
+
+	/*
+	 * 7. The store switched off (FDSTORE=0) while it holds entries: the
+	 * vault still recovers from them, and takes them out of it.
+	 */
+	kill_all(u.vault, engine_of(dev, 8), u.vault);
+	store_max = "0";
+	restart(&u, false);
+	engine_of(dev, 8);
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < nr_store; i++)
+		dh_check(strncmp(store[i].name, "luovault-", 9));
+	mainpid = 0;
+	pthread_mutex_unlock(&lock);
+	/* Off now: a vault that dies alone is replaced by its engine. */
+	engine = engine_of(dev, 8);
+	dh_check(kill(u.vault, SIGKILL) == 0);
+	dh_check(waitpid(u.vault, NULL, 0) == u.vault);
+	notify_until(has_mainpid, NULL, "MAINPID= of the vault the engine started");
+	dh_check_eq(engine_of(dev, 8), engine);
+	u.vault = mainpid;
+
 	/* A REBOOT: every file back, byte for byte. */
 	dh_check_eq(luo_reboot(dev, -1, &update), 0);
 	luo_close(s);
@@ -293,7 +387,7 @@ int main(void)
 	dh_check(dev >= 0);
 	s = luo_retrieve_session(dev, "fdstore-sync");
 	dh_check(s >= 0);
-	for (uint64_t t = 1; t <= 4; t++) {
+	for (uint64_t t = 1; t <= 8; t++) {
 		r = luo_session_retrieve_fd(s, t);
 		dh_check(r >= 0);
 		check_text(r, t == 1 ? "acknowledged" :
@@ -304,10 +398,11 @@ int main(void)
 	luo_close(s);
 	luo_close(dev);
 
+	/* The vault the engine started is no child of ours. */
 	dh_check(kill(u.vault, SIGTERM) == 0);
-	dh_check(waitpid(u.vault, &r, 0) == u.vault);
+	dh_wait_gone(u.vault, DEADLINE_MS);
+	dh_wait_gone(engine, DEADLINE_MS);
 	group = 0;
-	dh_check(WIFEXITED(r) && WEXITSTATUS(r) == 0);
 	unlink(path);
 	unlink(notify);
 	rmdir(dir);

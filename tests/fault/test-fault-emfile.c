@@ -7,6 +7,12 @@
  * nothing behind; a connection that arrives meanwhile waits (accept is
  * paused, not retried in a loop) and is served once sessions are closed;
  * then the daemon serves a whole cycle and has the fds it started with.
+ *
+ * Under the vault (the default): the fds the engine sends the vault are
+ * in flight until the vault reads them and count, with every root
+ * process's, against the engine's RLIMIT_NOFILE (ETOOMANYREFS).  A reply
+ * whose fd meets that limit is answered EMFILE too (liveupdated(8), "Fds
+ * in flight"), and a commit that meets it is retried whole.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -73,19 +79,11 @@ int main(void)
 	int base, dev, sfd[MAX_SESSIONS], n = 0, err = 0, m, c, ctl;
 	char name[32];
 
-	/*
-	 * One process's EMFILE, without the vault: under it the fds sent to
-	 * the vault and not yet read count against the engine's own
-	 * RLIMIT_NOFILE (ETOOMANYREFS), which a limit this close to the fds
-	 * it holds would hit before EMFILE.
-	 */
-	static const char *const no_vault[] = { "--no-vault", NULL };
-
-	ft_start(&d, no_vault);
+	ft_start(&d, NULL);
 	base = e2e_daemon_fds(&d);
-	dh_check_eq(prlimit(d.pid, RLIMIT_NOFILE, NULL, &rl), 0);
+	dh_check_eq(prlimit(dh_engine_pid(&d), RLIMIT_NOFILE, NULL, &rl), 0);
 	rl.rlim_cur = (rlim_t)(base + HEADROOM);
-	dh_check_eq(prlimit(d.pid, RLIMIT_NOFILE, &rl, NULL), 0);
+	dh_check_eq(prlimit(dh_engine_pid(&d), RLIMIT_NOFILE, &rl, NULL), 0);
 
 	dev = luo_open_at(d.socket, LUO_OPEN_DEVICE);
 	dh_check(dev >= 0);

@@ -93,7 +93,9 @@ mknod -m 666 "$root"/dev/null c 1 3
 # The modules, each after those it depends on (modinfo), in the order
 # /init loads them (/modules/order): the nvdimm modules in the order that
 # gives /dev/pmem0, then ext4 and crc32c, which ext4 asks for at mount
-# time by a name only modprobe could resolve.
+# time by a name only modprobe could resolve, and quota_v2 (with
+# quota_tree), the quota format ext4 asks for by name when a pool has user
+# quota (--max-pool-per-user).
 add_module() {
 	local d
 	grep -qx "$1" "$root/modules/order" 2>/dev/null && return 0
@@ -103,7 +105,7 @@ add_module() {
 	cp "$(modinfo -k "$kver" -n "$1")" "$root/modules/$1.ko"
 	echo "$1" >>"$root/modules/order"
 }
-for m in libnvdimm nd_btt nd_pmem nd_e820 crc32c_generic ext4; do
+for m in libnvdimm nd_btt nd_pmem nd_e820 crc32c_generic ext4 quota_v2; do
 	add_module $m
 done
 cp "$kernel" "$root/boot/vmlinuz-$kver"

@@ -16,6 +16,15 @@
  *	retrieves SESSION in the next update, checks the three files (the
  *	memfd and the regular file hold TEXT, the socket is a listening TCP
  *	socket on 127.0.0.1) and finishes it.
+ *   luo-hold linger READYFILE SECONDS
+ *	preserves, in a new session, a TCP connection to a peer that reads
+ *	nothing, with a full send queue and SO_LINGER of SECONDS: a socket
+ *	whose last close waits; writes READYFILE and waits for SIGTERM.
+ *   luo-hold time N
+ *	preserves N memfds in a new session, one call after the other, and
+ *	prints the mean time of a call (the cost of the fd store's barrier
+ *	through PID 1, when the unit runs with the store); closes the
+ *	session, which discards them.
  *
  * Exit status 0 when all is as said, 1 with a message otherwise.
  */
@@ -30,6 +39,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <luo/libluo.h>
@@ -150,13 +160,104 @@ static int retrieve(const char *name, const char *text)
 	return 0;
 }
 
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int time_preserves(long n)
+{
+	int dev, sfd, r;
+	double start;
+
+	dev = luo_open();
+	if (dev < 0)
+		fail("luo_open", dev);
+	sfd = luo_create_session(dev, "luo-hold-time");
+	if (sfd < 0)
+		fail("luo_create_session", sfd);
+	start = now_us();
+	for (long i = 0; i < n; i++) {
+		/* A new description each time: each is stored. */
+		int m = memfd_create("luo-hold-time", MFD_CLOEXEC);
+
+		if (m < 0)
+			fail("memfd_create", errno);
+		r = luo_session_preserve_fd(sfd, m, (uint64_t)i + 1);
+		if (r)
+			fail("luo_session_preserve_fd", r);
+		close(m);
+	}
+	printf("luo-hold: %ld preserves: %.1f us each\n", n,
+	       (now_us() - start) / (double)n);
+	luo_close(sfd);
+	luo_close(dev);
+	return 0;
+}
+
+static int linger(const char *ready, int secs)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct linger lg = { .l_onoff = 1, .l_linger = secs };
+	socklen_t len = sizeof(sa);
+	int lst, cli, peer, dev, sfd, r, small = 4096;
+	char buf[65536] = { 0 };
+	sigset_t set;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lst = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lst < 0 || bind(lst, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(lst, 1) || getsockname(lst, (struct sockaddr *)&sa, &len))
+		fail("listener", errno);
+	cli = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	setsockopt(cli, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	if (connect(cli, (struct sockaddr *)&sa, sizeof(sa)) && errno != EINPROGRESS)
+		fail("connect", errno);
+	peer = accept4(lst, NULL, NULL, SOCK_CLOEXEC);
+	if (peer < 0)
+		fail("accept", errno);
+	setsockopt(peer, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	while (write(cli, buf, sizeof(buf)) > 0)
+		;
+	if (setsockopt(cli, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)))
+		fail("SO_LINGER", errno);
+	dev = luo_open();
+	if (dev < 0)
+		fail("luo_open", dev);
+	sfd = luo_create_session(dev, "linger");
+	if (sfd < 0)
+		fail("luo_create_session", sfd);
+	r = luo_session_preserve_fd(sfd, cli, 1);
+	if (r)
+		fail("preserve", r);
+	close(cli);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	r = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (r < 0)
+		fail(ready, errno);
+	close(r);
+	sigwaitinfo(&set, NULL);
+	(void)peer;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 6 && argc % 3 == 0 && !strcmp(argv[1], "hold"))
 		return hold(argv[2], argv + 3, argc - 3);
 	if (argc == 4 && !strcmp(argv[1], "retrieve"))
 		return retrieve(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "linger"))
+		return linger(argv[2], atoi(argv[3]));
+	if (argc == 3 && !strcmp(argv[1], "time") && atol(argv[2]) > 0)
+		return time_preserves(atol(argv[2]));
 	fprintf(stderr, "usage: luo-hold hold READYFILE SESSION TEXT DIR...\n"
-		"       luo-hold retrieve SESSION TEXT\n");
+		"       luo-hold retrieve SESSION TEXT\n"
+		"       luo-hold time N\n");
 	return 2;
 }
