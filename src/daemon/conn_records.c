@@ -79,6 +79,18 @@ void transport_commit(struct transport *t)
 	t->commit(t->commit_ctx);
 }
 
+/* @c's socket, and its pending reply's fd if the records keep it. */
+static int conn_each_fd(const struct conn *c, int (*fn)(void *ctx, int fd),
+			void *ctx)
+{
+	int r = fn(ctx, c->src.fd);
+
+	/* A new session's fd is not kept for a client not told. */
+	if (!r && c->pending.data && c->pending.fd >= 0 && !c->claim)
+		r = fn(ctx, c->pending.fd);
+	return r;
+}
+
 /**
  * transport_for_each_fd() - every fd a handover of the connections names
  * @t:   the transport
@@ -99,10 +111,7 @@ int transport_for_each_fd(const struct transport *t,
 	list_for_each_entry(c, &t->conns, link) {
 		if (r)
 			break;
-		r = fn(ctx, c->src.fd);
-		/* A new session's fd is not kept for a client not told. */
-		if (!r && c->pending.data && c->pending.fd >= 0 && !c->claim)
-			r = fn(ctx, c->pending.fd);
+		r = conn_each_fd(c, fn, ctx);
 	}
 	return r;
 }
@@ -128,9 +137,7 @@ int transport_for_each_big_fd(const struct transport *t,
 	list_for_each_entry(c, &t->rec_big, big_link) {
 		if (r)
 			break;
-		r = fn(ctx, c->src.fd);
-		if (!r && c->pending.data && c->pending.fd >= 0 && !c->claim)
-			r = fn(ctx, c->pending.fd);
+		r = conn_each_fd(c, fn, ctx);
 	}
 	return r;
 }

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -440,4 +441,68 @@ int store_passed(int lsock, int *fds, char names[][256])
 		snprintf(names[nr++], 256, "%s", store[i].name);
 	}
 	return nr;
+}
+
+static struct standin_unit made;
+
+static void remove_made(void)
+{
+	if (made.dir[0])
+		standin_unit_remove(&made);
+}
+
+/**
+ * standin_unit_make() - a unit's place, and the manager's notify socket
+ * @u:        out: where it is
+ * @tag:      part of the directory's name
+ * @listener: make the socket unit's listener too (@u->lsock; else -1)
+ *
+ * A directory under $TMPDIR (if short enough for sun_path) or /tmp, the
+ * notify socket there (notify_fd), read by reader() on a thread of its
+ * own from now on; SIGPIPE ignored; at exit, every luo process of the
+ * test's (group) killed and the place removed, whether the test passed
+ * or not.
+ */
+void standin_unit_make(struct standin_unit *u, const char *tag, bool listener)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *tmp = getenv("TMPDIR");
+	pthread_t th;
+
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(u->dir, sizeof(u->dir), "%s/luo-%s-XXXXXX",
+		 tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp", tag);
+	dh_check(mkdtemp(u->dir));
+	snprintf(u->notify, sizeof(u->notify), "%.63s/notify", u->dir);
+	snprintf(u->path, sizeof(u->path), "%.63s/liveupdate.sock", u->dir);
+	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", u->notify);
+	dh_check(notify_fd >= 0 &&
+		 bind(notify_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	u->lsock = -1;
+	if (listener) {
+		u->lsock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", u->path);
+		dh_check(u->lsock >= 0 &&
+			 bind(u->lsock, (struct sockaddr *)&sa,
+			      sizeof(sa)) == 0 &&
+			 listen(u->lsock, 64) == 0);
+	}
+	/* At exit, failed or not: the processes first (LIFO), then this. */
+	made = *u;
+	atexit(remove_made);
+	atexit(kill_group);
+	dh_check(pthread_create(&th, NULL, reader, NULL) == 0);
+}
+
+/**
+ * standin_unit_remove() - the unit's place goes: its sockets' files and
+ * directory (a test removes what else it put there first)
+ * @u: what standin_unit_make() made
+ */
+void standin_unit_remove(const struct standin_unit *u)
+{
+	unlink(u->path);
+	unlink(u->notify);
+	rmdir(u->dir);
 }

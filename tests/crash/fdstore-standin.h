@@ -61,6 +61,22 @@ extern const char *store_max;
 /* --fdstore-timeout for the vaults started next, or NULL. */
 extern const char *fdstore_timeout;
 
+/**
+ * struct standin_unit - where a test's unit lives
+ * @dir:    its directory
+ * @notify: the manager's notify socket (NOTIFY_SOCKET)
+ * @path:   liveupdated's socket
+ * @lsock:  the socket unit's listener on @path, or -1
+ */
+struct standin_unit {
+	char dir[64];
+	char notify[96];
+	char path[96];
+	int lsock;
+};
+
+void standin_unit_make(struct standin_unit *u, const char *tag, bool listener);
+void standin_unit_remove(const struct standin_unit *u);
 void store_add(int fd, const char *name);
 int stored_index(int fd);
 void store_lose(int i);

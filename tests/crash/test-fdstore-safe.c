@@ -101,36 +101,19 @@ static pid_t engine(int dev)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
 	static char names[MAX_STORED + 2][256];
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct sockaddr_in peer_addr, scratch;
-	char dir[64], notify[96], path[96], file[128];
-	const char *bin = dh_binary();
+	struct standin_unit u;
+	const char *bin = dh_binary(), *notify = u.notify, *path = u.path;
 	int fds[NR], pair[2], p[2], lsock, dev, s, peer, accepted, nr, r;
 	struct linger lg = { .l_onoff = 1, .l_linger = 30 };
 	int sfds[MAX_STORED + 2];
-	pthread_t th;
+	char file[128];
 	pid_t vault;
 
-	signal(SIGPIPE, SIG_IGN);
-	snprintf(dir, sizeof(dir), "%s/luo-fdsafe-XXXXXX",
-		 tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
-	dh_check(mkdtemp(dir));
-	snprintf(notify, sizeof(notify), "%.63s/notify", dir);
-	snprintf(path, sizeof(path), "%.63s/liveupdate.sock", dir);
-	snprintf(file, sizeof(file), "%.63s/a-file", dir);
-	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", notify);
-	dh_check(notify_fd >= 0 &&
-		 bind(notify_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	lsock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	dh_check(lsock >= 0 &&
-		 bind(lsock, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-		 listen(lsock, 64) == 0);
-	atexit(kill_group);
-	dh_check(pthread_create(&th, NULL, reader, NULL) == 0);
+	standin_unit_make(&u, "fdsafe", true);
+	lsock = u.lsock;
+	snprintf(file, sizeof(file), "%.63s/a-file", u.dir);
 	snprintf(names[0], sizeof(names[0]), "liveupdated.socket");
 	vault = group = start_vault(bin, notify, path, &lsock, names, 1);
 	notify_until(is_ready, NULL, "READY=1 at the first start");
@@ -198,9 +181,7 @@ int main(void)
 	dh_check(WIFEXITED(r) && WEXITSTATUS(r) == 0);
 	luo_close(dev);
 	unlink(file);
-	unlink(path);
-	unlink(notify);
-	rmdir(dir);
+	standin_unit_remove(&u);
 	printf("test-fdstore-safe: PASS\n");
 	return DH_PASS;
 }

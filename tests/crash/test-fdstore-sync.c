@@ -272,35 +272,18 @@ static bool has_mainpid(void *ctx)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
 	static char names[1][256];
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char dir[64], notify[96], path[96];
+	struct standin_unit place;
 	struct unit u = { .bin = dh_binary() };
+	const char *notify = place.notify, *path = place.path;
 	int dev, s, fd, r;
-	pthread_t th;
 	uint64_t update;
 	pid_t engine;
 
-	signal(SIGPIPE, SIG_IGN);
-	snprintf(dir, sizeof(dir), "%s/luo-fdsync-XXXXXX",
-		 tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
-	dh_check(mkdtemp(dir));
-	snprintf(notify, sizeof(notify), "%.63s/notify", dir);
-	snprintf(path, sizeof(path), "%.63s/liveupdate.sock", dir);
+	standin_unit_make(&place, "fdsync", true);
 	u.notify = notify;
 	u.path = path;
-	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", notify);
-	dh_check(notify_fd >= 0 &&
-		 bind(notify_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	u.lsock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	dh_check(u.lsock >= 0 &&
-		 bind(u.lsock, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-		 listen(u.lsock, 64) == 0);
-	atexit(kill_group);
-	dh_check(pthread_create(&th, NULL, reader, NULL) == 0);
+	u.lsock = place.lsock;
 	snprintf(names[0], sizeof(names[0]), "liveupdated.socket");
 	u.vault = group = start_vault(u.bin, notify, path, &u.lsock, names, 1);
 	notify_until(is_ready, NULL, "READY=1 at the first start");
@@ -403,9 +386,7 @@ int main(void)
 	dh_wait_gone(u.vault, DEADLINE_MS);
 	dh_wait_gone(engine, DEADLINE_MS);
 	group = 0;
-	unlink(path);
-	unlink(notify);
-	rmdir(dir);
+	standin_unit_remove(&place);
 	printf("test-fdstore-sync: PASS\n");
 	return DH_PASS;
 }

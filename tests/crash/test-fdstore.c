@@ -43,39 +43,19 @@
 
 int main(void)
 {
-	const char *bin = dh_binary(), *tmp = getenv("TMPDIR");
+	const char *bin = dh_binary();
 	static char names[MAX_STORED + 2][256];
 	int fds[MAX_STORED + 2], want[8], dev, s[2], m[2], lsock, stale, r;
-	char dir[64], notify[96], path[96];
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct luo_status st = { .size = sizeof(st) };
+	struct standin_unit u;
+	const char *notify = u.notify, *path = u.path;
 	uint64_t update;
 	pid_t vault;
 	int nr;
 
-	signal(SIGPIPE, SIG_IGN);
-	/* A socket path must fit sun_path: a short $TMPDIR or /tmp. */
-	snprintf(dir, sizeof(dir), "%s/luo-fdstore-XXXXXX",
-		 tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
-	dh_check(mkdtemp(dir));
-	snprintf(notify, sizeof(notify), "%.63s/notify", dir);
-	snprintf(path, sizeof(path), "%.63s/liveupdate.sock", dir);
-
 	/* systemd's notify socket and liveupdated.socket. */
-	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", notify);
-	dh_check(notify_fd >= 0 &&
-		 bind(notify_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	lsock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	dh_check(lsock >= 0 &&
-		 bind(lsock, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-		 listen(lsock, 64) == 0);
-
-	pthread_t th;
-
-	atexit(kill_group);
-	dh_check(pthread_create(&th, NULL, reader, NULL) == 0);
+	standin_unit_make(&u, "fdstore", true);
+	lsock = u.lsock;
 
 	/* 1. The first start: the socket alone. */
 	fds[0] = lsock;
@@ -160,9 +140,7 @@ int main(void)
 	dh_check(waitpid(vault, &r, 0) == vault);
 	group = 0;
 	dh_check(WIFEXITED(r) && WEXITSTATUS(r) == 0);
-	unlink(path);
-	unlink(notify);
-	rmdir(dir);
+	standin_unit_remove(&u);
 	printf("test-fdstore: PASS\n");
 	return DH_PASS;
 }

@@ -54,32 +54,7 @@ static char flag[64];
 /* The engine's records header, read through its memfd. */
 static void read_header(pid_t engine, struct records_header *h)
 {
-	char dir[64], path[320], link[128];
-	struct dirent *e;
-	bool found = false;
-	ssize_t n;
-	DIR *d;
-	int fd;
-
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)engine);
-	d = opendir(dir);
-	dh_check(d != NULL);
-	while (!found && (e = readdir(d))) {
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n < 0)
-			continue;
-		link[n] = '\0';
-		if (!strstr(link, "memfd:luo-records"))
-			continue;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		dh_check(fd >= 0);
-		dh_check_eq(pread(fd, h, sizeof(*h), 0), (long)sizeof(*h));
-		close(fd);
-		found = true;
-	}
-	closedir(d);
-	dh_check(found);
+	dh_records_read(engine, h, sizeof(*h));
 }
 
 static void test_small_commits(void)

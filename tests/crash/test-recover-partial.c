@@ -376,35 +376,20 @@ static void listener(void)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char dir[64];
-	pthread_t th;
+	struct standin_unit u;
 
-	signal(SIGPIPE, SIG_IGN);
 	bin = dh_binary();
-	/* A socket path must fit sun_path: a short $TMPDIR or /tmp. */
-	snprintf(dir, sizeof(dir), "%s/luo-partial-XXXXXX",
-		 tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
-	dh_check(mkdtemp(dir));
-	snprintf(notify, sizeof(notify), "%.63s/notify", dir);
-	snprintf(path, sizeof(path), "%.63s/liveupdate.sock", dir);
-	snprintf(logpath, sizeof(logpath), "%.63s/log", dir);
-
-	/* systemd's notify socket. */
-	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", notify);
-	dh_check(notify_fd >= 0 &&
-		 bind(notify_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	atexit(kill_group);
-	dh_check(pthread_create(&th, NULL, reader, NULL) == 0);
+	/* systemd's notify socket; the daemon makes its own listener. */
+	standin_unit_make(&u, "partial", false);
+	snprintf(notify, sizeof(notify), "%s", u.notify);
+	snprintf(path, sizeof(path), "%s", u.path);
+	snprintf(logpath, sizeof(logpath), "%.63s/log", u.dir);
 
 	files_and_connections();
 	listener();
 
-	unlink(notify);
 	unlink(logpath);
-	rmdir(dir);
+	standin_unit_remove(&u);
 	printf("test-recover-partial: PASS\n");
 	return DH_PASS;
 }

@@ -46,6 +46,7 @@ int dh_exit_code(int status);
 void dh_cleanup(struct dh_daemon *d);
 int dh_count_fds(pid_t pid);
 pid_t dh_child_of(pid_t pid);
+void dh_records_read(pid_t engine, void *buf, size_t len);
 pid_t dh_engine_pid(const struct dh_daemon *d);
 pid_t dh_status_pid(const char *socket);
 void dh_wait_gone(pid_t pid, int timeout_ms);
