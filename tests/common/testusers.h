@@ -8,6 +8,8 @@
 #ifndef LUO_TEST_USERS_H
 #define LUO_TEST_USERS_H
 
+#include <stdio.h>
+
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -41,5 +43,17 @@ void tu_group_remove(struct tu_group *g);
 int tu_run_as(const struct tu_user *u, int (*fn)(void *ctx), void *ctx);
 pid_t tu_spawn_as(const struct tu_user *u, int (*fn)(void *ctx), void *ctx);
 bool tu_available(void);
+
+/*
+ * In a child run as a test user (tu_run_as(), tu_spawn_as()): a failed check
+ * says where and ends the child with status 1.
+ */
+#define TU_CHILD_CHECK(cond) do {					\
+	if (!(cond)) {							\
+		fprintf(stderr, "%s:%d: child check failed: %s\n",	\
+			__FILE__, __LINE__, #cond);			\
+		return 1;						\
+	}								\
+} while (0)
 
 #endif /* LUO_TEST_USERS_H */

@@ -20,14 +20,6 @@
 #include "daemon-harness.h"
 #include "testusers.h"
 
-#define CHILD_CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: child check failed: %s\n",	\
-			__FILE__, __LINE__, #cond);			\
-		return 1;						\
-	}								\
-} while (0)
-
 static struct tu_group group;
 static struct tu_user ua, ub;
 static const char *sock;
@@ -38,13 +30,13 @@ static int leave_stale(void *ctx)
 {
 	int dev = luo_open_at(sock, LUO_OPEN_DEVICE), s, m;
 
-	CHILD_CHECK(dev >= 0);
+	TU_CHILD_CHECK(dev >= 0);
 	s = luo_create_session(dev, "stale");
-	CHILD_CHECK(s >= 0);
+	TU_CHILD_CHECK(s >= 0);
 	m = memfd_create("stale", MFD_CLOEXEC);
-	CHILD_CHECK(m >= 0);
-	CHILD_CHECK(luo_session_preserve_fd(s, m, 1) == 0);
-	CHILD_CHECK(luo_session_handover(s, 0) == 0);
+	TU_CHILD_CHECK(m >= 0);
+	TU_CHILD_CHECK(luo_session_preserve_fd(s, m, 1) == 0);
+	TU_CHILD_CHECK(luo_session_handover(s, 0) == 0);
 	luo_close(s);
 	luo_close(dev);
 	close(m);
@@ -56,9 +48,9 @@ static int try_drop(void *ctx)
 {
 	int ctl = luo_open_at(sock, LUO_OPEN_CONTROL);
 
-	CHILD_CHECK(ctl >= 0);
-	CHILD_CHECK(luo_drop_session(ctl, "stale", ua.uid, NULL) == -EPERM);
-	CHILD_CHECK(luo_drop_session(ctl, "stale", ub.uid, NULL) == -EPERM);
+	TU_CHILD_CHECK(ctl >= 0);
+	TU_CHILD_CHECK(luo_drop_session(ctl, "stale", ua.uid, NULL) == -EPERM);
+	TU_CHILD_CHECK(luo_drop_session(ctl, "stale", ub.uid, NULL) == -EPERM);
 	luo_close(ctl);
 	return 0;
 }
@@ -68,11 +60,11 @@ static int retrieve_stale(void *ctx)
 {
 	int dev = luo_open_at(sock, LUO_OPEN_DEVICE), s;
 
-	CHILD_CHECK(dev >= 0);
+	TU_CHILD_CHECK(dev >= 0);
 	s = luo_retrieve_session(dev, "stale");
-	CHILD_CHECK((s < 0 ? s : 0) == *(int *)ctx);
+	TU_CHILD_CHECK((s < 0 ? s : 0) == *(int *)ctx);
 	if (s >= 0) {
-		CHILD_CHECK(luo_session_finish(s) == 0);
+		TU_CHILD_CHECK(luo_session_finish(s) == 0);
 		luo_close(s);
 	}
 	luo_close(dev);

@@ -39,14 +39,6 @@
 #define LIMIT_BYTES	(1u << 20)
 #define CHUNK		(64u << 10)
 
-#define CHILD_CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: child check failed: %s\n",	\
-			__FILE__, __LINE__, #cond);			\
-		return 1;						\
-	}								\
-} while (0)
-
 static char image[PATH_MAX] = "";
 static char loopdev[64] = "";
 static char probe_mnt[PATH_MAX] = "";
@@ -232,9 +224,9 @@ static int fill_past_limit(void *ctx)
 	size_t done = 0;
 	ssize_t n;
 
-	CHILD_CHECK(dev >= 0);
+	TU_CHILD_CHECK(dev >= 0);
 	fd = luo_pool_memfd(dev, "mine", MFD_CLOEXEC);
-	CHILD_CHECK(fd >= 0);
+	TU_CHILD_CHECK(fd >= 0);
 	pt_fill(want, sizeof(want), 3);
 	while (done < sizeof(want)) {
 		n = pwrite(fd, want + done, CHUNK, (off_t)done);
@@ -242,17 +234,17 @@ static int fill_past_limit(void *ctx)
 			break;
 		done += (size_t)n;
 	}
-	CHILD_CHECK(done < sizeof(want) && errno == EDQUOT);
-	CHILD_CHECK(done >= LIMIT_BYTES / 2 && done <= LIMIT_BYTES);
+	TU_CHILD_CHECK(done < sizeof(want) && errno == EDQUOT);
+	TU_CHILD_CHECK(done >= LIMIT_BYTES / 2 && done <= LIMIT_BYTES);
 	/* fsync: what was accepted is on the pool. */
-	CHILD_CHECK(fsync(fd) == 0);
+	TU_CHILD_CHECK(fsync(fd) == 0);
 	for (size_t off = 0; off + CHUNK <= done; off += CHUNK) {
-		CHILD_CHECK(pread(fd, got, CHUNK, (off_t)off) == CHUNK);
-		CHILD_CHECK(!memcmp(got, want + off, CHUNK));
+		TU_CHILD_CHECK(pread(fd, got, CHUNK, (off_t)off) == CHUNK);
+		TU_CHILD_CHECK(!memcmp(got, want + off, CHUNK));
 	}
 	/* Still over: an mmap'ed page past it cannot be had either. */
-	CHILD_CHECK(ftruncate(fd, 4 * LIMIT_BYTES) == 0);
-	CHILD_CHECK(fallocate(fd, 0, 2 * LIMIT_BYTES, CHUNK) < 0 &&
+	TU_CHILD_CHECK(ftruncate(fd, 4 * LIMIT_BYTES) == 0);
+	TU_CHILD_CHECK(fallocate(fd, 0, 2 * LIMIT_BYTES, CHUNK) < 0 &&
 		    errno == EDQUOT);
 	close(fd);
 	luo_close(dev);
@@ -265,12 +257,12 @@ static int fill_half(void *ctx)
 	static unsigned char buf[LIMIT_BYTES / 2];
 	int dev = luo_open_at(sock, LUO_OPEN_DEVICE), fd;
 
-	CHILD_CHECK(dev >= 0);
+	TU_CHILD_CHECK(dev >= 0);
 	fd = luo_pool_memfd(dev, "theirs", MFD_CLOEXEC);
-	CHILD_CHECK(fd >= 0);
+	TU_CHILD_CHECK(fd >= 0);
 	pt_fill(buf, sizeof(buf), 4);
-	CHILD_CHECK(write(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf));
-	CHILD_CHECK(fsync(fd) == 0);
+	TU_CHILD_CHECK(write(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf));
+	TU_CHILD_CHECK(fsync(fd) == 0);
 	close(fd);
 	luo_close(dev);
 	return 0;
@@ -288,20 +280,20 @@ static int hold_big_memfd(void *ctx)
 	char c = 0;
 
 	dev = luo_open_at(sock, LUO_OPEN_DEVICE);
-	CHILD_CHECK(dev >= 0);
+	TU_CHILD_CHECK(dev >= 0);
 	s = luo_create_session(dev, "big");
-	CHILD_CHECK(s >= 0);
+	TU_CHILD_CHECK(s >= 0);
 	m = memfd_create("big", MFD_CLOEXEC);
-	CHILD_CHECK(m >= 0);
+	TU_CHILD_CHECK(m >= 0);
 	pt_fill(buf, sizeof(buf), 5);
-	CHILD_CHECK(write(m, buf, sizeof(buf)) == (ssize_t)sizeof(buf));
-	CHILD_CHECK(luo_session_preserve_fd(s, m, 1) == 0);
-	CHILD_CHECK(write(p[1], "r", 1) == 1);
-	CHILD_CHECK(read(p[0], &c, 1) == 1);
+	TU_CHILD_CHECK(write(m, buf, sizeof(buf)) == (ssize_t)sizeof(buf));
+	TU_CHILD_CHECK(luo_session_preserve_fd(s, m, 1) == 0);
+	TU_CHILD_CHECK(write(p[1], "r", 1) == 1);
+	TU_CHILD_CHECK(read(p[0], &c, 1) == 1);
 	/* Unfrozen: the session still takes a file. */
 	m2 = memfd_create("small", MFD_CLOEXEC);
-	CHILD_CHECK(m2 >= 0);
-	CHILD_CHECK(luo_session_preserve_fd(s, m2, 2) == 0);
+	TU_CHILD_CHECK(m2 >= 0);
+	TU_CHILD_CHECK(luo_session_preserve_fd(s, m2, 2) == 0);
 	close(m2);
 	close(m);
 	luo_close(s);
