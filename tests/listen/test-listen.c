@@ -423,6 +423,8 @@ static void test_env(void)
 	dh_check_eq(write(c, "GET / HTTP/1.0\r\n\r\n", 18), 18);
 	http_answered(c);
 	dh_check_eq(svc_stop(&s, SIGTERM), 0);
+	/* The socket's file outlives the service, as a socket unit's. */
+	unlink(sun_path);
 }
 
 /* RESTARTS restarts under load: the same socket, nothing refused. */
@@ -546,6 +548,7 @@ static void test_reboot_at_once(void)
 	http_answered(c);
 	load_stop_clean(&l);
 	dh_check_eq(svc_stop(&s, SIGTERM), 0);
+	unlink(unx + strlen("unix:"));
 }
 
 /* The state of the session named @name, found by state_of(). */
