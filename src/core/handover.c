@@ -517,6 +517,36 @@ static int record_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
+/* The files of session @rid in @files (sorted by record_cmp()): *@k of them. */
+static const struct luo_file_record *
+files_of(const struct luo_file_record *files, size_t n, uint64_t rid,
+	 size_t *k)
+{
+	size_t a = 0, b = n, m;
+
+	while (a < b) {
+		m = a + (b - a) / 2;
+		if (files[m].session < rid)
+			a = m + 1;
+		else
+			b = m;
+	}
+	for (b = a; b < n && files[b].session == rid; b++)
+		;
+	*k = b - a;
+	return files + a;
+}
+
+/* @k files' "files" entries (@in false) or "files-in" entries into @out. */
+static void put_records(uint8_t *out, const struct luo_file_record *lo,
+			size_t k, bool in)
+{
+	size_t size = in ? LUO_HANDOVER_FILE_IN_SIZE : LUO_HANDOVER_FILE_SIZE;
+
+	for (size_t i = 0; i < k; i++)
+		memcpy(out + i * size, in ? lo[i].in : lo[i].file, size);
+}
+
 /*
  * Records of an earlier release (sessions in the handover, "records-files"):
  * puts back the files of each session of the list node @name.
@@ -528,8 +558,8 @@ static int assemble_list(void *fdt, const char *name,
 	int list = fdt_path_offset(fdt, name), node, err;
 	const struct luo_file_record *lo;
 	uint8_t *fp, *ip;
-	size_t a, b, k;
 	const void *p;
+	size_t k;
 	int len;
 
 	if (list == -FDT_ERR_NOTFOUND)
@@ -543,29 +573,14 @@ static int assemble_list(void *fdt, const char *name,
 		if (!p || len != sizeof(fdt64_t))
 			return -FDT_ERR_BADVALUE;
 		rid = fdt64_ld(p);
-		/* The first record of the session, by bisection. */
-		a = 0;
-		b = n;
-		while (a < b) {
-			k = a + (b - a) / 2;
-			if (files[k].session < rid)
-				a = k + 1;
-			else
-				b = k;
-		}
-		for (b = a; b < n && files[b].session == rid; b++)
-			;
-		lo = files + a;
-		k = b - a;
+		lo = files_of(files, n, rid, &k);
 		*used += k;
 		err = fdt_setprop_placeholder(fdt, node, "files",
 					      (int)(k * LUO_HANDOVER_FILE_SIZE),
 					      (void **)&fp);
 		if (err)
 			return err;
-		for (size_t i = 0; i < k; i++)
-			memcpy(fp + i * LUO_HANDOVER_FILE_SIZE, lo[i].file,
-			       LUO_HANDOVER_FILE_SIZE);
+		put_records(fp, lo, k, false);
 		if (!fdt_getprop(fdt, node, "files-in", &len))
 			continue;
 		err = fdt_setprop_placeholder(fdt, node, "files-in",
@@ -573,9 +588,7 @@ static int assemble_list(void *fdt, const char *name,
 					      (void **)&ip);
 		if (err)
 			return err;
-		for (size_t i = 0; i < k; i++)
-			memcpy(ip + i * LUO_HANDOVER_FILE_IN_SIZE, lo[i].in,
-			       LUO_HANDOVER_FILE_IN_SIZE);
+		put_records(ip, lo, k, true);
 	}
 	return 0;
 }
@@ -677,24 +690,13 @@ static int assemble_session(void *out, const struct luo_records_parts *parts,
 			    size_t idx, size_t *used)
 {
 	const struct luo_session_record *s = &parts->sessions[idx];
-	const struct luo_file_record *files = parts->files, *lo;
-	size_t a = 0, b = parts->nr_files, k;
+	const struct luo_file_record *lo;
 	uint8_t *fp, *ip;
 	char node[32];
+	size_t k;
 	int err;
 
-	/* The first record of the session, by bisection. */
-	while (a < b) {
-		k = a + (b - a) / 2;
-		if (files[k].session < s->rid)
-			a = k + 1;
-		else
-			b = k;
-	}
-	for (b = a; b < parts->nr_files && files[b].session == s->rid; b++)
-		;
-	lo = files + a;
-	k = b - a;
+	lo = files_of(parts->files, parts->nr_files, s->rid, &k);
 	*used += k;
 	snprintf(node, sizeof(node), "session@%zu", idx);
 	err = fdt_begin_node(out, node);
@@ -707,9 +709,7 @@ static int assemble_session(void *out, const struct luo_records_parts *parts,
 					      (void **)&fp);
 	if (err)
 		return err;
-	for (size_t i = 0; i < k; i++)
-		memcpy(fp + i * LUO_HANDOVER_FILE_SIZE, lo[i].file,
-		       LUO_HANDOVER_FILE_SIZE);
+	put_records(fp, lo, k, false);
 	if (!s->incoming)
 		return fdt_end_node(out);
 	err = fdt_property_placeholder(out, "files-in",
@@ -717,9 +717,7 @@ static int assemble_session(void *out, const struct luo_records_parts *parts,
 				       (void **)&ip);
 	if (err)
 		return err;
-	for (size_t i = 0; i < k; i++)
-		memcpy(ip + i * LUO_HANDOVER_FILE_IN_SIZE, lo[i].in,
-		       LUO_HANDOVER_FILE_IN_SIZE);
+	put_records(ip, lo, k, true);
 	return fdt_end_node(out);
 }
 
