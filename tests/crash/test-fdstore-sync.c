@@ -26,6 +26,7 @@
  * 7. The store switched off (FDSTORE=0) with entries in it: the restart
  *    recovers from them all the same, and removes them; from then on a
  *    vault that dies alone is replaced by its engine, as without a store.
+ * First of all, --fdstore-timeout outside 1..20000 ms is refused at start.
  */
 #include <errno.h>
 #include <poll.h>
@@ -264,10 +265,28 @@ static void hung_manager(struct unit *u, int dev, int s, uint64_t token)
 	fdstore_timeout = NULL;
 }
 
-static bool has_mainpid(void *ctx)
+/* A --fdstore-timeout out of its range is refused, saying which. */
+static void bad_timeouts(const char *bin)
 {
-	(void)ctx;
-	return mainpid > 0;
+	static const char *const bad[] = { "0", "20001", "10s", "-5" };
+	char out[4096];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *const args[] = {
+			bin, "--socket", "/nonexistent/luo.sock",
+			"--fdstore-timeout", bad[i], NULL,
+		};
+
+		dh_check_eq(dh_run_output(bin, args, -1, -1, out, sizeof(out)),
+			    1);
+		dh_expect_output(out, "bad --fdstore-timeout");
+	}
+}
+
+/* A MAINPID= other than *@ctx's (a late one of the vault killed). */
+static bool new_mainpid(void *ctx)
+{
+	return mainpid > 0 && mainpid != *(pid_t *)ctx;
 }
 
 int main(void)
@@ -280,6 +299,7 @@ int main(void)
 	uint64_t update;
 	pid_t engine;
 
+	bad_timeouts(u.bin);
 	standin_unit_make(&place, "fdsync", true);
 	u.notify = notify;
 	u.path = path;
@@ -358,7 +378,8 @@ int main(void)
 	engine = engine_of(dev, 8);
 	dh_check(kill(u.vault, SIGKILL) == 0);
 	dh_check(waitpid(u.vault, NULL, 0) == u.vault);
-	notify_until(has_mainpid, NULL, "MAINPID= of the vault the engine started");
+	notify_until(new_mainpid, &u.vault,
+		     "MAINPID= of the vault the engine started");
 	dh_check_eq(engine_of(dev, 8), engine);
 	u.vault = mainpid;
 
