@@ -100,46 +100,43 @@ static int sock_opt(int fd, int opt)
 	return v;
 }
 
-static enum vault_fdsafe sock_class(int fd)
+static bool sock_safe(int fd)
 {
 	int domain = sock_opt(fd, SO_DOMAIN), type = sock_opt(fd, SO_TYPE);
 
 	if (domain == AF_UNIX || domain == AF_NETLINK)
-		return VAULT_FDSAFE_YES;
+		return true;
 	if (domain != AF_INET && domain != AF_INET6)
-		return VAULT_FDSAFE_NO;
+		return false;
 	if (type == SOCK_DGRAM || type == SOCK_RAW)
-		return VAULT_FDSAFE_YES;
-	return sock_opt(fd, SO_ACCEPTCONN) == 1 ? VAULT_FDSAFE_YES :
-						   VAULT_FDSAFE_NO;
+		return true;
+	return sock_opt(fd, SO_ACCEPTCONN) == 1;
 }
 
 /**
- * vault_fdsafe_class() - may the service manager close @fd
+ * vault_fdsafe() - may the service manager close @fd
  * @fd: a file a client gave
  *
- * Return: VAULT_FDSAFE_YES if no close of it can block, VAULT_FDSAFE_NO
- * otherwise, or when it cannot be told without asking the file's
- * filesystem.
+ * Return: true if no close of it can block; false otherwise, or when that
+ * cannot be told without asking the file's filesystem.
  */
-enum vault_fdsafe vault_fdsafe_class(int fd)
+bool vault_fdsafe(int fd)
 {
 	struct statx stx;
 	mode_t type;
 
 	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE,
 		  &stx) < 0)
-		return VAULT_FDSAFE_NO;
+		return false;
 	type = stx.stx_mode & S_IFMT;
 	if (!type || S_ISFIFO(type))
-		return VAULT_FDSAFE_YES;	/* anonymous inodes, pipes */
+		return true;	/* anonymous inodes, pipes */
 	if (S_ISSOCK(type))
-		return sock_class(fd);
+		return sock_safe(fd);
 	if (!S_ISREG(type))
-		return VAULT_FDSAFE_NO;		/* devices: their drivers' */
+		return false;	/* devices: their drivers' */
 	/* Only shmem and hugetlbfs files have seals to tell. */
 	if (fcntl(fd, F_GET_SEALS) >= 0)
-		return VAULT_FDSAFE_YES;
-	return local_file(stx.stx_dev_major, stx.stx_dev_minor) ?
-	       VAULT_FDSAFE_YES : VAULT_FDSAFE_NO;
+		return true;
+	return local_file(stx.stx_dev_major, stx.stx_dev_minor);
 }

@@ -6,16 +6,8 @@
 #ifndef LUOD_VAULT_FDSAFE_H
 #define LUOD_VAULT_FDSAFE_H
 
-/**
- * enum vault_fdsafe - what a close of a file by the manager may do
- * @VAULT_FDSAFE_NO:  it may block: the file stays out of the store
- * @VAULT_FDSAFE_YES: it never blocks
- */
-enum vault_fdsafe {
-	VAULT_FDSAFE_NO,
-	VAULT_FDSAFE_YES,
-};
+#include <stdbool.h>
 
-enum vault_fdsafe vault_fdsafe_class(int fd);
+bool vault_fdsafe(int fd);
 
 #endif /* LUOD_VAULT_FDSAFE_H */

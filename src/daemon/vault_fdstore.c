@@ -902,10 +902,9 @@ int vault_fdstore_barrier(void)
 /* A new description into the store, if the manager may close it. */
 static void desc_store(struct desc *d, int fd)
 {
-	enum vault_fdsafe safe = vault_fdsafe_class(fd);
 	char name[64];
 
-	if (safe == VAULT_FDSAFE_NO) {
+	if (!vault_fdsafe(fd)) {
 		if (!fs.unsafe_told)
 			log_notice("fd store: files whose close could block the service manager (TCP connections, devices, files on network or FUSE filesystems) stay out of it: they survive a crash of the engine or of the vault, not the loss of both at once");
 		fs.unsafe_told = true;
